@@ -1,0 +1,278 @@
+/**
+ * tabgpt from a terminal: `npm run cli -- <command> [flags]`. JSON Lines on stdout, errors on
+ * stderr with a non-zero exit. The training core is the same one the browser worker runs.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { isCorpusName, loadCorpus } from '../../datasets/corpora.ts';
+import { splitTrainVal } from '../core/batching.ts';
+import { Batcher } from '../core/batching.ts';
+import { defaultModelConfig, defaultTrainConfig, type ModelConfig, type Sampling, type TrainConfig } from '../core/config.ts';
+import { streamSeed } from '../core/rng.ts';
+import { decodeCorpus } from '../core/text.ts';
+import { CharTokenizer } from '../core/tokenizer.ts';
+import type { BackendChoice } from '../../workers/backend.ts';
+
+type FlagSpec = { type: 'string' | 'boolean'; help: string; default?: string };
+
+/** Training flags; each maps to one config key. */
+const TRAIN_FLAGS = {
+  corpus: { type: 'string', help: 'bundled corpus name (moby-dick) or path to a UTF-8 .txt file', default: 'moby-dick' },
+  layers: { type: 'string', help: 'transformer blocks (nLayer)', default: String(defaultModelConfig.nLayer) },
+  heads: { type: 'string', help: 'attention heads per block (nHead); must divide --embd', default: String(defaultModelConfig.nHead) },
+  embd: { type: 'string', help: 'embedding width (nEmbd)', default: String(defaultModelConfig.nEmbd) },
+  ctx: { type: 'string', help: 'context length in characters (blockSize)', default: String(defaultModelConfig.blockSize) },
+  dropout: { type: 'string', help: 'dropout rate in [0, 1)', default: String(defaultModelConfig.dropout) },
+  batch: { type: 'string', help: 'sequences per minibatch', default: String(defaultTrainConfig.batchSize) },
+  steps: { type: 'string', help: 'optimizer steps', default: String(defaultTrainConfig.maxSteps) },
+  lr: { type: 'string', help: 'peak learning rate', default: String(defaultTrainConfig.learningRate) },
+  'min-lr': { type: 'string', help: 'final learning rate of the cosine decay', default: String(defaultTrainConfig.minLr) },
+  warmup: { type: 'string', help: 'linear warm-up steps', default: String(defaultTrainConfig.warmupSteps) },
+  wd: { type: 'string', help: 'AdamW weight decay on weight matrices', default: String(defaultTrainConfig.weightDecay) },
+  clip: { type: 'string', help: 'global gradient-norm clip (0: off)', default: String(defaultTrainConfig.gradClip) },
+  sampling: { type: 'string', help: 'minibatches: random | sequential', default: defaultTrainConfig.sampling },
+  seed: { type: 'string', help: 'seed for init, data order and dropout', default: String(defaultTrainConfig.seed) },
+  backend: { type: 'string', help: 'auto | webgpu | wasm | webgl | cpu (auto: first that works, in that order)', default: 'auto' },
+  'eval-every': { type: 'string', help: 'estimate train/val loss every N steps (0: at the end only)', default: String(defaultTrainConfig.evalEvery) },
+  'eval-batches': { type: 'string', help: 'fixed batches per loss estimate', default: String(defaultTrainConfig.evalBatches) },
+  'log-every': { type: 'string', help: 'read losses back from the device every N steps', default: String(defaultTrainConfig.logEvery) },
+  save: { type: 'string', help: 'write a checkpoint (safetensors) to this path at the end' },
+} satisfies Record<string, FlagSpec>;
+
+const COMMANDS = {
+  train: { help: 'train a model; prints step, eval and summary lines', flags: TRAIN_FLAGS },
+  sample: {
+    help: 'generate text from a checkpoint',
+    flags: {
+      checkpoint: { type: 'string', help: 'checkpoint file written by train --save' },
+      prompt: { type: 'string', help: 'text to continue (at least one character)', default: '\n' },
+      temperature: { type: 'string', help: '0 = argmax, 1 = the model, large = uniform', default: '1' },
+      length: { type: 'string', help: 'characters to generate', default: '200' },
+      seed: { type: 'string', help: 'sampling seed', default: '0' },
+      backend: TRAIN_FLAGS.backend,
+    },
+  },
+  score: {
+    help: 'log-probability of a text under a checkpoint',
+    flags: {
+      checkpoint: { type: 'string', help: 'checkpoint file written by train --save' },
+      text: { type: 'string', help: 'text to score (at least two characters)' },
+      backend: TRAIN_FLAGS.backend,
+    },
+  },
+  batches: {
+    help: "print each minibatch's row offsets in the train split",
+    flags: {
+      corpus: TRAIN_FLAGS.corpus,
+      sampling: TRAIN_FLAGS.sampling,
+      batch: TRAIN_FLAGS.batch,
+      ctx: TRAIN_FLAGS.ctx,
+      steps: { type: 'string', help: 'minibatches to draw', default: '10' },
+      seed: TRAIN_FLAGS.seed,
+    },
+  },
+} satisfies Record<string, { help: string; flags: Record<string, FlagSpec> }>;
+type Command = keyof typeof COMMANDS;
+
+class UsageError extends Error {}
+
+function usage(command?: Command): string {
+  if (!command) {
+    const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.help}`);
+    return `usage: npm run cli -- <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\nnpm run cli -- <command> --help for its flags`;
+  }
+  const flags = Object.entries(COMMANDS[command].flags as Record<string, FlagSpec>).map(
+    ([name, f]) => `  --${name.padEnd(14)} ${f.help}${f.default !== undefined ? ` (default ${JSON.stringify(f.default)})` : ''}`,
+  );
+  return `usage: npm run cli -- ${command} [flags]\n\n${COMMANDS[command].help}\n\nflags:\n${flags.join('\n')}`;
+}
+
+/** A numeric flag, refusing anything that is not a plain number. */
+function num(values: Record<string, string | boolean | undefined>, flag: string): number {
+  const raw = String(values[flag]);
+  const v = raw.trim() === '' ? NaN : Number(raw);
+  if (!Number.isFinite(v)) throw new UsageError(`--${flag} must be a number, got ${JSON.stringify(raw)}`);
+  return v;
+}
+
+function sampling(raw: unknown): Sampling {
+  if (raw !== 'random' && raw !== 'sequential') throw new UsageError(`--sampling must be random or sequential, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+function backendChoice(raw: unknown): BackendChoice {
+  if (raw === 'auto' || raw === 'webgpu' || raw === 'wasm' || raw === 'webgl' || raw === 'cpu') return raw;
+  throw new UsageError(`--backend must be auto, webgpu, wasm, webgl or cpu, got ${JSON.stringify(raw)}`);
+}
+
+function readCorpus(nameOrPath: string): string {
+  if (isCorpusName(nameOrPath)) return loadCorpus(nameOrPath);
+  if (!existsSync(nameOrPath)) throw new UsageError(`--corpus ${JSON.stringify(nameOrPath)} is neither a bundled corpus (moby-dick) nor a file`);
+  return decodeCorpus(readFileSync(nameOrPath), nameOrPath);
+}
+
+function emit(obj: object) {
+  process.stdout.write(JSON.stringify(obj) + '\n');
+}
+
+/** Loads tfjs and the chosen backend only when a command needs them (batches does not). */
+async function startBackend(choice: BackendChoice) {
+  if (choice === 'webgpu' || choice === 'auto') {
+    const { installNodeWebGPU } = await import('./dawn.ts');
+    await installNodeWebGPU();
+  }
+  const { initBackend } = await import('../../workers/backend.ts');
+  return initBackend(choice);
+}
+
+function required(values: Record<string, unknown>, flag: string): string {
+  const v = values[flag];
+  if (typeof v !== 'string' || v === '') throw new UsageError(`--${flag} is required`);
+  return v;
+}
+
+async function train(v: Record<string, string | boolean | undefined>) {
+  const model: Omit<ModelConfig, 'vocabSize'> = {
+    nLayer: num(v, 'layers'),
+    nHead: num(v, 'heads'),
+    nEmbd: num(v, 'embd'),
+    blockSize: num(v, 'ctx'),
+    dropout: num(v, 'dropout'),
+  };
+  const config: TrainConfig = {
+    ...defaultTrainConfig,
+    batchSize: num(v, 'batch'),
+    maxSteps: num(v, 'steps'),
+    learningRate: num(v, 'lr'),
+    minLr: num(v, 'min-lr'),
+    warmupSteps: num(v, 'warmup'),
+    weightDecay: num(v, 'wd'),
+    gradClip: num(v, 'clip'),
+    sampling: sampling(v.sampling),
+    seed: num(v, 'seed'),
+    evalEvery: num(v, 'eval-every'),
+    evalBatches: num(v, 'eval-batches'),
+    logEvery: num(v, 'log-every'),
+  };
+  const { prepareRun, createRun, disposeRun } = await import('../../workers/run.ts');
+  const prepared = prepareRun(readCorpus(String(v.corpus)), model, config); // every input error before any backend work
+  const backend = await startBackend(backendChoice(v.backend));
+  const { train: runTraining, summarize } = await import('../../workers/train.ts');
+  const run = createRun(prepared);
+  const { total, nonEmbedding } = (await import('../core/config.ts')).countParams(run.model.config);
+  emit({
+    type: 'start',
+    backend: backend.name,
+    adapter: backend.adapter,
+    vocabSize: run.tokenizer.size,
+    trainChars: run.split.train,
+    valChars: run.split.val,
+    params: total,
+    nonEmbeddingParams: nonEmbedding,
+  });
+  const stats = await runTraining(run.trainer, { onStep: emit, onEval: emit });
+  if (typeof v.save === 'string') {
+    const { saveCheckpoint } = await import('../../workers/checkpoint.ts');
+    const bytes = await saveCheckpoint(run.model, { vocab: [...run.tokenizer.vocab], train: config, step: run.trainer.step });
+    writeFileSync(v.save, bytes);
+  }
+  emit(summarize(run.trainer, stats, backend.name));
+  disposeRun(run);
+}
+
+async function openCheckpoint(v: Record<string, unknown>) {
+  const path = required(v, 'checkpoint');
+  if (!existsSync(path)) throw new UsageError(`--checkpoint ${path}: no such file`);
+  const bytes = readFileSync(path);
+  await startBackend(backendChoice(v.backend));
+  const { loadCheckpoint } = await import('../../workers/checkpoint.ts');
+  return loadCheckpoint(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+}
+
+async function sample(v: Record<string, string | boolean | undefined>) {
+  const temperature = num(v, 'temperature');
+  const length = num(v, 'length');
+  const seed = num(v, 'seed');
+  const prompt = String(v.prompt);
+  const { model, tokenizer } = await openCheckpoint(v);
+  const { generate } = await import('../../workers/sample.ts');
+  let completion = '';
+  for await (const ch of generate(model, tokenizer, prompt, { length, temperature, seed })) completion += ch;
+  emit({ type: 'sample', prompt, completion, temperature, seed });
+  model.dispose();
+}
+
+async function score(v: Record<string, string | boolean | undefined>) {
+  const text = required(v, 'text');
+  const { model, tokenizer } = await openCheckpoint(v);
+  const { score: scoreText } = await import('../../workers/sample.ts');
+  emit({ type: 'score', ...(await scoreText(model, tokenizer, text)) });
+  model.dispose();
+}
+
+function batches(v: Record<string, string | boolean | undefined>) {
+  const text = readCorpus(String(v.corpus));
+  const B = num(v, 'batch');
+  const T = num(v, 'ctx');
+  const steps = num(v, 'steps');
+  const seed = num(v, 'seed');
+  for (const [flag, x] of [['batch', B], ['ctx', T], ['steps', steps], ['seed', seed]] as const) {
+    if (!Number.isInteger(x) || x < (flag === 'seed' ? 0 : 1)) throw new UsageError(`--${flag} must be a whole number ≥ ${flag === 'seed' ? 0 : 1}, got ${x}`);
+  }
+  const tokenizer = CharTokenizer.fromText(text);
+  const { train: data } = splitTrainVal(tokenizer.encode(text), T);
+  // Same seed stream as `train`, so these are the batches a run with this seed trains on.
+  const batcher = new Batcher(data, B, T, sampling(v.sampling), streamSeed(seed, 'data'));
+  for (let step = 1; step <= steps; step++) {
+    const batch = batcher.getBatch();
+    emit({ type: 'batch', step, epoch: batch.epoch, starts: batch.starts });
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(usage() + '\n');
+    return command ? 0 : 1;
+  }
+  if (!Object.hasOwn(COMMANDS, command)) throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${usage()}`);
+  const cmd = command as Command;
+  const flagSpecs = COMMANDS[cmd].flags as Record<string, FlagSpec>;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    options: { ...Object.fromEntries(Object.entries(flagSpecs).map(([k, f]) => [k, { type: f.type, default: f.default }])), help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(usage(cmd) + '\n');
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}; flags look like --name value`);
+  switch (cmd) {
+    case 'train':
+      await train(values);
+      break;
+    case 'sample':
+      await sample(values);
+      break;
+    case 'score':
+      await score(values);
+      break;
+    case 'batches':
+      batches(values);
+      break;
+    default:
+      cmd satisfies never;
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`error: ${msg}\n`);
+    process.exit(err instanceof UsageError || (err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
+  },
+);

@@ -1,0 +1,137 @@
+/**
+ * Flat, typed configuration for the model and for a training run, with their defaults and
+ * the checks that say which setting is impossible and why. Shared by the UI (to show an
+ * error beside a field), the worker and the CLI.
+ */
+
+export interface ModelConfig {
+  vocabSize: number; // distinct characters of the corpus
+  blockSize: number; // context length: the most characters the model sees at once
+  nLayer: number; // transformer blocks
+  nHead: number; // attention heads per block; must divide nEmbd
+  nEmbd: number; // width of the residual stream
+  dropout: number; // dropout rate in [0, 1) on attention weights and residual branches, training only
+}
+
+export type Sampling = 'random' | 'sequential';
+export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
+
+export interface TrainConfig {
+  batchSize: number; // sequences per minibatch
+  maxSteps: number; // optimizer steps in the run
+  learningRate: number; // peak learning rate, reached after warm-up
+  minLr: number; // learning rate at the end of the cosine decay
+  warmupSteps: number; // linear warm-up from 0 to learningRate
+  weightDecay: number; // decoupled (AdamW) decay, on weight matrices only
+  beta1: number; // AdamW first-moment decay
+  beta2: number; // AdamW second-moment decay
+  eps: number; // AdamW denominator guard
+  gradClip: number; // clip the global gradient norm to this; 0 turns clipping off
+  sampling: Sampling; // random offsets, or sequential partitioning into batchSize streams
+  seed: number; // seeds init, data order, dropout: same seed, same run
+  evalEvery: number; // estimate train/val loss every this many steps (0: only at the end)
+  evalBatches: number; // fixed held-out batches per loss estimate
+  logEvery: number; // read losses back from the device every this many steps
+}
+
+export const defaultModelConfig: Omit<ModelConfig, 'vocabSize'> = {
+  blockSize: 64,
+  nLayer: 2,
+  nHead: 4,
+  nEmbd: 64,
+  dropout: 0,
+};
+
+export const defaultTrainConfig: TrainConfig = {
+  batchSize: 16,
+  maxSteps: 600,
+  learningRate: 1e-3,
+  minLr: 1e-4,
+  warmupSteps: 60,
+  weightDecay: 0.1,
+  beta1: 0.9,
+  beta2: 0.99,
+  eps: 1e-8,
+  gradClip: 1.0,
+  sampling: 'random',
+  seed: 1337,
+  evalEvery: 100,
+  evalBatches: 8,
+  logEvery: 4,
+};
+
+/** One impossible setting: which field, and why. */
+export interface ConfigIssue {
+  field: string;
+  message: string;
+}
+
+// Generous caps that keep a typo (nEmbd 64000) from allocating gigabytes.
+const LIMITS = { vocabSize: 1 << 20, blockSize: 4096, nLayer: 64, nHead: 64, nEmbd: 4096, batchSize: 4096, maxSteps: 1e9 };
+
+function intIn(issues: ConfigIssue[], field: string, v: number, min: number, max: number) {
+  if (typeof v !== 'number' || !Number.isInteger(v)) issues.push({ field, message: `${field} must be a whole number, got ${v}` });
+  else if (v < min) issues.push({ field, message: `${field} must be at least ${min}, got ${v}` });
+  else if (v > max) issues.push({ field, message: `${field} must be at most ${max}, got ${v}` });
+}
+
+function realIn(issues: ConfigIssue[], field: string, v: number, min: number, max: number, openMax = false) {
+  if (typeof v !== 'number' || !Number.isFinite(v)) issues.push({ field, message: `${field} must be a finite number, got ${v}` });
+  else if (v < min || v > max || (openMax && v === max)) {
+    issues.push({ field, message: `${field} must be in [${min}, ${max}${openMax ? ')' : ']'}, got ${v}` });
+  }
+}
+
+export function validateModelConfig(c: ModelConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  intIn(issues, 'vocabSize', c.vocabSize, 1, LIMITS.vocabSize);
+  intIn(issues, 'blockSize', c.blockSize, 1, LIMITS.blockSize);
+  intIn(issues, 'nLayer', c.nLayer, 1, LIMITS.nLayer);
+  intIn(issues, 'nHead', c.nHead, 1, LIMITS.nHead);
+  intIn(issues, 'nEmbd', c.nEmbd, 1, LIMITS.nEmbd);
+  realIn(issues, 'dropout', c.dropout, 0, 1, true);
+  if (Number.isInteger(c.nEmbd) && Number.isInteger(c.nHead) && c.nHead > 0 && c.nEmbd % c.nHead !== 0) {
+    issues.push({ field: 'nHead', message: `nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead})` });
+  }
+  return issues;
+}
+
+export function validateTrainConfig(c: TrainConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  intIn(issues, 'batchSize', c.batchSize, 1, LIMITS.batchSize);
+  intIn(issues, 'maxSteps', c.maxSteps, 1, LIMITS.maxSteps);
+  realIn(issues, 'learningRate', c.learningRate, 0, 10);
+  if (c.learningRate === 0) issues.push({ field: 'learningRate', message: 'learningRate must be above 0' });
+  realIn(issues, 'minLr', c.minLr, 0, 10);
+  if (c.minLr > c.learningRate) issues.push({ field: 'minLr', message: `minLr (${c.minLr}) must not exceed learningRate (${c.learningRate})` });
+  intIn(issues, 'warmupSteps', c.warmupSteps, 0, LIMITS.maxSteps);
+  realIn(issues, 'weightDecay', c.weightDecay, 0, 10);
+  realIn(issues, 'beta1', c.beta1, 0, 1, true);
+  realIn(issues, 'beta2', c.beta2, 0, 1, true);
+  realIn(issues, 'eps', c.eps, 0, 1);
+  if (c.eps === 0) issues.push({ field: 'eps', message: 'eps must be above 0' });
+  realIn(issues, 'gradClip', c.gradClip, 0, 1e6);
+  if (c.sampling !== 'random' && c.sampling !== 'sequential') {
+    issues.push({ field: 'sampling', message: `sampling must be "random" or "sequential", got ${JSON.stringify(c.sampling)}` });
+  }
+  intIn(issues, 'seed', c.seed, 0, 2 ** 32 - 1);
+  intIn(issues, 'evalEvery', c.evalEvery, 0, LIMITS.maxSteps);
+  intIn(issues, 'evalBatches', c.evalBatches, 1, 10000);
+  intIn(issues, 'logEvery', c.logEvery, 1, 10000);
+  return issues;
+}
+
+/** Throws one error listing every issue, or returns the config unchanged. */
+export function assertValid<T>(config: T, issues: ConfigIssue[], what: string): T {
+  if (issues.length > 0) throw new Error(`invalid ${what}: ${issues.map((i) => i.message).join('; ')}`);
+  return config;
+}
+
+/** Parameter counts. Embedding counts wte and wpe; the head is tied to wte and adds nothing. */
+export function countParams(c: ModelConfig): { total: number; nonEmbedding: number } {
+  const d = c.nEmbd;
+  // per block: ln_1, c_attn (d×3d), c_proj (d×d), ln_2, c_fc (d×4d), mlp c_proj (4d×d)
+  const perBlock = 2 * d + 12 * d * d;
+  const nonEmbedding = c.nLayer * perBlock + d; // + ln_f
+  return { total: nonEmbedding + c.vocabSize * d + c.blockSize * d, nonEmbedding };
+}

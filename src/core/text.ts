@@ -1,0 +1,55 @@
+/**
+ * Turning a user's bytes into corpus text, with a specific error for each way it can fail.
+ * The previous corpus stays loaded: these functions only read.
+ */
+import { countCodePoints } from './tokenizer.ts';
+
+/** Files above this are refused before decoding (a tab cannot train on more anyway). */
+export const MAX_CORPUS_BYTES = 100 * 1024 * 1024;
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KB` : `${n} bytes`;
+}
+
+/** UTF-8 bytes → text, refusing empty, oversized, binary and invalid UTF-8 input. */
+export function decodeCorpus(bytes: Uint8Array, name: string): string {
+  if (bytes.length === 0) throw new Error(`${name} is empty`);
+  if (bytes.length > MAX_CORPUS_BYTES) {
+    throw new Error(`${name} is ${formatBytes(bytes.length)}; the limit is ${formatBytes(MAX_CORPUS_BYTES)}`);
+  }
+  // NUL bytes do not occur in text; a few of them in the first 8 KB mark a binary file.
+  const head = bytes.subarray(0, 8192);
+  if (head.includes(0)) throw new Error(`${name} looks like a binary file (it contains NUL bytes), not text`);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    throw new Error(`${name} is not valid UTF-8 (first bad byte at offset ${at}); save it as UTF-8 text`);
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte-order mark is not text
+  if (text.length === 0) throw new Error(`${name} is empty`);
+  return text;
+}
+
+/** Offset of the first byte that starts an invalid UTF-8 sequence. */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  let lo = 0;
+  let hi = bytes.length;
+  // Largest prefix that decodes (allowing a cut-off last sequence), by bisection.
+  while (hi - lo > 4) {
+    const mid = (lo + hi) >>> 1;
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid), { stream: true });
+      lo = mid;
+    } catch {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+/** The facts a data panel shows about a corpus. */
+export function corpusStats(text: string): { characters: number; vocabSize: number } {
+  return { characters: countCodePoints(text), vocabSize: new Set(text).size };
+}

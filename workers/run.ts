@@ -1,0 +1,51 @@
+/** Everything one training run holds, built from a corpus and two configs. */
+import { Batcher, splitTrainVal } from '../src/core/batching.ts';
+import { assertValid, validateModelConfig, validateTrainConfig, type ModelConfig, type TrainConfig } from '../src/core/config.ts';
+import { CharTokenizer } from '../src/core/tokenizer.ts';
+import { GPT } from './model.ts';
+import { Trainer } from './train.ts';
+
+export interface Run {
+  tokenizer: CharTokenizer;
+  model: GPT;
+  trainer: Trainer;
+  split: { train: number; val: number }; // characters in each split
+}
+
+/** A corpus checked against both configs: everything a run needs before it allocates a tensor. */
+export interface PreparedRun {
+  tokenizer: CharTokenizer;
+  model: ModelConfig;
+  train: TrainConfig;
+  data: { train: Int32Array; val: Int32Array };
+}
+
+/** Tokenizes and splits the corpus and checks the configs; throws a specific error for any misfit. */
+export function prepareRun(text: string, model: Omit<ModelConfig, 'vocabSize'>, train: TrainConfig): PreparedRun {
+  const tokenizer = CharTokenizer.fromText(text);
+  const modelConfig: ModelConfig = { ...model, vocabSize: tokenizer.size };
+  assertValid(modelConfig, validateModelConfig(modelConfig), 'model config');
+  assertValid(train, validateTrainConfig(train), 'training config');
+  const data = splitTrainVal(tokenizer.encode(text), modelConfig.blockSize);
+  // The trainer's batcher checks the split against the batch too (sequential needs B·T + 1).
+  new Batcher(data.train, train.batchSize, modelConfig.blockSize, train.sampling, 0);
+  return { tokenizer, model: modelConfig, train, data };
+}
+
+/** Builds the model and optimizer for a prepared run. */
+export function createRun({ tokenizer, model: modelConfig, train, data }: PreparedRun): Run {
+  const gpt = new GPT(modelConfig, train.seed);
+  try {
+    const trainer = new Trainer(gpt, data, train);
+    return { tokenizer, model: gpt, trainer, split: { train: data.train.length, val: data.val.length } };
+  } catch (err) {
+    gpt.dispose();
+    throw err;
+  }
+}
+
+/** Frees the model and the optimizer state. */
+export function disposeRun(run: Run) {
+  run.trainer.dispose();
+  run.model.dispose();
+}

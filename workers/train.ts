@@ -1,0 +1,283 @@
+/**
+ * The training loop: AdamW with decoupled weight decay, linear warm-up then cosine decay,
+ * global-norm gradient clipping, losses read back asynchronously every few steps, and
+ * estimateLoss on fixed held-out batches. Shared by the worker and the CLI.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Batcher, fixedBatches, type Batch } from '../src/core/batching.ts';
+import { assertValid, countParams, validateTrainConfig, type TrainConfig } from '../src/core/config.ts';
+import { Rng, streamSeed } from '../src/core/rng.ts';
+import type { GPT } from './model.ts';
+import { yieldToEventLoop } from './schedule.ts';
+
+export interface StepEvent {
+  type: 'step';
+  step: number; // updates done, 1-based
+  loss: number; // this step's minibatch loss, nats per character
+  lr: number; // learning rate used by this step
+  ms: number; // wall time per step, averaged over the readback group
+}
+
+export interface EvalEvent {
+  type: 'eval';
+  step: number;
+  train: number; // mean loss over the fixed train batches
+  val: number; // mean loss over the fixed held-out batches
+}
+
+export interface TrainSummary {
+  type: 'summary';
+  params: number;
+  nonEmbeddingParams: number;
+  trainLoss: number;
+  valLoss: number;
+  tokensPerSec: number; // training tokens per second of training time (evaluation excluded)
+  backend: string;
+  steps: number;
+}
+
+/** Raised when the loss stops being a finite number: the run cannot continue from there. */
+export class DivergenceError extends Error {
+  constructor(
+    readonly step: number,
+    readonly loss: number,
+    readonly lr: number,
+  ) {
+    super(
+      `training diverged: the loss became ${loss} at step ${step} (learning rate ${lr.toPrecision(3)}). ` +
+        'A lower learning rate, a longer warm-up or gradient clipping usually fixes this.',
+    );
+    this.name = 'DivergenceError';
+  }
+}
+
+/**
+ * Sum of same-shaped tensors by pairwise adds. Not tf.addN: on webgpu it binds every input to
+ * one shader, and past 7 inputs the pipeline is invalid and the result silently wrong.
+ */
+function sumAll<T extends tf.Tensor>(ts: T[]): T {
+  return ts.reduce((a, b) => a.add(b));
+}
+
+export class Trainer {
+  readonly config: TrainConfig;
+  readonly batcher: Batcher;
+  /** Updates applied so far. */
+  step = 0;
+  private readonly m: tf.Variable[]; // AdamW first moments, one per parameter, same order
+  private readonly v: tf.Variable[]; // AdamW second moments
+  private readonly decay: boolean[]; // weight decay only on matrices (rank ≥ 2), not LayerNorm gains
+  private readonly dropoutRng: Rng;
+  private readonly evalSets: { train: Batch[]; val: Batch[] };
+
+  constructor(
+    readonly model: GPT,
+    data: { train: Int32Array; val: Int32Array },
+    config: TrainConfig,
+  ) {
+    this.config = { ...assertValid(config, validateTrainConfig(config), 'training config') };
+    const { batchSize: B, seed, sampling, evalBatches } = this.config;
+    const T = model.config.blockSize;
+    // Separate streams per use: changing the dropout rate does not change the data order.
+    this.batcher = new Batcher(data.train, B, T, sampling, streamSeed(seed, 'data'));
+    this.dropoutRng = new Rng(streamSeed(seed, 'dropout'));
+    this.evalSets = {
+      train: fixedBatches(data.train, B, T, evalBatches, streamSeed(seed, 'evalTrain')),
+      val: fixedBatches(data.val, B, T, evalBatches, streamSeed(seed, 'evalVal')),
+    };
+    const vars = model.params.map((p) => p.variable);
+    this.m = vars.map((p) => tf.variable(tf.zerosLike(p), false));
+    this.v = vars.map((p) => tf.variable(tf.zerosLike(p), false));
+    this.decay = vars.map((p) => p.rank >= 2);
+  }
+
+  /** Learning rate for update `it` (0-based): linear warm-up, then cosine decay to minLr. */
+  getLr(it: number): number {
+    const { learningRate: lr, minLr, warmupSteps, maxSteps } = this.config;
+    if (it < warmupSteps) return (lr * (it + 1)) / (warmupSteps + 1);
+    if (it >= maxSteps) return minLr;
+    const ratio = (it - warmupSteps) / Math.max(1, maxSteps - warmupSteps);
+    return minLr + 0.5 * (1 + Math.cos(Math.PI * ratio)) * (lr - minLr);
+  }
+
+  private batchTensors(batch: Batch): { x: tf.Tensor2D; y: tf.Tensor1D } {
+    const B = batch.starts.length;
+    const T = this.model.config.blockSize;
+    return { x: tf.tensor2d(batch.x, [B, T], 'int32'), y: tf.tensor1d(batch.y, 'int32') };
+  }
+
+  /**
+   * Queues one AdamW update on the next minibatch and returns its loss (a scalar still on the
+   * device: the caller reads and disposes it). Nothing here waits for the device.
+   */
+  trainStep(batch: Batch = this.batcher.getBatch()): tf.Scalar {
+    const { beta1: b1, beta2: b2, eps, weightDecay: wd, gradClip } = this.config;
+    const lr = this.getLr(this.step);
+    const t = this.step + 1; // Adam's bias corrections count from 1
+    const vars = this.model.params.map((p) => p.variable);
+    const loss = tf.tidy(() => {
+      const { x, y } = this.batchTensors(batch);
+      const { value, grads } = tf.variableGrads(
+        () => this.model.loss(this.model.forward(x, { training: true, rng: this.dropoutRng }), y),
+        vars,
+      );
+      let gs = vars.map((p) => grads[p.name]);
+      if (gradClip > 0) {
+        // Global norm over all gradients, on the device: scale = min(1, clip / (‖g‖ + 1e-6)).
+        const norm = tf.sqrt(sumAll(gs.map((g) => tf.sum(tf.square(g)))));
+        const scale = tf.minimum(1, tf.div(gradClip, norm.add(1e-6)));
+        gs = gs.map((g) => g.mul(scale));
+      }
+      const c1 = 1 - b1 ** t;
+      const c2 = 1 - b2 ** t;
+      vars.forEach((p, i) => {
+        const g = gs[i];
+        const m = this.m[i].mul(b1).add(g.mul(1 - b1));
+        const v = this.v[i].mul(b2).add(g.square().mul(1 - b2));
+        this.m[i].assign(m);
+        this.v[i].assign(v);
+        const update = m.div(c1).div(v.div(c2).sqrt().add(eps)).mul(lr);
+        // AdamW: decay the weights directly (decoupled from the gradient), then step.
+        const decayed = this.decay[i] && wd > 0 ? p.mul(1 - lr * wd) : p;
+        p.assign(decayed.sub(update));
+      });
+      return value;
+    });
+    this.step++;
+    return loss;
+  }
+
+  /** Mean train and val loss over the fixed batches, without dropout. */
+  async estimateLoss(): Promise<{ train: number; val: number }> {
+    const mean = async (batches: Batch[]) => {
+      const total = tf.tidy(() =>
+        sumAll(
+          batches.map((b) => {
+            const { x, y } = this.batchTensors(b);
+            return this.model.loss(this.model.forward(x, { training: false }), y);
+          }),
+        ),
+      );
+      const [sum] = await total.data();
+      total.dispose();
+      return sum / batches.length;
+    };
+    return { train: await mean(this.evalSets.train), val: await mean(this.evalSets.val) };
+  }
+
+  /** Optimizer state is freed with the trainer; the model is freed by its owner. */
+  dispose() {
+    for (const t of [...this.m, ...this.v]) t.dispose();
+  }
+}
+
+export interface TrainHooks {
+  onStep?: (e: StepEvent) => void;
+  onEval?: (e: EvalEvent) => void;
+  /** Checked between steps: return true to stop (a pause); calling train again continues. */
+  shouldStop?: () => boolean;
+}
+
+/** What a (possibly paused and resumed) run has measured so far. */
+export interface RunStats {
+  trainMs: number; // wall time spent in training steps
+  tokens: number; // training tokens processed in that time
+  lastEval?: EvalEvent;
+}
+
+/**
+ * Runs steps until maxSteps (or until shouldStop), evaluating every evalEvery steps and at
+ * the end. Losses are read back every logEvery steps, one group behind, so the device always
+ * has the next steps queued while JavaScript waits for a readback.
+ */
+export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: RunStats = { trainMs: 0, tokens: 0 }): Promise<RunStats> {
+  const { maxSteps, evalEvery, logEvery, batchSize } = trainer.config;
+  const tokensPerStep = batchSize * trainer.model.config.blockSize;
+  let queued: { step: number; lr: number; loss: tf.Scalar }[] = [];
+  let inFlight: Promise<void> = Promise.resolve();
+  let groupStart = performance.now();
+
+  const evaluate = async () => {
+    const { train: tr, val } = await trainer.estimateLoss();
+    const e: EvalEvent = { type: 'eval', step: trainer.step, train: tr, val };
+    stats.lastEval = e;
+    hooks.onEval?.(e);
+  };
+
+  /** Reads a group's losses in one transfer, reports them, and stops at the first non-finite one. */
+  const readGroup = async (group: typeof queued) => {
+    const stacked = tf.stack(group.map((g) => g.loss));
+    for (const g of group) g.loss.dispose();
+    let values: Float32Array;
+    try {
+      values = (await stacked.data()) as Float32Array;
+    } finally {
+      stacked.dispose();
+    }
+    const now = performance.now();
+    const ms = (now - groupStart) / group.length;
+    stats.trainMs += now - groupStart;
+    stats.tokens += group.length * tokensPerStep;
+    groupStart = now;
+    group.forEach((g, i) => {
+      if (!Number.isFinite(values[i])) throw new DivergenceError(g.step, values[i], g.lr);
+      hooks.onStep?.({ type: 'step', step: g.step, loss: values[i], lr: g.lr, ms });
+    });
+  };
+
+  const flush = async () => {
+    const group = queued;
+    queued = [];
+    await inFlight;
+    if (group.length > 0) await readGroup(group);
+    inFlight = Promise.resolve();
+  };
+
+  try {
+    if (trainer.step === 0 && evalEvery > 0) await evaluate();
+    groupStart = performance.now();
+    while (trainer.step < maxSteps && !hooks.shouldStop?.()) {
+      const lr = trainer.getLr(trainer.step);
+      const loss = trainer.trainStep();
+      queued.push({ step: trainer.step, lr, loss });
+      const atEval = evalEvery > 0 && trainer.step % evalEvery === 0 && trainer.step < maxSteps;
+      if (queued.length >= logEvery || atEval) {
+        const group = queued;
+        queued = [];
+        await inFlight; // the previous group, while this one computes
+        inFlight = readGroup(group);
+        // A rejection is handled when awaited; mark it so it is never reported as unhandled.
+        inFlight.catch(() => {});
+      }
+      if (atEval) {
+        await flush();
+        const t0 = performance.now();
+        await evaluate();
+        groupStart += performance.now() - t0; // evaluation time is not training time
+      }
+      await yieldToEventLoop(); // lets pause/stop messages in between steps
+    }
+    await flush();
+    if (trainer.step >= maxSteps && stats.lastEval?.step !== trainer.step) await evaluate();
+  } finally {
+    // On an error or a stop, free what is still queued so no tensor outlives the loop.
+    await inFlight.catch(() => {});
+    for (const q of queued) q.loss.dispose();
+  }
+  return stats;
+}
+
+/** The summary line of a run. */
+export function summarize(trainer: Trainer, stats: RunStats, backend: string): TrainSummary {
+  const { total, nonEmbedding } = countParams(trainer.model.config);
+  return {
+    type: 'summary',
+    params: total,
+    nonEmbeddingParams: nonEmbedding,
+    trainLoss: stats.lastEval?.train ?? NaN,
+    valLoss: stats.lastEval?.val ?? NaN,
+    tokensPerSec: stats.trainMs > 0 ? (stats.tokens / stats.trainMs) * 1000 : 0,
+    backend,
+    steps: trainer.step,
+  };
+}
