@@ -16,6 +16,14 @@ export interface Batch {
   epoch: number; // sequential: which pass over the split (random: always 0)
 }
 
+/** The fewest characters a corpus needs so both splits hold one context plus its target. */
+export function minCorpusLength(blockSize: number): number {
+  const need = blockSize + 1;
+  let n = need; // a few thousand iterations at most: simpler than inverting floor()
+  while (n - Math.floor(n * TRAIN_FRACTION) < need || Math.floor(n * TRAIN_FRACTION) < need) n++;
+  return n;
+}
+
 /** The first 90% of the corpus trains, the last 10% is held out. */
 export function splitTrainVal(ids: Int32Array, blockSize: number): { train: Int32Array; val: Int32Array } {
   const nTrain = Math.floor(ids.length * TRAIN_FRACTION);
@@ -24,7 +32,7 @@ export function splitTrainVal(ids: Int32Array, blockSize: number): { train: Int3
   // Each split needs one full context plus the target after it.
   const need = blockSize + 1;
   if (train.length < need || val.length < need) {
-    const minTotal = Math.ceil(need / (1 - TRAIN_FRACTION)) + 1;
+    const minTotal = minCorpusLength(blockSize);
     throw new Error(
       `the corpus has ${ids.length} characters: too short for a context of ${blockSize}. ` +
         `Its 10% validation split must hold ${need} characters, so the corpus needs at least ${minTotal}.`,

@@ -1,0 +1,150 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { splitTrainVal } from '../../src/core/batching.ts';
+import { GPT } from '../../workers/model.ts';
+import { createRun, disposeRun, prepareRun } from '../../workers/run.ts';
+import { DivergenceError, Trainer, train, type StepEvent } from '../../workers/train.ts';
+import { microModel, microTrain, paramValues, syntheticIds } from '../helpers.ts';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const ids = syntheticIds(4000, microModel.vocabSize);
+const data = splitTrainVal(ids, microModel.blockSize);
+
+describe('getLr', () => {
+  test('warms up linearly, then decays on a cosine to minLr', () => {
+    const model = new GPT(microModel, 1);
+    const t = new Trainer(model, data, { ...microTrain, learningRate: 1e-2, minLr: 1e-3, warmupSteps: 9, maxSteps: 109 });
+    expect(t.getLr(0)).toBeCloseTo(1e-3, 12); // (0+1)/(9+1) of the peak
+    expect(t.getLr(4)).toBeCloseTo(5e-3, 12);
+    expect(t.getLr(9)).toBeCloseTo(1e-2, 12); // peak right after warm-up
+    expect(t.getLr(59)).toBeCloseTo(5.5e-3, 12); // half way down the cosine
+    expect(t.getLr(109)).toBeCloseTo(1e-3, 12);
+    for (let i = 10; i < 109; i++) expect(t.getLr(i)).toBeLessThanOrEqual(t.getLr(i - 1));
+    t.dispose();
+    model.dispose();
+  });
+});
+
+describe('AdamW', () => {
+  test('one step equals a hand-computed update (clipping, bias correction, decoupled decay on matrices only)', async () => {
+    const model = new GPT(microModel, 3);
+    const cfg = { ...microTrain, learningRate: 0.01, warmupSteps: 0, weightDecay: 0.1, gradClip: 0.5, beta1: 0.9, beta2: 0.99, eps: 1e-8 };
+    const trainer = new Trainer(model, data, cfg);
+    const batch = trainer.batcher.getBatch();
+    const before = await paramValues(model);
+    // Gradients of the same loss on the same batch, computed independently.
+    const vars = model.params.map((p) => p.variable);
+    const { value, grads } = tf.variableGrads(() => {
+      const x = tf.tensor2d(batch.x, [cfg.batchSize, microModel.blockSize], 'int32');
+      return model.loss(model.forward(x), tf.tensor1d(batch.y, 'int32'));
+    }, vars);
+    const g = new Map<string, Float32Array>();
+    for (const p of model.params) g.set(p.name, (await grads[p.variable.name].data()) as Float32Array);
+    const expectedLoss = (await value.data())[0];
+    value.dispose();
+    Object.values(grads).forEach((t) => t.dispose());
+
+    const loss = trainer.trainStep(batch);
+    expect((await loss.data())[0]).toBeCloseTo(expectedLoss, 5);
+    loss.dispose();
+
+    let sq = 0;
+    for (const v of g.values()) for (const x of v) sq += x * x;
+    const norm = Math.sqrt(sq);
+    expect(norm).toBeGreaterThan(cfg.gradClip); // so the clip is exercised
+    const scale = Math.min(1, cfg.gradClip / (norm + 1e-6));
+    const lr = trainer.getLr(0);
+    const after = await paramValues(model);
+    for (const { name, variable } of model.params) {
+      const p0 = before.get(name)!;
+      const gi = g.get(name)!;
+      const decay = variable.rank >= 2 ? cfg.weightDecay : 0;
+      const got = after.get(name)!;
+      for (let i = 0; i < p0.length; i++) {
+        const gc = gi[i] * scale;
+        const m = (1 - cfg.beta1) * gc;
+        const v = (1 - cfg.beta2) * gc * gc;
+        const mhat = m / (1 - cfg.beta1);
+        const vhat = v / (1 - cfg.beta2);
+        const want = p0[i] * (1 - lr * decay) - (lr * mhat) / (Math.sqrt(vhat) + cfg.eps);
+        expect(Math.abs(got[i] - want), `${name}[${i}]`).toBeLessThan(1e-6 + 1e-4 * Math.abs(want));
+      }
+    }
+    trainer.dispose();
+    model.dispose();
+  });
+});
+
+describe('train', () => {
+  test('reports every step once, in order, with the learning rate of that step', async () => {
+    const run = createRun(prepareRun(prepareText(), { blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 }, { ...microTrain, maxSteps: 13, logEvery: 5, evalEvery: 6 }));
+    const steps: StepEvent[] = [];
+    const evalSteps: number[] = [];
+    await train(run.trainer, { onStep: (e) => steps.push(e), onEval: (e) => evalSteps.push(e.step) });
+    expect(steps.map((s) => s.step)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
+    steps.forEach((s) => expect(s.lr).toBe(run.trainer.getLr(s.step - 1)));
+    expect(evalSteps).toEqual([0, 6, 12, 13]);
+    disposeRun(run);
+  });
+
+  test('a paused and resumed run gives the same losses as an uninterrupted one', async () => {
+    const cfg = { ...microTrain, maxSteps: 20 };
+    const losses = async (pauseAt?: number) => {
+      const run = createRun(prepareRun(prepareText(), { blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0.1 }, cfg));
+      const out: number[] = [];
+      const onStep = (e: StepEvent) => out.push(e.loss);
+      await train(run.trainer, { onStep, shouldStop: () => pauseAt !== undefined && run.trainer.step >= pauseAt });
+      await train(run.trainer, { onStep });
+      disposeRun(run);
+      return out;
+    };
+    const straight = await losses();
+    expect(straight).toHaveLength(20);
+    expect(await losses(7)).toEqual(straight);
+  });
+
+  test('a NaN loss stops training with a message naming the step and the learning rate', async () => {
+    const model = new GPT(microModel, 1);
+    const trainer = new Trainer(model, data, { ...microTrain, maxSteps: 30 });
+    const seen: number[] = [];
+    await train(trainer, { onStep: (e) => seen.push(e.step), shouldStop: () => trainer.step >= 10 });
+    tf.tidy(() => model.lnF.assign(tf.fill([microModel.nEmbd], NaN)));
+    const err = await train(trainer, { onStep: (e) => seen.push(e.step) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DivergenceError);
+    expect((err as DivergenceError).step).toBe(11);
+    expect((err as Error).message).toMatch(/loss became NaN at step 11 \(learning rate .*\)/);
+    expect(seen.at(-1)).toBe(10); // no step after the NaN was reported as fine
+    trainer.dispose();
+    model.dispose();
+  });
+
+  test('tf.memory().numTensors stays flat across 200 training steps', async () => {
+    const run = createRun(prepareRun(prepareText(), { blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 8, dropout: 0.1 }, { ...microTrain, maxSteps: 220, evalEvery: 50 }));
+    await train(run.trainer, { shouldStop: () => run.trainer.step >= 20 }); // warm-up: masks and such
+    const before = tf.memory();
+    await train(run.trainer, {});
+    const after = tf.memory();
+    expect(run.trainer.step).toBe(220);
+    expect(after.numTensors).toBe(before.numTensors);
+    expect(after.numBytes).toBe(before.numBytes);
+    disposeRun(run);
+  });
+
+  test('config errors name the setting before anything is allocated', () => {
+    const before = tf.memory().numTensors;
+    expect(() => prepareRun('abc'.repeat(100), { blockSize: 8, nLayer: 1, nHead: 3, nEmbd: 8, dropout: 0 }, microTrain)).toThrow(/divisible by nHead/);
+    expect(() => prepareRun('abc'.repeat(100), { blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 }, { ...microTrain, learningRate: -1 })).toThrow(/learningRate/);
+    expect(() => prepareRun('abc', { blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 }, microTrain)).toThrow(/3 characters: too short for a context of 8/);
+    expect(() =>
+      prepareRun('abcdefgh'.repeat(20), { blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 }, { ...microTrain, batchSize: 64, sampling: 'sequential' }),
+    ).toThrow(/sequential partitioning into 64 streams/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+function prepareText(): string {
+  return 'the quick brown fox jumps over the lazy dog. '.repeat(60);
+}

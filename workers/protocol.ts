@@ -1,0 +1,63 @@
+/**
+ * The messages between the page and the training worker. Types only: the page imports this
+ * file with `import type`, so nothing from tfjs ever reaches the main thread.
+ *
+ * One worker trains one run at a time on one backend. The page sends `init` once, right after
+ * creating the worker; to change the backend it terminates the worker and creates a new one,
+ * which frees every tensor and GPU buffer of the old backend at once.
+ */
+import type { ModelConfig, TrainConfig } from '../src/core/config.ts';
+import type { BackendChoice, BackendInfo } from './backend.ts';
+import type { Score } from './sample.ts';
+import type { EvalEvent, StepEvent, TrainSummary } from './train.ts';
+
+export type { BackendChoice, BackendInfo, EvalEvent, Score, StepEvent, TrainSummary };
+
+/** page → worker */
+export type ToWorker =
+  /** Picks the tfjs backend (webgpu → wasm → webgl → cpu for 'auto'); answered by 'ready'. */
+  | { type: 'init'; backend: BackendChoice }
+  /** Replaces any finished or paused run with a new one and trains it; a running one must be stopped first. */
+  | { type: 'start'; corpus: { name: string; text: string }; model: Omit<ModelConfig, 'vocabSize'>; train: TrainConfig }
+  /** Stops between two steps and keeps the model; answered by 'paused'. */
+  | { type: 'pause' }
+  /** Continues a paused run where it stopped (same step, optimizer state and data order). */
+  | { type: 'resume' }
+  /** Ends the run early, evaluates the model as it is, and answers 'done' with stopped: true. */
+  | { type: 'stop' }
+  /** Frees the run (model, optimizer state); answered by 'reset'. */
+  | { type: 'reset' }
+  /** Streams `length` characters after `prompt` as 'sampleToken' messages, then 'sampleDone'. */
+  | { type: 'sample'; id: number; prompt: string; length: number; temperature: number; seed: number }
+  /** Scores `text` (its first character is given); answered by 'scored'. */
+  | { type: 'score'; id: number; text: string };
+
+/** What a new run is, sent once its tensors exist. */
+export interface RunInfo {
+  corpus: string; // the corpus's name, as the page sent it
+  vocabSize: number; // distinct characters of the corpus
+  params: number; // all parameters, embeddings included
+  nonEmbeddingParams: number; // what scaling laws count
+  trainChars: number; // characters in the train split
+  valChars: number; // characters in the held-out split
+}
+
+/** Where a failure happened: the page shows init/start/train failures by the form, the rest by the sample box. */
+export type WorkerError =
+  | { type: 'error'; during: 'init' | 'start' | 'train'; message: string }
+  | { type: 'error'; during: 'sample' | 'score'; id: number; message: string };
+
+/** worker → page */
+export type FromWorker =
+  | { type: 'ready'; backend: BackendInfo['name']; adapter: string; skipped: BackendInfo['skipped'] }
+  | ({ type: 'run' } & RunInfo)
+  | StepEvent
+  | EvalEvent
+  | { type: 'paused'; step: number }
+  /** The run reached maxSteps, or was stopped early (stopped: true); the model stays for sampling. */
+  | { type: 'done'; summary: TrainSummary; stopped: boolean }
+  | { type: 'reset' }
+  | { type: 'sampleToken'; id: number; text: string }
+  | { type: 'sampleDone'; id: number }
+  | { type: 'scored'; id: number; score: Score }
+  | WorkerError;
