@@ -110,6 +110,18 @@ export function loadCheckpoint(bytes: Uint8Array): { model: GPT; tokenizer: Char
   if (!Array.isArray(vocab) || vocab.length !== model.vocabSize) fail(`the vocabulary has ${vocab?.length} characters, the config says ${model.vocabSize}`);
   const tokenizer = new CharTokenizer(vocab);
   const data = bytes.subarray(8 + headerLen);
+  // Every tensor the header lists must lie inside the file, before any allocation.
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const entry = raw as Partial<TensorEntry>;
+    const [begin, end] = entry.data_offsets ?? [];
+    const count = (entry.shape ?? []).reduce((a, b) => a * b, 1);
+    if (!(Number.isInteger(begin) && Number.isInteger(end) && begin! >= 0 && end! <= data.length && end! - begin! === 4 * count)) {
+      fail(`tensor ${name} lies outside the file or does not match its shape (truncated?)`);
+    }
+  }
+  const head = header['lm_head.weight'] as TensorEntry | undefined;
+  if (head && JSON.stringify(head.shape) !== JSON.stringify([model.vocabSize, model.nEmbd])) fail(`lm_head.weight has shape [${head.shape}], the config needs [${model.vocabSize},${model.nEmbd}]`);
 
   const gpt = new GPT(model, 0);
   try {

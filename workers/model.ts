@@ -126,11 +126,18 @@ function normalInit(rng: Rng, shape: number[], std: number): tf.Variable {
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = rng.normal() * std;
-  return tf.variable(tf.tensor(data, shape, 'float32'));
+  return toVariable(tf.tensor(data, shape, 'float32'));
 }
 
 function onesInit(n: number): tf.Variable {
-  return tf.variable(tf.ones([n], 'float32'));
+  return toVariable(tf.ones([n], 'float32'));
+}
+
+/** A variable from a fresh tensor; the tensor itself is freed (tf.variable keeps its own reference). */
+export function toVariable(t: tf.Tensor, trainable = true): tf.Variable {
+  const v = tf.variable(t, trainable);
+  t.dispose();
+  return v;
 }
 
 export class GPT {

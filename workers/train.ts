@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Batcher, fixedBatches, type Batch } from '../src/core/batching.ts';
 import { assertValid, countParams, validateTrainConfig, type TrainConfig } from '../src/core/config.ts';
 import { Rng, streamSeed } from '../src/core/rng.ts';
-import type { GPT } from './model.ts';
+import { toVariable, type GPT } from './model.ts';
 import { yieldToEventLoop } from './schedule.ts';
 
 export interface StepEvent {
@@ -86,8 +86,8 @@ export class Trainer {
       val: fixedBatches(data.val, B, T, evalBatches, streamSeed(seed, 'evalVal')),
     };
     const vars = model.params.map((p) => p.variable);
-    this.m = vars.map((p) => tf.variable(tf.zerosLike(p), false));
-    this.v = vars.map((p) => tf.variable(tf.zerosLike(p), false));
+    this.m = vars.map((p) => toVariable(tf.zerosLike(p), false));
+    this.v = vars.map((p) => toVariable(tf.zerosLike(p), false));
     this.decay = vars.map((p) => p.rank >= 2);
   }
 

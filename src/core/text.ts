@@ -32,12 +32,13 @@ export function decodeCorpus(bytes: Uint8Array, name: string): string {
   return text;
 }
 
-/** Offset of the first byte that starts an invalid UTF-8 sequence. */
+/** Offset of the first byte that makes the text invalid UTF-8. */
 function firstInvalidUtf8(bytes: Uint8Array): number {
+  // Prefixes that decode (a cut-off last sequence allowed) are a prefix-closed set, so bisect:
+  // prefix `lo` decodes, prefix `hi` does not, and the byte at hi - 1 is the first bad one.
   let lo = 0;
   let hi = bytes.length;
-  // Largest prefix that decodes (allowing a cut-off last sequence), by bisection.
-  while (hi - lo > 4) {
+  while (hi - lo > 1) {
     const mid = (lo + hi) >>> 1;
     try {
       new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid), { stream: true });
@@ -46,7 +47,7 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
       hi = mid;
     }
   }
-  return lo;
+  return hi - 1;
 }
 
 /** The facts a data panel shows about a corpus. */

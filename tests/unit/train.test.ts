@@ -148,3 +148,11 @@ describe('train', () => {
 function prepareText(): string {
   return 'the quick brown fox jumps over the lazy dog. '.repeat(60);
 }
+
+test('creating and disposing a run leaves no tensor behind', () => {
+  const before = tf.memory();
+  const run = createRun(prepareRun(prepareText(), { blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 8, dropout: 0 }, microTrain));
+  disposeRun(run);
+  expect(tf.memory().numTensors).toBe(before.numTensors);
+  expect(tf.memory().numBytes).toBe(before.numBytes);
+});
