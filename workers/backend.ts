@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName } from '../src/core/config.ts';
+import { watchDevice } from './device.ts';
 
 export type BackendChoice = 'auto' | BackendName;
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'wasm', 'webgl', 'cpu'];
@@ -60,6 +61,7 @@ export async function initBackend(choice: BackendChoice, opts: BackendOptions = 
       await register(name, opts);
       if (!(await tf.setBackend(name))) throw new Error(`tfjs could not initialise ${name}`);
       await tf.ready();
+      if (name === 'webgpu') watchDevice((tf.backend() as unknown as { device: GPUDevice }).device);
       return { name, adapter: await describe(name), skipped };
     } catch (err) {
       skipped.push({ name, reason: err instanceof Error ? err.message : String(err) });

@@ -30,7 +30,7 @@ function isLinear(name: string): boolean {
   return /\.(c_attn|c_proj|c_fc)\.weight$/.test(name);
 }
 
-function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
+function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array<ArrayBuffer> {
   const out = new Float32Array(data.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
   return out;
@@ -41,7 +41,7 @@ export async function saveCheckpoint(model: GPT, meta: Omit<CheckpointMeta, 'mod
   const tensors: { name: string; shape: number[]; data: Float32Array }[] = [];
   for (const { name, variable } of model.params) {
     let data = (await variable.data()) as Float32Array;
-    let shape = variable.shape;
+    let shape: number[] = [...variable.shape];
     if (isLinear(name)) {
       data = transpose2d(data, shape[0], shape[1]);
       shape = [shape[1], shape[0]];
@@ -133,7 +133,7 @@ export function loadCheckpoint(bytes: Uint8Array): { model: GPT; tokenizer: Char
       if (JSON.stringify(entry.shape) !== JSON.stringify(expected)) fail(`tensor ${name} has shape [${entry.shape}], the config needs [${expected}]`);
       const [begin, end] = entry.data_offsets;
       if (!(begin >= 0 && end <= data.length && end - begin === 4 * variable.size)) fail(`tensor ${name} lies outside the file (truncated?)`);
-      let values = new Float32Array(data.slice(begin, end).buffer);
+      let values: Float32Array<ArrayBuffer> = new Float32Array(data.slice(begin, end).buffer);
       if (isLinear(name)) values = transpose2d(values, entry.shape[0], entry.shape[1]);
       tf.tidy(() => variable.assign(tf.tensor(values, variable.shape, 'float32')));
     }

@@ -87,28 +87,29 @@ export async function score(model: GPT, tokenizer: CharTokenizer, text: string):
   if (L < 2) throw new Error(`scoring needs at least 2 characters (the first is given, the rest are predicted); got ${L}`);
   const T = model.config.blockSize;
   const V = tokenizer.size;
-  // A request = (window start, position in window, target id). Window 0 predicts targets 1..T.
-  const requests: { start: number; pos: number; target: number }[] = [];
-  for (let t = 1; t < L; t++) {
-    requests.push(t <= T ? { start: 0, pos: t - 1, target: ids[t] } : { start: t - T, pos: T - 1, target: ids[t] });
-  }
-  const starts = [...new Set(requests.map((r) => r.start))];
-  const row = new Map(starts.map((s, i) => [s, i]));
-  const logps = new Float64Array(requests.length);
-  for (let first = 0; first < starts.length; first += SCORE_ROWS) {
-    const chunk = starts.slice(first, first + SCORE_ROWS);
-    const x = new Int32Array(SCORE_ROWS * T); // unused rows stay 0: fixed shape
-    chunk.forEach((s, r) => x.set(padded(ids.subarray(s, s + T), T), r * T));
-    const inChunk = requests.map((r, i) => ({ ...r, i })).filter((r) => row.get(r.start)! >= first && row.get(r.start)! < first + chunk.length);
-    // Flat index into logSoftmax [SCORE_ROWS*T, V] of each requested (row, pos, target).
-    const flat = Int32Array.from(inChunk, (r) => ((row.get(r.start)! - first) * T + r.pos) * V + r.target);
+  // Window s covers ids[s, s+T). Window 0 predicts targets 1..T from positions 0..T-1; window
+  // s ≥ 1 predicts only target s+T, from its last position, with a full context behind it.
+  const windowStarts = [0];
+  for (let s = 1; s + T < L; s++) windowStarts.push(s);
+  const logps: number[] = [];
+  for (let first = 0; first < windowStarts.length; first += SCORE_ROWS) {
+    const chunk = windowStarts.slice(first, first + SCORE_ROWS);
+    const x = new Int32Array(SCORE_ROWS * T); // unused rows stay 0: a fixed shape
+    const flat: number[] = []; // index into logSoftmax [SCORE_ROWS*T, V] of each target, in text order
+    chunk.forEach((s, r) => {
+      x.set(padded(ids.subarray(s, s + T), T), r * T);
+      if (s === 0) for (let pos = 0; pos < Math.min(T, L - 1); pos++) flat.push((r * T + pos) * V + ids[pos + 1]);
+      else flat.push((r * T + T - 1) * V + ids[s + T]);
+    });
     const picked = tf.tidy(() => {
       const logp = tf.logSoftmax(model.forward(tf.tensor2d(x, [SCORE_ROWS, T], 'int32'))); // [rows*T, V]
       return tf.gather(logp.reshape([-1]), tf.tensor1d(flat, 'int32'));
     });
-    const values = await picked.data();
-    picked.dispose();
-    inChunk.forEach((r, k) => (logps[r.i] = values[k]));
+    try {
+      logps.push(...(await picked.data()));
+    } finally {
+      picked.dispose();
+    }
   }
   const logProb = logps.reduce((a, b) => a + b, 0);
   const n = L - 1;

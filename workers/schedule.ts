@@ -11,10 +11,11 @@ export function yieldToEventLoop(): Promise<void> {
   if (g.setImmediate) return new Promise((resolve) => g.setImmediate!(resolve));
   return new Promise((resolve) => {
     const { port1, port2 } = new MessageChannel();
-    port1.onmessage = () => {
+    port1.addEventListener('message', () => {
       port1.close();
       resolve();
-    };
+    });
+    port1.start(); // addEventListener, unlike onmessage, does not start the port by itself
     port2.postMessage(null);
   });
 }

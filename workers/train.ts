@@ -8,6 +8,7 @@ import { Batcher, fixedBatches, type Batch } from '../src/core/batching.ts';
 import { assertValid, countParams, validateTrainConfig, type TrainConfig } from '../src/core/config.ts';
 import { Rng, streamSeed } from '../src/core/rng.ts';
 import { toVariable, type GPT } from './model.ts';
+import { deviceFault } from './device.ts';
 import { yieldToEventLoop } from './schedule.ts';
 
 export interface StepEvent {
@@ -160,6 +161,8 @@ export class Trainer {
       );
       const [sum] = await total.data();
       total.dispose();
+      const fault = deviceFault();
+      if (fault) throw fault;
       return sum / batches.length;
     };
     return { train: await mean(this.evalSets.train), val: await mean(this.evalSets.val) };
@@ -214,6 +217,8 @@ export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: Run
     } finally {
       stacked.dispose();
     }
+    const fault = deviceFault();
+    if (fault) throw fault; // the values may be garbage: stop rather than report them
     const now = performance.now();
     const ms = (now - groupStart) / group.length;
     stats.trainMs += now - groupStart;
@@ -259,6 +264,10 @@ export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: Run
     }
     await flush();
     if (trainer.step >= maxSteps && stats.lastEval?.step !== trainer.step) await evaluate();
+  } catch (err) {
+    // A failed readback is often the symptom of a device fault reported a moment later.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    throw deviceFault() ?? err;
   } finally {
     // On an error or a stop, free what is still queued so no tensor outlives the loop.
     await inFlight.catch(() => {});

@@ -59,7 +59,7 @@ describe('GPT', () => {
     const cfg: ModelConfig = { vocabSize: 64, blockSize: 32, nLayer: 4, nHead: 4, nEmbd: 64, dropout: 0 };
     const model = new GPT(cfg, 7);
     const std = async (v: tf.Variable) => {
-      const d = await v.data();
+      const d = Array.from(await v.data());
       return Math.sqrt(d.reduce((s, x) => s + x * x, 0) / d.length);
     };
     expect(await std(model.blocks[0].cFc)).toBeCloseTo(0.02, 3);
