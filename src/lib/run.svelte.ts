@@ -42,7 +42,8 @@ export class RunState {
   trainLoss = $state.raw<Point[]>([]);
   valLoss = $state.raw<Point[]>([]);
 
-  sampleText = $state('');
+  samplePrompt = $state(''); // the prompt of the latest sample
+  sampleText = $state(''); // what the model wrote after it
   sampling = $state(false);
   sampleError = $state<string | null>(null);
 
@@ -53,7 +54,8 @@ export class RunState {
 
   #worker: TrainWorker;
   #statusBeforeStart: Status = 'idle'; // where a refused start returns to
-  #sampleId = 0;
+  #sampleId = 0; // the latest sample: tokens of earlier ones are dropped
+  #scoreId = 0;
   #scores = new Map<number, { resolve: (s: Score) => void; reject: (e: Error) => void }>();
 
   constructor() {
@@ -106,6 +108,7 @@ export class RunState {
   generate({ prompt, length, temperature }: SampleRequest) {
     if (!this.canSample) return;
     const id = ++this.#sampleId;
+    this.samplePrompt = prompt;
     this.sampleText = '';
     this.sampleError = null;
     this.sampling = true;
@@ -114,7 +117,7 @@ export class RunState {
 
   /** How probable `text` is under the current model. */
   score(text: string): Promise<Score> {
-    const id = ++this.#sampleId;
+    const id = ++this.#scoreId;
     return new Promise((resolve, reject) => {
       this.#scores.set(id, { resolve, reject });
       this.#worker.post({ type: 'score', id, text });
@@ -134,6 +137,7 @@ export class RunState {
     this.stoppedEarly = false;
     this.trainLoss = [];
     this.valLoss = [];
+    this.samplePrompt = '';
     this.sampleText = '';
     this.sampleError = null;
   }
