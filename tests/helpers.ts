@@ -1,6 +1,7 @@
 /** Shared test helpers: numeric closeness and tiny fixtures. */
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
+import type { Batch } from '../src/core/batching.ts';
 import type { ModelConfig, TrainConfig } from '../src/core/config.ts';
 import { defaultTrainConfig } from '../src/core/config.ts';
 import { GPT } from '../workers/model.ts';
@@ -57,4 +58,20 @@ export async function paramValues(model: GPT): Promise<Map<string, Float32Array>
   const out = new Map<string, Float32Array>();
   for (const { name, variable } of model.params) out.set(name, (await variable.data()) as Float32Array);
   return out;
+}
+
+/** Loss and gradients (by parameter name) of one minibatch, computed outside the trainer. */
+export async function lossAndGrads(model: GPT, batch: Batch): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
+  const B = batch.starts.length;
+  const vars = model.params.map((p) => p.variable);
+  const { value, grads } = tf.variableGrads(() => {
+    const x = tf.tensor2d(batch.x, [B, model.config.blockSize], 'int32');
+    return model.loss(model.forward(x), tf.tensor1d(batch.y, 'int32'));
+  }, vars);
+  const out = new Map<string, Float32Array>();
+  for (const p of model.params) out.set(p.name, (await grads[p.variable.name].data()) as Float32Array);
+  const loss = (await value.data())[0];
+  value.dispose();
+  Object.values(grads).forEach((t) => t.dispose());
+  return { loss, grads: out };
 }

@@ -64,23 +64,25 @@ function gelu(x: tf.Tensor2D): tf.Tensor2D {
   return x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5);
 }
 
-function dropout<T extends tf.Tensor>(x: T, rate: number, opts: ForwardOptions): T {
-  if (!opts.training || rate === 0) return x;
-  if (!opts.rng) throw new Error('dropout while training needs an rng');
-  return tf.dropout(x, rate, undefined, opts.rng.nextUint32()) as T;
+/** What every layer of one forward pass shares. */
+interface Pass {
+  B: number; // batch
+  T: number; // sequence length, ≤ blockSize
+  nHead: number;
+  mask: tf.Tensor2D; // [T, T] additive causal mask
+  rate: number; // dropout rate
+  opts: ForwardOptions;
+}
+
+function dropout<T extends tf.Tensor>(x: T, pass: Pass): T {
+  if (!pass.opts.training || pass.rate === 0) return x;
+  if (!pass.opts.rng) throw new Error('dropout while training needs an rng');
+  return tf.dropout(x, pass.rate, undefined, pass.opts.rng.nextUint32()) as T;
 }
 
 /** Causal multi-head self-attention. x: [B*T, C] → [B*T, C]. */
-function causalSelfAttention(
-  x: tf.Tensor2D,
-  p: BlockParams,
-  B: number,
-  T: number,
-  nHead: number,
-  mask: tf.Tensor2D,
-  rate: number,
-  opts: ForwardOptions,
-): tf.Tensor2D {
+function causalSelfAttention(x: tf.Tensor2D, p: BlockParams, pass: Pass): tf.Tensor2D {
+  const { B, T, nHead } = pass;
   const C = x.shape[1];
   const hs = C / nHead;
   const qkv = tf.matMul(x, p.cAttn); // [B*T, 3C]
@@ -88,34 +90,25 @@ function causalSelfAttention(
     (t) => t.reshape([B, T, nHead, hs]).transpose([0, 2, 1, 3]), // (B, nh, T, hs)
   );
   let att = tf.matMul(q.mul(1 / Math.sqrt(hs)), k, false, true); // (B, nh, T, T)
-  att = att.add(mask); // broadcast [T, T]: position t attends to positions ≤ t only
-  att = dropout(tf.softmax(att), rate, opts);
+  att = att.add(pass.mask); // broadcast [T, T]: position t attends to positions ≤ t only
+  att = dropout(tf.softmax(att), pass);
   const y = tf
     .matMul(att, v) // (B, nh, T, hs)
     .transpose([0, 2, 1, 3]) // (B, T, nh, hs)
     .reshape([B * T, C]) as tf.Tensor2D; // heads side by side again
-  return dropout(tf.matMul(y, p.attnProj), rate, opts);
+  return dropout(tf.matMul(y, p.attnProj), pass);
 }
 
 /** The MLP: C → 4C → GELU → C. x: [B*T, C] → [B*T, C]. */
-function mlp(x: tf.Tensor2D, p: BlockParams, rate: number, opts: ForwardOptions): tf.Tensor2D {
+function mlp(x: tf.Tensor2D, p: BlockParams, pass: Pass): tf.Tensor2D {
   const h = gelu(tf.matMul(x, p.cFc)); // [B*T, 4C]
-  return dropout(tf.matMul(h, p.mlpProj), rate, opts);
+  return dropout(tf.matMul(h, p.mlpProj), pass);
 }
 
 /** A pre-LayerNorm transformer block: x + attn(ln(x)), then + mlp(ln(x)). */
-function block(
-  x: tf.Tensor2D,
-  p: BlockParams,
-  B: number,
-  T: number,
-  nHead: number,
-  mask: tf.Tensor2D,
-  rate: number,
-  opts: ForwardOptions,
-): tf.Tensor2D {
-  x = x.add(causalSelfAttention(layerNorm(x, p.ln1), p, B, T, nHead, mask, rate, opts));
-  return x.add(mlp(layerNorm(x, p.ln2), p, rate, opts));
+function block(x: tf.Tensor2D, p: BlockParams, pass: Pass): tf.Tensor2D {
+  x = x.add(causalSelfAttention(layerNorm(x, p.ln1), p, pass));
+  return x.add(mlp(layerNorm(x, p.ln2), p, pass));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -201,12 +194,12 @@ export class GPT {
     const { vocabSize: V, blockSize, nEmbd: C, nHead, dropout: rate } = this.config;
     if (T > blockSize) throw new Error(`cannot forward a sequence of ${T}: the context is ${blockSize}`);
     if (idx.dtype !== 'int32') throw new Error('token ids must be int32');
+    const pass: Pass = { B, T, nHead, mask: this.causalMask(T), rate, opts };
     const tok = tf.matMul(tf.oneHot(idx.reshape([B * T]), V).cast('float32'), this.wte); // [B*T, C]
     const pos = this.wpe.slice([0, 0], [T, C]); // [T, C]
     let x = tok.reshape([B, T, C]).add(pos).reshape([B * T, C]) as tf.Tensor2D; // [B*T, C]
-    x = dropout(x, rate, opts);
-    const mask = this.causalMask(T);
-    for (const p of this.blocks) x = block(x, p, B, T, nHead, mask, rate, opts);
+    x = dropout(x, pass);
+    for (const p of this.blocks) x = block(x, p, pass);
     x = layerNorm(x, this.lnF);
     return tf.matMul(x, this.wte, false, true); // [B*T, V]: the head is the embedding, transposed
   }

@@ -4,7 +4,7 @@ import { CharTokenizer } from '../../src/core/tokenizer.ts';
 import { GPT } from '../../workers/model.ts';
 import { generate } from '../../workers/sample.ts';
 import { Trainer } from '../../workers/train.ts';
-import { relErr, logitsOf, microModel, microTrain, paramValues, syntheticIds } from '../helpers.ts';
+import { logitsOf, lossAndGrads, microModel, microTrain, paramValues, relErr, syntheticIds } from '../helpers.ts';
 import { splitTrainVal } from '../../src/core/batching.ts';
 
 const data = splitTrainVal(syntheticIds(3000, microModel.vocabSize), microModel.blockSize);
@@ -56,15 +56,7 @@ test('one training step on webgpu matches cpu on the same weights and batch with
     const model = new GPT(microModel, 3); // same seed: the same weights on either backend
     const trainer = new Trainer(model, data, cfg);
     const batch = trainer.batcher.getBatch(); // same seed: the same batch
-    const vars = model.params.map((p) => p.variable);
-    const { value, grads } = tf.variableGrads(() => {
-      const x = tf.tensor2d(batch.x, [cfg.batchSize, microModel.blockSize], 'int32');
-      return model.loss(model.forward(x), tf.tensor1d(batch.y, 'int32'));
-    }, vars);
-    const g = new Map<string, Float32Array>();
-    for (const p of model.params) g.set(p.name, (await grads[p.variable.name].data()) as Float32Array);
-    value.dispose();
-    Object.values(grads).forEach((t) => t.dispose());
+    const { grads: g } = await lossAndGrads(model, batch);
     const loss = trainer.trainStep(batch);
     const lossValue = (await loss.data())[0];
     loss.dispose();

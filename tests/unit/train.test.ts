@@ -4,7 +4,7 @@ import { splitTrainVal } from '../../src/core/batching.ts';
 import { GPT } from '../../workers/model.ts';
 import { createRun, disposeRun, prepareRun } from '../../workers/run.ts';
 import { DivergenceError, Trainer, train, type StepEvent } from '../../workers/train.ts';
-import { microModel, microTrain, paramValues, syntheticIds } from '../helpers.ts';
+import { lossAndGrads, microModel, microTrain, paramValues, syntheticIds } from '../helpers.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -36,16 +36,7 @@ describe('AdamW', () => {
     const batch = trainer.batcher.getBatch();
     const before = await paramValues(model);
     // Gradients of the same loss on the same batch, computed independently.
-    const vars = model.params.map((p) => p.variable);
-    const { value, grads } = tf.variableGrads(() => {
-      const x = tf.tensor2d(batch.x, [cfg.batchSize, microModel.blockSize], 'int32');
-      return model.loss(model.forward(x), tf.tensor1d(batch.y, 'int32'));
-    }, vars);
-    const g = new Map<string, Float32Array>();
-    for (const p of model.params) g.set(p.name, (await grads[p.variable.name].data()) as Float32Array);
-    const expectedLoss = (await value.data())[0];
-    value.dispose();
-    Object.values(grads).forEach((t) => t.dispose());
+    const { loss: expectedLoss, grads: g } = await lossAndGrads(model, batch);
 
     const loss = trainer.trainStep(batch);
     expect((await loss.data())[0]).toBeCloseTo(expectedLoss, 5);
