@@ -7,8 +7,9 @@ export default defineConfig({
   server: { host: '127.0.0.1', port: 5173 },
   preview: { host: '127.0.0.1', port: 4173 },
   worker: { format: 'es' },
-  // tfjs-backend-wasm loads its .wasm files itself; pre-bundling would move them away.
-  optimizeDeps: { exclude: ['@tensorflow/tfjs-backend-wasm'] },
+  // Pre-bundle the worker's dependencies up front, not on the first page load. The worker
+  // tells tfjs where the .wasm binaries are (imported with ?url), so bundling them is safe.
+  optimizeDeps: { entries: ['index.html', 'workers/train.worker.ts'] },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
   test: {
     projects: [

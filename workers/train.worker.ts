@@ -7,7 +7,6 @@
  * may read or free the model. pause and stop act at once by setting `interrupt`, which the
  * training loop checks between steps; the loop itself runs beside the queue.
  */
-import * as tf from '@tensorflow/tfjs';
 // Vite serves these binaries and gives their URLs; tfjs-backend-wasm would look beside the script otherwise.
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
@@ -73,29 +72,12 @@ function init(choice: BackendChoice) {
     return;
   }
   backendChoice = choice;
-  backend ??= initBackend(choice, { wasmPaths: WASM_PATHS }).then((info) => {
-    watchDevice(info);
-    return info;
-  });
+  // Device loss and WebGPU errors are watched by initBackend; the training loop reports them.
+  backend ??= initBackend(choice, { wasmPaths: WASM_PATHS });
   backend.then(
     (info) => post({ type: 'ready', backend: info.name, adapter: info.adapter, skipped: info.skipped }),
     (err: unknown) => post({ type: 'error', during: 'init', message: describe(err) }),
   );
-}
-
-/** tfjs registers no handler for a lost GPU device; without one the run would just stall. */
-function watchDevice(info: BackendInfo) {
-  if (info.name !== 'webgpu') return;
-  const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
-  void device?.lost.then((lost) => {
-    if (lost.reason === 'destroyed') return; // our own teardown
-    if (current) current.interrupt = 'stop';
-    post({
-      type: 'error',
-      during: 'train',
-      message: `the GPU device was lost (${lost.message || 'no reason given'}); reload the page to start again`,
-    });
-  });
 }
 
 async function ready(): Promise<BackendInfo> {

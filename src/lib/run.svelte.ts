@@ -53,13 +53,15 @@ export class RunState {
   readonly canSample = $derived((this.status === 'paused' || this.status === 'done') && !this.sampling);
 
   #worker: TrainWorker;
+  #crashed = false; // the worker is gone: the next start makes a new one
   #statusBeforeStart: Status = 'idle'; // where a refused start returns to
+  #startingSteps = 0; // maxSteps of the run being started, shown once it replaces the old one
   #sampleId = 0; // the latest sample: tokens of earlier ones are dropped
   #scoreId = 0;
   #scores = new Map<number, { resolve: (s: Score) => void; reject: (e: Error) => void }>();
 
   constructor() {
-    this.#worker = new TrainWorker(this.backendChoice, this.#onEvent);
+    this.#worker = this.#spawn(this.backendChoice);
   }
 
   /** A new worker on another backend; the current run, if any, goes with the old one. */
@@ -73,15 +75,16 @@ export class RunState {
     this.error = null;
     this.status = 'idle';
     this.backendChoice = choice;
-    this.#worker = new TrainWorker(choice, this.#onEvent);
+    this.#worker = this.#spawn(choice);
   }
 
   start(corpus: { name: string; text: string }, model: Omit<ModelConfig, 'vocabSize'>, train: TrainConfig) {
     if (this.busy) return;
+    if (this.#crashed) this.setBackend(this.backendChoice);
     this.#statusBeforeStart = this.status;
     this.status = 'starting';
     this.error = null;
-    this.maxSteps = train.maxSteps;
+    this.#startingSteps = train.maxSteps;
     this.#worker.post({ type: 'start', corpus, model, train });
   }
 
@@ -129,6 +132,21 @@ export class RunState {
     this.#failScores('the page closed the worker');
   }
 
+  #spawn(choice: BackendChoice): TrainWorker {
+    this.#crashed = false;
+    return new TrainWorker(choice, { onEvent: this.#onEvent, onCrash: this.#onCrash });
+  }
+
+  #onCrash = (message: string) => {
+    this.#crashed = true;
+    this.#worker.terminate();
+    this.#failScores(message);
+    this.backend = null;
+    this.sampling = false;
+    this.error = `${message}. Train starts a new worker.`;
+    this.status = 'error';
+  };
+
   #clearRun() {
     this.info = null;
     this.lastStep = null;
@@ -157,6 +175,7 @@ export class RunState {
         const { type: _, ...info } = msg;
         this.#clearRun();
         this.info = info;
+        this.maxSteps = this.#startingSteps;
         this.status = 'training';
         break;
       }

@@ -5,17 +5,27 @@
 import type { BackendChoice } from '../../workers/backend.ts';
 import type { FromWorker, ToWorker } from '../../workers/protocol.ts';
 
+export interface WorkerHandlers {
+  onEvent: (msg: FromWorker) => void;
+  /** The worker failed to load, or threw past its own handlers: it will answer nothing more. */
+  onCrash: (message: string) => void;
+}
+
 export class TrainWorker {
   private readonly worker: Worker;
 
-  /** Starts a worker that initialises `backend` and reports every event to `onEvent`. */
-  constructor(backend: BackendChoice, onEvent: (msg: FromWorker) => void) {
+  /** Starts a worker that initialises `backend` and reports to `handlers`. */
+  constructor(backend: BackendChoice, { onEvent, onCrash }: WorkerHandlers) {
     this.worker = new Worker(new URL('../../workers/train.worker.ts', import.meta.url), { type: 'module' });
     this.worker.onmessage = (e: MessageEvent<FromWorker>) => onEvent(e.data);
-    // A worker that fails to load (a module import error, a syntax error) reports nothing else.
     this.worker.onerror = (e: ErrorEvent) => {
       e.preventDefault();
-      onEvent({ type: 'error', during: 'init', message: `the training worker failed: ${e.message || 'it could not be loaded'}` });
+      // A module that fails to import gives an event with no message at all.
+      onCrash(
+        e.message
+          ? `the training worker failed: ${e.message}`
+          : 'the training worker could not be loaded (the browser console names the module that failed)',
+      );
     };
     this.worker.onmessageerror = () => {
       onEvent({ type: 'error', during: 'train', message: 'a message from the training worker could not be read' });

@@ -1,0 +1,243 @@
+/**
+ * The app end to end in real Chromium: a Vite dev server started here, Debian's chromium driven
+ * by playwright-core. One page goes through the tests in order (the sample needs the trained
+ * model), on the wasm backend for speed: WebGPU on the software adapter is ~100x slower than a GPU.
+ */
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createServer, type ViteDevServer } from 'vite';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import manifest from '../../datasets/manifest.json' with { type: 'json' };
+
+const CHROMIUM = '/usr/bin/chromium';
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+let server: ViteDevServer | undefined;
+let browser: Browser | undefined;
+let page: Page;
+let baseUrl: string;
+const pageErrors: string[] = [];
+const consoleErrors: string[] = [];
+
+/**
+ * Waits until the element's text matches. Gives up early when the app shows a run error, and
+ * either way says what the element showed and what the app reported.
+ */
+async function waitForText(testId: string, pattern: RegExp, timeout = 60_000): Promise<string> {
+  const el = page.getByTestId(testId);
+  const report = async () => {
+    const shown = (await el.count()) > 0 ? await el.first().textContent() : '(not on the page)';
+    const runError = (await page.getByTestId('run-error').count()) > 0 ? await page.getByTestId('run-error').textContent() : null;
+    return `${testId} shows ${JSON.stringify(shown)}` + (runError ? `; the app reports: ${runError}` : '');
+  };
+  try {
+    await page.waitForFunction(
+      ([id, source, flags]) => {
+        const text = document.querySelector(`[data-testid="${id}"]`)?.textContent ?? '';
+        return new RegExp(source, flags).test(text) || document.querySelector('[data-testid="run-error"]') !== null;
+      },
+      [testId, pattern.source, pattern.flags] as const,
+      { timeout },
+    );
+  } catch (err) {
+    throw new Error(`waited ${timeout} ms for ${testId} to match ${pattern}: ${await report()}`, { cause: err });
+  }
+  const text = await page.evaluate((id) => document.querySelector(`[data-testid="${id}"]`)?.textContent ?? null, testId);
+  if (text === null || !pattern.test(text)) throw new Error(`${testId} did not match ${pattern}: ${await report()}`);
+  return text;
+}
+
+/** The step number in "12 / 600". */
+function stepOf(text: string | null): number {
+  return parseInt(text ?? '', 10);
+}
+
+/** Generates `length` characters with the sample box and returns them once the stream has ended. */
+async function generate(length: number): Promise<string> {
+  await page.getByTestId('sample-length').fill(String(length));
+  await page.getByTestId('generate-button').click();
+  // Tokens arrive before sampleDone, so once "generating…" is gone every character is in.
+  await page.waitForFunction(
+    () =>
+      document.querySelector('[data-testid="sample-status"]')?.textContent === '' &&
+      (document.querySelector('[data-testid="sample-output"]')?.textContent ?? '') !== '',
+    undefined,
+    { timeout: 60_000 },
+  );
+  expect(await page.getByTestId('sample-error').count()).toBe(0);
+  return (await page.getByTestId('sample-output').textContent()) ?? '';
+}
+
+async function setField(key: string, value: number) {
+  await page.getByTestId(`cfg-${key}`).fill(String(value));
+}
+
+// Thrown by every test, so each one fails (a throw in beforeAll would mark them skipped).
+const missingChromium = existsSync(CHROMIUM)
+  ? null
+  : new Error(`the e2e tests need Chromium at ${CHROMIUM}, and it is not there (on Debian: apt-get install chromium)`);
+
+beforeAll(async () => {
+  if (missingChromium) return;
+  server = await createServer({
+    root,
+    configFile: `${root}/vite.config.ts`,
+    logLevel: 'warn',
+    clearScreen: false,
+    // A cache of its own, so a dev server the user has open is not disturbed; the worker is a
+    // scan entry so its dependencies are optimised at startup, not when the page first asks.
+    cacheDir: 'node_modules/.vite-e2e',
+    optimizeDeps: { entries: ['index.html', 'workers/train.worker.ts'] },
+    server: { host: '127.0.0.1', port: 0, open: false },
+  });
+  await server.listen();
+  const { port } = server.httpServer!.address() as AddressInfo;
+  baseUrl = `http://127.0.0.1:${port}/`;
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--enable-unsafe-webgpu',
+      '--use-webgpu-adapter=swiftshader',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  page = await browser.newPage();
+  page.setDefaultTimeout(10_000); // clicks and fills: when a control stays disabled, say so soon
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') consoleErrors.push(msg.text());
+  });
+});
+
+beforeEach(() => {
+  if (missingChromium) throw missingChromium;
+});
+
+// Every test ends with no run in progress; one that failed mid-run would lock the form for the next.
+afterEach(async () => {
+  if (missingChromium) return;
+  const status = await page.getByTestId('status').textContent();
+  if (status === 'training' || status === 'paused') {
+    await page.getByTestId('stop-button').click();
+    await waitForText('status', /^(done|error)$/).catch(() => {});
+  }
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('tabgpt in Chromium', () => {
+  test('the page loads the bundled corpus and the worker reports its backend', async () => {
+    await page.goto(baseUrl);
+    const corpus = manifest['moby-dick'];
+    await waitForText('corpus-stats', new RegExp(`${corpus.characters.toLocaleString('en')} characters, vocabulary of ${corpus.vocabSize}`));
+    const backend = await waitForText('backend-name', /\S/);
+    expect(['webgpu', 'wasm', 'webgl', 'cpu']).toContain(backend);
+    expect(await page.getByTestId('backend-adapter').textContent()).not.toBe('');
+    // The defaults of src/core/config.ts, ready to train.
+    for (const [key, value] of Object.entries({ nLayer: 2, nHead: 4, nEmbd: 64, blockSize: 64, batchSize: 16, maxSteps: 600, learningRate: 0.001 })) {
+      expect(Number(await page.getByTestId(`cfg-${key}`).inputValue()), key).toBe(value);
+    }
+    expect(await page.getByTestId('train-button').isEnabled()).toBe(true);
+    expect(await page.getByTestId('status').textContent()).toBe('idle');
+  });
+
+  test('a micro model trains to the end on wasm', async () => {
+    await page.getByTestId('backend-select').selectOption('wasm');
+    await waitForText('backend-name', /^wasm$/);
+    await setField('nLayer', 1);
+    await setField('nEmbd', 16);
+    await setField('nHead', 2);
+    await setField('blockSize', 16);
+    await setField('batchSize', 4);
+    await setField('maxSteps', 10);
+    await page.getByTestId('train-button').click();
+    await waitForText('status', /^done$/, 90_000);
+
+    expect(await page.getByTestId('step').textContent()).toBe('10 / 10');
+    const loss = Number(await page.getByTestId('loss').textContent());
+    const val = Number(await page.getByTestId('val-loss').textContent());
+    expect(Number.isFinite(loss) && loss > 0).toBe(true);
+    expect(Number.isFinite(val) && val > 0).toBe(true);
+    // Untrained, the loss is about ln(83) = 4.4 nats; ten steps cannot make it worse than that by much.
+    expect(loss).toBeLessThan(6);
+    const canvas = page.getByTestId('loss-chart');
+    expect(await canvas.count()).toBe(1);
+    const size = await canvas.evaluate((c: HTMLCanvasElement) => [c.width, c.height]);
+    expect(size[0]).toBeGreaterThan(0);
+    expect(size[1]).toBeGreaterThan(0);
+  });
+
+  test('Generate streams 20 characters from the trained model', async () => {
+    expect(Array.from(await generate(20))).toHaveLength(20);
+  });
+
+  test('Pause, Resume, Stop and Reset control a run, and a paused model can be sampled', async () => {
+    await setField('maxSteps', 100_000);
+    await page.getByTestId('train-button').click();
+    await waitForText('step', /^[1-9]\d* \/ 100000$/);
+    await page.getByTestId('pause-button').click();
+    await waitForText('status', /^paused$/);
+    const pausedAt = stepOf(await page.getByTestId('step').textContent());
+    await page.waitForTimeout(300);
+    expect(stepOf(await page.getByTestId('step').textContent())).toBe(pausedAt);
+    expect(Array.from(await generate(5))).toHaveLength(5);
+
+    await page.getByTestId('resume-button').click();
+    await waitForText('status', /^training$/);
+    await page.waitForFunction(
+      (before) => parseInt(document.querySelector('[data-testid="step"]')?.textContent ?? '', 10) > before,
+      pausedAt,
+      { timeout: 30_000 },
+    );
+    await page.getByTestId('stop-button').click();
+    await waitForText('status', /^done$/);
+    const stoppedAt = stepOf(await page.getByTestId('step').textContent());
+    expect(stoppedAt).toBeGreaterThan(pausedAt);
+    expect(stoppedAt).toBeLessThan(100_000);
+    expect(Number.isFinite(Number(await page.getByTestId('val-loss').textContent()))).toBe(true);
+
+    await page.getByTestId('reset-button').click();
+    await waitForText('status', /^idle$/);
+    expect(await page.getByTestId('loss').textContent()).toBe('—');
+    expect(await page.getByTestId('generate-button').isDisabled()).toBe(true);
+    await setField('maxSteps', 10);
+  });
+
+  test('an invalid config shows its error beside the field and disables Train', async () => {
+    await setField('nEmbd', 16);
+    await setField('nHead', 3);
+    const issue = await waitForText('issue-nHead', /divisible/, 5_000);
+    expect(issue).toContain('nEmbd (16) must be divisible by nHead (3)');
+    expect(await page.getByTestId('cfg-nHead').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByTestId('train-button').isDisabled()).toBe(true);
+
+    await setField('nHead', 2);
+    await waitForText('issue-nHead', /^$/, 5_000);
+    expect(await page.getByTestId('train-button').isEnabled()).toBe(true);
+  });
+
+  test('tfjs runs only in the worker, and the page raised no errors', async () => {
+    // Importing tfjs anywhere creates its engine as a global of that realm (tfjs-core engine.js).
+    // Resource timing cannot tell: Chromium lists a module worker's imports under the document.
+    const hasTfjs = () => '_tfengine' in globalThis || 'tf' in globalThis;
+    expect(await page.evaluate(hasTfjs)).toBe(false);
+    // The same check in the worker finds it, so the one above could have.
+    const workers = page.workers();
+    expect(workers).toHaveLength(1);
+    expect(await workers[0].evaluate(hasTfjs)).toBe(true);
+
+    expect(pageErrors).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+  });
+});
