@@ -62,6 +62,9 @@ export async function initBackend(choice: BackendChoice, opts: BackendOptions = 
       if (!(await tf.setBackend(name))) throw new Error(`tfjs could not initialise ${name}`);
       await tf.ready();
       if (name === 'webgpu') watchDevice((tf.backend() as unknown as { device: GPUDevice }).device);
+      // In Node the cpu backend's first write prints an advert for tfjs-node, which this
+      // project does not use; marking the backend as used keeps stderr for real messages.
+      if (name === 'cpu') (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
       return { name, adapter: await describe(name), skipped };
     } catch (err) {
       skipped.push({ name, reason: err instanceof Error ? err.message : String(err) });

@@ -9,9 +9,9 @@
 import type { ModelConfig, TrainConfig } from '../src/core/config.ts';
 import type { BackendChoice, BackendInfo } from './backend.ts';
 import type { Score } from './sample.ts';
-import type { EvalEvent, StepEvent, TrainSummary } from './train.ts';
+import type { EvalEvent, StepBatch, StepEvent, TrainSummary } from './train.ts';
 
-export type { BackendChoice, BackendInfo, EvalEvent, Score, StepEvent, TrainSummary };
+export type { BackendChoice, BackendInfo, EvalEvent, Score, StepBatch, StepEvent, TrainSummary };
 
 /** page → worker */
 export type ToWorker =
@@ -30,7 +30,9 @@ export type ToWorker =
   /** Streams `length` characters after `prompt` as 'sampleToken' messages, then 'sampleDone'. */
   | { type: 'sample'; id: number; prompt: string; length: number; temperature: number; seed: number }
   /** Scores `text` (its first character is given); answered by 'scored'. */
-  | { type: 'score'; id: number; text: string };
+  | { type: 'score'; id: number; text: string }
+  /** The model's next-character distribution after `prompt` (T = 1); answered by 'probs'. */
+  | { type: 'probs'; id: number; prompt: string };
 
 /** What a new run is, sent once its tensors exist. */
 export interface RunInfo {
@@ -40,18 +42,24 @@ export interface RunInfo {
   nonEmbeddingParams: number; // what scaling laws count
   trainChars: number; // characters in the train split
   valChars: number; // characters in the held-out split
+  vocab: string[]; // id → character
+  tokensPerStep: number; // batch × ctx
+  flopsPerStep: number; // training FLOPs per step (Kaplan: 6·N + attention, per token)
+  sampling: TrainConfig['sampling'];
+  maxSteps: number;
 }
 
 /** Where a failure happened: the page shows init/start/train failures by the form, the rest by the sample box. */
 export type WorkerError =
   | { type: 'error'; during: 'init' | 'start' | 'train'; message: string }
-  | { type: 'error'; during: 'sample' | 'score'; id: number; message: string };
+  | { type: 'error'; during: 'sample' | 'score' | 'probs'; id: number; message: string };
 
 /** worker → page */
 export type FromWorker =
   | { type: 'ready'; backend: BackendInfo['name']; adapter: string; skipped: BackendInfo['skipped'] }
   | ({ type: 'run' } & RunInfo)
-  | StepEvent
+  /** A training step, with where its minibatch's rows start in the train split. */
+  | (StepEvent & StepBatch)
   | EvalEvent
   | { type: 'paused'; step: number }
   /** The run reached maxSteps, or was stopped early (stopped: true); the model stays for sampling. */
@@ -60,4 +68,5 @@ export type FromWorker =
   | { type: 'sampleToken'; id: number; text: string }
   | { type: 'sampleDone'; id: number }
   | { type: 'scored'; id: number; score: Score }
+  | { type: 'probs'; id: number; probs: number[] }
   | WorkerError;

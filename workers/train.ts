@@ -174,8 +174,14 @@ export class Trainer {
   }
 }
 
+/** Where a step's minibatch came from: its rows' offsets in the train split. */
+export interface StepBatch {
+  starts: number[];
+  epoch: number;
+}
+
 export interface TrainHooks {
-  onStep?: (e: StepEvent) => void;
+  onStep?: (e: StepEvent, batch: StepBatch) => void;
   onEval?: (e: EvalEvent) => void;
   /** Checked between steps: return true to stop (a pause); calling train again continues. */
   shouldStop?: () => boolean;
@@ -196,7 +202,7 @@ export interface RunStats {
 export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: RunStats = { trainMs: 0, tokens: 0 }): Promise<RunStats> {
   const { maxSteps, evalEvery, logEvery, batchSize } = trainer.config;
   const tokensPerStep = batchSize * trainer.model.config.blockSize;
-  let queued: { step: number; lr: number; loss: tf.Scalar }[] = [];
+  let queued: { step: number; lr: number; loss: tf.Scalar; batch: StepBatch }[] = [];
   let inFlight: Promise<void> = Promise.resolve();
   let groupStart = performance.now();
 
@@ -226,7 +232,7 @@ export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: Run
     groupStart = now;
     group.forEach((g, i) => {
       if (!Number.isFinite(values[i])) throw new DivergenceError(g.step, values[i], g.lr);
-      hooks.onStep?.({ type: 'step', step: g.step, loss: values[i], lr: g.lr, ms });
+      hooks.onStep?.({ type: 'step', step: g.step, loss: values[i], lr: g.lr, ms }, g.batch);
     });
   };
 
@@ -243,8 +249,9 @@ export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: Run
     groupStart = performance.now();
     while (trainer.step < maxSteps && !hooks.shouldStop?.()) {
       const lr = trainer.getLr(trainer.step);
-      const loss = trainer.trainStep();
-      queued.push({ step: trainer.step, lr, loss });
+      const batch = trainer.batcher.getBatch();
+      const loss = trainer.trainStep(batch);
+      queued.push({ step: trainer.step, lr, loss, batch: { starts: batch.starts, epoch: batch.epoch } });
       const atEval = evalEvery > 0 && trainer.step % evalEvery === 0 && trainer.step < maxSteps;
       if (queued.length >= logEvery || atEval) {
         const group = queued;

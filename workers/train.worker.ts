@@ -12,10 +12,11 @@ import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?u
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { countParams } from '../src/core/config.ts';
+import { tokensPerStep, trainingFlopsPerStep } from '../src/core/flops.ts';
 import { initBackend, type BackendChoice, type BackendInfo } from './backend.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 import { createRun, disposeRun, prepareRun, type Run } from './run.ts';
-import { generate, score } from './sample.ts';
+import { generate, nextProbs, score } from './sample.ts';
 import { summarize, train, type RunStats, type TrainHooks } from './train.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -111,6 +112,11 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>) {
     nonEmbeddingParams: params.nonEmbedding,
     trainChars: run.split.train,
     valChars: run.split.val,
+    vocab: [...run.tokenizer.vocab],
+    tokensPerStep: tokensPerStep(run.model.config, msg.train.batchSize),
+    flopsPerStep: trainingFlopsPerStep(run.model.config, msg.train.batchSize),
+    sampling: msg.train.sampling,
+    maxSteps: msg.train.maxSteps,
   });
   const c: Current = { run, stats: { trainMs: 0, tokens: 0 }, phase: 'training', interrupt: null, loop: null };
   current = c;
@@ -119,7 +125,11 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>) {
 
 /** Trains until maxSteps or an interrupt, then reports why it ended. */
 async function trainLoop(c: Current, info: BackendInfo) {
-  const hooks: TrainHooks = { onStep: post, onEval: post, shouldStop: () => c.interrupt !== null };
+  const hooks: TrainHooks = {
+    onStep: (e, batch) => post({ ...e, ...batch }),
+    onEval: post,
+    shouldStop: () => c.interrupt !== null,
+  };
   const { trainer } = c.run;
   try {
     // A resume can take back a pause before the loop noticed it: then train() returns with no interrupt left.
@@ -194,15 +204,18 @@ async function reset() {
 // ---------------------------------------------------------------------------------------------
 // Inference
 
-/** The model, if it may be read now: not while a training step could change it. */
-function idleRun(what: string): Run {
+/**
+ * The model, to read between training steps. That is safe while training runs: a step is
+ * queued synchronously, so a forward pass here sees the weights after one whole update,
+ * never half of one (the device runs work in the order it was queued).
+ */
+function currentRun(what: string): Run {
   if (!current) throw new Error(`there is no model to ${what} yet: train one first`);
-  if (current.phase === 'training') throw new Error(`training is running: pause it (or let it finish) to ${what}`);
   return current.run;
 }
 
 async function sample(msg: Extract<ToWorker, { type: 'sample' }>) {
-  const { model, tokenizer } = idleRun('sample from');
+  const { model, tokenizer } = currentRun('sample from');
   const mine = epoch;
   const { length, temperature, seed } = msg;
   for await (const text of generate(model, tokenizer, msg.prompt, { length, temperature, seed })) {
@@ -213,8 +226,14 @@ async function sample(msg: Extract<ToWorker, { type: 'sample' }>) {
 }
 
 async function scoreText(msg: Extract<ToWorker, { type: 'score' }>) {
-  const { model, tokenizer } = idleRun('score text');
+  const { model, tokenizer } = currentRun('score text');
   post({ type: 'scored', id: msg.id, score: await score(model, tokenizer, msg.text) });
+}
+
+async function probs(msg: Extract<ToWorker, { type: 'probs' }>) {
+  const { model, tokenizer } = currentRun('show the next-character distribution');
+  if (msg.prompt.length === 0) throw new Error('the prompt is empty: the distribution needs at least one character of context');
+  post({ type: 'probs', id: msg.id, probs: Array.from(await nextProbs(model, Array.from(tokenizer.encode(msg.prompt)))) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -262,6 +281,12 @@ scope.onmessage = (e: MessageEvent<ToWorker>) => {
       enqueue(
         () => scoreText(msg),
         (message) => ({ type: 'error', during: 'score', id: msg.id, message }),
+      );
+      break;
+    case 'probs':
+      enqueue(
+        () => probs(msg),
+        (message) => ({ type: 'error', during: 'probs', id: msg.id, message }),
       );
       break;
     default:

@@ -10,10 +10,12 @@ import type {
   FromWorker,
   RunInfo,
   Score,
+  StepBatch,
   StepEvent,
+  ToWorker,
   TrainSummary,
 } from '../../workers/protocol.ts';
-import type { Point } from './loss-chart.ts';
+import { newRecord, type RunRecord } from './history.ts';
 import { TrainWorker } from './worker-client.ts';
 
 export type Status = 'idle' | 'starting' | 'training' | 'paused' | 'done' | 'error';
@@ -38,9 +40,12 @@ export class RunState {
   lastEval = $state<EvalEvent | null>(null);
   summary = $state<TrainSummary | null>(null);
   stoppedEarly = $state(false);
-  // Replaced on every event, never mutated: the chart copies them.
-  trainLoss = $state.raw<Point[]>([]);
-  valLoss = $state.raw<Point[]>([]);
+  /** Every run of this page, oldest first; the last is the current one while a run exists. */
+  runs = $state.raw<RunRecord[]>([]);
+  /** Bumped whenever a record grows: records are appended to in place, not replaced. */
+  revision = $state(0);
+  /** The latest minibatch: where its rows start in the train split. */
+  lastBatch = $state.raw<(StepBatch & { step: number }) | null>(null);
 
   samplePrompt = $state(''); // the prompt of the latest sample
   sampleText = $state(''); // what the model wrote after it
@@ -50,15 +55,17 @@ export class RunState {
   /** A run is under way: the backend cannot change and Train is off. */
   readonly busy = $derived(this.status === 'starting' || this.status === 'training' || this.status === 'paused');
   /** The worker holds a model that is not being trained. */
-  readonly canSample = $derived((this.status === 'paused' || this.status === 'done') && !this.sampling);
+  /** The worker holds a model (trained, training or paused) and no sample is streaming. */
+  readonly canSample = $derived((this.status === 'training' || this.status === 'paused' || this.status === 'done') && !this.sampling);
 
   #worker: TrainWorker;
   #crashed = false; // the worker is gone: the next start makes a new one
   #statusBeforeStart: Status = 'idle'; // where a refused start returns to
   #startingSteps = 0; // maxSteps of the run being started, shown once it replaces the old one
   #sampleId = 0; // the latest sample: tokens of earlier ones are dropped
-  #scoreId = 0;
-  #scores = new Map<number, { resolve: (s: Score) => void; reject: (e: Error) => void }>();
+  #requestId = 0; // score and probs requests, answered by id
+  #requests = new Map<number, { resolve: (value: never) => void; reject: (e: Error) => void }>();
+  #startingShape = { nLayer: 0, nEmbd: 0, blockSize: 0 }; // of the run being started, for its label
 
   constructor() {
     this.#worker = this.#spawn(this.backendChoice);
@@ -69,7 +76,7 @@ export class RunState {
     if (this.busy) return;
     this.#worker.terminate();
     this.#clearRun();
-    this.#failScores('the backend changed');
+    this.#failRequests('the backend changed');
     this.sampling = false;
     this.backend = null;
     this.error = null;
@@ -85,6 +92,7 @@ export class RunState {
     this.status = 'starting';
     this.error = null;
     this.#startingSteps = train.maxSteps;
+    this.#startingShape = { nLayer: model.nLayer, nEmbd: model.nEmbd, blockSize: model.blockSize };
     this.#worker.post({ type: 'start', corpus, model, train });
   }
 
@@ -120,16 +128,38 @@ export class RunState {
 
   /** How probable `text` is under the current model. */
   score(text: string): Promise<Score> {
-    const id = ++this.#scoreId;
-    return new Promise((resolve, reject) => {
-      this.#scores.set(id, { resolve, reject });
-      this.#worker.post({ type: 'score', id, text });
+    return this.#request<Score>((id) => ({ type: 'score', id, text }));
+  }
+
+  /** The model's next-character distribution after `prompt`, at temperature 1, indexed like info.vocab. */
+  nextDistribution(prompt: string): Promise<number[]> {
+    return this.#request<number[]>((id) => ({ type: 'probs', id, prompt }));
+  }
+
+  /** Forgets the curves of finished runs (the current run's stay). */
+  clearHistory() {
+    this.runs = this.busy || this.info ? this.runs.slice(-1) : [];
+  }
+
+  #request<T>(make: (id: number) => ToWorker): Promise<T> {
+    const id = ++this.#requestId;
+    return new Promise<T>((resolve, reject) => {
+      this.#requests.set(id, { resolve: resolve as (value: never) => void, reject });
+      this.#worker.post(make(id));
     });
+  }
+
+  #settle(id: number, outcome: { value: unknown } | { error: string }) {
+    const pending = this.#requests.get(id);
+    this.#requests.delete(id);
+    if (!pending) return;
+    if ('value' in outcome) pending.resolve(outcome.value as never);
+    else pending.reject(new Error(outcome.error));
   }
 
   dispose() {
     this.#worker.terminate();
-    this.#failScores('the page closed the worker');
+    this.#failRequests('the page closed the worker');
   }
 
   #spawn(choice: BackendChoice): TrainWorker {
@@ -140,7 +170,7 @@ export class RunState {
   #onCrash = (message: string) => {
     this.#crashed = true;
     this.#worker.terminate();
-    this.#failScores(message);
+    this.#failRequests(message);
     this.backend = null;
     this.sampling = false;
     this.error = `${message}. Train starts a new worker.`;
@@ -151,18 +181,17 @@ export class RunState {
     this.info = null;
     this.lastStep = null;
     this.lastEval = null;
+    this.lastBatch = null;
     this.summary = null;
     this.stoppedEarly = false;
-    this.trainLoss = [];
-    this.valLoss = [];
     this.samplePrompt = '';
     this.sampleText = '';
     this.sampleError = null;
   }
 
-  #failScores(why: string) {
-    for (const { reject } of this.#scores.values()) reject(new Error(why));
-    this.#scores.clear();
+  #failRequests(why: string) {
+    for (const { reject } of this.#requests.values()) reject(new Error(why));
+    this.#requests.clear();
   }
 
   // An arrow function: it is handed to the worker client as a callback.
@@ -176,16 +205,26 @@ export class RunState {
         this.#clearRun();
         this.info = info;
         this.maxSteps = this.#startingSteps;
+        this.runs = [...this.runs, newRecord(this.runs.length ? this.runs.at(-1)!.id + 1 : 1, info, this.#startingShape)];
         this.status = 'training';
         break;
       }
-      case 'step':
-        this.lastStep = msg;
-        this.trainLoss = [...this.trainLoss, { x: msg.step, y: msg.loss }];
+      case 'step': {
+        const { starts, epoch, ...step } = msg;
+        this.lastStep = step;
+        this.lastBatch = { starts, epoch, step: step.step };
+        const rec = this.runs.at(-1);
+        if (rec) {
+          rec.steps.push(step.step);
+          rec.losses.push(step.loss);
+          this.revision++;
+        }
         break;
+      }
       case 'eval':
         this.lastEval = msg;
-        this.valLoss = [...this.valLoss, { x: msg.step, y: msg.val }];
+        this.runs.at(-1)?.evals.push({ step: msg.step, train: msg.train, val: msg.val });
+        this.revision++;
         break;
       case 'paused':
         this.status = 'paused';
@@ -206,8 +245,10 @@ export class RunState {
         if (msg.id === this.#sampleId) this.sampling = false;
         break;
       case 'scored':
-        this.#scores.get(msg.id)?.resolve(msg.score);
-        this.#scores.delete(msg.id);
+        this.#settle(msg.id, { value: msg.score });
+        break;
+      case 'probs':
+        this.#settle(msg.id, { value: msg.probs });
         break;
       case 'error':
         switch (msg.during) {
@@ -228,8 +269,8 @@ export class RunState {
             }
             break;
           case 'score':
-            this.#scores.get(msg.id)?.reject(new Error(msg.message));
-            this.#scores.delete(msg.id);
+          case 'probs':
+            this.#settle(msg.id, { error: msg.message });
             break;
           default:
             msg satisfies never;
