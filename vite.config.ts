@@ -34,6 +34,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['tests/e2e/**/*.test.ts'],
+          globalSetup: ['tests/e2e/build-app.ts'],
           environment: 'node',
           testTimeout: 300_000,
           hookTimeout: 300_000,
