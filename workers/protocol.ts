@@ -43,6 +43,7 @@ export interface RunInfo {
   trainChars: number; // characters in the train split
   valChars: number; // characters in the held-out split
   vocab: string[]; // id → character
+  blockSize: number; // context length: each minibatch row covers this many characters
   tokensPerStep: number; // batch × ctx
   flopsPerStep: number; // training FLOPs per step (Kaplan: 6·N + attention, per token)
   sampling: TrainConfig['sampling'];

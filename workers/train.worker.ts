@@ -113,6 +113,7 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>) {
     trainChars: run.split.train,
     valChars: run.split.val,
     vocab: [...run.tokenizer.vocab],
+    blockSize: run.model.config.blockSize,
     tokensPerStep: tokensPerStep(run.model.config, msg.train.batchSize),
     flopsPerStep: trainingFlopsPerStep(run.model.config, msg.train.batchSize),
     sampling: msg.train.sampling,

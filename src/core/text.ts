@@ -7,7 +7,8 @@ import { countCodePoints } from './tokenizer.ts';
 /** Files above this are refused before decoding (a tab cannot train on more anyway). */
 export const MAX_CORPUS_BYTES = 100 * 1024 * 1024;
 
-function formatBytes(n: number): string {
+/** 1536 → "1.5 KB": sizes as error messages give them. */
+export function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KB` : `${n} bytes`;
 }
 

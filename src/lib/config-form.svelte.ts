@@ -1,8 +1,11 @@
 /**
- * The settings form: the values a user can edit, the configs built from them, and the issues
- * the shared validators find, keyed by field so each shows beside its input.
+ * The settings form: the values a user can edit, the configs built from them, the issues the
+ * shared validators find (keyed by field so each shows beside its input), the checks that need
+ * the corpus too, and the model's size and cost per step.
  */
+import { minCorpusLength, TRAIN_FRACTION } from '../core/batching.ts';
 import {
+  countParams,
   defaultModelConfig,
   defaultTrainConfig,
   validateModelConfig,
@@ -11,69 +14,164 @@ import {
   type ModelConfig,
   type TrainConfig,
 } from '../core/config.ts';
+import { tokensPerStep, trainingFlopsPerStep } from '../core/flops.ts';
+import { defaultSetup, type FormValues, type Setup } from './url-state.ts';
 
-/** The editable settings; everything else keeps its default from src/core/config.ts. */
-export interface FormValues {
-  nLayer: number;
-  nHead: number;
-  nEmbd: number;
-  blockSize: number;
-  batchSize: number;
-  maxSteps: number;
-  learningRate: number;
-}
+export type { FormValues };
 export type FormField = keyof FormValues;
+type NumberField = Exclude<FormField, 'sampling'>;
 
-export const formFields: { key: FormField; label: string; step: string }[] = [
-  { key: 'nLayer', label: 'layers', step: '1' },
-  { key: 'nHead', label: 'heads', step: '1' },
-  { key: 'nEmbd', label: 'width', step: '1' },
-  { key: 'blockSize', label: 'context', step: '1' },
-  { key: 'batchSize', label: 'batch', step: '1' },
-  { key: 'maxSteps', label: 'steps', step: '1' },
-  { key: 'learningRate', label: 'learning rate', step: 'any' },
+/** The number inputs, in the order they are shown. `step` is the input's granularity. */
+export const formFields: { key: NumberField; label: string; step: string; min: number; max?: number }[] = [
+  { key: 'nLayer', label: 'layers', step: '1', min: 1 },
+  { key: 'nHead', label: 'heads', step: '1', min: 1 },
+  { key: 'nEmbd', label: 'width', step: '1', min: 1 },
+  { key: 'blockSize', label: 'context', step: '1', min: 1 },
+  { key: 'batchSize', label: 'batch', step: '1', min: 1 },
+  { key: 'maxSteps', label: 'steps', step: '1', min: 1 },
+  { key: 'learningRate', label: 'learning rate', step: 'any', min: 0 },
+  { key: 'dropout', label: 'dropout', step: 'any', min: 0, max: 1 },
+  { key: 'seed', label: 'seed', step: '1', min: 0 },
 ];
+
+/** What the form needs to know about the corpus; 0 characters while none is loaded. */
+export interface CorpusFacts {
+  readonly characters: number;
+  readonly vocabSize: number;
+}
 
 /** Warm-up keeps the default's share of the run (60 of 600 steps), so a short run still warms up. */
 const WARMUP_SHARE = defaultTrainConfig.warmupSteps / defaultTrainConfig.maxSteps;
 
-export class ConfigForm {
-  values = $state<FormValues>({
-    nLayer: defaultModelConfig.nLayer,
-    nHead: defaultModelConfig.nHead,
-    nEmbd: defaultModelConfig.nEmbd,
-    blockSize: defaultModelConfig.blockSize,
-    batchSize: defaultTrainConfig.batchSize,
-    maxSteps: defaultTrainConfig.maxSteps,
-    learningRate: defaultTrainConfig.learningRate,
-  });
+/** The model config the values describe (vocabSize comes from the corpus). */
+export function modelFromValues(v: FormValues): Omit<ModelConfig, 'vocabSize'> {
+  return { ...defaultModelConfig, nLayer: v.nLayer, nHead: v.nHead, nEmbd: v.nEmbd, blockSize: v.blockSize, dropout: v.dropout };
+}
 
-  readonly model: Omit<ModelConfig, 'vocabSize'> = $derived({
-    ...defaultModelConfig,
-    nLayer: this.values.nLayer,
-    nHead: this.values.nHead,
-    nEmbd: this.values.nEmbd,
-    blockSize: this.values.blockSize,
-  });
-
-  readonly train: TrainConfig = $derived({
+/** The training config the values describe; warm-up and the final learning rate follow from them. */
+export function trainFromValues(v: FormValues): TrainConfig {
+  return {
     ...defaultTrainConfig,
-    batchSize: this.values.batchSize,
-    maxSteps: this.values.maxSteps,
-    learningRate: this.values.learningRate,
-    minLr: Math.min(defaultTrainConfig.minLr, this.values.learningRate || 0),
-    warmupSteps: Number.isInteger(this.values.maxSteps) ? Math.round(this.values.maxSteps * WARMUP_SHARE) : 0,
-  });
+    batchSize: v.batchSize,
+    maxSteps: v.maxSteps,
+    learningRate: v.learningRate,
+    minLr: Math.min(defaultTrainConfig.minLr, v.learningRate || 0),
+    warmupSteps: Number.isInteger(v.maxSteps) ? Math.round(v.maxSteps * WARMUP_SHARE) : 0,
+    sampling: v.sampling,
+    seed: v.seed,
+  };
+}
 
-  /** Every issue, the model's checked with the corpus's vocabulary. */
+/**
+ * What the validators cannot see alone: whether the corpus is long enough for the context and,
+ * for sequential sampling, whether its train split holds batch·ctx + 1 characters (the
+ * Batcher's rule). Nothing while the corpus is loading or the sizes are themselves invalid.
+ */
+export function corpusIssues(v: Pick<FormValues, 'blockSize' | 'batchSize' | 'sampling'>, characters: number): ConfigIssue[] {
+  const ctx = v.blockSize;
+  if (characters <= 0 || !Number.isInteger(ctx) || ctx < 1) return [];
+  const minLength = minCorpusLength(ctx);
+  if (characters < minLength) {
+    return [
+      {
+        field: 'corpus',
+        message:
+          `the corpus has ${characters.toLocaleString('en')} characters: too short for a context of ${ctx}; ` +
+          `it needs at least ${minLength.toLocaleString('en')} (its 10% validation split must hold ${ctx + 1})`,
+      },
+    ];
+  }
+  const B = v.batchSize;
+  if (v.sampling !== 'sequential' || !Number.isInteger(B) || B < 1) return [];
+  const trainChars = Math.floor(characters * TRAIN_FRACTION);
+  const need = B * ctx + 1;
+  if (trainChars >= need) return [];
+  return [
+    {
+      field: 'sampling',
+      message:
+        `sequential sampling cuts the train split into ${B} streams of at least ${ctx} characters, so it needs ` +
+        `${need.toLocaleString('en')} characters; it has ${trainChars.toLocaleString('en')}. ` +
+        `Use a smaller batch or context, or random sampling.`,
+    },
+  ];
+}
+
+/** Size and cost of the model the form describes. */
+export interface FormNumbers {
+  params: number | null; // N with embeddings; null until the corpus (its vocabulary) is known
+  nonEmbedding: number; // what scaling laws count
+  tokensPerStep: number; // batch × ctx
+  flopsPerStep: number; // Kaplan: (6·N + 6·nLayer·ctx·nEmbd) per token, × tokens per step
+}
+
+/** The numbers, or null while the model or batch settings are invalid (never NaN). */
+export function formNumbers(v: FormValues, vocabSize: number): FormNumbers | null {
+  const model = { ...modelFromValues(v), vocabSize: Math.max(vocabSize, 1) };
+  if (validateModelConfig(model).length > 0 || !Number.isInteger(v.batchSize) || v.batchSize < 1) return null;
+  const { total, nonEmbedding } = countParams(model);
+  return {
+    params: vocabSize > 0 ? total : null,
+    nonEmbedding,
+    tokensPerStep: tokensPerStep(model, v.batchSize),
+    flopsPerStep: trainingFlopsPerStep(model, v.batchSize),
+  };
+}
+
+const SI = ['', 'k', 'M', 'G', 'T', 'P', 'E'];
+
+/** 1234567 → "1.23 M"; 950 → "950"; with a unit: "1.23 MFLOP". Three significant digits. */
+export function formatSI(x: number, unit = ''): string {
+  if (!Number.isFinite(x)) return '—';
+  let i = 0;
+  let v = Math.abs(x);
+  while (v >= 999.5 && i < SI.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  const digits = v >= 99.95 || i === 0 ? 0 : v >= 9.995 ? 1 : 2;
+  const prefix = SI[i];
+  return `${x < 0 ? '-' : ''}${v.toFixed(digits)}${prefix || unit ? ' ' : ''}${prefix}${unit}`;
+}
+
+/** 3.4e9-style scientific notation with two significant digits. */
+export function formatSci(x: number): string {
+  return Number.isFinite(x) ? x.toExponential(1).replace('e+', 'e') : '—';
+}
+
+/** Just the form's keys of `src` (a whole Setup carries the backend and corpus too). */
+export function pickFormValues(src: FormValues): FormValues {
+  const { nLayer, nHead, nEmbd, blockSize, dropout, batchSize, maxSteps, learningRate, seed, sampling } = src;
+  return { nLayer, nHead, nEmbd, blockSize, dropout, batchSize, maxSteps, learningRate, seed, sampling };
+}
+
+export class ConfigForm {
+  values = $state<FormValues>(pickFormValues(defaultSetup));
+
+  readonly model: Omit<ModelConfig, 'vocabSize'> = $derived(modelFromValues(this.values));
+  readonly train: TrainConfig = $derived(trainFromValues(this.values));
+
+  /** Every issue: the validators' (the model's checked with the corpus's vocabulary) and the corpus checks. */
   readonly issues: ConfigIssue[];
+  /** N, FLOPs per step and tokens per step, or null while the settings are invalid. */
+  readonly numbers: FormNumbers | null;
 
-  /** `vocabSize` reads the loaded corpus's vocabulary size (0 while it loads). */
-  constructor(vocabSize: () => number) {
+  /** The backend the page should start on (from a link); the run state owns the live choice. */
+  readonly initialBackend: Setup['backend'];
+
+  /**
+   * `corpus` is read live: its vocabulary sizes the embedding, its length bounds context and
+   * batch. `initial` is where the form starts: a link's setup, say.
+   */
+  constructor(corpus: CorpusFacts, initial: FormValues & { backend?: Setup['backend'] } = defaultSetup) {
+    this.values = pickFormValues(initial);
+    this.initialBackend = initial.backend ?? 'auto';
     this.issues = $derived([
-      ...validateModelConfig({ ...this.model, vocabSize: vocabSize() || 1 }),
+      ...validateModelConfig({ ...this.model, vocabSize: corpus.vocabSize || 1 }),
       ...validateTrainConfig(this.train),
+      ...corpusIssues(this.values, corpus.characters),
     ]);
+    this.numbers = $derived(formNumbers(this.values, corpus.vocabSize));
   }
 
   get valid(): boolean {

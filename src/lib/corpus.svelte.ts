@@ -1,10 +1,13 @@
 /**
- * The corpus the page trains on: a bundled one, fetched as a static asset and checked the
- * same way the CLI checks a file.
+ * The corpus the page trains on: a bundled one, fetched as a static asset, or a user's .txt
+ * file, both checked the way the CLI checks a file. A corpus that fails a check is never
+ * swapped in: the previous one stays loaded, and `error` says what was wrong.
  */
 import manifest from '../../datasets/manifest.json';
 import mobyDickUrl from '../../datasets/dist/moby-dick.txt?url';
-import { corpusStats, decodeCorpus } from '../core/text.ts';
+import { minCorpusLength, TRAIN_FRACTION } from '../core/batching.ts';
+import { defaultModelConfig } from '../core/config.ts';
+import { corpusStats, decodeCorpus, formatBytes, MAX_CORPUS_BYTES } from '../core/text.ts';
 
 /** The bundled corpora: built into datasets/dist by `npm install`, served by Vite. */
 export const bundledCorpora = {
@@ -12,31 +15,106 @@ export const bundledCorpora = {
 } as const;
 export type BundledCorpus = keyof typeof bundledCorpora;
 
+export function isBundledCorpus(name: string): name is BundledCorpus {
+  return Object.hasOwn(bundledCorpora, name);
+}
+
+/** Characters the preview shows. */
+const PREVIEW_CHARS = 300;
+
+/** A corpus that passed its checks, ready to swap in. */
+interface Loaded {
+  text: string;
+  stats: { characters: number; vocabSize: number };
+  name: string;
+  source: 'bundled' | 'file';
+}
+
 export class CorpusState {
-  name = $state<BundledCorpus>('moby-dick');
-  /** The whole text; null until it has loaded. Replaced, never edited. */
+  /** The bundled corpus's key, or the file's name. */
+  name = $state<string>('moby-dick');
+  source = $state<'bundled' | 'file'>('bundled');
+  /** The whole text; null until the first corpus has loaded. Replaced, never edited. */
   text = $state.raw<string | null>(null);
-  characters = $state(0); // Unicode code points
+  characters = $state(0); // Unicode code points: an emoji or a CJK character counts once
   vocabSize = $state(0); // distinct code points
+  /** Why the last corpus asked for was refused or could not be fetched. */
   error = $state<string | null>(null);
+  /** What is being read or fetched right now, if anything. */
+  loading = $state<string | null>(null);
 
-  readonly title = $derived(bundledCorpora[this.name].title);
+  readonly title = $derived(this.source === 'bundled' && isBundledCorpus(this.name) ? bundledCorpora[this.name].title : this.name);
+  /** The train split is the first 90% of the characters (splitTrainVal's rule), the rest is held out. */
+  readonly trainChars = $derived(Math.floor(this.characters * TRAIN_FRACTION));
+  readonly valChars = $derived(this.characters - this.trainChars);
+  /** The first few hundred characters, whole code points. */
+  readonly preview = $derived(this.text === null ? '' : Array.from(this.text.slice(0, 4 * PREVIEW_CHARS)).slice(0, PREVIEW_CHARS).join(''));
+  /** A single distinct character: there is nothing to learn but repetition. */
+  readonly trivial = $derived(this.text !== null && this.vocabSize === 1);
 
-  async load(name: BundledCorpus) {
-    this.name = name;
-    this.text = null;
-    this.error = null;
-    try {
+  #context: () => number;
+  #request = 0; // the latest load: an older one that finishes later is dropped
+
+  /**
+   * `context` reads the form's context length: a file too short for it is refused. `initial`
+   * names the bundled corpus the page starts on.
+   */
+  constructor(initial: string = 'moby-dick', context: () => number = () => defaultModelConfig.blockSize) {
+    this.name = isBundledCorpus(initial) ? initial : 'moby-dick';
+    this.#context = context;
+  }
+
+  /** Loads a bundled corpus by its key. */
+  async load(name: string) {
+    await this.#swap(name, async () => {
+      if (!isBundledCorpus(name)) throw new Error(`there is no bundled corpus named ${JSON.stringify(name)}`);
       const res = await fetch(bundledCorpora[name].url);
       if (!res.ok) throw new Error(`could not fetch the ${name} corpus: HTTP ${res.status} (run npm install to build it)`);
       const text = decodeCorpus(new Uint8Array(await res.arrayBuffer()), name);
-      if (this.name !== name) return; // another corpus was picked meanwhile
+      return { text, stats: corpusStats(text), name, source: 'bundled' };
+    });
+  }
+
+  /** Loads a user's text file, refusing it (and keeping the current corpus) when it cannot train. */
+  async loadFile(file: File) {
+    await this.#swap(file.name, async () => {
+      // Refused on its size alone: reading 100+ MB only to refuse it would stall the tab.
+      if (file.size > MAX_CORPUS_BYTES) {
+        throw new Error(`${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(MAX_CORPUS_BYTES)}. It was not read.`);
+      }
+      const text = decodeCorpus(new Uint8Array(await file.arrayBuffer()), file.name);
+      const ctx = this.#context();
+      const blockSize = Number.isInteger(ctx) && ctx >= 1 ? ctx : defaultModelConfig.blockSize;
+      const need = minCorpusLength(blockSize);
       const stats = corpusStats(text);
-      this.characters = stats.characters;
-      this.vocabSize = stats.vocabSize;
-      this.text = text;
+      const characters = stats.characters;
+      if (characters < need) {
+        throw new Error(
+          `${file.name} has ${characters.toLocaleString('en')} characters; with a context of ${blockSize} it must have ` +
+            `at least ${need.toLocaleString('en')} (its 10% validation split must hold ${blockSize + 1}).`,
+        );
+      }
+      return { text, stats, name: file.name, source: 'file' };
+    });
+  }
+
+  /** Runs `read`, and swaps its corpus in only if it succeeds and is still the latest request. */
+  async #swap(label: string, read: () => Promise<Loaded>) {
+    const request = ++this.#request;
+    this.loading = label;
+    this.error = null;
+    try {
+      const next = await read();
+      if (request !== this.#request) return;
+      this.name = next.name;
+      this.source = next.source;
+      this.characters = next.stats.characters;
+      this.vocabSize = next.stats.vocabSize;
+      this.text = next.text;
     } catch (err) {
-      if (this.name === name) this.error = err instanceof Error ? err.message : String(err);
+      if (request === this.#request) this.error = err instanceof Error ? err.message : String(err);
+    } finally {
+      if (request === this.#request) this.loading = null;
     }
   }
 }

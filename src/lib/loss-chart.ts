@@ -1,49 +1,200 @@
 /**
- * The loss chart: Chart.js with only the parts a line chart on linear axes needs. Created once
- * per canvas; new data replaces the old and redraws without animation.
+ * The loss chart: Chart.js with only the parts a line chart on linear axes needs, decimation
+ * included. Created once per canvas. Each redraw either appends to the point arrays its
+ * datasets already hold, or, when the view or the runs shown change, replaces the datasets.
  */
-import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from 'chart.js';
+import {
+  Chart,
+  Decimation,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip,
+  type ChartDataset,
+  type ChartOptions,
+  type LegendItem,
+  type ScriptableContext,
+} from 'chart.js';
+import { ChartSeries, formatLoss, formatX, fromAxis, logTicks, type ChartView, type Point, type ShownRun } from './chart-series.ts';
+import type { RunRecord } from './history.ts';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, Legend, Tooltip);
+Chart.register(LineController, LineElement, PointElement, LinearScale, Legend, Tooltip, Decimation);
 
-/** A point of a loss curve: x is the step, y the loss in nats per character. */
-export interface Point {
-  x: number;
-  y: number;
-}
+/** A dataset with what the legend and tooltip need besides Chart.js's own fields. */
+type Dataset = ChartDataset<'line', Point[]> & {
+  group: string; // datasets toggled together by one legend item: an earlier run's train and val
+  rank: number; // place in the legend, which need not be the drawing order
+  inLegend: boolean;
+};
+
+export const xTitles: Record<ChartView['x'], string> = {
+  step: 'step',
+  tokens: 'tokens (characters) seen',
+  flops: 'training FLOPs (Kaplan: 6N + attention per token)',
+};
+
+const xNames: Record<ChartView['x'], string> = { step: 'step', tokens: 'tokens', flops: 'training FLOPs' };
+
+// Earlier runs, by id, so a run keeps its colour as later ones come and go.
+const earlierColors = ['#2a9d8f', '#8e5ac8', '#b5892c', '#c2477a', '#5c8a3a', '#6b6b6b'];
 
 export interface LossChart {
-  setData(train: readonly Point[], val: readonly Point[]): void;
+  /** Brings the chart up to date with the runs; returns the run the latest values belong to. */
+  sync(records: readonly RunRecord[], active: boolean, view: ChartView): ShownRun | undefined;
   destroy(): void;
 }
 
 export function createLossChart(canvas: HTMLCanvasElement): LossChart {
+  const series = new ChartSeries();
+  const hidden = new Set<string>(); // legend groups switched off, remembered across rebuilds
+  let view: ChartView | null = null; // what the axes' callbacks format for
+
   const chart = new Chart<'line', Point[]>(canvas, {
     type: 'line',
-    data: {
-      datasets: [
-        { label: 'train (minibatch)', data: [], borderColor: '#4a78c2', borderWidth: 1.5, pointRadius: 0 },
-        { label: 'val', data: [], borderColor: '#d0672a', borderWidth: 2, pointRadius: 3 },
-      ],
-    },
+    data: { datasets: [] },
     options: {
-      animation: false, // a redraw per readback: animating each would only lag behind
-      parsing: false, // the points are already {x, y}
-      normalized: true, // x increases, so Chart.js may skip sorting
+      animation: false, // a redraw per frame: animating each would only lag behind
+      parsing: false, // the points are already {x, y}; the decimation plugin requires it
+      normalized: true, // x increases within each dataset, so Chart.js may skip sorting
       maintainAspectRatio: false,
-      scales: {
-        x: { type: 'linear', min: 0, title: { display: true, text: 'step' } },
-        y: { type: 'linear', title: { display: true, text: 'loss (nats/char)' } },
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      plugins: {
+        // LTTB keeps about a point per pixel that preserves the curve's shape. min-max keeps up
+        // to four per pixel column, and drawing those made each redraw of 3×100k points ~4x slower.
+        // On a log axis it sees log10 values, so it thins the curve as drawn.
+        decimation: { enabled: true, algorithm: 'lttb' },
+        legend: {
+          position: 'bottom',
+          labels: {
+            usePointStyle: true,
+            pointStyle: 'line',
+            pointStyleWidth: 22,
+            filter: (item) => datasetOf(item)?.inLegend ?? true,
+            sort: (a, b) => (datasetOf(a)?.rank ?? 0) - (datasetOf(b)?.rank ?? 0),
+          },
+          onClick: (_event, item) => {
+            const group = datasetOf(item)?.group;
+            if (group === undefined) return;
+            const hide = !hidden.has(group);
+            if (hide) hidden.add(group);
+            else hidden.delete(group);
+            (chart.data.datasets as Dataset[]).forEach((d, i) => {
+              if (d.group === group) chart.setDatasetVisibility(i, !hide);
+            });
+            chart.update('none');
+          },
+        },
+        tooltip: {
+          callbacks: {
+            title: (items) =>
+              view && items.length ? `${xNames[view.x]} ${formatX(fromAxis(items[0].parsed.x ?? NaN, view.logX), view.x)}` : '',
+            label: (item) =>
+              view ? `${item.dataset.label}: ${formatLoss(fromAxis(item.parsed.y ?? NaN, view.logY))} ${view.y}/char` : '',
+          },
+        },
       },
-      plugins: { legend: { position: 'bottom' } },
     },
   });
+
+  function datasetOf(item: LegendItem): Dataset | undefined {
+    return item.datasetIndex === undefined ? undefined : (chart.data.datasets[item.datasetIndex] as Dataset | undefined);
+  }
+
+  function datasets(runs: ShownRun[]): Dataset[] {
+    const dataset = (label: string, data: Point[], color: string, group: string, rank: number, more: Partial<Dataset> = {}): Dataset => ({
+      label,
+      data,
+      borderColor: color,
+      backgroundColor: color, // the legend's and tooltip's swatches
+      borderWidth: 1.5,
+      pointRadius: 0,
+      pointHitRadius: 4,
+      group,
+      rank,
+      inLegend: true,
+      hidden: hidden.has(group),
+      ...more,
+    });
+    // Val losses as dots, while there are few enough of them to stay apart.
+    const dots = (radius: number) => (ctx: ScriptableContext<'line'>) => (ctx.dataset.data.length > 150 ? 0 : radius);
+
+    const out: Dataset[] = [];
+    const current = runs.find((r) => r.current);
+    // The first dataset is drawn last, on top: the current run's val, smoothed, then raw.
+    if (current) {
+      const s = current.series;
+      out.push(
+        dataset('val', s.val, '#d0672a', 'val', 2, { pointRadius: dots(2.5) }),
+        dataset('train (smoothed)', s.smoothed, '#2f5fa8', 'smoothed', 1, { borderWidth: 2 }),
+        dataset('train (minibatch)', s.train, '#4a78c259', 'train', 0, { borderWidth: 1 }),
+      );
+    }
+    for (const r of runs) {
+      if (r.current) continue;
+      const faded = `${earlierColors[(r.id - 1) % earlierColors.length]}8c`; // 55% opaque
+      const group = `run-${r.id}`;
+      out.push(
+        dataset(r.label, r.series.smoothed, faded, group, 2 + r.id),
+        // Toggled with the run's train curve by its one legend item.
+        dataset(`${r.label} val`, r.series.val, faded, group, 2 + r.id, {
+          borderWidth: 1,
+          borderDash: [4, 3],
+          pointRadius: dots(1.5),
+          inLegend: false,
+        }),
+      );
+    }
+    return out;
+  }
+
+  function scales(v: ChartView): ChartOptions<'line'>['scales'] {
+    const log = (on: boolean) => (on ? ' (log scale)' : '');
+    return {
+      x: {
+        type: 'linear',
+        bounds: 'data', // the curve reaches the right edge as it grows
+        title: { display: true, text: xTitles[v.x] + log(v.logX) },
+        afterBuildTicks: (scale) => {
+          if (v.logX) scale.ticks = logTicks(scale.min, scale.max).map((value) => ({ value }));
+        },
+        ticks: { callback: (value) => formatX(fromAxis(Number(value), v.logX), v.x), maxRotation: 0 },
+      },
+      y: {
+        type: 'linear',
+        beginAtZero: false,
+        ...(v.logY ? { bounds: 'data' as const, grace: '4%' } : {}),
+        title: { display: true, text: `loss (${v.y}/char)${log(v.logY)}` },
+        afterBuildTicks: (scale) => {
+          if (v.logY) scale.ticks = logTicks(scale.min, scale.max).map((value) => ({ value }));
+        },
+        ticks: { callback: (value) => formatLoss(fromAxis(Number(value), v.logY)) },
+      },
+    };
+  }
+
   return {
-    setData(train, val) {
-      // Copies: Chart.js patches the arrays it is given, and these belong to the page's state.
-      chart.data.datasets[0].data = train.slice();
-      chart.data.datasets[1].data = val.slice();
-      chart.update('none');
+    sync(records, active, v) {
+      switch (series.sync(records, active, v)) {
+        case 'rebuilt':
+          view = { ...v };
+          chart.options.scales = scales(view);
+          chart.data.datasets = datasets(series.runs);
+          // The current run's curves are named by kind; its label says which run they are.
+          chart.options.plugins!.legend!.title = {
+            display: series.current !== undefined,
+            text: series.current ? `current run: ${series.current.label}` : '',
+          };
+          chart.update('none');
+          break;
+        case 'appended':
+          chart.update('none');
+          break;
+        case 'unchanged':
+          break;
+      }
+      return series.current ?? series.runs.at(-1);
     },
     destroy() {
       chart.destroy();

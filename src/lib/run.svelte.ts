@@ -24,6 +24,7 @@ export interface SampleRequest {
   prompt: string;
   length: number;
   temperature: number;
+  seed: number; // same seed, prompt, temperature and model: same text
 }
 
 export class RunState {
@@ -67,8 +68,10 @@ export class RunState {
   #requests = new Map<number, { resolve: (value: never) => void; reject: (e: Error) => void }>();
   #startingShape = { nLayer: 0, nEmbd: 0, blockSize: 0 }; // of the run being started, for its label
 
-  constructor() {
-    this.#worker = this.#spawn(this.backendChoice);
+  /** Starts the worker on `backend` (a link may name one). */
+  constructor(backend: BackendChoice = 'auto') {
+    this.backendChoice = backend;
+    this.#worker = this.#spawn(backend);
   }
 
   /** A new worker on another backend; the current run, if any, goes with the old one. */
@@ -116,14 +119,14 @@ export class RunState {
     this.#worker.post({ type: 'reset' });
   }
 
-  generate({ prompt, length, temperature }: SampleRequest) {
+  generate({ prompt, length, temperature, seed }: SampleRequest) {
     if (!this.canSample) return;
     const id = ++this.#sampleId;
     this.samplePrompt = prompt;
     this.sampleText = '';
     this.sampleError = null;
     this.sampling = true;
-    this.#worker.post({ type: 'sample', id, prompt, length, temperature, seed: id });
+    this.#worker.post({ type: 'sample', id, prompt, length, temperature, seed });
   }
 
   /** How probable `text` is under the current model. */
