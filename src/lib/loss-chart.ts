@@ -43,6 +43,8 @@ const earlierColors = ['#2a9d8f', '#8e5ac8', '#b5892c', '#c2477a', '#5c8a3a', '#
 export interface LossChart {
   /** Brings the chart up to date with the runs; returns the run the latest values belong to. */
   sync(records: readonly RunRecord[], active: boolean, view: ChartView): ShownRun | undefined;
+  /** Points handed to Chart.js over all datasets (before decimation): what tests can check. */
+  pointCount(): number;
   destroy(): void;
 }
 
@@ -195,6 +197,9 @@ export function createLossChart(canvas: HTMLCanvasElement): LossChart {
           break;
       }
       return series.current ?? series.runs.at(-1);
+    },
+    pointCount() {
+      return chart.data.datasets.reduce((n, d) => n + d.data.length, 0);
     },
     destroy() {
       chart.destroy();

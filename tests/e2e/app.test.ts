@@ -1,20 +1,15 @@
 /**
- * The app end to end in real Chromium: a Vite dev server started here, Debian's chromium driven
+ * The app end to end in real Chromium: the built app served by vite preview, Debian's chromium driven
  * by playwright-core. One page goes through the tests in order (the sample needs the trained
  * model), on the wasm backend for speed: WebGPU on the software adapter is ~100x slower than a GPU.
  */
-import { existsSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import type { Browser, Page } from 'playwright-core';
+import type { PreviewServer } from 'vite';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import manifest from '../../datasets/manifest.json' with { type: 'json' };
+import { launchChromium, missingChromium, serveBuiltApp } from './browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
-let server: ViteDevServer | undefined;
+let server: PreviewServer | undefined;
 let browser: Browser | undefined;
 let page: Page;
 let baseUrl: string;
@@ -74,41 +69,10 @@ async function setField(key: string, value: number) {
   await page.getByTestId(`cfg-${key}`).fill(String(value));
 }
 
-// Thrown by every test, so each one fails (a throw in beforeAll would mark them skipped).
-const missingChromium = existsSync(CHROMIUM)
-  ? null
-  : new Error(`the e2e tests need Chromium at ${CHROMIUM}, and it is not there (on Debian: apt-get install chromium)`);
-
 beforeAll(async () => {
   if (missingChromium) return;
-  server = await createServer({
-    root,
-    configFile: `${root}/vite.config.ts`,
-    logLevel: 'warn',
-    clearScreen: false,
-    // A cache of its own, so a dev server the user has open is not disturbed; the worker is a
-    // scan entry so its dependencies are optimised at startup, not when the page first asks.
-    cacheDir: 'node_modules/.vite-e2e',
-    optimizeDeps: { entries: ['index.html', 'workers/train.worker.ts'] },
-    server: { host: '127.0.0.1', port: 0, open: false },
-  });
-  await server.listen();
-  const { port } = server.httpServer!.address() as AddressInfo;
-  baseUrl = `http://127.0.0.1:${port}/`;
-
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--enable-unsafe-webgpu',
-      '--use-webgpu-adapter=swiftshader',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  ({ url: baseUrl, server } = await serveBuiltApp());
+  browser = await launchChromium();
   page = await browser.newPage();
   page.setDefaultTimeout(10_000); // clicks and fills: when a control stays disabled, say so soon
   page.on('pageerror', (err) => pageErrors.push(err.message));
