@@ -2,7 +2,9 @@
  * WebGPU in Node through the `webgpu` package (Dawn). Must run before the tfjs webgpu backend
  * is imported: it registers only if navigator.gpu exists at that moment.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Debian's chromium ships SwiftShader's software Vulkan driver here. */
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -14,6 +16,9 @@ const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 export async function installNodeWebGPU(): Promise<void> {
   const g = globalThis as { navigator?: { gpu?: unknown } };
   if (g.navigator?.gpu) return;
+  // Without a runtime dir (a headless shell, CI) the Vulkan loader prints an alarming but
+  // harmless error per instance; a private one keeps stderr for real problems.
+  process.env.XDG_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), 'tabgpt-xdg-'));
   const { create, globals } = await import('webgpu');
   let gpu = create([]);
   if (!(await gpu.requestAdapter()) && !process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) {
