@@ -13,12 +13,19 @@ import type { EvalEvent, StepBatch, StepEvent, TrainSummary } from './train.ts';
 
 export type { BackendChoice, BackendInfo, EvalEvent, Score, StepBatch, StepEvent, TrainSummary };
 
+/** A corpus as the page sends it; a synthetic one knows its true entropy rate. */
+export interface CorpusMessage {
+  name: string;
+  text: string;
+  entropyRate?: number; // nats per character, exact: the floor no model can beat
+}
+
 /** page → worker */
 export type ToWorker =
   /** Picks the tfjs backend (webgpu → wasm → webgl → cpu for 'auto'); answered by 'ready'. */
   | { type: 'init'; backend: BackendChoice }
   /** Replaces any finished or paused run with a new one and trains it; a running one must be stopped first. */
-  | { type: 'start'; corpus: { name: string; text: string }; model: Omit<ModelConfig, 'vocabSize'>; train: TrainConfig }
+  | { type: 'start'; corpus: CorpusMessage; model: Omit<ModelConfig, 'vocabSize'>; train: TrainConfig }
   /** Stops between two steps and keeps the model; answered by 'paused'. */
   | { type: 'pause' }
   /** Continues a paused run where it stopped (same step, optimizer state and data order). */
@@ -34,6 +41,13 @@ export type ToWorker =
   /** The model's next-character distribution after `prompt` (T = 1); answered by 'probs'. */
   | { type: 'probs'; id: number; prompt: string };
 
+/** A loss to compare the model with, drawn as a line across the chart. */
+export interface ReferenceLoss {
+  label: string; // "entropy floor", "bigram (Laplace)"
+  nats: number; // nats per character on the validation split
+  kind: 'floor' | 'baseline'; // floor: no model can beat it; baseline: a model should
+}
+
 /** What a new run is, sent once its tensors exist. */
 export interface RunInfo {
   corpus: string; // the corpus's name, as the page sent it
@@ -48,6 +62,7 @@ export interface RunInfo {
   flopsPerStep: number; // training FLOPs per step (Kaplan: 6·N + attention, per token)
   sampling: TrainConfig['sampling'];
   maxSteps: number;
+  references: ReferenceLoss[]; // n-gram baselines on this split, and the entropy floor when the corpus has one
 }
 
 /** Where a failure happened: the page shows init/start/train failures by the form, the rest by the sample box. */

@@ -1,8 +1,10 @@
 /** Everything one training run holds, built from a corpus and two configs. */
 import { Batcher, splitTrainVal } from '../src/core/batching.ts';
 import { assertValid, validateModelConfig, validateTrainConfig, type ModelConfig, type TrainConfig } from '../src/core/config.ts';
+import { baselines } from '../src/core/ngram.ts';
 import { CharTokenizer } from '../src/core/tokenizer.ts';
 import { GPT } from './model.ts';
+import type { ReferenceLoss } from './protocol.ts';
 import { Trainer } from './train.ts';
 
 export interface Run {
@@ -42,6 +44,21 @@ export function createRun({ tokenizer, model: modelConfig, train, data }: Prepar
     gpt.dispose();
     throw err;
   }
+}
+
+/**
+ * The losses a run is measured against: Laplace-smoothed unigram, bigram and trigram models
+ * fitted on its train split and scored on its val split, and, for a synthetic corpus, the exact
+ * entropy rate of its source: the floor no model can beat.
+ */
+export function referenceLosses(run: PreparedRun, entropyRate?: number): ReferenceLoss[] {
+  const b = baselines(run.data.train, run.data.val, run.tokenizer.size, { kind: 'laplace' });
+  return [
+    ...(entropyRate === undefined ? [] : [{ label: 'entropy floor', nats: entropyRate, kind: 'floor' as const }]),
+    { label: 'unigram', nats: b.unigram.nats, kind: 'baseline' },
+    { label: 'bigram', nats: b.bigram.nats, kind: 'baseline' },
+    { label: 'trigram', nats: b.trigram.nats, kind: 'baseline' },
+  ];
 }
 
 /** Frees the model and the optimizer state. */

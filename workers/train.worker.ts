@@ -15,7 +15,7 @@ import { countParams } from '../src/core/config.ts';
 import { tokensPerStep, trainingFlopsPerStep } from '../src/core/flops.ts';
 import { initBackend, type BackendChoice, type BackendInfo } from './backend.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
-import { createRun, disposeRun, prepareRun, type Run } from './run.ts';
+import { createRun, disposeRun, prepareRun, referenceLosses, type Run } from './run.ts';
 import { generate, nextProbs, score } from './sample.ts';
 import { summarize, train, type RunStats, type TrainHooks } from './train.ts';
 
@@ -102,6 +102,7 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>) {
     disposeRun(current.run);
     current = null;
   }
+  const references = referenceLosses(prepared, msg.corpus.entropyRate);
   const run = createRun(prepared);
   const params = countParams(run.model.config);
   post({
@@ -118,6 +119,7 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>) {
     flopsPerStep: trainingFlopsPerStep(run.model.config, msg.train.batchSize),
     sampling: msg.train.sampling,
     maxSteps: msg.train.maxSteps,
+    references,
   });
   const c: Current = { run, stats: { trainMs: 0, tokens: 0 }, phase: 'training', interrupt: null, loop: null };
   current = c;

@@ -4,11 +4,13 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { isCorpusName, loadCorpus } from '../../datasets/corpora.ts';
+import { corpora, isCorpusName, loadCorpus } from '../../datasets/corpora.ts';
 import { splitTrainVal } from '../core/batching.ts';
 import { Batcher } from '../core/batching.ts';
 import { defaultModelConfig, defaultTrainConfig, type ModelConfig, type Sampling, type TrainConfig } from '../core/config.ts';
 import { streamSeed } from '../core/rng.ts';
+import { crossEntropy, firstPredicted, fitNgram, type Smoothing } from '../core/ngram.ts';
+import { generateMarkov, isMarkovSpec, parseMarkovSpec } from '../core/markov.ts';
 import { decodeCorpus } from '../core/text.ts';
 import { CharTokenizer } from '../core/tokenizer.ts';
 import type { BackendChoice } from '../../workers/backend.ts';
@@ -17,7 +19,7 @@ type FlagSpec = { type: 'string' | 'boolean'; help: string; default?: string };
 
 /** Training flags; each maps to one config key. */
 const TRAIN_FLAGS = {
-  corpus: { type: 'string', help: 'bundled corpus name (moby-dick) or path to a UTF-8 .txt file', default: 'moby-dick' },
+  corpus: { type: 'string', help: 'bundled corpus (moby-dick, sotu), a synthetic one (markov, or markov:order=2,alphabet=8,length=1000000,seed=1,alpha=0.5), or a UTF-8 .txt file', default: 'moby-dick' },
   layers: { type: 'string', help: 'transformer blocks (nLayer)', default: String(defaultModelConfig.nLayer) },
   heads: { type: 'string', help: 'attention heads per block (nHead); must divide --embd', default: String(defaultModelConfig.nHead) },
   embd: { type: 'string', help: 'embedding width (nEmbd)', default: String(defaultModelConfig.nEmbd) },
@@ -71,6 +73,19 @@ const COMMANDS = {
       seed: TRAIN_FLAGS.seed,
     },
   },
+  baseline: {
+    help: 'val cross-entropy of a smoothed character n-gram: the score a model must beat',
+    flags: {
+      corpus: { ...TRAIN_FLAGS.corpus, help: `${TRAIN_FLAGS.corpus.help}; train's split: counts from the first 90%, scored on the last 10%` },
+      order: {
+        type: 'string',
+        help: 'characters per n-gram (1 unigram, 2 bigram, 3 trigram, …); scores val characters max(2, order)..L, each with its full context (like score, never the first)',
+        default: '2',
+      },
+      smoothing: { type: 'string', help: 'laplace (add-1) | addk (add --k)', default: 'laplace' },
+      k: { type: 'string', help: 'pseudo-count k > 0 for --smoothing addk (default 1); laplace is k = 1 and takes no other' },
+    },
+  },
 } satisfies Record<string, { help: string; flags: Record<string, FlagSpec> }>;
 type Command = keyof typeof COMMANDS;
 
@@ -105,10 +120,23 @@ function backendChoice(raw: unknown): BackendChoice {
   throw new UsageError(`--backend must be auto, webgpu, wasm, webgl or cpu, got ${JSON.stringify(raw)}`);
 }
 
+/** A corpus text; a synthetic one also knows its exact entropy rate (nats/char). */
+function readCorpusWithFloor(nameOrPath: string): { text: string; entropyRate?: number } {
+  if (isCorpusName(nameOrPath)) return { text: loadCorpus(nameOrPath) };
+  if (isMarkovSpec(nameOrPath)) {
+    const { text, entropyRate } = generateMarkov(parseMarkovSpec(nameOrPath));
+    return { text, entropyRate };
+  }
+  if (!existsSync(nameOrPath)) {
+    throw new UsageError(
+      `--corpus ${JSON.stringify(nameOrPath)} is neither a bundled corpus (${Object.keys(corpora).join(', ')}), a synthetic one (markov:…) nor a file`,
+    );
+  }
+  return { text: decodeCorpus(readFileSync(nameOrPath), nameOrPath) };
+}
+
 function readCorpus(nameOrPath: string): string {
-  if (isCorpusName(nameOrPath)) return loadCorpus(nameOrPath);
-  if (!existsSync(nameOrPath)) throw new UsageError(`--corpus ${JSON.stringify(nameOrPath)} is neither a bundled corpus (moby-dick) nor a file`);
-  return decodeCorpus(readFileSync(nameOrPath), nameOrPath);
+  return readCorpusWithFloor(nameOrPath).text;
 }
 
 function emit(obj: object) {
@@ -154,8 +182,9 @@ async function train(v: Record<string, string | boolean | undefined>) {
     evalBatches: num(v, 'eval-batches'),
     logEvery: num(v, 'log-every'),
   };
-  const { prepareRun, createRun, disposeRun } = await import('../../workers/run.ts');
-  const prepared = prepareRun(readCorpus(String(v.corpus)), model, config); // every input error before any backend work
+  const { prepareRun, createRun, disposeRun, referenceLosses } = await import('../../workers/run.ts');
+  const corpus = readCorpusWithFloor(String(v.corpus));
+  const prepared = prepareRun(corpus.text, model, config); // every input error before any backend work
   const backend = await startBackend(backendChoice(v.backend));
   const { train: runTraining, summarize } = await import('../../workers/train.ts');
   const run = createRun(prepared);
@@ -169,6 +198,8 @@ async function train(v: Record<string, string | boolean | undefined>) {
     valChars: run.split.val,
     params: total,
     nonEmbeddingParams: nonEmbedding,
+    // The yardsticks: n-gram baselines on this split, and the entropy floor of a synthetic corpus.
+    references: referenceLosses(prepared, corpus.entropyRate),
   });
   const stats = await runTraining(run.trainer, { onStep: emit, onEval: emit });
   if (typeof v.save === 'string') {
@@ -229,6 +260,42 @@ function batches(v: Record<string, string | boolean | undefined>) {
   }
 }
 
+function baseline(v: Record<string, string | boolean | undefined>) {
+  const order = num(v, 'order');
+  if (!Number.isInteger(order) || order < 1) throw new UsageError(`--order must be a whole number ≥ 1, got ${order}`);
+  let smoothing: Smoothing;
+  if (v.smoothing === 'laplace') {
+    // Laplace is add-1: a --k other than 1 would be silently ignored, so refuse it.
+    if (v.k !== undefined && num(v, 'k') !== 1) throw new UsageError(`--k applies to --smoothing addk; laplace is k = 1 (got --k ${v.k})`);
+    smoothing = { kind: 'laplace' };
+  } else if (v.smoothing === 'addk') {
+    const k = v.k === undefined ? 1 : num(v, 'k');
+    if (k <= 0) throw new UsageError(`--k must be > 0, got ${k}`);
+    smoothing = { kind: 'addk', k };
+  } else {
+    throw new UsageError(`--smoothing must be laplace or addk, got ${JSON.stringify(v.smoothing)}`);
+  }
+  const text = readCorpus(String(v.corpus));
+  const tokenizer = CharTokenizer.fromText(text); // the whole corpus's vocabulary, so every val character is in it
+  // The trainer's split; the length check asks for one n-gram context (at least one character) plus a target in each half.
+  const { train, val } = splitTrainVal(tokenizer.encode(text), firstPredicted(order));
+  const model = fitNgram(train, tokenizer.size, order, smoothing);
+  const { nats, bits, predicted } = crossEntropy(model, val);
+  emit({
+    type: 'baseline',
+    corpus: String(v.corpus),
+    order,
+    smoothing: smoothing.kind,
+    k: model.k,
+    vocabSize: tokenizer.size,
+    trainChars: train.length,
+    valChars: val.length,
+    predicted,
+    nats,
+    bits,
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
@@ -261,6 +328,9 @@ async function main(argv: string[]): Promise<number> {
       break;
     case 'batches':
       batches(values);
+      break;
+    case 'baseline':
+      baseline(values);
       break;
     default:
       cmd satisfies never;

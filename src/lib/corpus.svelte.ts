@@ -8,6 +8,7 @@ import mobyDickUrl from '../../datasets/dist/moby-dick.txt?url';
 import sotuUrl from '../../datasets/dist/sotu.txt?url';
 import { minCorpusLength, TRAIN_FRACTION } from '../core/batching.ts';
 import { defaultModelConfig } from '../core/config.ts';
+import { generateMarkov, parseMarkovSpec } from '../core/markov.ts';
 import { corpusStats, decodeCorpus, formatBytes, MAX_CORPUS_BYTES } from '../core/text.ts';
 
 /** The bundled corpora: built into datasets/dist by `npm install`, served by Vite. */
@@ -15,6 +16,14 @@ export const bundledCorpora = {
   'moby-dick': { title: manifest['moby-dick'].title, url: mobyDickUrl },
   sotu: { title: manifest.sotu.title, url: sotuUrl },
 } as const;
+
+/** Synthetic corpora, generated in the page from a seed: their true entropy rate is known exactly. */
+export const syntheticCorpora = {
+  markov: { title: 'synthetic: an order-2 Markov chain over 8 letters, 1M characters (its entropy rate is known)' },
+} as const;
+
+/** Every corpus the select lists, by key. */
+export const corpusKeys = [...Object.keys(bundledCorpora), ...Object.keys(syntheticCorpora)];
 export type BundledCorpus = keyof typeof bundledCorpora;
 
 export function isBundledCorpus(name: string): name is BundledCorpus {
@@ -29,13 +38,16 @@ interface Loaded {
   text: string;
   stats: { characters: number; vocabSize: number };
   name: string;
-  source: 'bundled' | 'file';
+  source: 'bundled' | 'synthetic' | 'file';
+  entropyRate?: number;
 }
 
 export class CorpusState {
   /** The bundled corpus's key, or the file's name. */
   name = $state<string>('moby-dick');
-  source = $state<'bundled' | 'file'>('bundled');
+  source = $state<'bundled' | 'synthetic' | 'file'>('bundled');
+  /** A synthetic corpus's exact entropy rate, nats/char: the floor no model can beat; null otherwise. */
+  entropyRate = $state<number | null>(null);
   /** The whole text; null until the first corpus has loaded. Replaced, never edited. */
   text = $state.raw<string | null>(null);
   characters = $state(0); // Unicode code points: an emoji or a CJK character counts once
@@ -45,7 +57,13 @@ export class CorpusState {
   /** What is being read or fetched right now, if anything. */
   loading = $state<string | null>(null);
 
-  readonly title = $derived(this.source === 'bundled' && isBundledCorpus(this.name) ? bundledCorpora[this.name].title : this.name);
+  readonly title = $derived(
+    this.source === 'bundled' && isBundledCorpus(this.name)
+      ? bundledCorpora[this.name].title
+      : this.source === 'synthetic' && Object.hasOwn(syntheticCorpora, this.name)
+        ? syntheticCorpora[this.name as keyof typeof syntheticCorpora].title
+        : this.name,
+  );
   /** The train split is the first 90% of the characters (splitTrainVal's rule), the rest is held out. */
   readonly trainChars = $derived(Math.floor(this.characters * TRAIN_FRACTION));
   readonly valChars = $derived(this.characters - this.trainChars);
@@ -62,13 +80,17 @@ export class CorpusState {
    * names the bundled corpus the page starts on.
    */
   constructor(initial: string = 'moby-dick', context: () => number = () => defaultModelConfig.blockSize) {
-    this.name = isBundledCorpus(initial) ? initial : 'moby-dick';
+    this.name = corpusKeys.includes(initial) ? initial : 'moby-dick';
     this.#context = context;
   }
 
-  /** Loads a bundled corpus by its key. */
+  /** Loads a bundled or synthetic corpus by its key. */
   async load(name: string) {
     await this.#swap(name, async () => {
+      if (Object.hasOwn(syntheticCorpora, name)) {
+        const { text, entropyRate } = generateMarkov(parseMarkovSpec(name));
+        return { text, stats: corpusStats(text), name, source: 'synthetic', entropyRate };
+      }
       if (!isBundledCorpus(name)) throw new Error(`there is no bundled corpus named ${JSON.stringify(name)}`);
       const res = await fetch(bundledCorpora[name].url);
       if (!res.ok) throw new Error(`could not fetch the ${name} corpus: HTTP ${res.status} (run npm install to build it)`);
@@ -110,6 +132,7 @@ export class CorpusState {
       if (request !== this.#request) return;
       this.name = next.name;
       this.source = next.source;
+      this.entropyRate = next.entropyRate ?? null;
       this.characters = next.stats.characters;
       this.vocabSize = next.stats.vocabSize;
       this.text = next.text;

@@ -15,9 +15,11 @@ import {
   type ChartDataset,
   type ChartOptions,
   type LegendItem,
+  type Plugin,
   type ScriptableContext,
 } from 'chart.js';
-import { ChartSeries, formatLoss, formatX, fromAxis, logTicks, type ChartView, type Point, type ShownRun } from './chart-series.ts';
+import { ChartSeries, formatLoss, formatX, fromAxis, lossIn, logTicks, toAxis, type ChartView, type Point, type ShownRun } from './chart-series.ts';
+import type { ReferenceLoss } from '../../workers/protocol.ts';
 import type { RunRecord } from './history.ts';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Legend, Tooltip, Decimation);
@@ -45,16 +47,51 @@ export interface LossChart {
   sync(records: readonly RunRecord[], active: boolean, view: ChartView): ShownRun | undefined;
   /** Points handed to Chart.js over all datasets (before decimation): what tests can check. */
   pointCount(): number;
+  /** Horizontal reference lines (entropy floor, n-gram baselines) of the current run. */
+  setReferences(refs: readonly ReferenceLoss[]): void;
   destroy(): void;
+}
+
+/** A reference loss's y coordinate on the axis of `v`, or null where the axis cannot show it. */
+function referenceCoord(r: ReferenceLoss, v: ChartView): number | null {
+  return toAxis(lossIn(r.nats, v.y), v.logY);
 }
 
 export function createLossChart(canvas: HTMLCanvasElement): LossChart {
   const series = new ChartSeries();
+  let references: readonly ReferenceLoss[] = [];
+
+  // Dashed lines across the plot with their names: the floor no model can beat is dotted.
+  const referenceLines: Plugin<'line'> = {
+    id: 'referenceLines',
+    afterDatasetsDraw(c) {
+      if (!view || references.length === 0) return;
+      const { ctx, chartArea: area, scales } = c;
+      ctx.save();
+      ctx.font = '11px system-ui, sans-serif';
+      ctx.textAlign = 'right';
+      for (const r of references) {
+        const coord = referenceCoord(r, view);
+        if (coord === null) continue;
+        const y = scales.y.getPixelForValue(coord);
+        if (y < area.top || y > area.bottom) continue;
+        ctx.strokeStyle = ctx.fillStyle = r.kind === 'floor' ? '#1b7a3a' : '#777';
+        ctx.setLineDash(r.kind === 'floor' ? [2, 3] : [6, 4]);
+        ctx.beginPath();
+        ctx.moveTo(area.left, y);
+        ctx.lineTo(area.right, y);
+        ctx.stroke();
+        ctx.fillText(`${r.label} ${formatLoss(lossIn(r.nats, view.y))}`, area.right - 4, y - 3);
+      }
+      ctx.restore();
+    },
+  };
   const hidden = new Set<string>(); // legend groups switched off, remembered across rebuilds
   let view: ChartView | null = null; // what the axes' callbacks format for
 
   const chart = new Chart<'line', Point[]>(canvas, {
     type: 'line',
+    plugins: [referenceLines],
     data: { datasets: [] },
     options: {
       animation: false, // a redraw per frame: animating each would only lag behind
@@ -168,6 +205,15 @@ export function createLossChart(canvas: HTMLCanvasElement): LossChart {
         beginAtZero: false,
         ...(v.logY ? { bounds: 'data' as const, grace: '4%' } : {}),
         title: { display: true, text: `loss (${v.y}/char)${log(v.logY)}` },
+        // Reference lines stay in view: the floor below a young model's loss is the point of it.
+        afterDataLimits: (scale) => {
+          for (const r of references) {
+            const coord = referenceCoord(r, v);
+            if (coord === null) continue;
+            scale.min = Math.min(scale.min, coord);
+            scale.max = Math.max(scale.max, coord);
+          }
+        },
         afterBuildTicks: (scale) => {
           if (v.logY) scale.ticks = logTicks(scale.min, scale.max).map((value) => ({ value }));
         },
@@ -197,6 +243,12 @@ export function createLossChart(canvas: HTMLCanvasElement): LossChart {
           break;
       }
       return series.current ?? series.runs.at(-1);
+    },
+    setReferences(refs) {
+      const same = refs.length === references.length && refs.every((r, i) => r.nats === references[i].nats && r.label === references[i].label);
+      if (same) return;
+      references = refs.slice();
+      chart.update('none');
     },
     pointCount() {
       return chart.data.datasets.reduce((n, d) => n + d.data.length, 0);

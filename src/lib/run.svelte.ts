@@ -5,6 +5,7 @@
 import type { ModelConfig, TrainConfig } from '../core/config.ts';
 import type {
   BackendChoice,
+  CorpusMessage,
   BackendInfo,
   EvalEvent,
   FromWorker,
@@ -88,7 +89,7 @@ export class RunState {
     this.#worker = this.#spawn(choice);
   }
 
-  start(corpus: { name: string; text: string }, model: Omit<ModelConfig, 'vocabSize'>, train: TrainConfig) {
+  start(corpus: CorpusMessage, model: Omit<ModelConfig, 'vocabSize'>, train: TrainConfig) {
     if (this.busy) return;
     if (this.#crashed) this.setBackend(this.backendChoice);
     this.#statusBeforeStart = this.status;
