@@ -48,6 +48,14 @@ export interface ReferenceLoss {
   kind: 'floor' | 'baseline'; // floor: no model can beat it; baseline: a model should
 }
 
+/** page → corpus worker: a user's file to decode and count. */
+export interface CorpusRequest {
+  file: File;
+}
+
+/** corpus worker → page: the text and its counts, or why it cannot be used. */
+export type CorpusReply = { ok: true; text: string; characters: number; vocabSize: number } | { ok: false; message: string };
+
 /** What a new run is, sent once its tensors exist. */
 export interface RunInfo {
   corpus: string; // the corpus's name, as the page sent it

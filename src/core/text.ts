@@ -48,7 +48,16 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
       hi = mid;
     }
   }
-  return hi - 1;
+  // The prefix may end in a sequence the bad byte cut off ("é" as E9 then a space): the error
+  // is then that sequence, so name its first byte.
+  let start = hi - 1;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, lo));
+  } catch {
+    while (start > 0 && start > lo - 4 && (bytes[start - 1] & 0xc0) === 0x80) start--;
+    if (start > 0 && (bytes[start - 1] & 0xc0) === 0xc0) start--;
+  }
+  return start;
 }
 
 /** The facts a data panel shows about a corpus. */

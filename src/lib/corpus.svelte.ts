@@ -10,6 +10,7 @@ import { minCorpusLength, TRAIN_FRACTION } from '../core/batching.ts';
 import { defaultModelConfig } from '../core/config.ts';
 import { generateMarkov, parseMarkovSpec } from '../core/markov.ts';
 import { corpusStats, decodeCorpus, formatBytes, MAX_CORPUS_BYTES } from '../core/text.ts';
+import type { CorpusReply, CorpusRequest } from '../../workers/protocol.ts';
 
 /** The bundled corpora: built into datasets/dist by `npm install`, served by Vite. */
 export const bundledCorpora = {
@@ -28,6 +29,23 @@ export type BundledCorpus = keyof typeof bundledCorpora;
 
 export function isBundledCorpus(name: string): name is BundledCorpus {
   return Object.hasOwn(bundledCorpora, name);
+}
+
+/** Decodes and counts a file in a worker of its own (workers/corpus.worker.ts): seconds for 100 MB, off the main thread. */
+function readInWorker(file: File): Promise<{ text: string; characters: number; vocabSize: number }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('../../workers/corpus.worker.ts', import.meta.url), { type: 'module' });
+    worker.onmessage = (e: MessageEvent<CorpusReply>) => {
+      worker.terminate();
+      if (e.data.ok) resolve(e.data);
+      else reject(new Error(e.data.message));
+    };
+    worker.onerror = (e) => {
+      worker.terminate();
+      reject(new Error(`${file.name} could not be read: ${e.message || 'the reading worker failed'}`));
+    };
+    worker.postMessage({ file } satisfies CorpusRequest);
+  });
 }
 
 /** Characters the preview shows. */
@@ -106,11 +124,10 @@ export class CorpusState {
       if (file.size > MAX_CORPUS_BYTES) {
         throw new Error(`${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(MAX_CORPUS_BYTES)}. It was not read.`);
       }
-      const text = decodeCorpus(new Uint8Array(await file.arrayBuffer()), file.name);
+      const { text, ...stats } = await readInWorker(file);
       const ctx = this.#context();
       const blockSize = Number.isInteger(ctx) && ctx >= 1 ? ctx : defaultModelConfig.blockSize;
       const need = minCorpusLength(blockSize);
-      const stats = corpusStats(text);
       const characters = stats.characters;
       if (characters < need) {
         throw new Error(

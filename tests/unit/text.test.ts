@@ -22,6 +22,15 @@ describe('decodeCorpus', () => {
     expect(() => decodeCorpus(bytes, 'latin1.txt')).toThrow(/not valid UTF-8 \(first bad byte at offset 6\)/);
   });
 
+  test('names the first byte of a sequence that was cut off', () => {
+    // "café " in Latin-1: E9 opens a three-byte sequence that the space breaks.
+    expect(() => decodeCorpus(Uint8Array.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x61]), 'cafe.txt')).toThrow(/offset 3\)/);
+    // A valid "é" (C3 A9) then a lone continuation byte: the stray byte itself is named.
+    expect(() => decodeCorpus(Uint8Array.from([0x63, 0xc3, 0xa9, 0xa9, 0x61]), 'stray.txt')).toThrow(/offset 3\)/);
+    // A four-byte emoji cut after three bytes, then ASCII.
+    expect(() => decodeCorpus(Uint8Array.from([0x61, 0xf0, 0x9f, 0x90, 0x61]), 'emoji.txt')).toThrow(/offset 1\)/);
+  });
+
   test('refuses a file over the size limit with its size and the limit', () => {
     const fake = { length: MAX_CORPUS_BYTES + 1 } as Uint8Array;
     expect(() => decodeCorpus(fake, 'big.txt')).toThrow(/big.txt is 100.0 MB; the limit is 100.0 MB/);

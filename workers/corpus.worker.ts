@@ -1,0 +1,21 @@
+/**
+ * Reads a user's text file off the main thread: decoding and counting 100 MB of text takes
+ * seconds, and the page must not freeze for them. One file per worker; the page ends it after
+ * the reply.
+ */
+import { corpusStats, decodeCorpus } from '../src/core/text.ts';
+import type { CorpusReply, CorpusRequest } from './protocol.ts';
+
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+
+scope.onmessage = async (e: MessageEvent<CorpusRequest>) => {
+  const { file } = e.data;
+  let reply: CorpusReply;
+  try {
+    const text = decodeCorpus(new Uint8Array(await file.arrayBuffer()), file.name);
+    reply = { ok: true, text, ...corpusStats(text) };
+  } catch (err) {
+    reply = { ok: false, message: err instanceof Error ? err.message : String(err) };
+  }
+  scope.postMessage(reply);
+};
