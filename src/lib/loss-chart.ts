@@ -69,7 +69,7 @@ export function createLossChart(canvas: HTMLCanvasElement): LossChart {
       const { ctx, chartArea: area, scales } = c;
       ctx.save();
       ctx.font = '11px system-ui, sans-serif';
-      ctx.textAlign = 'right';
+      const labelled: { y: number; right: boolean }[] = [];
       for (const r of references) {
         const coord = referenceCoord(r, view);
         if (coord === null) continue;
@@ -81,7 +81,11 @@ export function createLossChart(canvas: HTMLCanvasElement): LossChart {
         ctx.moveTo(area.left, y);
         ctx.lineTo(area.right, y);
         ctx.stroke();
-        ctx.fillText(`${r.label} ${formatLoss(lossIn(r.nats, view.y))}`, area.right - 4, y - 3);
+        // Labels sit at the right end; one that would overprint a label on that side goes left.
+        const right = !labelled.some((l) => l.right && Math.abs(l.y - y) < 12);
+        labelled.push({ y, right });
+        ctx.textAlign = right ? 'right' : 'left';
+        ctx.fillText(`${r.label} ${formatLoss(lossIn(r.nats, view.y))}`, right ? area.right - 4 : area.left + 4, y - 3);
       }
       ctx.restore();
     },
