@@ -1,28 +1,53 @@
 /**
- * Checkpoint files in the safetensors format: tensors named and laid out as nanoGPT's GPT
- * with bias=False (PyTorch Linear weights are [out, in]), the model config, vocabulary and
- * training config in the metadata. The same bytes serve the app and the CLI.
+ * Checkpoints: one safetensors file that holds everything a run needs to continue bit for bit,
+ * and loads into nanoGPT as it is.
+ *
+ * - Model tensors are named and laid out as nanoGPT's GPT with bias=False: `transformer.wte.weight`,
+ *   `transformer.h.{i}.attn.c_attn.weight` … and `lm_head.weight` (tied to wte, listed under both
+ *   names as nanoGPT's state_dict does); PyTorch Linear weights are [out, in], tfjs's [in, out].
+ * - AdamW moments are `optimizer.exp_avg.<name>` and `optimizer.exp_avg_sq.<name>`, in the
+ *   parameter's file layout; drop the `optimizer.` keys before `load_state_dict` in PyTorch.
+ * - Metadata (strings): format, config (model), vocab, step, train (config), state (data order and
+ *   RNGs), corpus (name and checksum), history (the run's losses).
  */
 import * as tf from '@tensorflow/tfjs';
-import { assertValid, validateModelConfig, type ModelConfig, type TrainConfig } from '../src/core/config.ts';
+import type { BatcherState } from '../src/core/batching.ts';
+import { assertValid, validateModelConfig, validateTrainConfig, type ModelConfig, type TrainConfig } from '../src/core/config.ts';
+import type { RngState } from '../src/core/rng.ts';
+import { readSafetensors, SafetensorsError, writeSafetensors, type NamedTensor } from '../src/core/safetensors.ts';
 import { CharTokenizer } from '../src/core/tokenizer.ts';
 import { GPT } from './model.ts';
+import type { Trainer, TrainerState } from './train.ts';
 
 export const CHECKPOINT_FORMAT = 'tabgpt-1';
-const MAX_HEADER_BYTES = 100 * 1024 * 1024; // the safetensors reference limit
 
-interface TensorEntry {
-  dtype: 'F32';
-  shape: number[];
-  data_offsets: [number, number];
+/** The corpus a run trained on: a resume must use the same text. */
+export interface CorpusId {
+  name: string;
+  sha256: string; // of the text's UTF-8 bytes
 }
 
-/** What a checkpoint carries besides the weights. */
+/** The curves of a run, so a resumed run's chart starts where it left off. */
+export interface RunHistory {
+  losses: number[]; // minibatch train loss of steps 1..n
+  evals: { step: number; train: number; val: number }[];
+}
+
 export interface CheckpointMeta {
   model: ModelConfig;
   vocab: string[];
-  train?: TrainConfig;
   step: number;
+  train?: TrainConfig;
+  corpus?: CorpusId;
+  history?: RunHistory;
+}
+
+export interface Checkpoint {
+  model: GPT;
+  tokenizer: CharTokenizer;
+  meta: CheckpointMeta;
+  /** Present when the file was saved with its trainer: what resuming needs. */
+  state?: TrainerState;
 }
 
 /** Linear weights are [in, out] in tfjs and [out, in] in PyTorch. */
@@ -30,117 +55,187 @@ function isLinear(name: string): boolean {
   return /\.(c_attn|c_proj|c_fc)\.weight$/.test(name);
 }
 
-function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array<ArrayBuffer> {
+function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(data.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
   return out;
 }
 
-/** Serialises the model's weights and metadata as one safetensors file. */
-export async function saveCheckpoint(model: GPT, meta: Omit<CheckpointMeta, 'model'>): Promise<Uint8Array> {
-  const tensors: { name: string; shape: number[]; data: Float32Array }[] = [];
-  for (const { name, variable } of model.params) {
-    let data = (await variable.data()) as Float32Array;
-    let shape: number[] = [...variable.shape];
-    if (isLinear(name)) {
-      data = transpose2d(data, shape[0], shape[1]);
-      shape = [shape[1], shape[0]];
-    }
-    tensors.push({ name, shape, data });
-  }
-  // The head is tied to the embedding; nanoGPT's state_dict lists it under both names.
-  const wte = tensors[0];
-  tensors.push({ name: 'lm_head.weight', shape: wte.shape, data: wte.data });
+/** A parameter's values in file layout. */
+function toFile(name: string, shape: readonly number[], data: Float32Array): NamedTensor {
+  return isLinear(name)
+    ? { name, shape: [shape[1], shape[0]], data: transpose2d(data, shape[0], shape[1]) }
+    : { name, shape: [...shape], data };
+}
 
-  const header: Record<string, TensorEntry | Record<string, string>> = {
-    __metadata__: {
-      format: CHECKPOINT_FORMAT,
-      config: JSON.stringify(model.config),
-      vocab: JSON.stringify(meta.vocab),
-      step: String(meta.step),
-      ...(meta.train ? { train: JSON.stringify(meta.train) } : {}),
-    },
+/** File layout back to tfjs layout. */
+function fromFile(name: string, shape: readonly number[], data: Float32Array): Float32Array {
+  return isLinear(name) ? transpose2d(data, shape[1], shape[0]) : data;
+}
+
+/** Serialises the model (and, given its trainer, everything needed to resume) as one file. */
+export async function saveCheckpoint(
+  model: GPT,
+  opts: { vocab: readonly string[]; train?: TrainConfig; trainer?: Trainer; corpus?: CorpusId; history?: RunHistory },
+): Promise<Uint8Array> {
+  const tensors: NamedTensor[] = [];
+  for (const { name, variable } of model.params) tensors.push(toFile(name, variable.shape, Float32Array.from(await variable.data())));
+  tensors.push({ ...tensors[0], name: 'lm_head.weight' }); // tied: the same values under nanoGPT's second name
+  const state = opts.trainer ? await opts.trainer.getState() : undefined;
+  if (state) {
+    model.params.forEach(({ name, variable }, i) => {
+      tensors.push(toFile(`optimizer.exp_avg.${name}`, variable.shape, state.m[i]));
+      tensors.push(toFile(`optimizer.exp_avg_sq.${name}`, variable.shape, state.v[i]));
+    });
+  }
+  const metadata: Record<string, string> = {
+    format: CHECKPOINT_FORMAT,
+    config: JSON.stringify(model.config),
+    vocab: JSON.stringify(opts.vocab),
+    step: String(state?.step ?? opts.trainer?.step ?? 0),
   };
-  let offset = 0;
-  for (const t of tensors) {
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((8 + new TextEncoder().encode(json).length) % 8)) % 8); // align the data to 8 bytes
-  const headerBytes = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  let pos = 8 + headerBytes.length;
-  for (const t of tensors) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
-    pos += t.data.byteLength;
-  }
-  return out;
+  if (opts.train) metadata.train = JSON.stringify(opts.train);
+  if (state) metadata.state = JSON.stringify({ batcher: state.batcher, dropoutRng: state.dropoutRng });
+  if (opts.corpus) metadata.corpus = JSON.stringify(opts.corpus);
+  if (opts.history) metadata.history = JSON.stringify(opts.history);
+  return writeSafetensors(tensors, metadata);
 }
 
 function fail(msg: string): never {
   throw new Error(`not a usable checkpoint: ${msg}`);
 }
 
-/** Parses and checks a checkpoint, then builds the model from it. */
-export function loadCheckpoint(bytes: Uint8Array): { model: GPT; tokenizer: CharTokenizer; meta: CheckpointMeta } {
-  if (bytes.length < 8) fail(`the file is ${bytes.length} bytes, too short for a safetensors header`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen > MAX_HEADER_BYTES || 8 + headerLen > bytes.length) fail(`the header claims ${headerLen} bytes but the file has ${bytes.length}`);
-  let header: Record<string, unknown>;
+function parseJson<T>(metadata: Record<string, string>, key: string): T | undefined {
+  if (metadata[key] === undefined) return undefined;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
+    return JSON.parse(metadata[key]) as T;
   } catch {
-    fail('the header is not valid JSON (truncated or not a safetensors file)');
+    return fail(`its ${key} metadata is not valid JSON`);
   }
-  const metaRaw = header.__metadata__ as Record<string, string> | undefined;
-  if (!metaRaw?.config || !metaRaw.vocab) fail('the metadata has no model config or vocabulary');
-  let model: ModelConfig;
-  let vocab: string[];
-  try {
-    model = JSON.parse(metaRaw.config);
-    vocab = JSON.parse(metaRaw.vocab);
-  } catch {
-    fail('the config or vocabulary in the metadata is not valid JSON');
-  }
-  assertValid(model, validateModelConfig(model), 'model config in checkpoint');
-  if (!Array.isArray(vocab) || vocab.length !== model.vocabSize) fail(`the vocabulary has ${vocab?.length} characters, the config says ${model.vocabSize}`);
-  const tokenizer = new CharTokenizer(vocab);
-  const data = bytes.subarray(8 + headerLen);
-  // Every tensor the header lists must lie inside the file, before any allocation.
-  for (const [name, raw] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const entry = raw as Partial<TensorEntry>;
-    const [begin, end] = entry.data_offsets ?? [];
-    const count = (entry.shape ?? []).reduce((a, b) => a * b, 1);
-    if (!(Number.isInteger(begin) && Number.isInteger(end) && begin! >= 0 && end! <= data.length && end! - begin! === 4 * count)) {
-      fail(`tensor ${name} lies outside the file or does not match its shape (truncated?)`);
-    }
-  }
-  const head = header['lm_head.weight'] as TensorEntry | undefined;
-  if (head && JSON.stringify(head.shape) !== JSON.stringify([model.vocabSize, model.nEmbd])) fail(`lm_head.weight has shape [${head.shape}], the config needs [${model.vocabSize},${model.nEmbd}]`);
+}
 
-  const gpt = new GPT(model, 0);
+function isRngState(x: unknown): x is RngState {
+  return Array.isArray(x) && x.length === 4 && x.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32);
+}
+
+function isBatcherState(x: unknown): x is BatcherState {
+  const b = x as BatcherState;
+  return typeof b === 'object' && b !== null && isRngState(b.rng) && [b.epoch, b.offset, b.cursor].every((n) => Number.isInteger(n) && n >= 0);
+}
+
+/**
+ * Parses and checks a checkpoint, then builds its model: every size, shape and value is checked
+ * against the config in the file before any tensor is made, and any problem is an Error that
+ * says what is wrong (nothing else is touched).
+ */
+export function loadCheckpoint(bytes: Uint8Array): Checkpoint {
+  let file;
   try {
-    for (const { name, variable } of gpt.params) {
-      const entry = header[name] as TensorEntry | undefined;
-      if (!entry) fail(`tensor ${name} is missing`);
-      const expected = isLinear(name) ? [variable.shape[1], variable.shape[0]] : variable.shape;
-      if (entry.dtype !== 'F32') fail(`tensor ${name} is ${entry.dtype}, only F32 is supported`);
-      if (JSON.stringify(entry.shape) !== JSON.stringify(expected)) fail(`tensor ${name} has shape [${entry.shape}], the config needs [${expected}]`);
-      const [begin, end] = entry.data_offsets;
-      if (!(begin >= 0 && end <= data.length && end - begin === 4 * variable.size)) fail(`tensor ${name} lies outside the file (truncated?)`);
-      let values: Float32Array<ArrayBuffer> = new Float32Array(data.slice(begin, end).buffer);
-      if (isLinear(name)) values = transpose2d(values, entry.shape[0], entry.shape[1]);
-      tf.tidy(() => variable.assign(tf.tensor(values, variable.shape, 'float32')));
-    }
+    file = readSafetensors(bytes);
   } catch (err) {
-    gpt.dispose();
+    if (err instanceof SafetensorsError) fail(err.message);
     throw err;
   }
-  const train = metaRaw.train ? (JSON.parse(metaRaw.train) as TrainConfig) : undefined;
-  return { model: gpt, tokenizer, meta: { model, vocab, train, step: Number(metaRaw.step ?? 0) } };
+  const { metadata, tensors } = file;
+  const model = parseJson<ModelConfig>(metadata, 'config');
+  const vocab = parseJson<string[]>(metadata, 'vocab');
+  if (!model || !vocab) fail('its metadata has no model config or vocabulary (a safetensors file from elsewhere?)');
+  const configIssues = validateModelConfig(model);
+  if (configIssues.length) fail(`its model config is invalid: ${configIssues.map((i) => i.message).join('; ')}`);
+  if (!Array.isArray(vocab) || vocab.length !== model.vocabSize) fail(`its vocabulary has ${Array.isArray(vocab) ? vocab.length : 'no'} characters, its config says ${model.vocabSize}`);
+  let tokenizer: CharTokenizer;
+  try {
+    tokenizer = new CharTokenizer(vocab);
+  } catch (err) {
+    return fail(`its vocabulary is invalid: ${(err as Error).message}`);
+  }
+  const train = parseJson<TrainConfig>(metadata, 'train');
+  if (train) assertValid(train, validateTrainConfig(train), 'training config in checkpoint');
+  const step = Number(metadata.step ?? 0);
+  if (!Number.isInteger(step) || step < 0) fail(`its step is ${metadata.step}`);
+
+  // The expected tensors, with their shapes, from a model of that config (no weights drawn yet).
+  const shapes = expectedShapes(model);
+  const take = (name: string): Float32Array => {
+    const t = tensors.get(name);
+    const want = shapes.get(name.replace(/^optimizer\.exp_avg(_sq)?\./, ''))!;
+    const fileShape = isLinear(name) ? [want[1], want[0]] : want;
+    if (!t) fail(`tensor ${name} is missing`);
+    if (JSON.stringify(t.shape) !== JSON.stringify(fileShape)) fail(`tensor ${name} has shape [${t.shape}], the config needs [${fileShape}]`);
+    if (!t.data.every(Number.isFinite)) fail(`tensor ${name} holds NaN or infinite values`);
+    return fromFile(name, want, t.data);
+  };
+  const weights = [...shapes.keys()].map(take);
+  const head = tensors.get('lm_head.weight');
+  if (head && JSON.stringify(head.shape) !== JSON.stringify(shapes.get('transformer.wte.weight'))) fail(`lm_head.weight has shape [${head.shape}], the config needs [${model.vocabSize},${model.nEmbd}]`);
+
+  let state: TrainerState | undefined;
+  const saved = parseJson<{ batcher: unknown; dropoutRng: unknown }>(metadata, 'state');
+  if (saved) {
+    if (!isBatcherState(saved.batcher) || !isRngState(saved.dropoutRng)) fail('its training state is malformed');
+    const names = [...shapes.keys()];
+    state = {
+      step,
+      batcher: saved.batcher,
+      dropoutRng: saved.dropoutRng,
+      m: names.map((n) => take(`optimizer.exp_avg.${n}`)),
+      v: names.map((n) => take(`optimizer.exp_avg_sq.${n}`)),
+    };
+  }
+
+  const gpt = new GPT(model, 0);
+  tf.tidy(() => gpt.params.forEach(({ variable }, i) => variable.assign(tf.tensor(weights[i], variable.shape, 'float32'))));
+  return {
+    model: gpt,
+    tokenizer,
+    meta: { model, vocab, step, train, corpus: parseJson<CorpusId>(metadata, 'corpus'), history: parseJson<RunHistory>(metadata, 'history') },
+    state,
+  };
+}
+
+/** Parameter names and tfjs shapes of a model with this config, in GPT.params order. */
+function expectedShapes(c: ModelConfig): Map<string, number[]> {
+  const C = c.nEmbd;
+  const m = new Map<string, number[]>([
+    ['transformer.wte.weight', [c.vocabSize, C]],
+    ['transformer.wpe.weight', [c.blockSize, C]],
+  ]);
+  for (let i = 0; i < c.nLayer; i++) {
+    m.set(`transformer.h.${i}.ln_1.weight`, [C]);
+    m.set(`transformer.h.${i}.attn.c_attn.weight`, [C, 3 * C]);
+    m.set(`transformer.h.${i}.attn.c_proj.weight`, [C, C]);
+    m.set(`transformer.h.${i}.ln_2.weight`, [C]);
+    m.set(`transformer.h.${i}.mlp.c_fc.weight`, [C, 4 * C]);
+    m.set(`transformer.h.${i}.mlp.c_proj.weight`, [4 * C, C]);
+  }
+  m.set('transformer.ln_f.weight', [C]);
+  return m;
+}
+
+/**
+ * A model for fine-tuning on a corpus whose vocabulary may hold characters the checkpoint has
+ * never seen: the vocabulary becomes the sorted union, known characters keep their embedding
+ * rows, and new ones get fresh N(0, 0.02) rows, as a new model's would. Returns the new model
+ * (the given one is left as it is) and its tokenizer.
+ */
+export async function growVocabulary(
+  ck: Checkpoint,
+  corpusVocab: Iterable<string>,
+  seed: number,
+  dropout = ck.model.config.dropout, // a training setting: a fine-tune may choose its own
+): Promise<{ model: GPT; tokenizer: CharTokenizer }> {
+  const union = CharTokenizer.fromText([...ck.tokenizer.vocab, ...corpusVocab].join(''));
+  const config: ModelConfig = { ...ck.model.config, vocabSize: union.size, dropout };
+  const grown = new GPT(config, seed); // fresh rows for every character; known ones are overwritten below
+  const C = config.nEmbd;
+  const oldWte = (await ck.model.wte.data()) as Float32Array;
+  const wte = Float32Array.from(await grown.wte.data());
+  ck.tokenizer.vocab.forEach((ch, oldId) => wte.set(oldWte.subarray(oldId * C, oldId * C + C), union.encode(ch)[0] * C));
+  tf.tidy(() => {
+    grown.wte.assign(tf.tensor(wte, [union.size, C]));
+    grown.params.forEach(({ variable }, i) => {
+      if (i > 0) variable.assign(ck.model.params[i].variable);
+    });
+  });
+  return { model: grown, tokenizer: union };
 }

@@ -5,7 +5,7 @@ import { baselines } from '../src/core/ngram.ts';
 import { CharTokenizer } from '../src/core/tokenizer.ts';
 import { GPT } from './model.ts';
 import type { ReferenceLoss } from './protocol.ts';
-import { Trainer } from './train.ts';
+import { Trainer, type TrainerState } from './train.ts';
 
 export interface Run {
   tokenizer: CharTokenizer;
@@ -22,9 +22,16 @@ export interface PreparedRun {
   data: { train: Int32Array; val: Int32Array };
 }
 
-/** Tokenizes and splits the corpus and checks the configs; throws a specific error for any misfit. */
-export function prepareRun(text: string, model: Omit<ModelConfig, 'vocabSize'>, train: TrainConfig): PreparedRun {
-  const tokenizer = CharTokenizer.fromText(text);
+/**
+ * Tokenizes and splits the corpus and checks the configs; throws a specific error for any misfit.
+ * A resumed or fine-tuned run passes the tokenizer of its model (it must cover the text).
+ */
+export function prepareRun(
+  text: string,
+  model: Omit<ModelConfig, 'vocabSize'>,
+  train: TrainConfig,
+  tokenizer: CharTokenizer = CharTokenizer.fromText(text),
+): PreparedRun {
   const modelConfig: ModelConfig = { ...model, vocabSize: tokenizer.size };
   assertValid(modelConfig, validateModelConfig(modelConfig), 'model config');
   assertValid(train, validateTrainConfig(train), 'training config');
@@ -34,11 +41,17 @@ export function prepareRun(text: string, model: Omit<ModelConfig, 'vocabSize'>, 
   return { tokenizer, model: modelConfig, train, data };
 }
 
-/** Builds the model and optimizer for a prepared run. */
-export function createRun({ tokenizer, model: modelConfig, train, data }: PreparedRun): Run {
-  const gpt = new GPT(modelConfig, train.seed);
+/**
+ * Builds the model and optimizer for a prepared run: a fresh model, or one from a checkpoint
+ * (fine-tuning), with the saved optimizer and data state when resuming.
+ */
+export function createRun({ tokenizer, model: modelConfig, train, data }: PreparedRun, from?: { model: GPT; state?: TrainerState }): Run {
+  const keys: (keyof ModelConfig)[] = ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd', 'dropout'];
+  if (from && keys.some((k) => from.model.config[k] !== modelConfig[k])) throw new Error("the checkpoint's model does not match the prepared config");
+  const gpt = from?.model ?? new GPT(modelConfig, train.seed);
   try {
     const trainer = new Trainer(gpt, data, train);
+    if (from?.state) trainer.setState(from.state);
     return { tokenizer, model: gpt, trainer, split: { train: data.train.length, val: data.val.length } };
   } catch (err) {
     gpt.dispose();

@@ -4,9 +4,9 @@
  * estimateLoss on fixed held-out batches. Shared by the worker and the CLI.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Batcher, fixedBatches, type Batch } from '../src/core/batching.ts';
+import { Batcher, fixedBatches, type Batch, type BatcherState } from '../src/core/batching.ts';
 import { assertValid, countParams, validateTrainConfig, type TrainConfig } from '../src/core/config.ts';
-import { Rng, streamSeed } from '../src/core/rng.ts';
+import { Rng, streamSeed, type RngState } from '../src/core/rng.ts';
 import { toVariable, type GPT } from './model.ts';
 import { deviceFault } from './device.ts';
 import { yieldToEventLoop } from './schedule.ts';
@@ -35,6 +35,15 @@ export interface TrainSummary {
   tokensPerSec: number; // training tokens per second of training time (evaluation excluded)
   backend: string;
   steps: number;
+}
+
+/** Everything besides the weights that a run needs to continue exactly where it stopped. */
+export interface TrainerState {
+  step: number; // updates applied; also the learning-rate schedule's position
+  batcher: BatcherState; // data order: RNG and, for sequential partitioning, the stream cursor
+  dropoutRng: RngState;
+  m: Float32Array[]; // AdamW first moments, in model.params order
+  v: Float32Array[]; // AdamW second moments
 }
 
 /** Raised when the loss stops being a finite number: the run cannot continue from there. */
@@ -68,7 +77,7 @@ export class Trainer {
   private readonly m: tf.Variable[]; // AdamW first moments, one per parameter, same order
   private readonly v: tf.Variable[]; // AdamW second moments
   private readonly decay: boolean[]; // weight decay only on matrices (rank ≥ 2), not LayerNorm gains
-  private readonly dropoutRng: Rng;
+  private dropoutRng: Rng;
   private readonly evalSets: { train: Batch[]; val: Batch[] };
 
   constructor(
@@ -166,6 +175,27 @@ export class Trainer {
       return sum / batches.length;
     };
     return { train: await mean(this.evalSets.train), val: await mean(this.evalSets.val) };
+  }
+
+  /** A copy of the optimizer and data state (the weights are the model's). */
+  async getState(): Promise<TrainerState> {
+    const read = (vs: tf.Variable[]) => Promise.all(vs.map(async (t) => Float32Array.from(await t.data())));
+    return { step: this.step, batcher: this.batcher.getState(), dropoutRng: this.dropoutRng.getState(), m: await read(this.m), v: await read(this.v) };
+  }
+
+  /** Puts back a state from getState (of a trainer of the same model shape). */
+  setState(s: TrainerState) {
+    const sizes = this.m.map((t) => t.size);
+    if (s.m.length !== sizes.length || s.v.length !== sizes.length || s.m.some((a, i) => a.length !== sizes[i] || s.v[i].length !== sizes[i])) {
+      throw new Error("the saved optimizer state does not match this model's parameters");
+    }
+    tf.tidy(() => {
+      this.m.forEach((t, i) => t.assign(tf.tensor(s.m[i], t.shape)));
+      this.v.forEach((t, i) => t.assign(tf.tensor(s.v[i], t.shape)));
+    });
+    this.step = s.step;
+    this.batcher.setState(s.batcher);
+    this.dropoutRng = new Rng(s.dropoutRng);
   }
 
   /** Optimizer state is freed with the trainer; the model is freed by its owner. */

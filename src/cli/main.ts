@@ -2,6 +2,7 @@
  * tabgpt from a terminal: `npm run cli -- <command> [flags]`. JSON Lines on stdout, errors on
  * stderr with a non-zero exit. The training core is the same one the browser worker runs.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { corpora, isCorpusName, loadCorpus } from '../../datasets/corpora.ts';
@@ -14,6 +15,7 @@ import { generateMarkov, isMarkovSpec, parseMarkovSpec } from '../core/markov.ts
 import { decodeCorpus } from '../core/text.ts';
 import { CharTokenizer } from '../core/tokenizer.ts';
 import type { BackendChoice } from '../../workers/backend.ts';
+import type { RunHistory } from '../../workers/checkpoint.ts';
 
 type FlagSpec = { type: 'string' | 'boolean'; help: string; default?: string };
 
@@ -38,7 +40,9 @@ const TRAIN_FLAGS = {
   'eval-every': { type: 'string', help: 'estimate train/val loss every N steps (0: at the end only)', default: String(defaultTrainConfig.evalEvery) },
   'eval-batches': { type: 'string', help: 'fixed batches per loss estimate', default: String(defaultTrainConfig.evalBatches) },
   'log-every': { type: 'string', help: 'read losses back from the device every N steps', default: String(defaultTrainConfig.logEvery) },
-  save: { type: 'string', help: 'write a checkpoint (safetensors) to this path at the end' },
+  save: { type: 'string', help: 'write a checkpoint (safetensors: weights, optimizer, data order, history) to this path at the end' },
+  resume: { type: 'string', help: 'continue the run saved in this checkpoint exactly (same corpus; only --steps may change)' },
+  'init-from': { type: 'string', help: "start a new run from this checkpoint's weights (fine-tuning; new characters get new embedding rows)" },
 } satisfies Record<string, FlagSpec>;
 
 const COMMANDS = {
@@ -159,7 +163,22 @@ function required(values: Record<string, unknown>, flag: string): string {
   return v;
 }
 
-async function train(v: Record<string, string | boolean | undefined>) {
+/** Flags a resumed run may still set: everything else comes from its checkpoint. */
+const RESUME_FLAGS = new Set(['corpus', 'steps', 'backend', 'save', 'resume', 'log-every', 'eval-every']);
+/** The model's shape comes from the checkpoint when fine-tuning. */
+const SHAPE_FLAGS = ['layers', 'heads', 'embd', 'ctx'];
+
+/** A checkpoint file's bytes, as the loader wants them. */
+function readBytes(path: string): Uint8Array {
+  const b = readFileSync(path);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+async function train(v: Record<string, string | boolean | undefined>, explicit: Set<string>) {
   const model: Omit<ModelConfig, 'vocabSize'> = {
     nLayer: num(v, 'layers'),
     nHead: num(v, 'heads'),
@@ -167,7 +186,7 @@ async function train(v: Record<string, string | boolean | undefined>) {
     blockSize: num(v, 'ctx'),
     dropout: num(v, 'dropout'),
   };
-  const config: TrainConfig = {
+  let config: TrainConfig = {
     ...defaultTrainConfig,
     batchSize: num(v, 'batch'),
     maxSteps: num(v, 'steps'),
@@ -182,12 +201,62 @@ async function train(v: Record<string, string | boolean | undefined>) {
     evalBatches: num(v, 'eval-batches'),
     logEvery: num(v, 'log-every'),
   };
+  const resume = typeof v.resume === 'string' ? v.resume : null;
+  const initFrom = typeof v['init-from'] === 'string' ? v['init-from'] : null;
+  if (resume && initFrom) throw new UsageError('--resume continues a run and --init-from starts a new one from its weights: give one of them');
+  if (resume) {
+    const fixed = [...explicit].filter((f) => !RESUME_FLAGS.has(f));
+    if (fixed.length) throw new UsageError(`--resume continues the saved run with its own settings; drop --${fixed.join(', --')} (only --steps may change)`);
+  }
+  if (initFrom) {
+    const fixed = SHAPE_FLAGS.filter((f) => explicit.has(f));
+    if (fixed.length) throw new UsageError(`--init-from takes the model's shape from the checkpoint; drop --${fixed.join(', --')}`);
+  }
+  for (const path of [resume, initFrom]) if (path && !existsSync(path)) throw new UsageError(`${path}: no such checkpoint file`);
+
   const { prepareRun, createRun, disposeRun, referenceLosses } = await import('../../workers/run.ts');
   const corpus = readCorpusWithFloor(String(v.corpus));
-  const prepared = prepareRun(corpus.text, model, config); // every input error before any backend work
+  const corpusId = { name: String(v.corpus), sha256: sha256(corpus.text) };
+  // A new run is checked before any backend work; a resumed or fine-tuned one needs its checkpoint first.
+  let prepared = resume || initFrom ? null : prepareRun(corpus.text, model, config);
   const backend = await startBackend(backendChoice(v.backend));
   const { train: runTraining, summarize } = await import('../../workers/train.ts');
-  const run = createRun(prepared);
+  const { growVocabulary, loadCheckpoint, saveCheckpoint } = await import('../../workers/checkpoint.ts');
+  const history: RunHistory = { losses: [], evals: [] };
+  let run;
+  if (resume) {
+    const ck = loadCheckpoint(readBytes(resume));
+    try {
+      if (!ck.state || !ck.meta.train) throw new UsageError(`${resume} holds weights only, not a run to resume; use --init-from to start a new run from them`);
+      if (ck.meta.corpus && ck.meta.corpus.sha256 !== corpusId.sha256) {
+        throw new UsageError(`${resume} was trained on ${ck.meta.corpus.name}, another text than --corpus ${corpusId.name}; --resume needs the same corpus (--init-from fine-tunes on a new one)`);
+      }
+      config = { ...ck.meta.train, ...(explicit.has('steps') ? { maxSteps: config.maxSteps } : {}), ...(explicit.has('log-every') ? { logEvery: config.logEvery } : {}), ...(explicit.has('eval-every') ? { evalEvery: config.evalEvery } : {}) };
+      if (config.maxSteps <= ck.meta.step) throw new UsageError(`${resume} is already at step ${ck.meta.step}; give --steps above that to train on`);
+      const { vocabSize: _, ...shape } = ck.meta.model;
+      prepared = prepareRun(corpus.text, shape, config, ck.tokenizer);
+      run = createRun(prepared, { model: ck.model, state: ck.state });
+      history.losses.push(...(ck.meta.history?.losses ?? []));
+      history.evals.push(...(ck.meta.history?.evals ?? []));
+    } catch (err) {
+      ck.model.dispose();
+      throw err;
+    }
+  } else if (initFrom) {
+    const ck = loadCheckpoint(readBytes(initFrom));
+    const dropout = explicit.has('dropout') ? model.dropout : undefined;
+    const grown = await growVocabulary(ck, new Set(corpus.text), config.seed, dropout).finally(() => ck.model.dispose());
+    try {
+      const { vocabSize: _, ...shape } = grown.model.config;
+      prepared = prepareRun(corpus.text, shape, config, grown.tokenizer);
+      run = createRun(prepared, { model: grown.model });
+    } catch (err) {
+      grown.model.dispose();
+      throw err;
+    }
+  } else {
+    run = createRun(prepared!);
+  }
   const { total, nonEmbedding } = (await import('../core/config.ts')).countParams(run.model.config);
   emit({
     type: 'start',
@@ -198,13 +267,22 @@ async function train(v: Record<string, string | boolean | undefined>) {
     valChars: run.split.val,
     params: total,
     nonEmbeddingParams: nonEmbedding,
+    step: run.trainer.step,
     // The yardsticks: n-gram baselines on this split, and the entropy floor of a synthetic corpus.
-    references: referenceLosses(prepared, corpus.entropyRate),
+    references: referenceLosses(prepared!, corpus.entropyRate),
   });
-  const stats = await runTraining(run.trainer, { onStep: emit, onEval: emit });
+  const stats = await runTraining(run.trainer, {
+    onStep: (e) => {
+      history.losses.push(e.loss);
+      emit(e);
+    },
+    onEval: (e) => {
+      history.evals.push({ step: e.step, train: e.train, val: e.val });
+      emit(e);
+    },
+  });
   if (typeof v.save === 'string') {
-    const { saveCheckpoint } = await import('../../workers/checkpoint.ts');
-    const bytes = await saveCheckpoint(run.model, { vocab: [...run.tokenizer.vocab], train: config, step: run.trainer.step });
+    const bytes = await saveCheckpoint(run.model, { vocab: run.tokenizer.vocab, train: run.trainer.config, trainer: run.trainer, corpus: corpusId, history });
     writeFileSync(v.save, bytes);
   }
   emit(summarize(run.trainer, stats, backend.name));
@@ -214,10 +292,9 @@ async function train(v: Record<string, string | boolean | undefined>) {
 async function openCheckpoint(v: Record<string, unknown>) {
   const path = required(v, 'checkpoint');
   if (!existsSync(path)) throw new UsageError(`--checkpoint ${path}: no such file`);
-  const bytes = readFileSync(path);
   await startBackend(backendChoice(v.backend));
   const { loadCheckpoint } = await import('../../workers/checkpoint.ts');
-  return loadCheckpoint(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  return loadCheckpoint(readBytes(path));
 }
 
 async function sample(v: Record<string, string | boolean | undefined>) {
@@ -305,12 +382,15 @@ async function main(argv: string[]): Promise<number> {
   if (!Object.hasOwn(COMMANDS, command)) throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${usage()}`);
   const cmd = command as Command;
   const flagSpecs = COMMANDS[cmd].flags as Record<string, FlagSpec>;
-  const { values, positionals } = parseArgs({
+  const { values, positionals, tokens } = parseArgs({
     args: rest,
     options: { ...Object.fromEntries(Object.entries(flagSpecs).map(([k, f]) => [k, { type: f.type, default: f.default }])), help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
     strict: true,
+    tokens: true,
   });
+  // Which flags the user typed, as opposed to defaults: a resumed run refuses settings it would ignore.
+  const explicit = new Set(tokens.flatMap((t) => (t.kind === 'option' ? [t.name] : [])));
   if (values.help) {
     process.stdout.write(usage(cmd) + '\n');
     return 0;
@@ -318,7 +398,7 @@ async function main(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}; flags look like --name value`);
   switch (cmd) {
     case 'train':
-      await train(values);
+      await train(values, explicit);
       break;
     case 'sample':
       await sample(values);

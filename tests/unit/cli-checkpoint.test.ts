@@ -1,0 +1,75 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, test } from 'vitest';
+import { readSafetensors } from '../../src/core/safetensors.ts';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'tabgpt-ckpt-'));
+
+async function cli(...args: string[]) {
+  try {
+    const { stdout, stderr } = await run('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], { maxBuffer: 64 << 20 });
+    return { code: 0, lines: stdout.trim().split('\n').map((l) => JSON.parse(l)), stderr };
+  } catch (err) {
+    const e = err as { code: number; stderr: string };
+    return { code: e.code, lines: [], stderr: e.stderr };
+  }
+}
+
+const micro = ['--layers', '1', '--heads', '2', '--embd', '16', '--ctx', '16', '--batch', '4', '--dropout', '0.1', '--backend', 'cpu', '--eval-every', '10', '--eval-batches', '2'];
+const steps = (lines: { type: string }[]) => lines.filter((l) => l.type === 'step');
+
+describe('train --save / --resume / --init-from', () => {
+  test('a run saved at step 10 and resumed gives the same losses, step by step, and the same final weights', async () => {
+    const [whole, half, rest] = [join(dir, 'whole.safetensors'), join(dir, 'half.safetensors'), join(dir, 'rest.safetensors')];
+    const straight = await cli('train', ...micro, '--steps', '20', '--save', whole);
+    const first = await cli('train', ...micro, '--steps', '10', '--save', half);
+    const second = await cli('train', '--resume', half, '--steps', '20', '--backend', 'cpu', '--save', rest);
+    expect([straight.code, first.code, second.code]).toEqual([0, 0, 0]);
+    expect(second.lines[0]).toMatchObject({ type: 'start', step: 10 });
+    expect([...steps(first.lines), ...steps(second.lines)]).toEqual(steps(straight.lines).map((s) => ({ ...s, ms: expect.any(Number) })));
+    expect(second.lines.at(-1)).toMatchObject({ valLoss: straight.lines.at(-1).valLoss, steps: 20 });
+    // Same weights, moments, data cursor and history: the files are the same bytes.
+    expect(Buffer.compare(readFileSync(rest), readFileSync(whole))).toBe(0);
+  });
+
+  test('resume refuses another corpus, changed settings, or a finished run, with the reason', async () => {
+    const half = join(dir, 'half2.safetensors');
+    expect((await cli('train', ...micro, '--steps', '4', '--save', half)).code).toBe(0);
+    const other = await cli('train', '--resume', half, '--corpus', 'sotu', '--steps', '8', '--backend', 'cpu');
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toMatch(/trained on moby-dick, another text than --corpus sotu/);
+    const changed = await cli('train', '--resume', half, '--lr', '0.5');
+    expect(changed.stderr).toMatch(/drop --lr/);
+    const done = await cli('train', '--resume', half, '--backend', 'cpu');
+    expect(done.stderr).toMatch(/already at step 4/);
+  });
+
+  test('init-from fine-tunes on a new corpus, growing the vocabulary for its new characters', async () => {
+    const base = join(dir, 'base.safetensors');
+    expect((await cli('train', ...micro, '--steps', '5', '--save', base)).code).toBe(0);
+    const text = join(dir, 'new.txt');
+    writeFileSync(text, 'Ünïcödé whales 🐳 and ships ⛵ sail the northern seas. '.repeat(80));
+    const tuned = await cli('train', '--init-from', base, '--corpus', text, '--backend', 'cpu', '--steps', '60', '--lr', '1e-2', '--batch', '8', '--eval-every', '30', '--eval-batches', '4', '--warmup', '5');
+    expect(tuned.code).toBe(0);
+    const baseVocab: string[] = JSON.parse(readSafetensors(new Uint8Array(readFileSync(base))).metadata.vocab);
+    const union = new Set([...baseVocab, ...readFileSync(text, 'utf8')]);
+    expect(union.size).toBeGreaterThan(baseVocab.length); // the new text brings characters Moby-Dick lacks
+    expect(tuned.lines[0].vocabSize).toBe(union.size);
+    const evals = tuned.lines.filter((l) => l.type === 'eval');
+    expect(evals.at(-1).val).toBeLessThan(evals[0].val - 0.5);
+    const refused = await cli('train', '--init-from', base, '--corpus', text, '--layers', '3');
+    expect(refused.stderr).toMatch(/takes the model's shape from the checkpoint; drop --layers/);
+  });
+
+  test('sample and score read the files train writes', async () => {
+    const path = join(dir, 'whole.safetensors');
+    const s = await cli('sample', '--checkpoint', path, '--prompt', 'The', '--length', '10', '--backend', 'cpu');
+    expect(Array.from(s.lines[0].completion)).toHaveLength(10);
+    const sc = await cli('score', '--checkpoint', path, '--text', 'The whale', '--backend', 'cpu');
+    expect(sc.lines[0].surprisal).toHaveLength(8);
+  });
+});
