@@ -8,10 +8,11 @@
  */
 import type { ModelConfig, TrainConfig } from '../src/core/config.ts';
 import type { BackendChoice, BackendInfo } from './backend.ts';
+import type { RunHistory } from './checkpoint.ts';
 import type { Score } from './sample.ts';
 import type { EvalEvent, StepBatch, StepEvent, TrainSummary } from './train.ts';
 
-export type { BackendChoice, BackendInfo, EvalEvent, Score, StepBatch, StepEvent, TrainSummary };
+export type { BackendChoice, BackendInfo, EvalEvent, RunHistory, Score, StepBatch, StepEvent, TrainSummary };
 
 /** A corpus as the page sends it; a synthetic one knows its true entropy rate. */
 export interface CorpusMessage {
@@ -39,7 +40,20 @@ export type ToWorker =
   /** Scores `text` (its first character is given); answered by 'scored'. */
   | { type: 'score'; id: number; text: string }
   /** The model's next-character distribution after `prompt` (T = 1); answered by 'probs'. */
-  | { type: 'probs'; id: number; prompt: string };
+  | { type: 'probs'; id: number; prompt: string }
+  /**
+   * Saves the run as a checkpoint (safetensors bytes, resumable here and by the CLI); answered by
+   * 'saved'. While training, the loop saves between two steps and goes on. The worker keeps the
+   * run's history itself: the page's copy trails the steps still in flight.
+   */
+  | { type: 'save'; id: number }
+  /**
+   * Replaces the current run (not while it trains) with a checkpoint's, then answers 'run' and
+   * 'paused'. resume: the same corpus (checked by sha256) and the checkpoint's own training
+   * config, at its step (`train`, if given, only sets maxSteps); finetune: its weights, the
+   * vocabulary grown to the corpus's, and a fresh optimizer with `train`, at step 0.
+   */
+  | { type: 'load'; id: number; bytes: Uint8Array; corpus: CorpusMessage; mode: 'resume' | 'finetune'; train?: TrainConfig };
 
 /** A loss to compare the model with, drawn as a line across the chart. */
 export interface ReferenceLoss {
@@ -70,18 +84,21 @@ export interface RunInfo {
   flopsPerStep: number; // training FLOPs per step (Kaplan: 6·N + attention, per token)
   sampling: TrainConfig['sampling'];
   maxSteps: number;
+  nLayer: number;
+  nEmbd: number;
   references: ReferenceLoss[]; // n-gram baselines on this split, and the entropy floor when the corpus has one
 }
 
 /** Where a failure happened: the page shows init/start/train failures by the form, the rest by the sample box. */
 export type WorkerError =
   | { type: 'error'; during: 'init' | 'start' | 'train'; message: string }
-  | { type: 'error'; during: 'sample' | 'score' | 'probs'; id: number; message: string };
+  | { type: 'error'; during: 'sample' | 'score' | 'probs' | 'save' | 'load'; id: number; message: string };
 
 /** worker → page */
 export type FromWorker =
   | { type: 'ready'; backend: BackendInfo['name']; adapter: string; skipped: BackendInfo['skipped'] }
-  | ({ type: 'run' } & RunInfo)
+  /** A new run; a loaded one brings its step and the curves saved with it. */
+  | ({ type: 'run'; step: number; history: RunHistory } & RunInfo)
   /** A training step, with where its minibatch's rows start in the train split. */
   | (StepEvent & StepBatch)
   | EvalEvent
@@ -93,4 +110,6 @@ export type FromWorker =
   | { type: 'sampleDone'; id: number }
   | { type: 'scored'; id: number; score: Score }
   | { type: 'probs'; id: number; probs: number[] }
+  /** A checkpoint of the run at `step` (its buffer is transferred); valLoss is the latest eval's. */
+  | { type: 'saved'; id: number; bytes: Uint8Array; step: number; valLoss: number | null }
   | WorkerError;

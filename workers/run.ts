@@ -1,5 +1,5 @@
 /** Everything one training run holds, built from a corpus and two configs. */
-import { Batcher, splitTrainVal } from '../src/core/batching.ts';
+import { Batcher, checkSplit, splitTrainVal } from '../src/core/batching.ts';
 import { assertValid, validateModelConfig, validateTrainConfig, type ModelConfig, type TrainConfig } from '../src/core/config.ts';
 import { baselines } from '../src/core/ngram.ts';
 import { CharTokenizer } from '../src/core/tokenizer.ts';
@@ -32,13 +32,21 @@ export function prepareRun(
   train: TrainConfig,
   tokenizer: CharTokenizer = CharTokenizer.fromText(text),
 ): PreparedRun {
+  assertValid(train, validateTrainConfig(train), 'training config');
   const modelConfig: ModelConfig = { ...model, vocabSize: tokenizer.size };
   assertValid(modelConfig, validateModelConfig(modelConfig), 'model config');
+  return withConfigs({ tokenizer, model: modelConfig, train, data: splitTrainVal(tokenizer.encode(text), modelConfig.blockSize) }, model, train);
+}
+
+/** The same corpus (tokenized once) with other configs, checked as prepareRun checks them. */
+export function withConfigs(base: PreparedRun, model: Omit<ModelConfig, 'vocabSize'>, train: TrainConfig): PreparedRun {
+  const modelConfig: ModelConfig = { ...model, vocabSize: base.tokenizer.size };
+  assertValid(modelConfig, validateModelConfig(modelConfig), 'model config');
   assertValid(train, validateTrainConfig(train), 'training config');
-  const data = splitTrainVal(tokenizer.encode(text), modelConfig.blockSize);
+  checkSplit(base.data.train.length, base.data.val.length, modelConfig.blockSize);
   // The trainer's batcher checks the split against the batch too (sequential needs B·T + 1).
-  new Batcher(data.train, train.batchSize, modelConfig.blockSize, train.sampling, 0);
-  return { tokenizer, model: modelConfig, train, data };
+  new Batcher(base.data.train, train.batchSize, modelConfig.blockSize, train.sampling, 0);
+  return { ...base, model: modelConfig, train };
 }
 
 /**

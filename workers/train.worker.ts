@@ -3,9 +3,11 @@
  * on a training step. Every command is answered by events (protocol.ts); every failure becomes
  * an 'error' event, never an uncaught exception.
  *
- * Ordering: start, reset, sample and score run one at a time on a queue, because each of them
- * may read or free the model. pause and stop act at once by setting `interrupt`, which the
- * training loop checks between steps; the loop itself runs beside the queue.
+ * Ordering: start, load, reset, sample, score and save run one at a time on a queue, because each
+ * of them may read or free the model. pause and stop act at once by setting `interrupt`, which
+ * the training loop checks between steps; the loop itself runs beside the queue. A save that
+ * arrives while training is handed to the loop instead, which runs it between two steps: the
+ * weights and the optimizer state it reads must come from the same step.
  */
 // Vite serves these binaries and gives their URLs; tfjs-backend-wasm would look beside the script otherwise.
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
@@ -14,8 +16,9 @@ import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend
 import { countParams } from '../src/core/config.ts';
 import { tokensPerStep, trainingFlopsPerStep } from '../src/core/flops.ts';
 import { initBackend, type BackendChoice, type BackendInfo } from './backend.ts';
-import type { FromWorker, ToWorker } from './protocol.ts';
-import { createRun, disposeRun, prepareRun, referenceLosses, type Run } from './run.ts';
+import { growVocabulary, loadCheckpoint, saveCheckpoint, type Checkpoint, type CorpusId, type RunHistory } from './checkpoint.ts';
+import type { CorpusMessage, FromWorker, ReferenceLoss, ToWorker } from './protocol.ts';
+import { createRun, disposeRun, prepareRun, referenceLosses, type PreparedRun, type Run } from './run.ts';
 import { generate, nextProbs, score } from './sample.ts';
 import { summarize, train, type RunStats, type TrainHooks } from './train.ts';
 
@@ -27,8 +30,8 @@ const WASM_PATHS = {
   'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimdUrl,
 };
 
-function post(msg: FromWorker) {
-  scope.postMessage(msg);
+function post(msg: FromWorker, transfer: Transferable[] = []) {
+  scope.postMessage(msg, transfer);
 }
 
 function describe(err: unknown): string {
@@ -45,6 +48,9 @@ interface Current {
   phase: 'training' | 'paused' | 'done';
   interrupt: Interrupt | null; // checked between steps
   loop: Promise<void> | null; // the training loop in progress (or about to start)
+  corpus: CorpusId; // saved with every checkpoint: a resume must find the same text
+  history: RunHistory; // losses of the last history.losses.length steps up to the current one, and evals
+  between: (() => Promise<void>)[]; // saves the loop runs between two steps (they report their own failures, never reject)
 }
 
 let backend: Promise<BackendInfo> | null = null;
@@ -93,21 +99,19 @@ async function ready(): Promise<BackendInfo> {
 // ---------------------------------------------------------------------------------------------
 // Training
 
-async function start(msg: Extract<ToWorker, { type: 'start' }>) {
-  const info = await ready();
-  if (current?.phase === 'training') throw new Error('a run is training: stop it before starting another');
-  // Every input error surfaces here, before the current run is touched.
-  const prepared = prepareRun(msg.corpus.text, msg.model, msg.train);
-  if (current) {
-    disposeRun(current.run);
-    current = null;
-  }
-  const references = referenceLosses(prepared, msg.corpus.entropyRate);
-  const run = createRun(prepared);
+/** Hex SHA-256 of the text's UTF-8 bytes: the CLI computes the same, so checkpoints resume in either. */
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Describes a run to the page: its sizes, its references, and where it stands. */
+function announce(run: Run, corpus: CorpusMessage, references: ReferenceLoss[], history: RunHistory) {
   const params = countParams(run.model.config);
+  const { config } = run.trainer;
   post({
     type: 'run',
-    corpus: msg.corpus.name,
+    corpus: corpus.name,
     vocabSize: run.tokenizer.size,
     params: params.total,
     nonEmbeddingParams: params.nonEmbedding,
@@ -115,29 +119,155 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>) {
     valChars: run.split.val,
     vocab: [...run.tokenizer.vocab],
     blockSize: run.model.config.blockSize,
-    tokensPerStep: tokensPerStep(run.model.config, msg.train.batchSize),
-    flopsPerStep: trainingFlopsPerStep(run.model.config, msg.train.batchSize),
-    sampling: msg.train.sampling,
-    maxSteps: msg.train.maxSteps,
+    nLayer: run.model.config.nLayer,
+    nEmbd: run.model.config.nEmbd,
+    tokensPerStep: tokensPerStep(run.model.config, config.batchSize),
+    flopsPerStep: trainingFlopsPerStep(run.model.config, config.batchSize),
+    sampling: config.sampling,
+    maxSteps: config.maxSteps,
     references,
+    step: run.trainer.step,
+    history,
   });
-  const c: Current = { run, stats: { trainMs: 0, tokens: 0 }, phase: 'training', interrupt: null, loop: null };
-  current = c;
+}
+
+/** Swaps `run` in for the current run (which must not be training), and frees the old one. */
+function replaceCurrent(run: Run, corpus: CorpusId, phase: Current['phase'], history: RunHistory): Current {
+  if (current) disposeRun(current.run);
+  const lastEval = history.evals.at(-1);
+  const stats: RunStats = { trainMs: 0, tokens: 0, lastEval: lastEval && { type: 'eval', ...lastEval } };
+  current = { run, stats, phase, interrupt: null, loop: null, corpus, history, between: [] };
+  return current;
+}
+
+async function start(msg: Extract<ToWorker, { type: 'start' }>) {
+  const info = await ready();
+  if (current?.phase === 'training') throw new Error('a run is training: stop it before starting another');
+  // Every input error surfaces here, before the current run is touched.
+  const prepared = prepareRun(msg.corpus.text, msg.model, msg.train);
+  const corpus = { name: msg.corpus.name, sha256: await sha256(msg.corpus.text) };
+  if (current) {
+    disposeRun(current.run);
+    current = null;
+  }
+  const references = referenceLosses(prepared, msg.corpus.entropyRate);
+  const run = createRun(prepared);
+  const history: RunHistory = { losses: [], evals: [] };
+  announce(run, msg.corpus, references, history);
+  const c = replaceCurrent(run, corpus, 'training', history);
   c.loop = trainLoop(c, info);
+}
+
+/**
+ * Builds the run a checkpoint describes on `corpus`; throws (leaving the current run alone) when
+ * the file is unusable or does not fit. The checkpoint's model is the new run's, or is freed.
+ */
+async function runFromCheckpoint(ck: Checkpoint, msg: Extract<ToWorker, { type: 'load' }>, sha: string): Promise<{ prepared: PreparedRun; run: Run }> {
+  const { text } = msg.corpus;
+  if (msg.mode === 'resume') {
+    if (!ck.state || !ck.meta.train) throw new Error('this checkpoint holds weights only, not a run to resume: fine-tune from it instead');
+    if (ck.meta.corpus && ck.meta.corpus.sha256 !== sha) {
+      throw new Error(`this checkpoint was trained on ${ck.meta.corpus.name}, another text than ${msg.corpus.name}: resuming needs the same corpus (fine-tuning starts a new run on this one)`);
+    }
+    const config = { ...ck.meta.train, ...(msg.train ? { maxSteps: msg.train.maxSteps } : {}) };
+    const { vocabSize: _, ...shape } = ck.meta.model;
+    const prepared = prepareRun(text, shape, config, ck.tokenizer);
+    return { prepared, run: createRun(prepared, { model: ck.model, state: ck.state }) };
+  }
+  const config = msg.train ?? ck.meta.train;
+  if (!config) throw new Error('fine-tuning needs a training config, and this checkpoint holds none');
+  const grown = await growVocabulary(ck, new Set(text), config.seed);
+  ck.model.dispose(); // the grown model is a copy
+  try {
+    const { vocabSize: _, ...shape } = grown.model.config;
+    const prepared = prepareRun(text, shape, config, grown.tokenizer);
+    return { prepared, run: createRun(prepared, { model: grown.model }) };
+  } catch (err) {
+    grown.model.dispose();
+    throw err;
+  }
+}
+
+async function load(msg: Extract<ToWorker, { type: 'load' }>) {
+  await ready();
+  if (current?.phase === 'training') throw new Error('a run is training: pause or stop it before loading a checkpoint');
+  const ck = loadCheckpoint(msg.bytes);
+  let built: { prepared: PreparedRun; run: Run };
+  const sha = await sha256(msg.corpus.text);
+  try {
+    built = await runFromCheckpoint(ck, msg, sha);
+  } catch (err) {
+    if (!ck.model.wte.isDisposed) ck.model.dispose(); // unless runFromCheckpoint freed it already
+    throw err;
+  }
+  const { prepared, run } = built;
+  // A resumed run keeps its curves; the losses cover the last `losses.length` steps up to its step.
+  const saved = msg.mode === 'resume' ? ck.meta.history : undefined;
+  const step = run.trainer.step;
+  const history: RunHistory = {
+    losses: (saved?.losses ?? []).slice(0, step).filter((x) => typeof x === 'number'),
+    evals: (saved?.evals ?? []).filter((e) => e.step <= step),
+  };
+  if (isTraining()) {
+    disposeRun(run); // a resume slipped in while the file was read
+    throw new Error('a run started training while the checkpoint loaded; pause it and load again');
+  }
+  announce(run, msg.corpus, referenceLosses(prepared, msg.corpus.entropyRate), history);
+  replaceCurrent(run, { name: msg.corpus.name, sha256: sha }, 'paused', history);
+  post({ type: 'paused', step });
+}
+
+/** Read through a call: TypeScript would keep a narrowing of `current` across an await. */
+function isTraining(): boolean {
+  return current?.phase === 'training';
+}
+
+/** Saves the run as it stands: called only while no step is under way (from the queue, or between steps). */
+async function saveRun(c: Current, id: number) {
+  if (current !== c) throw new Error('the run was replaced or reset before it could be saved');
+  const { model, tokenizer, trainer } = c.run;
+  const step = trainer.step;
+  const bytes = await saveCheckpoint(model, { vocab: tokenizer.vocab, train: trainer.config, trainer, corpus: c.corpus, history: c.history });
+  post({ type: 'saved', id, bytes, step, valLoss: c.stats.lastEval?.val ?? null }, [bytes.buffer]);
+}
+
+function save(id: number) {
+  const fail = (message: string): FromWorker => ({ type: 'error', during: 'save', id, message });
+  const c = current;
+  if (!c) {
+    post(fail('there is no run to save yet: train one first'));
+    return;
+  }
+  const job = () => saveRun(c, id).catch((err: unknown) => post(fail(describe(err))));
+  // While training, the loop runs it between two steps; otherwise nothing steps, and the queue keeps it after earlier jobs.
+  if (c.phase === 'training' && c.loop) c.between.push(job);
+  else enqueue(job, fail);
 }
 
 /** Trains until maxSteps or an interrupt, then reports why it ended. */
 async function trainLoop(c: Current, info: BackendInfo) {
   const hooks: TrainHooks = {
-    onStep: (e, batch) => post({ ...e, ...batch }),
-    onEval: post,
-    shouldStop: () => c.interrupt !== null,
+    onStep: (e, batch) => {
+      c.history.losses.push(e.loss);
+      post({ ...e, ...batch });
+    },
+    onEval: (e) => {
+      c.history.evals.push({ step: e.step, train: e.train, val: e.val });
+      post(e);
+    },
+    shouldStop: () => c.interrupt !== null || c.between.length > 0,
   };
   const { trainer } = c.run;
+  const runBetween = async () => {
+    for (const job of c.between.splice(0)) await job();
+  };
   try {
     // A resume can take back a pause before the loop noticed it: then train() returns with no interrupt left.
-    do await train(trainer, hooks, c.stats);
-    while (trainer.step < trainer.config.maxSteps && c.interrupt === null);
+    // A save stops train() too: it runs here, between two whole steps, and the loop goes on.
+    do {
+      await train(trainer, hooks, c.stats);
+      await runBetween();
+    } while (trainer.step < trainer.config.maxSteps && c.interrupt === null);
     const why = trainer.step >= trainer.config.maxSteps ? null : c.interrupt;
     c.interrupt = null;
     if (why === 'pause') {
@@ -151,6 +281,8 @@ async function trainLoop(c: Current, info: BackendInfo) {
     post({ type: 'error', during: 'train', message: describe(err) });
   } finally {
     c.loop = null;
+    // Saves asked for after the loop last looked: nothing steps any more, so the queue runs them.
+    for (const job of c.between.splice(0)) queue = queue.then(job); // each job reports its own failure
   }
 }
 
@@ -290,6 +422,15 @@ scope.onmessage = (e: MessageEvent<ToWorker>) => {
       enqueue(
         () => probs(msg),
         (message) => ({ type: 'error', during: 'probs', id: msg.id, message }),
+      );
+      break;
+    case 'save':
+      save(msg.id);
+      break;
+    case 'load':
+      enqueue(
+        () => load(msg),
+        (message) => ({ type: 'error', during: 'load', id: msg.id, message }),
       );
       break;
     default:

@@ -29,16 +29,19 @@ export function splitTrainVal(ids: Int32Array, blockSize: number): { train: Int3
   const nTrain = Math.floor(ids.length * TRAIN_FRACTION);
   const train = ids.subarray(0, nTrain);
   const val = ids.subarray(nTrain);
-  // Each split needs one full context plus the target after it.
+  checkSplit(train.length, val.length, blockSize);
+  return { train, val };
+}
+
+/** Throws unless each split holds one full context plus the target after it. */
+export function checkSplit(trainLength: number, valLength: number, blockSize: number) {
   const need = blockSize + 1;
-  if (train.length < need || val.length < need) {
-    const minTotal = minCorpusLength(blockSize);
+  if (trainLength < need || valLength < need) {
     throw new Error(
-      `the corpus has ${ids.length} characters: too short for a context of ${blockSize}. ` +
-        `Its 10% validation split must hold ${need} characters, so the corpus needs at least ${minTotal}.`,
+      `the corpus has ${trainLength + valLength} characters: too short for a context of ${blockSize}. ` +
+        `Its 10% validation split must hold ${need} characters, so the corpus needs at least ${minCorpusLength(blockSize)}.`,
     );
   }
-  return { train, val };
 }
 
 /** Where the batcher is, so a resumed run draws the same batches. */

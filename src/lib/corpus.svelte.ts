@@ -51,19 +51,22 @@ function readInWorker(file: File): Promise<{ text: string; characters: number; v
 /** Characters the preview shows. */
 const PREVIEW_CHARS = 300;
 
+/** Where a corpus comes from. */
+export type CorpusSource = 'bundled' | 'synthetic' | 'file';
+
 /** A corpus that passed its checks, ready to swap in. */
 interface Loaded {
   text: string;
   stats: { characters: number; vocabSize: number };
   name: string;
-  source: 'bundled' | 'synthetic' | 'file';
+  source: CorpusSource;
   entropyRate?: number;
 }
 
 export class CorpusState {
   /** The bundled corpus's key, or the file's name. */
   name = $state<string>('moby-dick');
-  source = $state<'bundled' | 'synthetic' | 'file'>('bundled');
+  source = $state<CorpusSource>('bundled');
   /** A synthetic corpus's exact entropy rate, nats/char: the floor no model can beat; null otherwise. */
   entropyRate = $state<number | null>(null);
   /** The whole text; null until the first corpus has loaded. Replaced, never edited. */
@@ -137,6 +140,11 @@ export class CorpusState {
       }
       return { text, stats, name: file.name, source: 'file' };
     });
+  }
+
+  /** Loads a file's text kept from an earlier visit (a saved run's corpus); it passed loadFile's checks then. */
+  async loadText(name: string, text: string) {
+    await this.#swap(name, async () => ({ text, stats: corpusStats(text), name, source: 'file' }));
   }
 
   /** Runs `read`, and swaps its corpus in only if it succeeds and is still the latest request. */

@@ -1,6 +1,8 @@
 /**
  * What the page knows about the training worker and its run, as Svelte state. The worker's
  * events are the only writers; the components read, and call the methods to send commands.
+ * Checkpoints: save() and load() go through the worker; autosaves land in the browser's
+ * IndexedDB (run-store.ts) under one key per run, and a failed one is a message, never a stop.
  */
 import type { ModelConfig, TrainConfig } from '../core/config.ts';
 import type {
@@ -16,7 +18,9 @@ import type {
   ToWorker,
   TrainSummary,
 } from '../../workers/protocol.ts';
+import type { CorpusSource } from './corpus.svelte.ts';
 import { newRecord, type RunRecord } from './history.ts';
+import { RunStore, type SavedRunSummary, type StoredCorpus } from './run-store.ts';
 import { TrainWorker } from './worker-client.ts';
 
 export type Status = 'idle' | 'starting' | 'training' | 'paused' | 'done' | 'error';
@@ -26,6 +30,22 @@ export interface SampleRequest {
   length: number;
   temperature: number;
   seed: number; // same seed, prompt, temperature and model: same text
+}
+
+/** A checkpoint as the worker answered it. */
+export interface SavedCheckpoint {
+  bytes: Uint8Array;
+  step: number;
+  valLoss: number | null; // the latest eval's
+}
+
+/** "moby-dick · 2×64 · ctx 64": how a saved run is listed. */
+function runName(info: RunInfo): string {
+  return `${info.corpus} · ${info.nLayer}×${info.nEmbd} · ctx ${info.blockSize}`;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 export class RunState {
@@ -54,6 +74,20 @@ export class RunState {
   sampling = $state(false);
   sampleError = $state<string | null>(null);
 
+  /** The step a loaded run starts from (0 for a new run): shown until its first step arrives. */
+  startStep = $state(0);
+  /** Autosave every this many steps (0: only on pause and at the end). */
+  autosaveEvery = $state(200);
+  /** The current run's last autosave. */
+  lastAutosave = $state<{ step: number; date: number } | null>(null);
+  /** Why the last autosave, or a listing of saved runs, failed; training goes on regardless. */
+  storeError = $state<string | null>(null);
+  /** Runs kept in this browser, newest first. */
+  savedRuns = $state.raw<SavedRunSummary[]>([]);
+  /** Bytes this origin stores and may store; null where the browser cannot say. */
+  storage = $state<{ usage: number; quota: number } | null>(null);
+  readonly store = new RunStore();
+
   /** A run is under way: the backend cannot change and Train is off. */
   readonly busy = $derived(this.status === 'starting' || this.status === 'training' || this.status === 'paused');
   /** The worker holds a model that is not being trained. */
@@ -63,11 +97,16 @@ export class RunState {
   #worker: TrainWorker;
   #crashed = false; // the worker is gone: the next start makes a new one
   #statusBeforeStart: Status = 'idle'; // where a refused start returns to
-  #startingSteps = 0; // maxSteps of the run being started, shown once it replaces the old one
   #sampleId = 0; // the latest sample: tokens of earlier ones are dropped
   #requestId = 0; // score and probs requests, answered by id
   #requests = new Map<number, { resolve: (value: never) => void; reject: (e: Error) => void }>();
-  #startingShape = { nLayer: 0, nEmbd: 0, blockSize: 0 }; // of the run being started, for its label
+  #loadId: number | null = null; // a load in progress: its promise settles on 'paused' or its error
+  // The store entry of the current run, and of a run being started or loaded (it takes over on 'run').
+  // `stored`: the entry already holds the loaded step (a saved run resumed from the list).
+  #run: { key: string; corpus: StoredCorpus; stored?: boolean } | null = null;
+  #next: { key: string; corpus: StoredCorpus; stored?: boolean } | null = null;
+  #autosaving = false;
+  #autosaveAgain = false; // a request came while one was in flight: run once more after it
 
   /** Starts the worker on `backend` (a link may name one). */
   constructor(backend: BackendChoice = 'auto') {
@@ -89,15 +128,90 @@ export class RunState {
     this.#worker = this.#spawn(choice);
   }
 
-  start(corpus: CorpusMessage, model: Omit<ModelConfig, 'vocabSize'>, train: TrainConfig) {
+  /** `source` says how a saved copy of this run finds its corpus again. */
+  start(corpus: CorpusMessage, model: Omit<ModelConfig, 'vocabSize'>, train: TrainConfig, source: CorpusSource) {
     if (this.busy) return;
     if (this.#crashed) this.setBackend(this.backendChoice);
     this.#statusBeforeStart = this.status;
     this.status = 'starting';
     this.error = null;
-    this.#startingSteps = train.maxSteps;
-    this.#startingShape = { nLayer: model.nLayer, nEmbd: model.nEmbd, blockSize: model.blockSize };
+    this.#next = { key: newKey(), corpus: storedCorpus(corpus, source) };
     this.#worker.post({ type: 'start', corpus, model, train });
+  }
+
+  /** A checkpoint of the run as it stands (while training: after a whole step, and training goes on). */
+  save(): Promise<SavedCheckpoint> {
+    return this.#request<SavedCheckpoint>((id) => ({ type: 'save', id }));
+  }
+
+  /**
+   * Replaces the run (not while it trains) with a checkpoint's, paused at its step (resume) or at
+   * step 0 (finetune, with `train`); settles once the worker has it. `key` continues a saved
+   * run's store entry instead of starting a new one.
+   */
+  load(bytes: Uint8Array, corpus: CorpusMessage, mode: 'resume' | 'finetune', train: TrainConfig | undefined, opts: { source: CorpusSource; key?: string }): Promise<void> {
+    if (this.status === 'training' || this.status === 'starting') return Promise.reject(new Error('a run is training: pause or stop it before loading a checkpoint'));
+    if (this.#loadId !== null) return Promise.reject(new Error('a checkpoint is loading already'));
+    if (this.#crashed) this.setBackend(this.backendChoice);
+    this.#statusBeforeStart = this.status;
+    this.status = 'starting';
+    this.error = null;
+    this.#next = { key: opts.key ?? newKey(), corpus: storedCorpus(corpus, opts.source), stored: opts.key !== undefined };
+    return this.#request<void>((id) => {
+      this.#loadId = id;
+      return { type: 'load', id, bytes, corpus, mode, train };
+    });
+  }
+
+  /** Reads the saved runs and the storage estimate again. */
+  async refreshSaved() {
+    try {
+      this.savedRuns = await this.store.list();
+      this.storage = await this.store.estimate();
+    } catch (err) {
+      this.storeError = describe(err);
+    }
+  }
+
+  /** Deletes a saved run; the current run, even if it is that one, trains on (and saves again later). */
+  async deleteSaved(key: string) {
+    try {
+      await this.store.delete(key);
+      if (this.#run?.key === key) this.lastAutosave = null;
+    } catch (err) {
+      this.storeError = describe(err);
+    }
+    await this.refreshSaved();
+  }
+
+  /** Saves the current run into the store, unless its step is saved already. Never throws. */
+  async autosave() {
+    if (this.#autosaving) {
+      this.#autosaveAgain = true;
+      return;
+    }
+    this.#autosaving = true;
+    try {
+      do {
+        this.#autosaveAgain = false;
+        const entry = this.#run;
+        const info = this.info;
+        const step = this.lastStep?.step ?? this.startStep;
+        if (!entry || !info || this.status === 'error' || this.status === 'idle') return;
+        if (this.lastAutosave?.step === step) continue;
+        const { bytes, step: saved, valLoss } = await this.save();
+        if (this.#run !== entry) return; // another run took over while the worker saved
+        const date = Date.now();
+        await this.store.put({ key: entry.key, name: runName(info), date, step: saved, valLoss, bytes, corpus: entry.corpus });
+        this.lastAutosave = { step: saved, date };
+        this.storeError = null;
+        await this.refreshSaved();
+      } while (this.#autosaveAgain);
+    } catch (err) {
+      this.storeError = describe(err);
+    } finally {
+      this.#autosaving = false;
+    }
   }
 
   pause() {
@@ -157,6 +271,7 @@ export class RunState {
     const pending = this.#requests.get(id);
     this.#requests.delete(id);
     if (!pending) return;
+    if (id === this.#loadId) this.#loadId = null;
     if ('value' in outcome) pending.resolve(outcome.value as never);
     else pending.reject(new Error(outcome.error));
   }
@@ -173,6 +288,7 @@ export class RunState {
 
   #onCrash = (message: string) => {
     this.#crashed = true;
+    this.#loadId = null;
     this.#worker.terminate();
     this.#failRequests(message);
     this.backend = null;
@@ -191,6 +307,9 @@ export class RunState {
     this.samplePrompt = '';
     this.sampleText = '';
     this.sampleError = null;
+    this.startStep = 0;
+    this.lastAutosave = null;
+    this.#run = null;
   }
 
   #failRequests(why: string) {
@@ -205,11 +324,22 @@ export class RunState {
         this.backend = { name: msg.backend, adapter: msg.adapter, skipped: msg.skipped };
         break;
       case 'run': {
-        const { type: _, ...info } = msg;
+        const { type: _, step, history, ...info } = msg;
         this.#clearRun();
         this.info = info;
-        this.maxSteps = this.#startingSteps;
-        this.runs = [...this.runs, newRecord(this.runs.length ? this.runs.at(-1)!.id + 1 : 1, info, this.#startingShape)];
+        this.maxSteps = info.maxSteps;
+        this.startStep = step;
+        this.#run = this.#next;
+        this.#next = null;
+        const record = newRecord(this.runs.length ? this.runs.at(-1)!.id + 1 : 1, info, info);
+        // A loaded run's curves: its losses are those of the last losses.length steps up to `step`.
+        const first = step - history.losses.length + 1;
+        record.steps = history.losses.map((_, i) => first + i);
+        record.losses = [...history.losses];
+        record.evals = history.evals.map(({ step, train, val }) => ({ step, train, val }));
+        const lastEval = history.evals.at(-1);
+        this.lastEval = lastEval ? { type: 'eval', ...lastEval } : null;
+        this.runs = [...this.runs, record];
         this.status = 'training';
         break;
       }
@@ -223,6 +353,7 @@ export class RunState {
           rec.losses.push(step.loss);
           this.revision++;
         }
+        if (this.autosaveEvery > 0 && step.step % this.autosaveEvery === 0) void this.autosave();
         break;
       }
       case 'eval':
@@ -232,11 +363,21 @@ export class RunState {
         break;
       case 'paused':
         this.status = 'paused';
+        if (this.#loadId !== null) {
+          // The end of a load. A run resumed from the store is there already; one from a file is kept too.
+          if (this.#run?.stored) this.lastAutosave = { step: msg.step, date: Date.now() };
+          this.#settle(this.#loadId, { value: undefined });
+        }
+        void this.autosave();
         break;
       case 'done':
         this.summary = msg.summary;
         this.stoppedEarly = msg.stopped;
         this.status = 'done';
+        void this.autosave();
+        break;
+      case 'saved':
+        this.#settle(msg.id, { value: { bytes: msg.bytes, step: msg.step, valLoss: msg.valLoss } });
         break;
       case 'reset':
         this.#clearRun();
@@ -274,6 +415,13 @@ export class RunState {
             break;
           case 'score':
           case 'probs':
+          case 'save':
+            this.#settle(msg.id, { error: msg.message });
+            break;
+          case 'load':
+            // Refused: the worker kept its run, and the page keeps its status.
+            this.status = this.#statusBeforeStart;
+            this.#next = null;
             this.#settle(msg.id, { error: msg.message });
             break;
           default:
@@ -284,4 +432,14 @@ export class RunState {
         msg satisfies never;
     }
   };
+}
+
+/** A store key for a new run: unique enough within one browser. */
+function newKey(): string {
+  return `run-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** What the store keeps of a corpus: a file's text (nothing else can bring it back), a name otherwise. */
+function storedCorpus(corpus: CorpusMessage, source: CorpusSource): StoredCorpus {
+  return source === 'file' ? { name: corpus.name, source, text: corpus.text } : { name: corpus.name, source };
 }

@@ -1,0 +1,133 @@
+/**
+ * Saved runs in the browser's IndexedDB: one record per run, replaced by each autosave, so a
+ * closed or reloaded tab can take a run up again. Plain IndexedDB behind promises; every failure
+ * (a full disk above all) is an Error whose message says what to do, never an exception that
+ * reaches the training loop.
+ */
+import type { CorpusSource } from './corpus.svelte.ts';
+
+/** How to get a run's corpus back: by name for bundled and synthetic ones, the text itself for a file. */
+export interface StoredCorpus {
+  name: string;
+  source: CorpusSource;
+  text?: string; // only for file corpora
+}
+
+export interface SavedRun {
+  key: string;
+  name: string; // "moby-dick · 2×64 · ctx 64"
+  date: number; // ms since the epoch, of the last save
+  step: number;
+  valLoss: number | null;
+  bytes: Uint8Array; // the checkpoint (safetensors)
+  size: number; // bytes.length, listed without reading the bytes back
+  corpus: StoredCorpus;
+}
+
+/** What the list shows: everything but the (large) checkpoint and corpus text. */
+export type SavedRunSummary = Omit<SavedRun, 'bytes' | 'corpus'> & { corpus: Omit<StoredCorpus, 'text'> };
+
+const DB_NAME = 'tabgpt';
+const STORE = 'runs';
+const INDEX = 'runs-index'; // the summaries, so listing does not read every checkpoint
+
+function request<T>(req: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error ?? new Error('IndexedDB request failed'));
+  });
+}
+
+/** Resolves when the transaction commits: a write is only safe then (a full disk fails here). */
+function committed(tx: IDBTransaction): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'));
+    tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction was aborted'));
+  });
+}
+
+function isQuotaError(err: unknown): boolean {
+  return err instanceof DOMException && (err.name === 'QuotaExceededError' || err.name === 'NS_ERROR_DOM_QUOTA_REACHED');
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class RunStore {
+  #db: Promise<IDBDatabase> | null = null;
+
+  #open(): Promise<IDBDatabase> {
+    this.#db ??= new Promise<IDBDatabase>((resolve, reject) => {
+      if (typeof indexedDB === 'undefined') {
+        reject(new Error('this browser has no IndexedDB (a private window?): runs cannot be kept'));
+        return;
+      }
+      const req = indexedDB.open(DB_NAME, 1);
+      req.onupgradeneeded = () => {
+        req.result.createObjectStore(STORE, { keyPath: 'key' });
+        req.result.createObjectStore(INDEX, { keyPath: 'key' });
+      };
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(new Error(`the saved-runs database could not be opened: ${message(req.error)}`));
+      req.onblocked = () => reject(new Error('the saved-runs database is held by another tab with an older version: close it and reload'));
+    }).catch((err: unknown) => {
+      this.#db = null; // a later call tries again
+      throw err;
+    });
+    return this.#db;
+  }
+
+  /** Summaries of every saved run, newest first. */
+  async list(): Promise<SavedRunSummary[]> {
+    const db = await this.#open();
+    const all = await request(db.transaction(INDEX).objectStore(INDEX).getAll() as IDBRequest<SavedRunSummary[]>);
+    return all.sort((a, b) => b.date - a.date);
+  }
+
+  async get(key: string): Promise<SavedRun | undefined> {
+    const db = await this.#open();
+    return request(db.transaction(STORE).objectStore(STORE).get(key) as IDBRequest<SavedRun | undefined>);
+  }
+
+  /**
+   * Writes (or replaces) a run. Rejects with a message meant for the page: a full disk says so
+   * and what to do about it.
+   */
+  async put(run: Omit<SavedRun, 'size'>): Promise<void> {
+    const record: SavedRun = { ...run, size: run.bytes.length, corpus: { ...run.corpus } };
+    if (record.corpus.source !== 'file') delete record.corpus.text;
+    const { bytes: _, corpus, ...rest } = record;
+    const summary: SavedRunSummary = { ...rest, corpus: { name: corpus.name, source: corpus.source } };
+    try {
+      const db = await this.#open();
+      const tx = db.transaction([STORE, INDEX], 'readwrite');
+      const done = committed(tx);
+      tx.objectStore(STORE).put(record);
+      tx.objectStore(INDEX).put(summary);
+      await done;
+    } catch (err) {
+      if (isQuotaError(err)) {
+        throw new Error(`storage is full: ${run.name} at step ${run.step} was not saved; the run keeps training. Delete saved runs or download this one.`);
+      }
+      throw new Error(`${run.name} at step ${run.step} could not be saved (${message(err)}); the run keeps training. Delete saved runs or download this one.`);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const db = await this.#open();
+    const tx = db.transaction([STORE, INDEX], 'readwrite');
+    const done = committed(tx);
+    tx.objectStore(STORE).delete(key);
+    tx.objectStore(INDEX).delete(key);
+    await done;
+  }
+
+  /** Bytes this origin uses and may use, as the browser reports them (null where it cannot say). */
+  async estimate(): Promise<{ usage: number; quota: number } | null> {
+    if (typeof navigator === 'undefined' || !navigator.storage?.estimate) return null;
+    const { usage, quota } = await navigator.storage.estimate();
+    return usage === undefined || quota === undefined ? null : { usage, quota };
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Checkpoints in the built app, on wasm: a micro model autosaves into IndexedDB and downloads as
+ * a file; after a reload the page offers the run back, resumes it at its step, and trains it to
+ * the end. A corrupt file is refused with the loader's reason while the current run stays.
+ */
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import type { PreviewServer } from 'vite';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { launchChromium, missingChromium, serveBuiltApp } from './browser.ts';
+
+const artifacts = fileURLToPath(new URL('./artifacts/', import.meta.url));
+const problems: string[] = [];
+let server: PreviewServer | undefined;
+let browser: Browser | undefined;
+let page: Page;
+let baseUrl = '';
+
+async function text(testId: string): Promise<string> {
+  return (await page.getByTestId(testId).first().textContent()) ?? '';
+}
+
+/** Waits for the element's text to match; on a timeout says what it showed instead. */
+async function waitFor(testId: string, pattern: RegExp, timeout = 120_000) {
+  try {
+    await page.waitForFunction(
+      ([id, source]) => new RegExp(source).test(document.querySelector(`[data-testid="${id}"]`)?.textContent ?? ''),
+      [testId, pattern.source] as const,
+      { timeout },
+    );
+  } catch (err) {
+    const shown = (await page.getByTestId(testId).count()) ? await text(testId) : '(not on the page)';
+    const errors = [await page.getByTestId('checkpoint-error').textContent().catch(() => null), (await page.getByTestId('run-error').count()) ? await text('run-error') : null];
+    throw new Error(`${testId} did not match ${pattern}: it shows ${JSON.stringify(shown)}; errors: ${JSON.stringify(errors)}`, { cause: err });
+  }
+}
+
+beforeAll(async () => {
+  if (missingChromium) return;
+  ({ server, url: baseUrl } = await serveBuiltApp());
+  browser = await launchChromium();
+  // One context: its IndexedDB outlives the reload, as a tab's does.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
+  page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('a run autosaves, survives a reload, resumes at its step and finishes; a corrupt file is refused', async () => {
+  if (missingChromium) throw missingChromium;
+  const url = `${baseUrl}?layers=1&heads=2&embd=16&ctx=16&batch=4&steps=400&backend=wasm`;
+  await page.goto(url);
+  await waitFor('backend-name', /^wasm$/);
+  await waitFor('corpus-stats', /characters/);
+  expect(await page.getByTestId('resume-offer').count()).toBe(0); // a first visit has nothing to offer
+
+  await page.getByTestId('autosave-every').fill('10');
+  await page.getByTestId('train-button').click();
+  await waitFor('autosave-status', /at step \d+/);
+  await page.getByTestId('pause-button').click();
+  await waitFor('status', /^paused$/);
+  const pausedAt = parseInt(await text('step'), 10);
+  expect(pausedAt).toBeGreaterThan(0);
+  expect(pausedAt).toBeLessThan(400);
+  // Pausing saves the run as it stands.
+  await waitFor('autosave-status', new RegExp(`at step ${pausedAt},`));
+  await waitFor('saved-runs', new RegExp(`moby-dick · 1×16 · ctx 16.*step ${pausedAt}`));
+  await waitFor('storage', /used of/);
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-checkpoint').click()]);
+  expect(download.suggestedFilename()).toBe(`tabgpt-moby-dick-step${pausedAt}.safetensors`);
+  await waitFor('checkpoint-message', /downloaded/);
+  const downloaded = await download.path();
+
+  await page.reload();
+  await waitFor('backend-name', /^wasm$/);
+  expect(await page.getByTestId('autosave-every').inputValue()).toBe('10'); // the interval is remembered
+  await waitFor('resume-offer', new RegExp(`Resume your last run \\(moby-dick, step ${pausedAt}\\)`));
+  await page.getByTestId('resume-last').click();
+  await waitFor('status', /^paused$/);
+  expect(await text('step')).toBe(`${pausedAt} / 400`);
+  await waitFor('checkpoint-message', /resumed at step/);
+  // The chart holds the steps before the reload.
+  expect(Number(await page.getByTestId('loss-chart').getAttribute('data-points'))).toBeGreaterThanOrEqual(2 * pausedAt);
+  await page.getByTestId('resume-button').click();
+  await waitFor('status', /^done$/);
+  expect(await text('step')).toBe('400 / 400');
+  await waitFor('autosave-status', /at step 400,/);
+  expect(await page.getByTestId('saved-run').count()).toBe(1); // the same run, saved again under its key
+
+  await page.getByTestId('checkpoint-file').setInputFiles({ name: 'broken.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('not a checkpoint at all') });
+  await page.getByTestId('load-resume').click();
+  await waitFor('checkpoint-error', /not a usable checkpoint/);
+  expect(await text('status')).toBe('done');
+  expect(await text('step')).toBe('400 / 400');
+
+  // The downloaded file resumes too, at its own step, as a second saved run.
+  await page.getByTestId('checkpoint-file').setInputFiles(downloaded);
+  await page.getByTestId('load-resume').click();
+  await waitFor('status', /^paused$/);
+  expect(await text('step')).toBe(`${pausedAt} / 400`);
+  await waitFor('checkpoint-error', /^$/);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="saved-run"]').length === 2);
+
+  mkdirSync(artifacts, { recursive: true });
+  await page.getByRole('region', { name: 'Checkpoints' }).screenshot({ path: `${artifacts}checkpoints.png` });
+  expect(problems).toEqual([]);
+});
