@@ -12,6 +12,7 @@ import { defaultModelConfig, defaultTrainConfig, type ModelConfig, type Sampling
 import { streamSeed } from '../core/rng.ts';
 import { crossEntropy, firstPredicted, fitNgram, type Smoothing } from '../core/ngram.ts';
 import { generateMarkov, isMarkovSpec, parseMarkovSpec } from '../core/markov.ts';
+import { bootstrapChinchilla, fitChinchilla } from '../core/fit.ts';
 import { decodeCorpus } from '../core/text.ts';
 import { CharTokenizer } from '../core/tokenizer.ts';
 import type { BackendChoice } from '../../workers/backend.ts';
@@ -98,6 +99,14 @@ const COMMANDS = {
       seed: TRAIN_FLAGS.seed,
       'eval-batches': TRAIN_FLAGS['eval-batches'],
       backend: TRAIN_FLAGS.backend,
+    },
+  },
+  fit: {
+    help: "fit L(N, D) = E + A/N^α + B/D^β (Chinchilla's method, Epoch AI's correction) to measured points",
+    flags: {
+      points: { type: 'string', help: 'a file of points: CSV with columns N,D,loss; a JSON array of {N, D, loss}; or the JSON lines `sweep` prints' },
+      bootstrap: { type: 'string', help: 'resamples for the intervals (0: none)', default: '200' },
+      seed: { type: 'string', help: 'seed of the resampling', default: '0' },
     },
   },
   baseline: {
@@ -238,6 +247,67 @@ async function sweep(v: Record<string, string | boolean | undefined>) {
     all.push(...pts.map((p) => ({ ...p, model: i })));
   }
   emit({ type: 'sweep', points: all });
+  // Each model's last point carries its final loss; every point goes into the fit.
+  if (all.length >= 5 && new Set(all.map((p) => p.N)).size >= 2) emit({ ...fitLaw(all, 100, num(v, 'seed')), entropyRate: corpus.entropyRate ?? null });
+}
+
+/** Points from CSV (N,D,loss), a JSON array, or `sweep`'s JSON lines. */
+export function parsePoints(text: string, source: string): { N: number; D: number; loss: number }[] {
+  const trimmed = text.trim();
+  let rows: unknown[];
+  if (trimmed.startsWith('[')) rows = JSON.parse(trimmed) as unknown[];
+  else if (trimmed.startsWith('{')) {
+    rows = trimmed
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type?: string })
+      .filter((o) => o.type === 'point');
+  } else {
+    const [head, ...lines] = trimmed.split(/\r?\n/);
+    const cols = head.split(',').map((c) => c.trim());
+    const at = (name: string) => {
+      const i = cols.indexOf(name);
+      if (i < 0) throw new UsageError(`${source}: the CSV header has no ${name} column (it needs N,D,loss)`);
+      return i;
+    };
+    const [iN, iD, iL] = [at('N'), at('D'), at('loss')];
+    rows = lines.filter((l) => l.trim()).map((l) => {
+      const f = l.split(',');
+      return { N: Number(f[iN]), D: Number(f[iD]), loss: Number(f[iL]) };
+    });
+  }
+  return rows.map((r, i) => {
+    const { N, D, loss } = r as Record<string, unknown>;
+    if (![N, D, loss].every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)) {
+      throw new UsageError(`${source}: point ${i + 1} needs positive numbers N, D and loss, got ${JSON.stringify(r)}`);
+    }
+    return { N: N as number, D: D as number, loss: loss as number };
+  });
+}
+
+/** The fitted law with bootstrap intervals, and its compute-optimal allocation at a few budgets. */
+function fitLaw(points: { N: number; D: number; loss: number }[], samples: number, seed: number) {
+  const law = fitChinchilla(points);
+  const { E, A, B, alpha, beta } = law;
+  const intervals = samples > 0 ? bootstrapChinchilla(points, { samples, seed }) : null;
+  return {
+    type: 'fit',
+    points: points.length,
+    E,
+    A,
+    B,
+    alpha,
+    beta,
+    converged: law.converged,
+    intervals: intervals && { level: 0.95, E: intervals.E, A: intervals.A, B: intervals.B, alpha: intervals.alpha, beta: intervals.beta },
+  };
+}
+
+function fit(v: Record<string, string | boolean | undefined>) {
+  const path = required(v, 'points');
+  if (!existsSync(path)) throw new UsageError(`--points ${path}: no such file`);
+  const samples = num(v, 'bootstrap');
+  if (!Number.isInteger(samples) || samples < 0) throw new UsageError(`--bootstrap must be a whole number ≥ 0, got ${samples}`);
+  emit(fitLaw(parsePoints(readFileSync(path, 'utf8'), path), samples, num(v, 'seed')));
 }
 
 /** Flags a resumed run may still set: everything else comes from its checkpoint. */
@@ -491,6 +561,9 @@ async function main(argv: string[]): Promise<number> {
       break;
     case 'sweep':
       await sweep(values);
+      break;
+    case 'fit':
+      fit(values);
       break;
     default:
       cmd satisfies never;

@@ -68,6 +68,7 @@ export function chinchillaLoss(law: ChinchillaLaw, N: number, D: number): number
 export function computeOptimal(law: ChinchillaLaw, C: number): { N: number; D: number; loss: number } {
   if (!(C > 0)) throw new RangeError(`the compute budget must be positive, got ${C}`);
   const { A, B, alpha, beta } = law;
+  if (!(alpha > 0 && beta > 0 && A > 0 && B > 0)) throw new RangeError('compute-optimal allocation needs A, B, α, β > 0');
   const G = ((alpha * A) / (beta * B)) ** (1 / (alpha + beta));
   const N = G * (C / 6) ** (beta / (alpha + beta));
   const D = (1 / G) * (C / 6) ** (alpha / (alpha + beta));

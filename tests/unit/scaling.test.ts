@@ -39,26 +39,6 @@ test('the published laws give their own reference points', () => {
   expect(chinchillaLoss(epochRefit, 70e9, 1.4e12)).toBeGreaterThan(epochRefit.E);
 });
 
-test('the closed-form compute-optimal allocation matches a numeric minimisation under C = 6ND within 0.5%', () => {
-  for (const law of [chinchilla, epochRefit, { E: 1.1, A: 30, B: 60, alpha: 0.35, beta: 0.3 }]) {
-    for (const C of [1e12, 1e18, 1e23]) {
-      const opt = computeOptimal(law, C);
-      expect(6 * opt.N * opt.D).toBeCloseTo(C, -Math.log10(C) + 6);
-      // Golden-section search over log N of L(N, C/(6N)).
-      const f = (logN: number) => chinchillaLoss(law, Math.exp(logN), C / (6 * Math.exp(logN)));
-      let [lo, hi] = [Math.log(10), Math.log(C / 60)];
-      const g = (Math.sqrt(5) - 1) / 2;
-      for (let i = 0; i < 200; i++) {
-        const [x1, x2] = [hi - g * (hi - lo), lo + g * (hi - lo)];
-        if (f(x1) < f(x2)) hi = x2;
-        else lo = x1;
-      }
-      const numeric = Math.exp((lo + hi) / 2);
-      expect(Math.abs(opt.N - numeric) / numeric).toBeLessThan(0.005);
-    }
-  }
-});
-
 test('per-character losses divide by characters per token, and predictions above ln(V) mean nothing', () => {
   expect(perCharacter(4.3, 4.3)).toBe(1);
   expect(meaningfulPrediction(3, 65)).toBe(3);

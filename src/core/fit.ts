@@ -1,0 +1,362 @@
+/**
+ * Fitting scaling laws the way Hoffmann et al. 2022 (Training Compute-Optimal Large Language
+ * Models, §3.3 and Appendix D.2) describe, as corrected by Besiroglu et al. 2024 (Chinchilla
+ * Scaling: A replication attempt, Epoch AI):
+ *
+ *   L(N, D) = E + A/N^α + B/D^β,  parameterised as  log L̂ = LSE(a − α·log N, b − β·log D, e)
+ *
+ * with A = eᵃ, B = eᵇ, E = eᵉ (LSE is log-sum-exp), so every parameter is unconstrained and
+ * A, B, E stay positive. The objective is the SUM over points of Huber_δ(log L̂ᵢ − log Lᵢ),
+ * δ = 1e-3. Summing matters in practice: the mean has the same minimiser, but its values and
+ * gradients are n times smaller, so an optimiser with absolute stopping tolerances stops it
+ * early; Besiroglu et al. trace Hoffmann et al.'s poorly fitting estimates to such a premature
+ * stop ("a poor choice of loss scale").
+ * It is minimised by L-BFGS from a grid of starting points, keeping the best.
+ */
+import { chinchillaLoss, type ChinchillaLaw } from './scaling.ts';
+import { lbfgs, type MinimizeOptions } from './optimize.ts';
+import { Rng } from './rng.ts';
+
+export interface ChinchillaPoint {
+  N: number; // parameters
+  D: number; // training tokens
+  loss: number; // nats per token
+}
+
+export interface LNPoint {
+  N: number;
+  loss: number;
+}
+
+/** L(N) = E + A/N^α. */
+export interface LNLaw {
+  E: number;
+  A: number;
+  alpha: number;
+}
+
+export interface FitOptions extends MinimizeOptions {
+  delta?: number; // Huber δ; default 1e-3
+  reduction?: 'sum' | 'mean'; // default 'sum'; 'mean' only to reproduce the pitfall above
+  /** Starting points [a, b, e, α, β] (fitChinchilla) or [a, e, α] (fitLN); default the grid. */
+  starts?: number[][];
+}
+
+export interface ChinchillaFit extends ChinchillaLaw {
+  a: number;
+  b: number;
+  e: number;
+  loss: number; // the objective at the optimum
+  converged: boolean;
+  predict(N: number, D: number): number;
+}
+
+export interface LNFit extends LNLaw {
+  a: number;
+  e: number;
+  loss: number;
+  converged: boolean;
+  predict(N: number): number;
+}
+
+export const HUBER_DELTA = 1e-3;
+
+// Hoffmann et al.'s grid (Appendix D.2), as Besiroglu et al. reran it.
+const EXPONENTS = [0, 0.5, 1, 1.5, 2];
+const E_GRID = [-1, -0.5, 0, 0.5, 1];
+const LOG_COEFFS = [0, 5, 10, 15, 20, 25];
+
+/** Huber_δ(r) = r²/2 for |r| ≤ δ, δ·(|r| − δ/2) beyond. */
+export function huber(r: number, delta: number): number {
+  const ar = Math.abs(r);
+  return ar <= delta ? 0.5 * r * r : delta * (ar - 0.5 * delta);
+}
+
+/** dHuber_δ/dr: r clipped to [−δ, δ]. */
+function huberGrad(r: number, delta: number): number {
+  return r > delta ? delta : r < -delta ? -delta : r;
+}
+
+/** The grid of starting points [a, b, e, α, β]: 6·6·5·5·5 = 4500. */
+export function chinchillaGrid(): number[][] {
+  const out: number[][] = [];
+  for (const a of LOG_COEFFS)
+    for (const b of LOG_COEFFS) for (const e of E_GRID) for (const al of EXPONENTS) for (const be of EXPONENTS) out.push([a, b, e, al, be]);
+  return out;
+}
+
+/** The grid of starting points [a, e, α]: 6·5·5 = 150. */
+export function lnGrid(): number[][] {
+  const out: number[][] = [];
+  for (const a of LOG_COEFFS) for (const e of E_GRID) for (const al of EXPONENTS) out.push([a, e, al]);
+  return out;
+}
+
+/**
+ * The objective and its gradient over parameters p = [a, b, e, α, β] (or [a, e, α] when D is
+ * absent). With uᵢ = (a − α·log Nᵢ, b − β·log Dᵢ, e), rᵢ = LSE(uᵢ) − log Lᵢ and softmax weights
+ * wᵢₖ = exp(uᵢₖ − LSE(uᵢ)):
+ *   ∂rᵢ/∂a = wᵢ₁, ∂rᵢ/∂α = −wᵢ₁·log Nᵢ, ∂rᵢ/∂b = wᵢ₂, ∂rᵢ/∂β = −wᵢ₂·log Dᵢ, ∂rᵢ/∂e = wᵢ₃,
+ * and ∇ Σᵢ Huber_δ(rᵢ) = Σᵢ clip(rᵢ, ±δ)·∇rᵢ.
+ */
+class Objective {
+  readonly logN: Float64Array;
+  readonly logD: Float64Array | null;
+  readonly logL: Float64Array;
+  constructor(
+    N: ArrayLike<number>,
+    D: ArrayLike<number> | null,
+    loss: ArrayLike<number>,
+    readonly delta: number,
+    readonly scale: number, // 1 for the sum, 1/n for the mean
+  ) {
+    this.logN = Float64Array.from(N, Math.log);
+    this.logD = D ? Float64Array.from(D, Math.log) : null;
+    this.logL = Float64Array.from(loss, Math.log);
+  }
+
+  /** Writes ∇ into grad (same layout as p) and returns the objective. */
+  eval(p: ArrayLike<number>, grad: Float64Array): number {
+    const { logN, logD, logL, delta } = this;
+    grad.fill(0);
+    let total = 0;
+    if (logD) {
+      const [a, b, e, al, be] = p as [number, number, number, number, number];
+      for (let i = 0; i < logL.length; i++) {
+        const u1 = a - al * logN[i];
+        const u2 = b - be * logD[i];
+        const m = Math.max(u1, u2, e);
+        const x1 = Math.exp(u1 - m);
+        const x2 = Math.exp(u2 - m);
+        const x3 = Math.exp(e - m);
+        const s = x1 + x2 + x3;
+        const r = m + Math.log(s) - logL[i];
+        total += huber(r, delta);
+        const h = huberGrad(r, delta) / s;
+        grad[0] += h * x1;
+        grad[1] += h * x2;
+        grad[2] += h * x3;
+        grad[3] -= h * x1 * logN[i];
+        grad[4] -= h * x2 * logD[i];
+      }
+    } else {
+      const [a, e, al] = p as [number, number, number];
+      for (let i = 0; i < logL.length; i++) {
+        const u1 = a - al * logN[i];
+        const m = Math.max(u1, e);
+        const x1 = Math.exp(u1 - m);
+        const x3 = Math.exp(e - m);
+        const s = x1 + x3;
+        const r = m + Math.log(s) - logL[i];
+        total += huber(r, delta);
+        const h = huberGrad(r, delta) / s;
+        grad[0] += h * x1;
+        grad[1] += h * x3;
+        grad[2] -= h * x1 * logN[i];
+      }
+    }
+    for (let k = 0; k < grad.length; k++) grad[k] *= this.scale;
+    return total * this.scale;
+  }
+}
+
+/**
+ * The fitting objective Σᵢ Huber_δ(LSE(a − α·log Nᵢ, b − β·log Dᵢ, e) − log Lᵢ) at
+ * p = [a, b, e, α, β], with its analytic gradient.
+ */
+export function chinchillaObjective(
+  p: ArrayLike<number>,
+  points: ChinchillaPoint[],
+  opts: { delta?: number; reduction?: 'sum' | 'mean' } = {},
+): { value: number; grad: Float64Array } {
+  const obj = new Objective(
+    points.map((q) => q.N),
+    points.map((q) => q.D),
+    points.map((q) => q.loss),
+    opts.delta ?? HUBER_DELTA,
+    opts.reduction === 'mean' ? 1 / points.length : 1,
+  );
+  const grad = new Float64Array(5);
+  return { value: obj.eval(p, grad), grad };
+}
+
+/** The one-variable objective Σᵢ Huber_δ(LSE(a − α·log Nᵢ, e) − log Lᵢ) at p = [a, e, α]. */
+export function lnObjective(p: ArrayLike<number>, points: LNPoint[], opts: { delta?: number } = {}): { value: number; grad: Float64Array } {
+  const obj = new Objective(
+    points.map((q) => q.N),
+    null,
+    points.map((q) => q.loss),
+    opts.delta ?? HUBER_DELTA,
+    1,
+  );
+  const grad = new Float64Array(3);
+  return { value: obj.eval(p, grad), grad };
+}
+
+/**
+ * Minimises obj from each start and keeps the lowest. The optimiser works in centred
+ * coordinates a' = a + α·c_N, b' = b + β·c_D (c = mean log), so a and α are not nearly
+ * collinear (log N spans e.g. 16…23, far from 0); the minimiser is the same.
+ * `exps` are the indices of the exponents in p and `coefs` those of the coefficients they pair with.
+ */
+function minimizeFromStarts(
+  obj: Objective,
+  starts: number[][],
+  coefs: number[],
+  exps: number[],
+  centres: number[],
+  opts: MinimizeOptions,
+): { p: number[]; value: number; converged: boolean } {
+  const dim = starts[0].length;
+  const p = new Float64Array(dim);
+  const toP = (z: ArrayLike<number>) => {
+    for (let k = 0; k < dim; k++) p[k] = z[k];
+    coefs.forEach((c, j) => (p[c] = z[c] - z[exps[j]] * centres[j]));
+  };
+  const f = (z: Float64Array, gz: Float64Array): number => {
+    toP(z);
+    const v = obj.eval(p, gz);
+    // ∂f/∂α' = ∂f/∂α − c·∂f/∂a (since a = a' − α·c); ∂f/∂a' = ∂f/∂a.
+    coefs.forEach((c, j) => (gz[exps[j]] -= centres[j] * gz[c]));
+    return v;
+  };
+  let best: { p: number[]; value: number; converged: boolean } | null = null;
+  for (const start of starts) {
+    const z0 = start.slice();
+    coefs.forEach((c, j) => (z0[c] = start[c] + start[exps[j]] * centres[j]));
+    const r = lbfgs(f, z0, opts);
+    if (best === null || r.value < best.value) {
+      toP(r.x);
+      best = { p: Array.from(p), value: r.value, converged: r.converged };
+    }
+  }
+  return best!;
+}
+
+function mean(xs: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[i];
+  return s / xs.length;
+}
+
+function checkPositive(points: object[], keys: string[], minPoints: number, what: string) {
+  if (points.length < minPoints) {
+    throw new RangeError(`${what} has ${minPoints} parameters and needs at least ${minPoints} points, got ${points.length}`);
+  }
+  points.forEach((q, i) => {
+    for (const k of keys) {
+      const v = (q as Record<string, unknown>)[k];
+      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+        throw new RangeError(`point ${i}: ${k} must be a finite positive number, got ${String(v)}`);
+      }
+    }
+  });
+}
+
+function distinct(xs: number[]): number {
+  return new Set(xs).size;
+}
+
+/** Fits L(N, D) = E + A/N^α + B/D^β by Huber regression on log loss (see the top of the file). */
+export function fitChinchilla(points: ChinchillaPoint[], opts: FitOptions = {}): ChinchillaFit {
+  checkPositive(points, ['N', 'D', 'loss'], 5, 'L(N, D) = E + A/N^α + B/D^β');
+  if (distinct(points.map((q) => q.N)) < 2 || distinct(points.map((q) => q.D)) < 2) {
+    throw new RangeError('fitting α and β needs at least two distinct N and two distinct D');
+  }
+  const obj = new Objective(
+    points.map((q) => q.N),
+    points.map((q) => q.D),
+    points.map((q) => q.loss),
+    opts.delta ?? HUBER_DELTA,
+    opts.reduction === 'mean' ? 1 / points.length : 1,
+  );
+  const starts = opts.starts ?? chinchillaGrid();
+  const best = minimizeFromStarts(obj, starts, [0, 1], [3, 4], [mean(obj.logN), mean(obj.logD!)], opts);
+  const [a, b, e, alpha, beta] = best.p;
+  const law = { E: Math.exp(e), A: Math.exp(a), B: Math.exp(b), alpha, beta };
+  return { ...law, a, b, e, loss: best.value, converged: best.converged, predict: (N, D) => chinchillaLoss(law, N, D) };
+}
+
+/** Fits L(N) = E + A/N^α by the same Huber regression, log L̂ = LSE(a − α·log N, e). */
+export function fitLN(points: LNPoint[], opts: FitOptions = {}): LNFit {
+  checkPositive(points, ['N', 'loss'], 3, 'L(N) = E + A/N^α');
+  if (distinct(points.map((q) => q.N)) < 3) throw new RangeError('fitting L(N) = E + A/N^α needs at least three distinct N');
+  const obj = new Objective(
+    points.map((q) => q.N),
+    null,
+    points.map((q) => q.loss),
+    opts.delta ?? HUBER_DELTA,
+    opts.reduction === 'mean' ? 1 / points.length : 1,
+  );
+  const best = minimizeFromStarts(obj, opts.starts ?? lnGrid(), [0], [2], [mean(obj.logN)], opts);
+  const [a, e, alpha] = best.p;
+  const law = { E: Math.exp(e), A: Math.exp(a), alpha };
+  return { ...law, a, e, loss: best.value, converged: best.converged, predict: (N) => law.E + law.A / N ** law.alpha };
+}
+
+/** The q-quantile of sorted xs, interpolating linearly between order statistics. */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  const h = (sorted.length - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+}
+
+export type Interval = [number, number];
+
+export interface BootstrapOptions extends FitOptions {
+  samples?: number; // resamples; default 200
+  seed?: number; // default 0
+  level?: number; // central coverage of the intervals; default 0.95 (2.5–97.5%)
+  at?: { N: number; D: number }[]; // where to give prediction intervals
+}
+
+export interface ChinchillaBootstrap {
+  fit: ChinchillaFit; // the fit to all points
+  E: Interval;
+  A: Interval;
+  B: Interval;
+  alpha: Interval;
+  beta: Interval;
+  predictions: { N: number; D: number; loss: number; interval: Interval }[];
+  laws: ChinchillaLaw[]; // one per resample
+}
+
+/**
+ * Percentile bootstrap: resample the points with replacement, refit, and take the
+ * (1 − level)/2 and (1 + level)/2 quantiles of each parameter and prediction. Each refit starts
+ * from the full fit's optimum and a few neighbours of it rather than the whole grid, which is
+ * 1000× cheaper and finds the same basin when the resample resembles the data.
+ */
+export function bootstrapChinchilla(points: ChinchillaPoint[], opts: BootstrapOptions = {}): ChinchillaBootstrap {
+  const samples = opts.samples ?? 200;
+  const level = opts.level ?? 0.95;
+  const at = opts.at ?? [];
+  const fit = fitChinchilla(points, opts);
+  const rng = new Rng(opts.seed ?? 0);
+  const starts: number[][] = [];
+  for (const da of [-0.1, 0, 0.1]) for (const db of [-0.1, 0, 0.1]) starts.push([fit.a, fit.b, fit.e, fit.alpha + da, fit.beta + db]);
+  const laws: ChinchillaLaw[] = [];
+  for (let s = 0; s < samples; s++) {
+    let resample: ChinchillaPoint[];
+    do {
+      resample = points.map(() => points[rng.int(points.length)]);
+    } while (distinct(resample.map((q) => q.N)) < 2 || distinct(resample.map((q) => q.D)) < 2);
+    const f = fitChinchilla(resample, { ...opts, starts });
+    laws.push({ E: f.E, A: f.A, B: f.B, alpha: f.alpha, beta: f.beta });
+  }
+  const interval = (xs: number[]): Interval => {
+    const sorted = Float64Array.from(xs).sort();
+    return [quantile(sorted, (1 - level) / 2), quantile(sorted, (1 + level) / 2)];
+  };
+  return {
+    fit,
+    E: interval(laws.map((l) => l.E)),
+    A: interval(laws.map((l) => l.A)),
+    B: interval(laws.map((l) => l.B)),
+    alpha: interval(laws.map((l) => l.alpha)),
+    beta: interval(laws.map((l) => l.beta)),
+    predictions: at.map(({ N, D }) => ({ N, D, loss: fit.predict(N, D), interval: interval(laws.map((l) => chinchillaLoss(l, N, D))) })),
+    laws,
+  };
+}

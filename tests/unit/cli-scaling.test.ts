@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect, test } from 'vitest';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'tabgpt-scaling-'));
+
+async function cli(...args: string[]) {
+  try {
+    const { stdout } = await run('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], { maxBuffer: 64 << 20 });
+    return { code: 0, lines: stdout.trim().split('\n').map((l) => JSON.parse(l)), stderr: '' };
+  } catch (err) {
+    const e = err as { code: number; stderr: string };
+    return { code: e.code, lines: [], stderr: e.stderr };
+  }
+}
+
+test('fit recovers a known law from a CSV of points', async () => {
+  const law = { E: 1.1, A: 30, B: 50, alpha: 0.35, beta: 0.3 };
+  const rows = ['N,D,loss'];
+  for (const N of [1e4, 3e4, 1e5, 3e5, 1e6, 3e6, 1e7]) {
+    for (const D of [1e5, 1e6, 1e7, 1e8, 1e9, 3e9]) rows.push(`${N},${D},${law.E + law.A / N ** law.alpha + law.B / D ** law.beta}`);
+  }
+  const path = join(dir, 'points.csv');
+  writeFileSync(path, rows.join('\n'));
+  const r = await cli('fit', '--points', path, '--bootstrap', '0');
+  expect(r.code).toBe(0);
+  const fit = r.lines[0];
+  expect(fit).toMatchObject({ type: 'fit', points: 42, converged: true, intervals: null });
+  for (const k of ['E', 'A', 'B', 'alpha', 'beta'] as const) expect(Math.abs(fit[k] - law[k]) / law[k]).toBeLessThan(1e-3);
+});
+
+test('fit refuses a file without usable points, saying which', async () => {
+  const path = join(dir, 'bad.csv');
+  writeFileSync(path, 'N,D,loss\n1000,1e6,2.5\n-5,1e6,2.4\n');
+  const r = await cli('fit', '--points', path);
+  expect(r.code).not.toBe(0);
+  expect(r.stderr).toMatch(/point 2 needs positive numbers N, D and loss/);
+});
+
+test('sweep trains a ladder and prints its points and the law fitted to them', async () => {
+  const r = await cli(
+    'sweep', '--corpus', 'markov:order=1,alphabet=6,length=40000,seed=2', '--sizes', '1x8,1x16,2x16', '--tokens', '3000',
+    '--ctx', '16', '--batch', '8', '--points', '2', '--lr', '1e-2', '--min-lr', '1e-3', '--backend', 'wasm', '--eval-batches', '2',
+  );
+  expect(r.code).toBe(0);
+  const models = r.lines.filter((l) => l.type === 'model');
+  expect(models.map((m) => [m.nLayer, m.nEmbd])).toEqual([[1, 8], [1, 16], [2, 16]]);
+  expect(models[2].N).toBeGreaterThan(models[0].N);
+  const points = r.lines.filter((l) => l.type === 'point');
+  expect(points.length).toBeGreaterThanOrEqual(6);
+  for (const p of points) expect(p.D).toBe(p.step * 8 * 16);
+  expect(r.lines.find((l) => l.type === 'sweep').points).toHaveLength(points.length);
+  const fit = r.lines.at(-1);
+  expect(fit.type).toBe('fit');
+  expect(fit.entropyRate).toBeGreaterThan(0);
+  for (const k of ['E', 'A', 'B', 'alpha', 'beta']) expect(Number.isFinite(fit[k])).toBe(true);
+}, 120_000);
