@@ -106,6 +106,7 @@ const COMMANDS = {
     flags: {
       points: { type: 'string', help: 'a file of points: CSV with columns N,D,loss; a JSON array of {N, D, loss}; or the JSON lines `sweep` prints' },
       bootstrap: { type: 'string', help: 'resamples for the intervals (0: none)', default: '200' },
+      predict: { type: 'string', help: 'predict the loss at N:D pairs, comma-separated (e.g. 1.2e6:3e5), with bootstrap intervals' },
       seed: { type: 'string', help: 'seed of the resampling', default: '0' },
     },
   },
@@ -284,11 +285,12 @@ export function parsePoints(text: string, source: string): { N: number; D: numbe
   });
 }
 
-/** The fitted law with bootstrap intervals, and its compute-optimal allocation at a few budgets. */
-function fitLaw(points: { N: number; D: number; loss: number }[], samples: number, seed: number) {
+/** The fitted law with bootstrap intervals, and predictions at the asked (N, D) pairs. */
+function fitLaw(points: { N: number; D: number; loss: number }[], samples: number, seed: number, at: { N: number; D: number }[] = []) {
   const law = fitChinchilla(points);
   const { E, A, B, alpha, beta } = law;
-  const intervals = samples > 0 ? bootstrapChinchilla(points, { samples, seed }) : null;
+  const intervals = samples > 0 ? bootstrapChinchilla(points, { samples, seed, at }) : null;
+  const predictions = at.map((p, i) => ({ ...p, loss: law.predict(p.N, p.D), interval: intervals?.predictions[i].interval ?? null }));
   return {
     type: 'fit',
     points: points.length,
@@ -299,6 +301,7 @@ function fitLaw(points: { N: number; D: number; loss: number }[], samples: numbe
     beta,
     converged: law.converged,
     intervals: intervals && { level: 0.95, E: intervals.E, A: intervals.A, B: intervals.B, alpha: intervals.alpha, beta: intervals.beta },
+    ...(predictions.length ? { predictions } : {}),
   };
 }
 
@@ -307,7 +310,12 @@ function fit(v: Record<string, string | boolean | undefined>) {
   if (!existsSync(path)) throw new UsageError(`--points ${path}: no such file`);
   const samples = num(v, 'bootstrap');
   if (!Number.isInteger(samples) || samples < 0) throw new UsageError(`--bootstrap must be a whole number ≥ 0, got ${samples}`);
-  emit(fitLaw(parsePoints(readFileSync(path, 'utf8'), path), samples, num(v, 'seed')));
+  const at = typeof v.predict === 'string' ? v.predict.split(',').map((pair) => {
+    const [N, D] = pair.split(':').map(Number);
+    if (!(N > 0 && D > 0)) throw new UsageError(`--predict entry ${JSON.stringify(pair)} is not N:D with positive numbers`);
+    return { N, D };
+  }) : [];
+  emit(fitLaw(parsePoints(readFileSync(path, 'utf8'), path), samples, num(v, 'seed'), at));
 }
 
 /** Flags a resumed run may still set: everything else comes from its checkpoint. */

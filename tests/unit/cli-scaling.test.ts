@@ -59,3 +59,21 @@ test('sweep trains a ladder and prints its points and the law fitted to them', a
   expect(fit.entropyRate).toBeGreaterThan(0);
   for (const k of ['E', 'A', 'B', 'alpha', 'beta']) expect(Number.isFinite(fit[k])).toBe(true);
 }, 120_000);
+
+test('fit predicts the loss at a new (N, D) with a bootstrap interval', async () => {
+  const law = { E: 1.1, A: 30, B: 50, alpha: 0.35, beta: 0.3 };
+  const rows = ['N,D,loss'];
+  let s = 7;
+  const noise = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.02; // ±1%
+  for (const N of [1e4, 3e4, 1e5, 3e5, 1e6, 3e6, 1e7]) {
+    for (const D of [1e5, 1e6, 1e7, 1e8, 1e9, 3e9]) rows.push(`${N},${D},${(law.E + law.A / N ** law.alpha + law.B / D ** law.beta) * (1 + noise())}`);
+  }
+  const path = join(dir, 'noisy.csv');
+  writeFileSync(path, rows.join('\n'));
+  const r = await cli('fit', '--points', path, '--bootstrap', '40', '--predict', '1e8:1e10');
+  const [p] = r.lines[0].predictions;
+  const truth = law.E + law.A / 1e8 ** law.alpha + law.B / 1e10 ** law.beta;
+  expect(Math.abs(p.loss - truth) / truth).toBeLessThan(0.025);
+  expect(p.interval[0]).toBeLessThan(p.loss);
+  expect(p.interval[1]).toBeGreaterThan(p.loss);
+}, 60_000);
