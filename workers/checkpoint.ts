@@ -165,6 +165,12 @@ export function loadCheckpoint(bytes: Uint8Array): Checkpoint {
     if (!t.data.every(Number.isFinite)) fail(`tensor ${name} holds NaN or infinite values`);
     return fromFile(name, want, t.data);
   };
+  // A tensor this model has no place for (a bias of a bias=True model, say) would be silently
+  // dropped: refuse instead, since the model would not compute what the file's model computed.
+  for (const name of tensors.keys()) {
+    const base = name.replace(/^optimizer\.exp_avg(_sq)?\./, '');
+    if (!shapes.has(base) && name !== 'lm_head.weight') fail(`tensor ${name} has no place in a bias-free GPT of this config (models with biases are not supported)`);
+  }
   const weights = [...shapes.keys()].map(take);
   const head = tensors.get('lm_head.weight');
   if (head && JSON.stringify(head.shape) !== JSON.stringify(shapes.get('transformer.wte.weight'))) fail(`lm_head.weight has shape [${head.shape}], the config needs [${model.vocabSize},${model.nEmbd}]`);

@@ -166,6 +166,16 @@ describe('checkpoints', () => {
     model.dispose();
     expect(() => loadCheckpoint(bytes)).toThrow(/transformer.ln_f.weight holds NaN/);
   });
+
+  test('a file with tensors this model has no place for (biases) is refused, not half-loaded', async () => {
+    const { readSafetensors, writeSafetensors } = await import('../../src/core/safetensors.ts');
+    const model = new GPT(config, 1);
+    const file = readSafetensors(await saveCheckpoint(model, { vocab }));
+    model.dispose();
+    const tensors = [...file.tensors].map(([name, t]) => ({ name, ...t }));
+    tensors.push({ name: 'transformer.h.0.ln_1.bias', shape: [config.nEmbd], data: new Float32Array(config.nEmbd) });
+    expect(() => loadCheckpoint(writeSafetensors(tensors, file.metadata))).toThrow(/transformer.h.0.ln_1.bias has no place/);
+  });
 });
 
 describe('fine-tuning', () => {
