@@ -7,12 +7,16 @@
  * which frees every tensor and GPU buffer of the old backend at once.
  */
 import type { ModelConfig, TrainConfig } from '../src/core/config.ts';
+import type { ChinchillaPoint, Interval } from '../src/core/fit.ts';
+import type { ChinchillaLaw } from '../src/core/scaling.ts';
 import type { BackendChoice, BackendInfo } from './backend.ts';
 import type { RunHistory } from './checkpoint.ts';
 import type { Score } from './sample.ts';
+import type { ModelShape, SweepConfig, SweepPoint } from './sweep.ts';
 import type { EvalEvent, StepBatch, StepEvent, TrainSummary } from './train.ts';
 
 export type { BackendChoice, BackendInfo, EvalEvent, RunHistory, Score, StepBatch, StepEvent, TrainSummary };
+export type { ChinchillaLaw, ChinchillaPoint, Interval, ModelShape, SweepConfig, SweepPoint };
 
 /** A corpus as the page sends it; a synthetic one knows its true entropy rate. */
 export interface CorpusMessage {
@@ -113,3 +117,36 @@ export type FromWorker =
   /** A checkpoint of the run at `step` (its buffer is transferred); valLoss is the latest eval's. */
   | { type: 'saved'; id: number; bytes: Uint8Array; step: number; valLoss: number | null }
   | WorkerError;
+
+// ---------------------------------------------------------------------------------------------
+// Sweeps and fits. A page runs them in a worker of its own (the same module), so the main run
+// is untouched; they are separate unions so that a page handling only runs stays exhaustive.
+
+/** page → sweep worker (after 'init', like a training worker). */
+export type SweepToWorker =
+  /** Trains the ladder from `startModel` on; answered by 'sweepPlan', then models, steps and points, then 'sweepDone'. */
+  | { type: 'sweep'; id: number; corpus: CorpusMessage; config: SweepConfig; startModel: number }
+  /** Ends the sweep after the current step; 'sweepDone' says which model to resume from. */
+  | { type: 'stopSweep' }
+  /** Fits L(N, D) = E + A/N^α + B/D^β to `points` with bootstrap intervals, and predicts at `at`; answered by 'fitted'. */
+  | { type: 'fit'; id: number; points: ChinchillaPoint[]; at: { N: number; D: number }[]; samples: number; seed: number };
+
+/** A fitted law: the best fit, 95% bootstrap intervals of its parameters, and prediction intervals. */
+export interface FittedLaw {
+  law: ChinchillaLaw;
+  converged: boolean;
+  intervals: Record<keyof ChinchillaLaw, Interval>;
+  predictions: { N: number; D: number; loss: number; interval: Interval }[];
+}
+
+/** sweep worker → page */
+export type SweepFromWorker =
+  /** Steps and non-embedding N of every model of the ladder, from the budget: the whole sweep's length. */
+  | { type: 'sweepPlan'; id: number; steps: number[]; N: number[]; vocabSize: number }
+  | { type: 'sweepModel'; id: number; model: number; shape: ModelShape; N: number; steps: number }
+  | { type: 'sweepStep'; id: number; model: number; step: number; loss: number }
+  | { type: 'sweepPoint'; id: number; point: SweepPoint }
+  /** nextModel: the first model not trained to its end (the ladder's length when all were). */
+  | { type: 'sweepDone'; id: number; stopped: boolean; nextModel: number }
+  | ({ type: 'fitted'; id: number } & FittedLaw)
+  | { type: 'sweepError'; id: number; during: 'sweep' | 'fit'; message: string };

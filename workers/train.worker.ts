@@ -17,9 +17,11 @@ import { countParams } from '../src/core/config.ts';
 import { tokensPerStep, trainingFlopsPerStep } from '../src/core/flops.ts';
 import { initBackend, type BackendChoice, type BackendInfo } from './backend.ts';
 import { growVocabulary, loadCheckpoint, saveCheckpoint, type Checkpoint, type CorpusId, type RunHistory } from './checkpoint.ts';
-import type { CorpusMessage, FromWorker, ReferenceLoss, ToWorker } from './protocol.ts';
+import { bootstrapChinchilla } from '../src/core/fit.ts';
+import type { CorpusMessage, FromWorker, ReferenceLoss, SweepFromWorker, SweepToWorker, ToWorker } from './protocol.ts';
 import { createRun, disposeRun, prepareRun, referenceLosses, type PreparedRun, type Run } from './run.ts';
 import { generate, nextProbs, score } from './sample.ts';
+import { runSweep, sweepSteps } from './sweep.ts';
 import { summarize, train, type RunStats, type TrainHooks } from './train.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -30,7 +32,7 @@ const WASM_PATHS = {
   'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimdUrl,
 };
 
-function post(msg: FromWorker, transfer: Transferable[] = []) {
+function post(msg: FromWorker | SweepFromWorker, transfer: Transferable[] = []) {
   scope.postMessage(msg, transfer);
 }
 
@@ -372,8 +374,61 @@ async function probs(msg: Extract<ToWorker, { type: 'probs' }>) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Sweeps and fits (a page sends these to a worker of their own, so its main run is untouched)
 
-scope.onmessage = (e: MessageEvent<ToWorker>) => {
+/** The sweep in progress, if any: one at a time, since each model holds the backend's memory. */
+let sweeping: { id: number; stop: boolean } | null = null;
+
+async function sweep(msg: Extract<SweepToWorker, { type: 'sweep' }>) {
+  await ready();
+  if (sweeping) throw new Error('a sweep is running: stop it before starting another');
+  if (isTraining()) throw new Error('a run is training in this worker: a sweep would compete with it for the device');
+  const { id, config } = msg;
+  const vocabSize = new Set(msg.corpus.text).size;
+  const steps = sweepSteps(config, vocabSize);
+  const N = config.ladder.map((shape) => countParams({ ...shape, vocabSize, blockSize: config.blockSize, dropout: config.dropout }).nonEmbedding);
+  const s = (sweeping = { id, stop: false });
+  // A model counts as trained once its last step arrives; a stop before that resumes at it.
+  let nextModel = msg.startModel;
+  post({ type: 'sweepPlan', id, steps, N, vocabSize });
+  try {
+    await runSweep(
+      msg.corpus.text,
+      config,
+      {
+        onModel: (model, shape, N, n) => post({ type: 'sweepModel', id, model, shape, N, steps: n }),
+        onStep: (model, e) => {
+          if (e.step >= steps[model]) nextModel = model + 1;
+          post({ type: 'sweepStep', id, model, step: e.step, loss: e.loss });
+        },
+        onPoint: (point) => post({ type: 'sweepPoint', id, point }),
+        shouldStop: () => s.stop,
+      },
+      msg.startModel,
+    );
+    post({ type: 'sweepDone', id, stopped: nextModel < config.ladder.length, nextModel });
+  } finally {
+    sweeping = null;
+  }
+}
+
+/** Fits the law and its bootstrap intervals: seconds of arithmetic, no tensors. */
+function fitPoints(msg: Extract<SweepToWorker, { type: 'fit' }>) {
+  const b = bootstrapChinchilla(msg.points, { samples: msg.samples, seed: msg.seed, at: msg.at });
+  const { E, A, B, alpha, beta } = b.fit;
+  post({
+    type: 'fitted',
+    id: msg.id,
+    law: { E, A, B, alpha, beta },
+    converged: b.fit.converged,
+    intervals: { E: b.E, A: b.A, B: b.B, alpha: b.alpha, beta: b.beta },
+    predictions: b.predictions,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+scope.onmessage = (e: MessageEvent<ToWorker | SweepToWorker>) => {
   const msg = e.data;
   switch (msg.type) {
     case 'init':
@@ -432,6 +487,20 @@ scope.onmessage = (e: MessageEvent<ToWorker>) => {
         () => load(msg),
         (message) => ({ type: 'error', during: 'load', id: msg.id, message }),
       );
+      break;
+    case 'sweep':
+      // Beside the queue, like the training loop: samples and saves of this worker's run still answer.
+      sweep(msg).catch((err: unknown) => post({ type: 'sweepError', id: msg.id, during: 'sweep', message: describe(err) }));
+      break;
+    case 'stopSweep':
+      if (sweeping) sweeping.stop = true;
+      break;
+    case 'fit':
+      try {
+        fitPoints(msg);
+      } catch (err) {
+        post({ type: 'sweepError', id: msg.id, during: 'fit', message: describe(err) });
+      }
       break;
     default:
       msg satisfies never;

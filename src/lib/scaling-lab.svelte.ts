@@ -1,0 +1,355 @@
+/**
+ * The Scaling lab's state: sweeps, fits and predictions, run in a training worker of its own
+ * (the same module as the main run's, a second instance), so the main run never waits for them.
+ * The worker's events are the only writers of what it measured; components read and call methods.
+ */
+import { defaultTrainConfig } from '../core/config.ts';
+import type { ChinchillaLaw } from '../core/scaling.ts';
+import type {
+  BackendChoice,
+  CorpusMessage,
+  FittedLaw,
+  FromWorker,
+  ModelShape,
+  SweepConfig,
+  SweepFromWorker,
+  SweepPoint,
+  SweepToWorker,
+  ToWorker,
+} from '../../workers/protocol.ts';
+import { DEFAULT_SIZES, parseLadder, parseShape, planSteps, shapeN, sweepFraction, type Budget, type ExportedFit } from './scaling-chart.ts';
+
+export type SweepStatus = 'idle' | 'running' | 'stopping' | 'stopped' | 'done' | 'error';
+
+/** A bigger model's predicted loss, and once trained, what it reached. */
+export interface Prediction {
+  id: number;
+  shape: ModelShape;
+  N: number;
+  D: number; // tokens it trains on: whole steps of the lab's batch × ctx
+  steps: number;
+  predicted: number; // nats/char, the fit at (N, D)
+  interval: [number, number]; // 95% bootstrap prediction interval
+  actual: number | null; // its final val loss, once trained
+  status: 'predicted' | 'training' | 'trained' | 'stopped';
+}
+
+/** The lab's own worker: a training worker that receives only sweep and fit requests (besides init). */
+class LabWorker {
+  readonly #worker: Worker;
+
+  constructor(backend: BackendChoice, onEvent: (msg: SweepFromWorker | FromWorker) => void, onCrash: (message: string) => void) {
+    this.#worker = new Worker(new URL('../../workers/train.worker.ts', import.meta.url), { type: 'module' });
+    this.#worker.onmessage = (e: MessageEvent<SweepFromWorker | FromWorker>) => onEvent(e.data);
+    this.#worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      onCrash(e.message ? `the sweep worker failed: ${e.message}` : 'the sweep worker could not be loaded');
+    };
+    this.post({ type: 'init', backend });
+  }
+
+  post(msg: SweepToWorker | ToWorker) {
+    this.#worker.postMessage(msg);
+  }
+
+  terminate() {
+    this.#worker.terminate();
+  }
+}
+
+export class ScalingLab {
+  // Sweep settings, as the form edits them.
+  sizes = $state(DEFAULT_SIZES);
+  budgetMode = $state<'tokens' | 'tokensPerParam'>('tokens');
+  tokens = $state(300_000);
+  tokensPerParam = $state(20);
+  blockSize = $state(64);
+  batchSize = $state(16);
+  learningRate = $state(3e-3);
+  pointsPerModel = $state(4);
+
+  // View settings.
+  charsPerToken = $state(4.3); // Kaplan's WebText2 average
+  computeBudget = $state(1e15); // FLOPs, for the compute-optimal allocation
+
+  // The target of "predict, then verify".
+  targetSize = $state('6x192');
+  targetTokens = $state(1_000_000);
+
+  status = $state<SweepStatus>('idle');
+  error = $state<string | null>(null);
+  /** Points of the current sweep, in arrival order. */
+  points = $state.raw<SweepPoint[]>([]);
+  /** Steps per model of the sweep in progress or last run, and how far it got. */
+  plan = $state.raw<number[]>([]);
+  finished = $state(0); // models trained to their end
+  currentStep = $state(0);
+  currentModel = $state<number | null>(null);
+  /** The first model a stopped sweep resumes from. */
+  nextModel = $state(0);
+  /** The corpus the points were measured on. */
+  corpus = $state.raw<{ name: string; entropyRate: number | null; vocabSize: number } | null>(null);
+
+  fitted = $state.raw<FittedLaw | null>(null);
+  fitPoints = $state(0); // how many points the current fit used
+  fitting = $state(false);
+  fitError = $state<string | null>(null);
+  fits = $state.raw<ExportedFit[]>([]); // every fit of this page, for export
+
+  predictions = $state.raw<Prediction[]>([]);
+  predictError = $state<string | null>(null);
+
+  readonly progress = $derived(sweepFraction(this.plan, this.finished, this.currentStep));
+  readonly running = $derived(this.status === 'running' || this.status === 'stopping');
+  readonly law = $derived<ChinchillaLaw | null>(this.fitted?.law ?? null);
+
+  #worker: LabWorker | null = null;
+  #backend: () => BackendChoice;
+  #id = 0;
+  /** What the request with this id is: the sweep's points feed the fit, a verification's only its prediction. */
+  #requests = new Map<number, { kind: 'sweep' } | { kind: 'verify'; prediction: number } | { kind: 'fit'; prediction: Omit<Prediction, 'predicted' | 'interval'> | null; points: number }>();
+  #config: SweepConfig | null = null; // the sweep in progress or stopped: a resume reuses it
+  #corpusMsg: CorpusMessage | null = null;
+
+  /** `backend`: the choice the lab's worker starts on (the page's, read when the worker is made). */
+  constructor(backend: () => BackendChoice) {
+    this.#backend = backend;
+  }
+
+  /** The ladder as typed, or why it cannot be trained. */
+  readonly ladder = $derived.by((): { ok: true; shapes: ModelShape[] } | { ok: false; message: string } => {
+    try {
+      return { ok: true, shapes: parseLadder(this.sizes) };
+    } catch (err) {
+      return { ok: false, message: (err as Error).message };
+    }
+  });
+
+  readonly budget = $derived<Budget>(this.budgetMode === 'tokens' ? { tokens: this.tokens } : { tokensPerParam: this.tokensPerParam });
+
+  /** Why the settings cannot start a sweep, or null. */
+  readonly settingsError = $derived.by((): string | null => {
+    if (!this.ladder.ok) return this.ladder.message;
+    const ints: [string, number][] = [
+      ['context', this.blockSize],
+      ['batch', this.batchSize],
+      ['points per model', this.pointsPerModel],
+    ];
+    for (const [what, v] of ints) if (!Number.isInteger(v) || v < 1) return `${what} must be a whole number ≥ 1`;
+    const b = this.budgetMode === 'tokens' ? this.tokens : this.tokensPerParam;
+    if (!(b > 0)) return 'the token budget must be positive';
+    if (!(this.learningRate > 0)) return 'the learning rate must be positive';
+    return null;
+  });
+
+  #ensureWorker(): LabWorker {
+    this.#worker ??= new LabWorker(this.#backend(), this.#onEvent, (message) => {
+      this.error = message;
+      this.status = 'error';
+      this.fitting = false;
+      this.#worker?.terminate();
+      this.#worker = null; // the next request makes a new one
+    });
+    return this.#worker;
+  }
+
+  #sweepConfig(ladder: ModelShape[], vocabSize: number): SweepConfig {
+    const tokensPerStep = this.batchSize * this.blockSize;
+    const steps = planSteps(ladder, this.budget, tokensPerStep, vocabSize, this.blockSize);
+    return {
+      ladder,
+      blockSize: this.blockSize,
+      dropout: 0,
+      budget: this.budget,
+      points: this.pointsPerModel,
+      train: {
+        ...defaultTrainConfig,
+        batchSize: this.batchSize,
+        learningRate: this.learningRate,
+        minLr: this.learningRate / 10,
+        // One warm-up for the whole ladder (runSweep shares the training config): 5% of the shortest model.
+        warmupSteps: Math.floor(0.05 * Math.min(...steps)),
+      },
+    };
+  }
+
+  /** Trains the ladder on `corpus`, from its first model; the previous sweep's points are dropped. */
+  startSweep(corpus: CorpusMessage) {
+    if (this.running || this.settingsError || !this.ladder.ok) return;
+    const vocabSize = new Set(corpus.text).size;
+    this.#config = this.#sweepConfig(this.ladder.shapes, vocabSize);
+    this.#corpusMsg = corpus;
+    this.corpus = { name: corpus.name, entropyRate: corpus.entropyRate ?? null, vocabSize };
+    this.points = [];
+    this.fitted = null;
+    this.fitError = null;
+    this.#run(0);
+  }
+
+  /** Continues a stopped sweep at the first model it did not finish (that model starts over). */
+  resumeSweep() {
+    if (this.running || this.status !== 'stopped' || !this.#config) return;
+    // The unfinished model's partial points are measured again from its start.
+    this.points = this.points.filter((p) => p.model < this.nextModel);
+    this.#run(this.nextModel);
+  }
+
+  stopSweep() {
+    if (this.status !== 'running') return;
+    this.status = 'stopping';
+    this.#worker?.post({ type: 'stopSweep' });
+  }
+
+  readonly canResume = $derived(this.status === 'stopped' && this.nextModel < this.plan.length);
+
+  #run(startModel: number) {
+    const id = ++this.#id;
+    this.#requests.set(id, { kind: 'sweep' });
+    this.error = null;
+    this.status = 'running';
+    this.finished = startModel;
+    this.currentStep = 0;
+    this.currentModel = null;
+    this.#ensureWorker().post({ type: 'sweep', id, corpus: this.#corpusMsg!, config: $state.snapshot(this.#config!), startModel });
+  }
+
+  /** Fits the law to the sweep's points in the worker (seconds); with `target`, predicts there too. */
+  fit(target: Omit<Prediction, 'predicted' | 'interval'> | null = null) {
+    if (this.fitting) return;
+    const points = this.points.map(({ N, D, loss }) => ({ N, D, loss }));
+    const id = ++this.#id;
+    this.#requests.set(id, { kind: 'fit', prediction: target, points: points.length });
+    this.fitting = true;
+    this.fitError = null;
+    this.#ensureWorker().post({ type: 'fit', id, points, at: target ? [{ N: target.N, D: target.D }] : [], samples: 100, seed: 0 });
+  }
+
+  /** A fit can be asked for: enough points, and two sizes and two lengths among them. */
+  readonly canFit = $derived(this.points.length >= 5 && new Set(this.points.map((p) => p.N)).size >= 2 && new Set(this.points.map((p) => p.D)).size >= 2);
+
+  /** Predicts the target model's final loss from a fresh fit, before training it. */
+  predict() {
+    this.predictError = null;
+    if (!this.#config || !this.corpus) {
+      this.predictError = 'run a sweep first: the prediction comes from a law fitted to its points';
+      return;
+    }
+    let shape: ModelShape;
+    try {
+      shape = parseShape(this.targetSize);
+    } catch (err) {
+      this.predictError = (err as Error).message;
+      return;
+    }
+    if (!(this.targetTokens > 0)) {
+      this.predictError = 'the target needs a positive number of tokens';
+      return;
+    }
+    const tokensPerStep = this.#config.train.batchSize * this.#config.blockSize;
+    const steps = Math.max(1, Math.ceil(this.targetTokens / tokensPerStep));
+    const N = shapeN(shape, this.corpus.vocabSize, this.#config.blockSize);
+    const id = this.predictions.length ? this.predictions.at(-1)!.id + 1 : 1;
+    this.fit({ id, shape, N, D: steps * tokensPerStep, steps, actual: null, status: 'predicted' });
+  }
+
+  /** Trains a predicted model as a one-model sweep with the sweep's settings; its final loss is the actual. */
+  verify(predictionId: number) {
+    const p = this.predictions.find((q) => q.id === predictionId);
+    if (!p || this.running || !this.#config || !this.#corpusMsg) return;
+    const id = ++this.#id;
+    this.#requests.set(id, { kind: 'verify', prediction: p.id });
+    this.#update(p.id, { status: 'training', actual: null });
+    this.status = 'running';
+    this.error = null;
+    this.finished = 0;
+    this.currentStep = 0;
+    const config: SweepConfig = { ...$state.snapshot(this.#config), ladder: [p.shape], budget: { tokens: p.D } };
+    this.#ensureWorker().post({ type: 'sweep', id, corpus: this.#corpusMsg, config, startModel: 0 });
+  }
+
+  #update(id: number, change: Partial<Prediction>) {
+    this.predictions = this.predictions.map((p) => (p.id === id ? { ...p, ...change } : p));
+  }
+
+  dispose() {
+    this.#worker?.terminate();
+    this.#worker = null;
+  }
+
+  // An arrow function: handed to the worker as its callback.
+  #onEvent = (msg: SweepFromWorker | FromWorker) => {
+    switch (msg.type) {
+      case 'sweepPlan':
+        this.plan = msg.steps;
+        break;
+      case 'sweepModel':
+        this.currentModel = msg.model;
+        this.finished = msg.model;
+        this.currentStep = 0;
+        break;
+      case 'sweepStep':
+        this.currentStep = msg.step;
+        break;
+      case 'sweepPoint': {
+        const req = this.#requests.get(msg.id);
+        if (req?.kind === 'sweep') this.points = [...this.points, msg.point];
+        else if (req?.kind === 'verify') this.#update(req.prediction, { actual: msg.point.loss });
+        break;
+      }
+      case 'sweepDone': {
+        const req = this.#requests.get(msg.id);
+        this.#requests.delete(msg.id);
+        this.currentModel = null;
+        this.finished = msg.nextModel;
+        if (req?.kind === 'verify') {
+          this.#update(req.prediction, { status: msg.stopped ? 'stopped' : 'trained' });
+          this.status = msg.stopped ? 'stopped' : 'done';
+          this.nextModel = this.plan.length; // a stopped verification is not a sweep to resume
+          break;
+        }
+        this.nextModel = msg.nextModel;
+        this.status = msg.stopped ? 'stopped' : 'done';
+        if (!msg.stopped && this.canFit) this.fit(); // the law, as soon as the ladder is measured
+        break;
+      }
+      case 'fitted': {
+        const req = this.#requests.get(msg.id);
+        this.#requests.delete(msg.id);
+        this.fitting = false;
+        const { type: _, id: __, ...fitted } = msg;
+        this.fitted = fitted;
+        const points = req?.kind === 'fit' ? req.points : 0;
+        this.fitPoints = points;
+        this.fits = [...this.fits, { label: `fit ${this.fits.length + 1} (${this.corpus?.name ?? 'corpus'})`, points, fitted }];
+        if (req?.kind === 'fit' && req.prediction) {
+          const [p] = msg.predictions;
+          this.predictions = [...this.predictions, { ...req.prediction, predicted: p.loss, interval: p.interval }];
+        }
+        break;
+      }
+      case 'sweepError': {
+        const req = this.#requests.get(msg.id);
+        this.#requests.delete(msg.id);
+        if (msg.during === 'fit') {
+          this.fitting = false;
+          if (req?.kind === 'fit' && req.prediction) this.predictError = msg.message;
+          else this.fitError = msg.message;
+        } else {
+          this.error = msg.message;
+          this.status = 'error';
+          if (req?.kind === 'verify') this.#update(req.prediction, { status: 'stopped' });
+        }
+        break;
+      }
+      case 'error':
+        // The lab's worker runs no run of its own: only init (or a crash past the handlers) lands here.
+        this.error = msg.message;
+        if (this.running) this.status = 'error';
+        this.fitting = false;
+        break;
+      default:
+        // The run's other events never come from this worker: it is sent no run.
+        break;
+    }
+  };
+}

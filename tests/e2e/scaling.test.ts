@@ -1,0 +1,86 @@
+/**
+ * The Scaling lab on the built app: a micro sweep on the wasm backend (in the lab's own worker)
+ * on the synthetic corpus, whose points reach the chart and whose fitted law is shown beside the
+ * corpus's entropy floor. Any console error or page error fails it.
+ */
+import type { Browser, Page } from 'playwright-core';
+import type { PreviewServer } from 'vite';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { launchChromium, missingChromium, serveBuiltApp } from './browser.ts';
+
+const problems: string[] = [];
+let server: PreviewServer | undefined;
+let browser: Browser | undefined;
+let page: Page;
+let baseUrl = '';
+
+async function text(testId: string): Promise<string> {
+  return (await page.getByTestId(testId).first().textContent()) ?? '';
+}
+
+async function waitFor(testId: string, pattern: RegExp, timeout = 120_000) {
+  await page.waitForFunction(
+    ([id, source]) => new RegExp(source).test(document.querySelector(`[data-testid="${id}"]`)?.textContent ?? ''),
+    [testId, pattern.source] as const,
+    { timeout },
+  );
+}
+
+beforeAll(async () => {
+  if (missingChromium) return;
+  ({ server, url: baseUrl } = await serveBuiltApp());
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('a micro sweep on wasm streams points onto the chart and fits a law shown beside the entropy floor', async () => {
+  if (missingChromium) throw missingChromium;
+  await page.goto(`${baseUrl}?backend=wasm&corpus=markov`);
+  await waitFor('corpus-stats', /characters/);
+  await waitFor('sweep-status', /no sweep yet/);
+
+  // Published curves are drawn before any measurement.
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="scaling-chart"]')?.getAttribute('data-points')) > 0);
+
+  await page.getByTestId('sweep-sizes').fill('1x8,1x16,2x16');
+  await page.getByTestId('sweep-tokens').fill('3072');
+  await page.getByTestId('sweep-ctx').fill('16');
+  await page.getByTestId('sweep-batch').fill('8');
+  await page.getByTestId('sweep-lr').fill('0.01');
+  await page.getByTestId('sweep-points').fill('2');
+  await page.getByTestId('sweep-start').click();
+
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="sweep-count"]')?.textContent) >= 1, undefined, { timeout: 120_000 });
+  await waitFor('sweep-status', /^done$/, 240_000);
+  expect(Number(await text('sweep-count'))).toBe(6); // 3 models × 2 points
+  expect(await page.getByTestId('sweep-progress').getAttribute('value')).toBe('1');
+
+  // The law is fitted in the worker once the ladder is measured.
+  await waitFor('fit-floor', /Fitted E = \d/, 120_000);
+  expect(await text('fit-floor')).toMatch(/entropy floor \(exact\), \d\.\d{3} nats\/char/);
+  for (const k of ['E', 'A', 'B', 'alpha', 'beta']) expect(await text(`fit-${k}`)).toMatch(/\d/);
+  expect(await page.getByTestId('scaling-chart').getAttribute('aria-label')).toMatch(/your fit as a solid curve, 6 sweep points/);
+
+  // A prediction for a bigger model comes with an interval before it is trained.
+  await page.getByTestId('target-size').fill('2x32');
+  await page.getByTestId('target-tokens').fill('4096');
+  await page.getByTestId('predict-button').click();
+  await page.waitForSelector('[data-testid="predictions-table"] tbody tr', { timeout: 120_000 });
+  expect(await page.locator('[data-testid="predictions-table"] tbody tr td').nth(2).textContent()).toMatch(/^\d\.\d{3} \[\d\.\d{3}, \d\.\d+(e\+\d+)?\]$/); // few points: the upper bound may be huge
+
+  // Training it fills in the actual loss and the prediction's error.
+  await page.locator('[data-testid="predictions-table"] tbody tr button').click();
+  await waitFor('predictions-table', /[+-]\d+\.\d%/, 240_000);
+  expect(Number(await text('sweep-count'))).toBe(6); // a verification is not a sweep point
+
+  expect(problems).toEqual([]);
+});

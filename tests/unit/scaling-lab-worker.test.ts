@@ -1,0 +1,139 @@
+/**
+ * The sweep and fit messages of the training worker, outside the browser: the worker module runs
+ * in Node against a stand-in for its global scope (as in worker.test.ts), on the cpu backend.
+ */
+import { beforeAll, describe, expect, test } from 'vitest';
+import { defaultTrainConfig } from '../../src/core/config.ts';
+import { generateMarkov, parseMarkovSpec } from '../../src/core/markov.ts';
+import type { SweepConfig, SweepFromWorker, SweepToWorker, ToWorker } from '../../workers/protocol.ts';
+
+type Event = SweepFromWorker | { type: string };
+const events: Event[] = [];
+const waiters: { pred: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
+const scope = {
+  onmessage: null as ((e: { data: ToWorker | SweepToWorker }) => void) | null,
+  postMessage(msg: Event) {
+    events.push(structuredClone(msg));
+    for (const w of [...waiters]) {
+      if (w.pred(msg)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(msg);
+      }
+    }
+  },
+  addEventListener() {},
+};
+
+function send(msg: ToWorker | SweepToWorker) {
+  scope.onmessage!({ data: structuredClone(msg) });
+}
+
+function next<T extends SweepFromWorker['type'] | 'ready'>(type: T, ms = 120_000) {
+  return new Promise<Extract<SweepFromWorker, { type: T }>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${type} event within ${ms} ms; last events: ${JSON.stringify(events.slice(-3))}`)), ms);
+    waiters.push({
+      pred: (e) => e.type === type,
+      resolve: (e) => {
+        clearTimeout(timer);
+        resolve(e as Extract<SweepFromWorker, { type: T }>);
+      },
+    });
+  });
+}
+
+const corpus = { name: 'markov', ...generateMarkov(parseMarkovSpec('markov:order=1,alphabet=6,length=40000')) };
+const config: SweepConfig = {
+  ladder: [
+    { nLayer: 1, nHead: 1, nEmbd: 8 },
+    { nLayer: 1, nHead: 1, nEmbd: 16 },
+  ],
+  blockSize: 16,
+  dropout: 0,
+  budget: { tokens: 8 * 16 * 6 }, // six steps of batch 8 × ctx 16
+  points: 2,
+  train: { ...defaultTrainConfig, batchSize: 8, learningRate: 1e-2, minLr: 1e-3, warmupSteps: 0, evalBatches: 2, logEvery: 1 },
+};
+
+beforeAll(async () => {
+  (globalThis as { self?: unknown }).self = scope;
+  const worker = '../../workers/train.worker.ts'; // type-checked in its own realm, as in worker.test.ts
+  await import(/* @vite-ignore */ worker);
+  send({ type: 'init', backend: 'cpu' });
+  await next('ready');
+});
+
+describe('train.worker sweeps and fits', () => {
+  test('a sweep announces its plan, then streams each model, its steps and points, and ends with sweepDone', async () => {
+    const done = next('sweepDone');
+    send({ type: 'sweep', id: 1, corpus: { name: corpus.name, text: corpus.text, entropyRate: corpus.entropyRate }, config, startModel: 0 });
+    expect(await done).toEqual({ type: 'sweepDone', id: 1, stopped: false, nextModel: 2 });
+    const plan = events.find((e) => e.type === 'sweepPlan') as Extract<SweepFromWorker, { type: 'sweepPlan' }>;
+    expect(plan).toMatchObject({ id: 1, steps: [6, 6], vocabSize: 6 });
+    expect(plan.N[1]).toBeGreaterThan(plan.N[0]);
+    const models = events.filter((e): e is Extract<SweepFromWorker, { type: 'sweepModel' }> => e.type === 'sweepModel');
+    expect(models.map((m) => [m.model, m.N])).toEqual([
+      [0, plan.N[0]],
+      [1, plan.N[1]],
+    ]);
+    expect(events.filter((e) => e.type === 'sweepStep')).toHaveLength(12);
+    const points = events.filter((e): e is Extract<SweepFromWorker, { type: 'sweepPoint' }> => e.type === 'sweepPoint').map((e) => e.point);
+    expect(points.map((p) => [p.model, p.step])).toEqual([
+      [0, 3],
+      [0, 6],
+      [1, 3],
+      [1, 6],
+    ]);
+    for (const p of points) {
+      expect(p.D).toBe(p.step * 8 * 16);
+      expect(p.loss).toBeGreaterThan(0);
+      expect(p.loss).toBeLessThan(Math.log(6) * 1.5);
+    }
+  });
+
+  test('stopSweep ends it before the ladder is done, and says which model to resume from', async () => {
+    const long = { ...config, budget: { tokens: 8 * 16 * 400 } };
+    const done = next('sweepDone');
+    send({ type: 'sweep', id: 2, corpus, config: long, startModel: 1 });
+    await next('sweepStep');
+    send({ type: 'stopSweep' });
+    expect(await done).toEqual({ type: 'sweepDone', id: 2, stopped: true, nextModel: 1 });
+    const models = events.filter((e) => e.type === 'sweepModel' && (e as { id: number }).id === 2);
+    expect(models).toHaveLength(1); // it started at model 1, as asked
+  });
+
+  test('a second sweep while one runs is refused with its id', async () => {
+    const long = { ...config, budget: { tokens: 8 * 16 * 400 } };
+    const done = next('sweepDone');
+    send({ type: 'sweep', id: 3, corpus, config: long, startModel: 0 });
+    const refused = next('sweepError');
+    send({ type: 'sweep', id: 4, corpus, config, startModel: 0 });
+    expect(await refused).toMatchObject({ id: 4, during: 'sweep', message: expect.stringMatching(/a sweep is running/) });
+    send({ type: 'stopSweep' });
+    expect((await done).stopped).toBe(true);
+  });
+
+  test('fit answers with the law, its intervals and a prediction interval', async () => {
+    const law = { E: 1.1, A: 30, B: 50, alpha: 0.35, beta: 0.3 };
+    const points = [];
+    for (const N of [1e3, 3e3, 1e4, 3e4]) for (const D of [1e4, 3e4, 1e5]) points.push({ N, D, loss: law.E + law.A / N ** law.alpha + law.B / D ** law.beta });
+    const fitted = next('fitted');
+    send({ type: 'fit', id: 5, points, at: [{ N: 1e5, D: 1e6 }], samples: 20, seed: 1 });
+    const f = await fitted;
+    expect(f.id).toBe(5);
+    for (const k of ['E', 'A', 'B', 'alpha', 'beta'] as const) {
+      expect(Math.abs(f.law[k] - law[k]) / law[k]).toBeLessThan(1e-2);
+      expect(f.intervals[k][0]).toBeLessThanOrEqual(f.intervals[k][1]);
+    }
+    const [p] = f.predictions;
+    const truth = law.E + law.A / 1e5 ** law.alpha + law.B / 1e6 ** law.beta;
+    expect(p.loss).toBeCloseTo(truth, 2);
+    expect(p.interval[0]).toBeLessThanOrEqual(p.loss + 1e-9);
+    expect(p.interval[1]).toBeGreaterThanOrEqual(p.loss - 1e-9);
+  });
+
+  test('fit refuses points it cannot fit, with its id', async () => {
+    const refused = next('sweepError');
+    send({ type: 'fit', id: 6, points: [{ N: 1, D: 1, loss: 1 }], at: [], samples: 10, seed: 1 });
+    expect(await refused).toMatchObject({ id: 6, during: 'fit' });
+  });
+});
