@@ -19,6 +19,7 @@ import {
   type ScriptableContext,
 } from 'chart.js';
 import { ChartSeries, formatLoss, formatX, fromAxis, lossIn, logTicks, toAxis, type ChartView, type Point, type ShownRun } from './chart-series.ts';
+import type { ForecastShape } from './learning-curve.ts';
 import type { ReferenceLoss } from '../../workers/protocol.ts';
 import type { RunRecord } from './history.ts';
 
@@ -49,8 +50,20 @@ export interface LossChart {
   pointCount(): number;
   /** Horizontal reference lines (entropy floor, n-gram baselines) of the current run. */
   setReferences(refs: readonly ReferenceLoss[]): void;
+  /** The current run's forecast and spike markers, in the axis coordinates of the view synced next; drawn by the next sync. */
+  setOverlay(overlay: Overlay): void;
+  /** The chart as a PNG on white (the canvas itself is transparent). */
+  toPng(): Promise<Blob>;
   destroy(): void;
 }
+
+/** What is drawn over the curves: the forecast (dashed, with its band at the right) and spikes (red rings). */
+export interface Overlay {
+  forecast: ForecastShape | null;
+  spikes: Point[];
+}
+
+const noOverlay: Overlay = { forecast: null, spikes: [] };
 
 /** A reference loss's y coordinate on the axis of `v`, or null where the axis cannot show it. */
 function referenceCoord(r: ReferenceLoss, v: ChartView): number | null {
@@ -90,12 +103,61 @@ export function createLossChart(canvas: HTMLCanvasElement): LossChart {
       ctx.restore();
     },
   };
+  let overlay: Overlay = noOverlay;
+  let overlayChanged = false; // set since the last draw: sync draws even with no new points
+
+  // The forecast and the spikes are drawn here rather than as datasets: they are redrawn whole
+  // when refitted, stay out of the legend and the tooltip, and are not decimated.
+  const overlayMarks: Plugin<'line'> = {
+    id: 'overlayMarks',
+    afterDatasetsDraw(c) {
+      const { ctx, chartArea: area, scales } = c;
+      const px = (x: number) => scales.x.getPixelForValue(x);
+      const py = (y: number) => scales.y.getPixelForValue(y);
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(area.left, area.top, area.right - area.left, area.bottom - area.top);
+      ctx.clip();
+      const f = overlay.forecast;
+      if (f) {
+        ctx.strokeStyle = ctx.fillStyle = '#2f5fa8';
+        ctx.lineWidth = 2;
+        ctx.setLineDash([8, 5]); // longer dashes than the reference lines', which it may run along
+        ctx.beginPath();
+        f.curve.forEach((p, i) => (i ? ctx.lineTo(px(p.x), py(p.y)) : ctx.moveTo(px(p.x), py(p.y))));
+        ctx.stroke();
+        if (f.band) {
+          // The band as a bar at maxSteps: it bounds the final loss, not the path there.
+          const x = Math.min(px(f.band.x), area.right - 4);
+          const top = py(f.band.hi);
+          const bottom = py(f.band.lo);
+          ctx.setLineDash([]);
+          ctx.font = '11px system-ui, sans-serif';
+          ctx.textAlign = 'right';
+          ctx.fillText('forecast', x - 7, bottom + 12);
+          ctx.fillStyle = '#2f5fa833';
+          ctx.fillRect(x - 4, top - 1, 8, bottom - top + 2);
+          ctx.lineWidth = 1.5;
+          ctx.strokeRect(x - 4, top - 1, 8, bottom - top + 2);
+        }
+      }
+      ctx.setLineDash([]);
+      ctx.strokeStyle = '#d62728';
+      ctx.lineWidth = 2;
+      for (const p of overlay.spikes) {
+        ctx.beginPath();
+        ctx.arc(px(p.x), py(p.y), 5, 0, 2 * Math.PI);
+        ctx.stroke();
+      }
+      ctx.restore();
+    },
+  };
   const hidden = new Set<string>(); // legend groups switched off, remembered across rebuilds
   let view: ChartView | null = null; // what the axes' callbacks format for
 
   const chart = new Chart<'line', Point[]>(canvas, {
     type: 'line',
-    plugins: [referenceLines],
+    plugins: [referenceLines, overlayMarks],
     data: { datasets: [] },
     options: {
       animation: false, // a redraw per frame: animating each would only lag behind
@@ -198,6 +260,11 @@ export function createLossChart(canvas: HTMLCanvasElement): LossChart {
       x: {
         type: 'linear',
         bounds: 'data', // the curve reaches the right edge as it grows
+        // ...or, with a forecast, the axis reaches the last step so the forecast's end is in view.
+        afterDataLimits: (scale) => {
+          const band = overlay.forecast?.band;
+          if (band) scale.max = Math.max(scale.max, band.x);
+        },
         title: { display: true, text: xTitles[v.x] + log(v.logX) },
         afterBuildTicks: (scale) => {
           if (v.logX) scale.ticks = logTicks(scale.min, scale.max).map((value) => ({ value }));
@@ -216,6 +283,13 @@ export function createLossChart(canvas: HTMLCanvasElement): LossChart {
             if (coord === null) continue;
             scale.min = Math.min(scale.min, coord);
             scale.max = Math.max(scale.max, coord);
+          }
+          // The forecast's band stays in view too, unless a wild fit would squash the curves.
+          const band = overlay.forecast?.band;
+          const span = scale.max - scale.min;
+          if (band && span > 0) {
+            scale.min = Math.min(scale.min, Math.max(band.lo, scale.min - 0.25 * span));
+            scale.max = Math.max(scale.max, Math.min(band.hi, scale.max + 0.25 * span));
           }
         },
         afterBuildTicks: (scale) => {
@@ -244,8 +318,10 @@ export function createLossChart(canvas: HTMLCanvasElement): LossChart {
           chart.update('none');
           break;
         case 'unchanged':
+          if (overlayChanged) chart.update('none');
           break;
       }
+      overlayChanged = false;
       return series.current ?? series.runs.at(-1);
     },
     setReferences(refs) {
@@ -253,6 +329,21 @@ export function createLossChart(canvas: HTMLCanvasElement): LossChart {
       if (same) return;
       references = refs.slice();
       chart.update('none');
+    },
+    setOverlay(next) {
+      if (next.forecast === null && overlay.forecast === null && next.spikes.length === 0 && overlay.spikes.length === 0) return;
+      overlay = next;
+      overlayChanged = true;
+    },
+    toPng() {
+      const out = document.createElement('canvas');
+      out.width = canvas.width;
+      out.height = canvas.height;
+      const ctx = out.getContext('2d')!;
+      ctx.fillStyle = '#fff';
+      ctx.fillRect(0, 0, out.width, out.height);
+      ctx.drawImage(canvas, 0, 0);
+      return new Promise((resolve, reject) => out.toBlob((b) => (b ? resolve(b) : reject(new Error('the browser could not encode the chart as PNG'))), 'image/png'));
     },
     pointCount() {
       return chart.data.datasets.reduce((n, d) => n + d.data.length, 0);

@@ -107,6 +107,15 @@ export class RunState {
   #next: { key: string; corpus: StoredCorpus; stored?: boolean } | null = null;
   #autosaving = false;
   #autosaveAgain = false; // a request came while one was in flight: run once more after it
+  // The current run's last few autosaves, kept in memory: the store keeps only a run's latest,
+  // which after a loss spike is soon from after it, and a rollback wants one from before.
+  // Two are kept, and any pinned by keepCheckpointBefore.
+  #kept: { step: number; bytes: Uint8Array; pinned?: boolean }[] = [];
+  // The corpus the current run (and a run being started or loaded) trains on, for a rollback's load.
+  #runCorpus: { message: CorpusMessage; source: CorpusSource } | null = null;
+  #nextCorpus: { message: CorpusMessage; source: CorpusSource } | null = null;
+  /** Steps of the autosaves a rollback can return to, oldest first. */
+  rollbackSteps = $state.raw<number[]>([]);
 
   /** Starts the worker on `backend` (a link may name one). */
   constructor(backend: BackendChoice = 'auto') {
@@ -136,6 +145,7 @@ export class RunState {
     this.status = 'starting';
     this.error = null;
     this.#next = { key: newKey(), corpus: storedCorpus(corpus, source) };
+    this.#nextCorpus = { message: corpus, source };
     this.#worker.post({ type: 'start', corpus, model, train });
   }
 
@@ -157,6 +167,7 @@ export class RunState {
     this.status = 'starting';
     this.error = null;
     this.#next = { key: opts.key ?? newKey(), corpus: storedCorpus(corpus, opts.source), stored: opts.key !== undefined };
+    this.#nextCorpus = { message: corpus, source: opts.source };
     return this.#request<void>((id) => {
       this.#loadId = id;
       return { type: 'load', id, bytes, corpus, mode, train };
@@ -204,6 +215,10 @@ export class RunState {
         const date = Date.now();
         await this.store.put({ key: entry.key, name: runName(info), date, step: saved, valLoss, bytes, corpus: entry.corpus });
         this.lastAutosave = { step: saved, date };
+        const others = this.#kept.filter((k) => k.step !== saved);
+        const recent = others.at(-1);
+        this.#kept = [...others.filter((k) => k.pinned || k === recent), { step: saved, bytes }];
+        this.rollbackSteps = this.#kept.map((k) => k.step);
         this.storeError = null;
         await this.refreshSaved();
       } while (this.#autosaveAgain);
@@ -212,6 +227,38 @@ export class RunState {
     } finally {
       this.#autosaving = false;
     }
+  }
+
+  /** Keeps the latest autosave from before `step` (a loss spike's) in memory until the run ends; returns its step, or null. */
+  keepCheckpointBefore(step: number): number | null {
+    const kept = this.#kept.filter((k) => k.step < step).at(-1);
+    if (!kept) return null;
+    kept.pinned = true;
+    return kept.step;
+  }
+
+  /** The step of the latest autosave of this run kept from before `step`, or null. */
+  checkpointBefore(step: number): number | null {
+    return this.rollbackSteps.filter((s) => s < step).at(-1) ?? null;
+  }
+
+  /**
+   * Resumes the current run from its latest autosave before `step` (pausing it first), as a new
+   * saved run beside the one with the spike; settles with the step it is paused at.
+   */
+  async rollBack(step: number): Promise<number> {
+    const kept = this.#kept.filter((k) => k.step < step).at(-1);
+    const corpus = this.#runCorpus;
+    if (!kept || !corpus) throw new Error(`no checkpoint of this run from before step ${step} is kept`);
+    if (this.status === 'training') {
+      this.pause();
+      for (let waited = 0; this.status === 'training'; waited += 50) {
+        if (waited > 10_000) throw new Error('the run did not pause');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    await this.load(kept.bytes, corpus.message, 'resume', undefined, { source: corpus.source });
+    return this.startStep;
   }
 
   pause() {
@@ -310,6 +357,9 @@ export class RunState {
     this.startStep = 0;
     this.lastAutosave = null;
     this.#run = null;
+    this.#kept = [];
+    this.rollbackSteps = [];
+    this.#runCorpus = null;
   }
 
   #failRequests(why: string) {
@@ -331,6 +381,8 @@ export class RunState {
         this.startStep = step;
         this.#run = this.#next;
         this.#next = null;
+        this.#runCorpus = this.#nextCorpus;
+        this.#nextCorpus = null;
         const record = newRecord(this.runs.length ? this.runs.at(-1)!.id + 1 : 1, info, info);
         // A loaded run's curves: its losses are those of the last losses.length steps up to `step`.
         const first = step - history.losses.length + 1;
@@ -422,6 +474,7 @@ export class RunState {
             // Refused: the worker kept its run, and the page keeps its status.
             this.status = this.#statusBeforeStart;
             this.#next = null;
+            this.#nextCorpus = null;
             this.#settle(msg.id, { error: msg.message });
             break;
           default:
