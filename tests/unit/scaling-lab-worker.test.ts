@@ -5,41 +5,9 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { defaultTrainConfig } from '../../src/core/config.ts';
 import { generateMarkov, parseMarkovSpec } from '../../src/core/markov.ts';
-import type { SweepConfig, SweepFromWorker, SweepToWorker, ToWorker } from '../../workers/protocol.ts';
+import type { SweepConfig, SweepFromWorker } from '../../workers/protocol.ts';
+import { events, next, send, startWorker } from './worker-harness.ts';
 
-type Event = SweepFromWorker | { type: string };
-const events: Event[] = [];
-const waiters: { pred: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
-const scope = {
-  onmessage: null as ((e: { data: ToWorker | SweepToWorker }) => void) | null,
-  postMessage(msg: Event) {
-    events.push(structuredClone(msg));
-    for (const w of [...waiters]) {
-      if (w.pred(msg)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(msg);
-      }
-    }
-  },
-  addEventListener() {},
-};
-
-function send(msg: ToWorker | SweepToWorker) {
-  scope.onmessage!({ data: structuredClone(msg) });
-}
-
-function next<T extends SweepFromWorker['type'] | 'ready'>(type: T, ms = 120_000) {
-  return new Promise<Extract<SweepFromWorker, { type: T }>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${type} event within ${ms} ms; last events: ${JSON.stringify(events.slice(-3))}`)), ms);
-    waiters.push({
-      pred: (e) => e.type === type,
-      resolve: (e) => {
-        clearTimeout(timer);
-        resolve(e as Extract<SweepFromWorker, { type: T }>);
-      },
-    });
-  });
-}
 
 const corpus = { name: 'markov', ...generateMarkov(parseMarkovSpec('markov:order=1,alphabet=6,length=40000')) };
 const config: SweepConfig = {
@@ -55,11 +23,7 @@ const config: SweepConfig = {
 };
 
 beforeAll(async () => {
-  (globalThis as { self?: unknown }).self = scope;
-  const worker = '../../workers/train.worker.ts'; // type-checked in its own realm, as in worker.test.ts
-  await import(/* @vite-ignore */ worker);
-  send({ type: 'init', backend: 'cpu' });
-  await next('ready');
+  await startWorker();
 });
 
 describe('train.worker sweeps and fits', () => {

@@ -7,40 +7,9 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { defaultModelConfig, defaultTrainConfig } from '../../src/core/config.ts';
 import { readSafetensors } from '../../src/core/safetensors.ts';
-import type { FromWorker, ToWorker } from '../../workers/protocol.ts';
+import type { ToWorker } from '../../workers/protocol.ts';
+import { events, next, send, startWorker } from './worker-harness.ts';
 
-const events: FromWorker[] = [];
-const waiters: { pred: (e: FromWorker) => boolean; resolve: (e: FromWorker) => void }[] = [];
-const scope = {
-  onmessage: null as ((e: { data: ToWorker }) => void) | null,
-  postMessage(msg: FromWorker) {
-    events.push(structuredClone(msg));
-    for (const w of [...waiters]) {
-      if (w.pred(msg)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(msg);
-      }
-    }
-  },
-  addEventListener() {},
-};
-
-function send(msg: ToWorker) {
-  scope.onmessage!({ data: structuredClone(msg) });
-}
-
-function next<T extends FromWorker['type']>(type: T, pred: (e: Extract<FromWorker, { type: T }>) => boolean = () => true, ms = 60_000) {
-  return new Promise<Extract<FromWorker, { type: T }>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${type} event within ${ms} ms; last events: ${JSON.stringify(events.slice(-3))}`)), ms);
-    waiters.push({
-      pred: (e) => e.type === type && pred(e as Extract<FromWorker, { type: T }>),
-      resolve: (e) => {
-        clearTimeout(timer);
-        resolve(e as Extract<FromWorker, { type: T }>);
-      },
-    });
-  });
-}
 
 const text = 'It is a truth universally acknowledged, that a single man in possession of a good fortune. '.repeat(30);
 const corpus = { name: 'austen', text };
@@ -54,11 +23,7 @@ const lossesSince = (mark: number) => events.slice(mark).filter((e) => e.type ==
 let reference: number[] = [];
 
 beforeAll(async () => {
-  (globalThis as { self?: unknown }).self = scope;
-  const worker = '../../workers/train.worker.ts';
-  await import(/* @vite-ignore */ worker);
-  send({ type: 'init', backend: 'cpu' });
-  await next('ready');
+  await startWorker();
   // The uninterrupted run every resumed one is compared with.
   const mark = events.length;
   const done = next('done');

@@ -5,41 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { defaultModelConfig, defaultTrainConfig } from '../../src/core/config.ts';
-import type { FromWorker, ToWorker } from '../../workers/protocol.ts';
+import type { ToWorker } from '../../workers/protocol.ts';
+import { events, next, send, startWorker } from './worker-harness.ts';
 
-const events: FromWorker[] = [];
-const waiters: { pred: (e: FromWorker) => boolean; resolve: (e: FromWorker) => void }[] = [];
-const scope = {
-  onmessage: null as ((e: { data: ToWorker }) => void) | null,
-  postMessage(msg: FromWorker) {
-    events.push(structuredClone(msg)); // what the page would receive
-    for (const w of [...waiters]) {
-      if (w.pred(msg)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(msg);
-      }
-    }
-  },
-  addEventListener() {},
-};
-
-function send(msg: ToWorker) {
-  scope.onmessage!({ data: structuredClone(msg) });
-}
-
-/** The next event (from now on) that matches. */
-function next<T extends FromWorker['type']>(type: T, pred: (e: Extract<FromWorker, { type: T }>) => boolean = () => true, ms = 60_000) {
-  return new Promise<Extract<FromWorker, { type: T }>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${type} event within ${ms} ms; last events: ${JSON.stringify(events.slice(-3))}`)), ms);
-    waiters.push({
-      pred: (e) => e.type === type && pred(e as Extract<FromWorker, { type: T }>),
-      resolve: (e) => {
-        clearTimeout(timer);
-        resolve(e as Extract<FromWorker, { type: T }>);
-      },
-    });
-  });
-}
 
 const text = 'It is a truth universally acknowledged, that a single man in possession of a good fortune. '.repeat(30);
 const model = { ...defaultModelConfig, nLayer: 1, nHead: 2, nEmbd: 16, blockSize: 16 };
@@ -47,13 +15,7 @@ const train = { ...defaultTrainConfig, batchSize: 4, maxSteps: 30, warmupSteps: 
 const start = (over: Partial<typeof train> = {}, m = model): ToWorker => ({ type: 'start', corpus: { name: 'austen', text }, model: m, train: { ...train, ...over } });
 
 beforeAll(async () => {
-  (globalThis as { self?: unknown }).self = scope;
-  // A path in a variable: the worker is type-checked in its own realm (workers/tsconfig.json),
-  // not under this file's Node types.
-  const worker = '../../workers/train.worker.ts';
-  await import(/* @vite-ignore */ worker);
-  send({ type: 'init', backend: 'cpu' });
-  await next('ready');
+  await startWorker();
 });
 
 afterAll(() => {
