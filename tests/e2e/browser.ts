@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
 import { outDir, root } from './build-app.ts';
 
@@ -34,4 +34,55 @@ export async function serveBuiltApp(): Promise<{ url: string; server: PreviewSer
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+/** A page of the built app in Chromium, collecting every console error and page error. */
+export interface AppPage {
+  page: Page;
+  baseUrl: string;
+  problems: string[]; // console errors and uncaught page errors, in order
+  /** The text of the first element with this test id. */
+  text(testId: string): Promise<string>;
+  /** Waits until that text matches; on a timeout, says what it showed and any error the app reported. */
+  waitFor(testId: string, pattern: RegExp, timeout?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Serves the build, starts Chromium and opens one page (one context: IndexedDB outlives a reload). */
+export async function openApp(viewport = { width: 1280, height: 900 }): Promise<AppPage> {
+  const { url: baseUrl, server } = await serveBuiltApp();
+  const browser = await launchChromium();
+  const context = await browser.newContext({ viewport, acceptDownloads: true });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000); // clicks and fills: a control that stays disabled should fail soon
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+  });
+  const text = async (testId: string) => (await page.getByTestId(testId).first().textContent()) ?? '';
+  const shown = async (testId: string) => ((await page.getByTestId(testId).count()) ? JSON.stringify(await text(testId)) : '(not on the page)');
+  return {
+    page,
+    baseUrl,
+    problems,
+    text,
+    async waitFor(testId, pattern, timeout = 120_000) {
+      try {
+        await page.waitForFunction(
+          ([id, source, flags]) => new RegExp(source, flags).test(document.querySelector(`[data-testid="${id}"]`)?.textContent ?? ''),
+          [testId, pattern.source, pattern.flags] as const,
+          { timeout },
+        );
+      } catch (err) {
+        const reported = [];
+        for (const id of ['run-error', 'checkpoint-error', 'corpus-error']) if ((await page.getByTestId(id).count()) && (await text(id))) reported.push(`${id}: ${await text(id)}`);
+        throw new Error(`${testId} did not match ${pattern} within ${timeout} ms: it shows ${await shown(testId)}${reported.length ? `; ${reported.join('; ')}` : ''}`, { cause: err });
+      }
+    },
+    async close() {
+      await browser.close();
+      await server.close();
+    },
+  };
 }

@@ -5,59 +5,30 @@
  */
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import type { PreviewServer } from 'vite';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { launchChromium, missingChromium, serveBuiltApp } from './browser.ts';
+import { missingChromium, openApp, type AppPage } from './browser.ts';
 
 const artifacts = fileURLToPath(new URL('./artifacts/', import.meta.url));
-const problems: string[] = [];
-let server: PreviewServer | undefined;
-let browser: Browser | undefined;
+let app: AppPage;
 let page: Page;
-let baseUrl = '';
-
-async function text(testId: string): Promise<string> {
-  return (await page.getByTestId(testId).first().textContent()) ?? '';
-}
-
-/** Waits for the element's text to match; on a timeout says what it showed instead. */
-async function waitFor(testId: string, pattern: RegExp, timeout = 120_000) {
-  try {
-    await page.waitForFunction(
-      ([id, source]) => new RegExp(source).test(document.querySelector(`[data-testid="${id}"]`)?.textContent ?? ''),
-      [testId, pattern.source] as const,
-      { timeout },
-    );
-  } catch (err) {
-    const shown = (await page.getByTestId(testId).count()) ? await text(testId) : '(not on the page)';
-    const errors = [await page.getByTestId('checkpoint-error').textContent().catch(() => null), (await page.getByTestId('run-error').count()) ? await text('run-error') : null];
-    throw new Error(`${testId} did not match ${pattern}: it shows ${JSON.stringify(shown)}; errors: ${JSON.stringify(errors)}`, { cause: err });
-  }
-}
+let problems: string[];
+const text = (testId: string) => app.text(testId);
+const waitFor = (testId: string, pattern: RegExp, timeout?: number) => app.waitFor(testId, pattern, timeout);
 
 beforeAll(async () => {
   if (missingChromium) return;
-  ({ server, url: baseUrl } = await serveBuiltApp());
-  browser = await launchChromium();
-  // One context: its IndexedDB outlives the reload, as a tab's does.
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
-  page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
-  });
+  app = await openApp({ width: 1280, height: 1000 }); // one context: its IndexedDB outlives the reload, as a tab's does
+  ({ page, problems } = app);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
+  await app?.close();
 });
 
 test('a run autosaves, survives a reload, resumes at its step and finishes; a corrupt file is refused', async () => {
   if (missingChromium) throw missingChromium;
-  const url = `${baseUrl}?layers=1&heads=2&embd=16&ctx=16&batch=4&steps=400&backend=wasm`;
+  const url = `${app.baseUrl}?layers=1&heads=2&embd=16&ctx=16&batch=4&steps=400&backend=wasm`;
   await page.goto(url);
   await waitFor('backend-name', /^wasm$/);
   await waitFor('corpus-stats', /characters/);

@@ -6,39 +6,21 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import type { PreviewServer } from 'vite';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { launchChromium, missingChromium, serveBuiltApp } from './browser.ts';
+import { missingChromium, openApp, type AppPage } from './browser.ts';
 
 const artifacts = fileURLToPath(new URL('./artifacts/', import.meta.url));
-const problems: string[] = [];
-let server: PreviewServer | undefined;
-let browser: Browser | undefined;
+let app: AppPage;
 let page: Page;
-let baseUrl = '';
-
-async function text(testId: string): Promise<string> {
-  return (await page.getByTestId(testId).first().textContent()) ?? '';
-}
-
-async function waitFor(testId: string, pattern: RegExp, timeout = 120_000) {
-  await page.waitForFunction(
-    ([id, source]) => new RegExp(source).test(document.querySelector(`[data-testid="${id}"]`)?.textContent ?? ''),
-    [testId, pattern.source] as const,
-    { timeout },
-  );
-}
+let problems: string[];
+const text = (testId: string) => app.text(testId);
+const waitFor = (testId: string, pattern: RegExp, timeout?: number) => app.waitFor(testId, pattern, timeout);
 
 beforeAll(async () => {
   if (missingChromium) return;
-  ({ server, url: baseUrl } = await serveBuiltApp());
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
-  });
+  app = await openApp();
+  ({ page, problems } = app);
   // Long tasks (> 50 ms) on the main thread: a frozen page would show here.
   await page.addInitScript(() => {
     const w = window as unknown as { longTasks: number[] };
@@ -50,14 +32,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
+  await app?.close();
 });
 
 test('a visitor trains a micro model on WebGPU, watches the chart, samples and scores', async () => {
   if (missingChromium) throw missingChromium;
   // A link that sets up a micro model; the backend is left to the app (webgpu first).
-  await page.goto(`${baseUrl}?layers=1&heads=2&embd=16&ctx=16&batch=4&steps=8`);
+  await page.goto(`${app.baseUrl}?layers=1&heads=2&embd=16&ctx=16&batch=4&steps=8`);
   await waitFor('backend-name', /\S/);
   expect(await text('backend-name')).toBe('webgpu');
   expect(await page.getByTestId('cfg-nEmbd').inputValue()).toBe('16');

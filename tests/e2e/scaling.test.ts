@@ -3,48 +3,29 @@
  * on the synthetic corpus, whose points reach the chart and whose fitted law is shown beside the
  * corpus's entropy floor. Any console error or page error fails it.
  */
-import type { Browser, Page } from 'playwright-core';
-import type { PreviewServer } from 'vite';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { launchChromium, missingChromium, serveBuiltApp } from './browser.ts';
+import { missingChromium, openApp, type AppPage } from './browser.ts';
 
-const problems: string[] = [];
-let server: PreviewServer | undefined;
-let browser: Browser | undefined;
+let app: AppPage;
 let page: Page;
-let baseUrl = '';
-
-async function text(testId: string): Promise<string> {
-  return (await page.getByTestId(testId).first().textContent()) ?? '';
-}
-
-async function waitFor(testId: string, pattern: RegExp, timeout = 120_000) {
-  await page.waitForFunction(
-    ([id, source]) => new RegExp(source).test(document.querySelector(`[data-testid="${id}"]`)?.textContent ?? ''),
-    [testId, pattern.source] as const,
-    { timeout },
-  );
-}
+let problems: string[];
+const text = (testId: string) => app.text(testId);
+const waitFor = (testId: string, pattern: RegExp, timeout?: number) => app.waitFor(testId, pattern, timeout);
 
 beforeAll(async () => {
   if (missingChromium) return;
-  ({ server, url: baseUrl } = await serveBuiltApp());
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
-  });
+  app = await openApp();
+  ({ page, problems } = app);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
+  await app?.close();
 });
 
 test('a micro sweep on wasm streams points onto the chart and fits a law shown beside the entropy floor', async () => {
   if (missingChromium) throw missingChromium;
-  await page.goto(`${baseUrl}?backend=wasm&corpus=markov`);
+  await page.goto(`${app.baseUrl}?backend=wasm&corpus=markov`);
   await waitFor('corpus-stats', /characters/);
   await waitFor('sweep-status', /no sweep yet/);
 
