@@ -160,6 +160,18 @@ class Objective {
   }
 }
 
+/** The L(N, D) objective over these points; 'mean' divides the sum by n (kept only to test that it is not used). */
+function chinchillaObjectiveOf(points: ChinchillaPoint[], opts: { delta?: number; reduction?: 'sum' | 'mean' }): Objective {
+  const scale = opts.reduction === 'mean' ? 1 / points.length : 1;
+  return new Objective(points.map((q) => q.N), points.map((q) => q.D), points.map((q) => q.loss), opts.delta ?? HUBER_DELTA, scale);
+}
+
+/** The L(N) objective over these points. */
+function lnObjectiveOf(points: LNPoint[], opts: { delta?: number; reduction?: 'sum' | 'mean' }): Objective {
+  const scale = opts.reduction === 'mean' ? 1 / points.length : 1;
+  return new Objective(points.map((q) => q.N), null, points.map((q) => q.loss), opts.delta ?? HUBER_DELTA, scale);
+}
+
 /**
  * The fitting objective Σᵢ Huber_δ(LSE(a − α·log Nᵢ, b − β·log Dᵢ, e) − log Lᵢ) at
  * p = [a, b, e, α, β], with its analytic gradient.
@@ -169,26 +181,14 @@ export function chinchillaObjective(
   points: ChinchillaPoint[],
   opts: { delta?: number; reduction?: 'sum' | 'mean' } = {},
 ): { value: number; grad: Float64Array } {
-  const obj = new Objective(
-    points.map((q) => q.N),
-    points.map((q) => q.D),
-    points.map((q) => q.loss),
-    opts.delta ?? HUBER_DELTA,
-    opts.reduction === 'mean' ? 1 / points.length : 1,
-  );
+  const obj = chinchillaObjectiveOf(points, opts);
   const grad = new Float64Array(5);
   return { value: obj.eval(p, grad), grad };
 }
 
 /** The one-variable objective Σᵢ Huber_δ(LSE(a − α·log Nᵢ, e) − log Lᵢ) at p = [a, e, α]. */
 export function lnObjective(p: ArrayLike<number>, points: LNPoint[], opts: { delta?: number } = {}): { value: number; grad: Float64Array } {
-  const obj = new Objective(
-    points.map((q) => q.N),
-    null,
-    points.map((q) => q.loss),
-    opts.delta ?? HUBER_DELTA,
-    1,
-  );
+  const obj = lnObjectiveOf(points, opts);
   const grad = new Float64Array(3);
   return { value: obj.eval(p, grad), grad };
 }
@@ -263,13 +263,7 @@ export function fitChinchilla(points: ChinchillaPoint[], opts: FitOptions = {}):
   if (distinct(points.map((q) => q.N)) < 2 || distinct(points.map((q) => q.D)) < 2) {
     throw new RangeError('fitting α and β needs at least two distinct N and two distinct D');
   }
-  const obj = new Objective(
-    points.map((q) => q.N),
-    points.map((q) => q.D),
-    points.map((q) => q.loss),
-    opts.delta ?? HUBER_DELTA,
-    opts.reduction === 'mean' ? 1 / points.length : 1,
-  );
+  const obj = chinchillaObjectiveOf(points, opts);
   const starts = opts.starts ?? chinchillaGrid();
   const best = minimizeFromStarts(obj, starts, [0, 1], [3, 4], [mean(obj.logN), mean(obj.logD!)], opts);
   const [a, b, e, alpha, beta] = best.p;
@@ -281,13 +275,7 @@ export function fitChinchilla(points: ChinchillaPoint[], opts: FitOptions = {}):
 export function fitLN(points: LNPoint[], opts: FitOptions = {}): LNFit {
   checkPositive(points, ['N', 'loss'], 3, 'L(N) = E + A/N^α');
   if (distinct(points.map((q) => q.N)) < 3) throw new RangeError('fitting L(N) = E + A/N^α needs at least three distinct N');
-  const obj = new Objective(
-    points.map((q) => q.N),
-    null,
-    points.map((q) => q.loss),
-    opts.delta ?? HUBER_DELTA,
-    opts.reduction === 'mean' ? 1 / points.length : 1,
-  );
+  const obj = lnObjectiveOf(points, opts);
   const best = minimizeFromStarts(obj, opts.starts ?? lnGrid(), [0], [2], [mean(obj.logN)], opts);
   const [a, e, alpha] = best.p;
   const law = { E: Math.exp(e), A: Math.exp(a), alpha };
