@@ -330,7 +330,11 @@ export class RunState {
 
   #spawn(choice: BackendChoice): TrainWorker {
     this.#crashed = false;
-    return new TrainWorker(choice, { onEvent: this.#onEvent, onCrash: this.#onCrash });
+    return new TrainWorker(choice, {
+      onEvent: this.#onEvent,
+      onCrash: this.#onCrash,
+      onUnreadable: (message) => this.#onEvent({ type: 'error', during: 'train', message }),
+    });
   }
 
   #onCrash = (message: string) => {

@@ -3,6 +3,7 @@
  * (the same module as the main run's, a second instance), so the main run never waits for them.
  * The worker's events are the only writers of what it measured; components read and call methods.
  */
+import { TrainWorker } from './worker-client.ts';
 import { defaultTrainConfig } from '../core/config.ts';
 import type { ChinchillaLaw } from '../core/scaling.ts';
 import type {
@@ -15,7 +16,6 @@ import type {
   SweepFromWorker,
   SweepPoint,
   SweepToWorker,
-  ToWorker,
 } from '../../workers/protocol.ts';
 import { DEFAULT_SIZES, parseLadder, parseShape, planSteps, shapeN, sweepFraction, type Budget, type ExportedFit } from './scaling-chart.ts';
 
@@ -32,29 +32,6 @@ export interface Prediction {
   interval: [number, number]; // 95% bootstrap prediction interval
   actual: number | null; // its final val loss, once trained
   status: 'predicted' | 'training' | 'trained' | 'stopped';
-}
-
-/** The lab's own worker: a training worker that receives only sweep and fit requests (besides init). */
-class LabWorker {
-  readonly #worker: Worker;
-
-  constructor(backend: BackendChoice, onEvent: (msg: SweepFromWorker | FromWorker) => void, onCrash: (message: string) => void) {
-    this.#worker = new Worker(new URL('../../workers/train.worker.ts', import.meta.url), { type: 'module' });
-    this.#worker.onmessage = (e: MessageEvent<SweepFromWorker | FromWorker>) => onEvent(e.data);
-    this.#worker.onerror = (e: ErrorEvent) => {
-      e.preventDefault();
-      onCrash(e.message ? `the sweep worker failed: ${e.message}` : 'the sweep worker could not be loaded');
-    };
-    this.post({ type: 'init', backend });
-  }
-
-  post(msg: SweepToWorker | ToWorker) {
-    this.#worker.postMessage(msg);
-  }
-
-  terminate() {
-    this.#worker.terminate();
-  }
 }
 
 export class ScalingLab {
@@ -103,7 +80,8 @@ export class ScalingLab {
   readonly running = $derived(this.status === 'running' || this.status === 'stopping');
   readonly law = $derived<ChinchillaLaw | null>(this.fitted?.law ?? null);
 
-  #worker: LabWorker | null = null;
+  /** The lab's own training worker, made on first use: it gets only sweep and fit requests. */
+  #worker: TrainWorker<SweepFromWorker | FromWorker, SweepToWorker> | null = null;
   #backend: () => BackendChoice;
   #id = 0;
   /** What the request with this id is: the sweep's points feed the fit, a verification's only its prediction. */
@@ -142,14 +120,15 @@ export class ScalingLab {
     return null;
   });
 
-  #ensureWorker(): LabWorker {
-    this.#worker ??= new LabWorker(this.#backend(), this.#onEvent, (message) => {
+  #ensureWorker(): TrainWorker<SweepFromWorker | FromWorker, SweepToWorker> {
+    const onCrash = (message: string) => {
       this.error = message;
       this.status = 'error';
       this.fitting = false;
       this.#worker?.terminate();
       this.#worker = null; // the next request makes a new one
-    });
+    };
+    this.#worker ??= new TrainWorker(this.#backend(), { onEvent: this.#onEvent, onCrash }, 'sweep worker');
     return this.#worker;
   }
 
