@@ -54,10 +54,14 @@ export type ToWorker =
   /**
    * Replaces the current run (not while it trains) with a checkpoint's, then answers 'run' and
    * 'paused'. resume: the same corpus (checked by sha256) and the checkpoint's own training
-   * config, at its step (`train`, if given, only sets maxSteps); finetune: its weights, the
-   * vocabulary grown to the corpus's, and a fresh optimizer with `train`, at step 0.
+   * config, at its step (`train`, if given, only sets maxSteps; `lrScale` multiplies its
+   * learningRate and minLr: a run rolled back after diverging goes on at a lower rate);
+   * finetune: its weights, the vocabulary grown to the corpus's, and a fresh optimizer with
+   * `train`, at step 0.
    */
-  | { type: 'load'; id: number; bytes: Uint8Array; corpus: CorpusMessage; mode: 'resume' | 'finetune'; train?: TrainConfig };
+  | { type: 'load'; id: number; bytes: Uint8Array; corpus: CorpusMessage; mode: 'resume' | 'finetune'; train?: TrainConfig; lrScale?: number }
+  /** Answered at once by 'pong' from the message handler: a worker that does not answer is stuck. */
+  | { type: 'ping'; id: number };
 
 /** A loss to compare the model with, drawn as a line across the chart. */
 export interface ReferenceLoss {
@@ -93,9 +97,20 @@ export interface RunInfo {
   references: ReferenceLoss[]; // n-gram baselines on this split, and the entropy floor when the corpus has one
 }
 
+/**
+ * Why training stopped on an error, which decides what the page offers:
+ * device: the GPU device was lost or reported an error (its results can no longer be trusted):
+ *   a fresh worker resumes from the last checkpoint;
+ * divergence: the loss became NaN or infinite: roll back to a checkpoint at a lower learning rate;
+ * error: anything else.
+ */
+export type TrainFault = 'device' | 'divergence' | 'error';
+
 /** Where a failure happened: the page shows init/start/train failures by the form, the rest by the sample box. */
 export type WorkerError =
-  | { type: 'error'; during: 'init' | 'start' | 'train'; message: string }
+  | { type: 'error'; during: 'init' | 'start'; message: string }
+  /** step: where training stopped (a divergence's own step), or null when no run was training. */
+  | { type: 'error'; during: 'train'; message: string; fault: TrainFault; step: number | null }
   | { type: 'error'; during: 'sample' | 'score' | 'probs' | 'save' | 'load'; id: number; message: string };
 
 /** worker → page */
@@ -116,6 +131,7 @@ export type FromWorker =
   | { type: 'probs'; id: number; probs: number[] }
   /** A checkpoint of the run at `step` (its buffer is transferred); valLoss is the latest eval's. */
   | { type: 'saved'; id: number; bytes: Uint8Array; step: number; valLoss: number | null }
+  | { type: 'pong'; id: number }
   | WorkerError;
 
 // ---------------------------------------------------------------------------------------------

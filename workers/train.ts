@@ -8,7 +8,7 @@ import { Batcher, fixedBatches, type Batch, type BatcherState } from '../src/cor
 import { assertValid, countParams, validateTrainConfig, type TrainConfig } from '../src/core/config.ts';
 import { Rng, streamSeed, type RngState } from '../src/core/rng.ts';
 import { toVariable, type GPT } from './model.ts';
-import { deviceFault } from './device.ts';
+import { deviceFault, settleDeviceFault } from './device.ts';
 import { yieldToEventLoop } from './schedule.ts';
 
 export interface StepEvent {
@@ -303,8 +303,7 @@ export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: Run
     if (trainer.step >= maxSteps && stats.lastEval?.step !== trainer.step) await evaluate();
   } catch (err) {
     // A failed readback is often the symptom of a device fault reported a moment later.
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    throw deviceFault() ?? err;
+    throw (await settleDeviceFault(err instanceof DivergenceError ? 10 : 2000)) ?? err;
   } finally {
     // On an error or a stop, free what is still queued so no tensor outlives the loop.
     await inFlight.catch(() => {});

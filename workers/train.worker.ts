@@ -18,11 +18,12 @@ import { tokensPerStep, trainingFlopsPerStep } from '../src/core/flops.ts';
 import { initBackend, type BackendChoice, type BackendInfo } from './backend.ts';
 import { growVocabulary, loadCheckpoint, saveCheckpoint, type Checkpoint, type CorpusId, type RunHistory } from './checkpoint.ts';
 import { bootstrapChinchilla } from '../src/core/fit.ts';
-import type { CorpusMessage, FromWorker, ReferenceLoss, SweepFromWorker, SweepToWorker, ToWorker } from './protocol.ts';
+import type { CorpusMessage, FromWorker, ReferenceLoss, SweepFromWorker, SweepToWorker, ToWorker, TrainFault } from './protocol.ts';
 import { createRun, disposeRun, prepareRun, referenceLosses, type PreparedRun, type Run } from './run.ts';
 import { generate, nextProbs, score } from './sample.ts';
 import { runSweep, sweepSteps } from './sweep.ts';
-import { summarize, train, type RunStats, type TrainHooks } from './train.ts';
+import { deviceFault, onDeviceFault } from './device.ts';
+import { DivergenceError, summarize, train, type RunStats, type TrainHooks } from './train.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
@@ -38,6 +39,15 @@ function post(msg: FromWorker | SweepFromWorker, transfer: Transferable[] = []) 
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A training failure as the page needs it: what kind, and at which step. */
+function trainError(err: unknown, step: number | null): FromWorker {
+  // A lost device makes later ops fail in odd ways: the device's own report is the cause to name.
+  const device = deviceFault();
+  if (device) return { type: 'error', during: 'train', message: device.message, fault: 'device', step };
+  const fault: TrainFault = err instanceof DivergenceError ? 'divergence' : 'error';
+  return { type: 'error', during: 'train', message: describe(err), fault, step: err instanceof DivergenceError ? err.step : step };
 }
 
 /** Why the training loop was asked to end before maxSteps. */
@@ -81,7 +91,11 @@ function init(choice: BackendChoice) {
     return;
   }
   backendChoice = choice;
-  // Device loss and WebGPU errors are watched by initBackend; the training loop reports them.
+  // Device loss and WebGPU errors are watched by initBackend; the training loop reports them,
+  // and a fault while no loop runs (a paused or finished run) is reported here.
+  onDeviceFault((err) => {
+    if (current && !current.loop) post({ type: 'error', during: 'train', message: err.message, fault: 'device', step: current.run.trainer.step });
+  });
   backend ??= initBackend(choice, { wasmPaths: WASM_PATHS });
   backend.then(
     (info) => post({ type: 'ready', backend: info.name, adapter: info.adapter, skipped: info.skipped }),
@@ -171,7 +185,10 @@ async function runFromCheckpoint(ck: Checkpoint, msg: Extract<ToWorker, { type: 
     if (ck.meta.corpus && ck.meta.corpus.sha256 !== sha) {
       throw new Error(`this checkpoint was trained on ${ck.meta.corpus.name}, another text than ${msg.corpus.name}: resuming needs the same corpus (fine-tuning starts a new run on this one)`);
     }
-    const config = { ...ck.meta.train, ...(msg.train ? { maxSteps: msg.train.maxSteps } : {}) };
+    const scale = msg.lrScale ?? 1;
+    if (!(scale > 0 && scale <= 1)) throw new Error(`lrScale must be in (0, 1], got ${scale}`);
+    const { learningRate, minLr } = ck.meta.train;
+    const config = { ...ck.meta.train, maxSteps: msg.train?.maxSteps ?? ck.meta.train.maxSteps, learningRate: learningRate * scale, minLr: minLr * scale };
     const { vocabSize: _, ...shape } = ck.meta.model;
     const prepared = prepareRun(text, shape, config, ck.tokenizer);
     return { prepared, run: createRun(prepared, { model: ck.model, state: ck.state }) };
@@ -280,7 +297,7 @@ async function trainLoop(c: Current, info: BackendInfo) {
     }
   } catch (err) {
     c.phase = 'done'; // the weights may be broken, but they stay for a look until the next start
-    post({ type: 'error', during: 'train', message: describe(err) });
+    post(trainError(err, trainer.step));
   } finally {
     c.loop = null;
     // Saves asked for after the loop last looked: nothing steps any more, so the queue runs them.
@@ -323,7 +340,7 @@ function stop() {
     c.phase = 'done'; // a second stop finds nothing to do; the queue keeps samples off until finish ends
     enqueue(
       async () => finish(c, await ready(), true),
-      (message) => ({ type: 'error', during: 'train', message }),
+      (message) => ({ type: 'error', during: 'train', message, fault: 'error', step: c.run.trainer.step }),
     );
   }
 }
@@ -434,6 +451,9 @@ scope.onmessage = (e: MessageEvent<ToWorker | SweepToWorker>) => {
     case 'init':
       init(msg.backend);
       break;
+    case 'ping':
+      post({ type: 'pong', id: msg.id });
+      break;
     case 'start':
       epoch++;
       enqueue(
@@ -458,7 +478,7 @@ scope.onmessage = (e: MessageEvent<ToWorker | SweepToWorker>) => {
           await reset();
           post({ type: 'reset' });
         },
-        (message) => ({ type: 'error', during: 'train', message }),
+        (message) => ({ type: 'error', during: 'train', message, fault: 'error', step: null }),
       );
       break;
     case 'sample':
@@ -510,5 +530,5 @@ scope.onmessage = (e: MessageEvent<ToWorker | SweepToWorker>) => {
 // A last resort: whatever escapes the handlers above still reaches the page as an error event.
 scope.addEventListener('unhandledrejection', (e) => {
   e.preventDefault();
-  post({ type: 'error', during: 'train', message: describe(e.reason) });
+  post(trainError(e.reason, null));
 });

@@ -3,6 +3,13 @@
  * events are the only writers; the components read, and call the methods to send commands.
  * Checkpoints: save() and load() go through the worker; autosaves land in the browser's
  * IndexedDB (run-store.ts) under one key per run, and a failed one is a message, never a stop.
+ * The latest autosaves are also kept in memory, whatever the store did with them: they are
+ * where a faulted run restarts from.
+ *
+ * Faults (see `fault`): a lost or failing GPU device restarts the run in a fresh worker from the
+ * latest checkpoint, on its own; a worker that crashed, stopped answering pings or stopped
+ * stepping is offered the same restart; a diverged run is offered a rollback at half the
+ * learning rate. At most one autosave interval of steps is lost.
  */
 import type { ModelConfig, TrainConfig } from '../core/config.ts';
 import type {
@@ -16,9 +23,11 @@ import type {
   StepBatch,
   StepEvent,
   ToWorker,
+  TrainFault,
   TrainSummary,
 } from '../../workers/protocol.ts';
 import type { CorpusSource } from './corpus.svelte.ts';
+import { Heartbeat, type Health } from './heartbeat.ts';
 import { newRecord, type RunRecord } from './history.ts';
 import { RunStore, type SavedRunSummary, type StoredCorpus } from './run-store.ts';
 import { TrainWorker } from './worker-client.ts';
@@ -38,6 +47,21 @@ export interface SavedCheckpoint {
   step: number;
   valLoss: number | null; // the latest eval's
 }
+
+/**
+ * Something went wrong with the run or its worker.
+ * device/divergence/error: training stopped with that fault (protocol.ts);
+ * crash: the worker died; unresponsive/stalled: see heartbeat.ts (the worker may yet come back);
+ * backend: a restart could not bring the backend back (WebGPU gone: wasm is offered).
+ */
+export interface Fault {
+  kind: TrainFault | 'crash' | Exclude<Health, 'ok'> | 'backend';
+  message: string;
+  step: number | null; // where the run stood, when known
+}
+
+/** How many automatic restarts a run gets before the page asks instead (a fault that recurs at once). */
+const MAX_AUTO_RESTARTS = 3;
 
 /** "moby-dick · 2×64 · ctx 64": how a saved run is listed. */
 function runName(info: RunInfo): string {
@@ -88,6 +112,19 @@ export class RunState {
   storage = $state<{ usage: number; quota: number } | null>(null);
   readonly store = new RunStore();
 
+  /** The fault the run met, until the user or a restart deals with it. */
+  fault = $state<Fault | null>(null);
+  /** What the last restart or rollback did, in words: kept after it succeeded. */
+  recoveryNote = $state<string | null>(null);
+  /** A restart is under way: a fresh worker is starting and loading the checkpoint. */
+  recovering = $state(false);
+  /** Restart from the latest checkpoint by itself when the GPU device is lost or fails. */
+  autoRestart = $state(true);
+  /** Pause while the tab is hidden and resume when it shows again (otherwise training goes on). */
+  pauseWhenHidden = $state(false);
+  /** The step a restart would resume at (the latest checkpoint kept), or null to start over. */
+  restartStep = $state<number | null>(null);
+
   /** A run is under way: the backend cannot change and Train is off. */
   readonly busy = $derived(this.status === 'starting' || this.status === 'training' || this.status === 'paused');
   /** The worker holds a model that is not being trained. */
@@ -96,6 +133,17 @@ export class RunState {
 
   #worker: TrainWorker;
   #crashed = false; // the worker is gone: the next start makes a new one
+  #ready: { resolve: () => void; reject: (e: Error) => void } | null = null; // a restart waits for the new worker
+  #heartbeat = new Heartbeat(Date.now());
+  #pingId = 0;
+  #pinger: ReturnType<typeof setInterval>;
+  #pausedForHidden = false; // the pause was ours, not the user's: showing the tab resumes
+  #autoRestarts = 0; // in the current run
+  #trainingAtFault = true; // a restart trains on only if the run was training when the fault came
+  #lastStart: { corpus: CorpusMessage; model: Omit<ModelConfig, 'vocabSize'>; train: TrainConfig; source: CorpusSource } | null = null;
+  #trainedOn: BackendInfo['name'] | null = null; // the backend the current run last trained on
+  // Set by a restart: the next 'run' continues the current record and keeps these checkpoints.
+  #continuing: { kept: { step: number; bytes: Uint8Array; pinned?: boolean }[] } | null = null;
   #statusBeforeStart: Status = 'idle'; // where a refused start returns to
   #sampleId = 0; // the latest sample: tokens of earlier ones are dropped
   #requestId = 0; // score and probs requests, answered by id
@@ -121,6 +169,7 @@ export class RunState {
   constructor(backend: BackendChoice = 'auto') {
     this.backendChoice = backend;
     this.#worker = this.#spawn(backend);
+    this.#pinger = setInterval(() => this.#beat(), this.#heartbeat.opts.intervalMs);
   }
 
   /** A new worker on another backend; the current run, if any, goes with the old one. */
@@ -132,6 +181,7 @@ export class RunState {
     this.sampling = false;
     this.backend = null;
     this.error = null;
+    this.fault = null;
     this.status = 'idle';
     this.backendChoice = choice;
     this.#worker = this.#spawn(choice);
@@ -144,6 +194,10 @@ export class RunState {
     this.#statusBeforeStart = this.status;
     this.status = 'starting';
     this.error = null;
+    this.fault = null;
+    this.recoveryNote = null;
+    this.#autoRestarts = 0;
+    this.#lastStart = { corpus, model, train, source };
     this.#next = { key: newKey(), corpus: storedCorpus(corpus, source) };
     this.#nextCorpus = { message: corpus, source };
     this.#worker.post({ type: 'start', corpus, model, train });
@@ -159,7 +213,13 @@ export class RunState {
    * step 0 (finetune, with `train`); settles once the worker has it. `key` continues a saved
    * run's store entry instead of starting a new one.
    */
-  load(bytes: Uint8Array, corpus: CorpusMessage, mode: 'resume' | 'finetune', train: TrainConfig | undefined, opts: { source: CorpusSource; key?: string }): Promise<void> {
+  load(
+    bytes: Uint8Array,
+    corpus: CorpusMessage,
+    mode: 'resume' | 'finetune',
+    train: TrainConfig | undefined,
+    opts: { source: CorpusSource; key?: string; lrScale?: number },
+  ): Promise<void> {
     if (this.status === 'training' || this.status === 'starting') return Promise.reject(new Error('a run is training: pause or stop it before loading a checkpoint'));
     if (this.#loadId !== null) return Promise.reject(new Error('a checkpoint is loading already'));
     if (this.#crashed) this.setBackend(this.backendChoice);
@@ -170,7 +230,7 @@ export class RunState {
     this.#nextCorpus = { message: corpus, source: opts.source };
     return this.#request<void>((id) => {
       this.#loadId = id;
-      return { type: 'load', id, bytes, corpus, mode, train };
+      return { type: 'load', id, bytes, corpus, mode, train, lrScale: opts.lrScale };
     });
   }
 
@@ -212,13 +272,11 @@ export class RunState {
         if (this.lastAutosave?.step === step) continue;
         const { bytes, step: saved, valLoss } = await this.save();
         if (this.#run !== entry) return; // another run took over while the worker saved
+        // Kept in memory first: a full store must not cost the run its restart point.
+        this.#keep(saved, bytes);
         const date = Date.now();
         await this.store.put({ key: entry.key, name: runName(info), date, step: saved, valLoss, bytes, corpus: entry.corpus });
         this.lastAutosave = { step: saved, date };
-        const others = this.#kept.filter((k) => k.step !== saved);
-        const recent = others.at(-1);
-        this.#kept = [...others.filter((k) => k.pinned || k === recent), { step: saved, bytes }];
-        this.rollbackSteps = this.#kept.map((k) => k.step);
         this.storeError = null;
         await this.refreshSaved();
       } while (this.#autosaveAgain);
@@ -227,6 +285,16 @@ export class RunState {
     } finally {
       this.#autosaving = false;
     }
+  }
+
+  #keep(step: number, bytes: Uint8Array) {
+    // A checkpoint past the last restart point: the run is healthy again, so a later fault restarts by itself too.
+    if (this.restartStep !== null && step > this.restartStep) this.#autoRestarts = 0;
+    const others = this.#kept.filter((k) => k.step !== step);
+    const recent = others.at(-1);
+    this.#kept = [...others.filter((k) => k.pinned || k === recent), { step, bytes }];
+    this.rollbackSteps = this.#kept.map((k) => k.step);
+    this.restartStep = step;
   }
 
   /** Keeps the latest autosave from before `step` (a loss spike's) in memory until the run ends; returns its step, or null. */
@@ -246,7 +314,7 @@ export class RunState {
    * Resumes the current run from its latest autosave before `step` (pausing it first), as a new
    * saved run beside the one with the spike; settles with the step it is paused at.
    */
-  async rollBack(step: number): Promise<number> {
+  async rollBack(step: number, lrScale = 1): Promise<number> {
     const kept = this.#kept.filter((k) => k.step < step).at(-1);
     const corpus = this.#runCorpus;
     if (!kept || !corpus) throw new Error(`no checkpoint of this run from before step ${step} is kept`);
@@ -257,8 +325,112 @@ export class RunState {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
-    await this.load(kept.bytes, corpus.message, 'resume', undefined, { source: corpus.source });
+    await this.load(kept.bytes, corpus.message, 'resume', undefined, { source: corpus.source, lrScale });
     return this.startStep;
+  }
+
+  /**
+   * After a divergence: back to the latest checkpoint before it, at half the learning rate (the
+   * same rate would meet the same batches and diverge again), and on with training.
+   */
+  async rollBackDiverged(): Promise<void> {
+    const fault = this.fault;
+    if (fault?.kind !== 'divergence' || fault.step === null) throw new Error('the run did not diverge');
+    const at = await this.rollBack(fault.step, 0.5);
+    this.fault = null;
+    this.recoveryNote = `Rolled back to step ${at} after the divergence at step ${fault.step}; the learning rate is halved from here on.`;
+    this.resume();
+  }
+
+  /**
+   * Ends the worker (whatever state it is in), starts a fresh one on `backend` and resumes the
+   * run from its latest checkpoint (from its start when none was kept yet), training on.
+   * `backend` defaults to the one the run trained on when that was WebGPU: a restart after a
+   * lost device tries the GPU again rather than falling back silently; if it cannot come back,
+   * the fault says so and restart('wasm') continues there.
+   */
+  async restart(backend?: BackendChoice): Promise<void> {
+    const from = this.#kept.at(-1) ?? null;
+    const begin = this.#lastStart;
+    const corpus = this.#runCorpus ?? (begin && { message: begin.corpus, source: begin.source });
+    if (this.recovering) return;
+    if (!corpus || (!from && !begin)) throw new Error('there is no run to restart');
+    const cause = this.fault;
+    const choice = backend ?? (this.#trainedOn === 'webgpu' ? 'webgpu' : this.backendChoice);
+    this.recovering = true;
+    this.#worker.terminate();
+    this.#failRequests('the worker was restarted');
+    this.#loadId = null;
+    this.sampling = false;
+    this.backend = null;
+    this.error = null;
+    this.status = 'starting';
+    try {
+      await this.#respawn(choice);
+    } catch (err) {
+      this.recovering = false;
+      this.status = 'error';
+      this.fault = { kind: 'backend', message: `${choice} could not start again: ${describe(err)}`, step: cause?.step ?? null };
+      this.error = this.fault.message;
+      return;
+    }
+    if (backend) this.backendChoice = backend;
+    const lost = cause?.step !== null && cause?.step !== undefined && from ? ` (${cause.step - from.step} steps lost)` : '';
+    try {
+      if (from) {
+        this.#continuing = { kept: this.#kept };
+        this.status = 'error'; // still the fault's state, until the load succeeds
+        await this.load(from.bytes, corpus.message, 'resume', undefined, { source: corpus.source, key: this.#run?.key });
+        this.fault = null;
+        this.recoveryNote = `${cause ? faultLabel(cause) + '; ' : ''}restarted on ${this.#backendName(choice)} from the checkpoint at step ${from.step}${lost}${this.#trainingAtFault ? '' : ', paused'}.`;
+        if (this.#trainingAtFault) this.resume();
+      } else {
+        this.fault = null;
+        this.recoveryNote = `${cause ? faultLabel(cause) + '; ' : ''}no checkpoint was kept yet, so the run started over on ${this.#backendName(choice)}.`;
+        const { corpus: c, model, train, source } = begin!;
+        const restarts = this.#autoRestarts;
+        const note = this.recoveryNote;
+        this.status = 'idle';
+        this.start(c, model, train, source);
+        this.#autoRestarts = restarts;
+        this.recoveryNote = note;
+      }
+    } catch (err) {
+      this.status = 'error';
+      this.fault = { kind: 'error', message: `the restart failed: ${describe(err)}`, step: cause?.step ?? null };
+      this.error = this.fault.message;
+    } finally {
+      this.#continuing = null;
+      this.recovering = false;
+    }
+  }
+
+  /** What the worker runs on, or what it was asked for until it says. */
+  #backendName(choice: BackendChoice): string {
+    return this.backend?.name ?? choice;
+  }
+
+  /** Pauses while the document is hidden, if pauseWhenHidden; returns the listener's remover. */
+  watchVisibility(doc: Document): () => void {
+    const onChange = () => {
+      if (doc.visibilityState === 'hidden') {
+        if (this.pauseWhenHidden && this.status === 'training') {
+          this.#pausedForHidden = true;
+          this.pause();
+        }
+      } else if (this.#pausedForHidden) {
+        this.#pausedForHidden = false;
+        this.resume();
+      }
+    };
+    doc.addEventListener('visibilitychange', onChange);
+    return () => doc.removeEventListener('visibilitychange', onChange);
+  }
+
+  /** The user's "it may yet come back": forget an unresponsive or stalled verdict and keep watching. */
+  keepWaiting() {
+    if (this.fault?.kind === 'unresponsive' || this.fault?.kind === 'stalled') this.fault = null;
+    this.#heartbeat = new Heartbeat(Date.now(), this.#heartbeat.opts);
   }
 
   pause() {
@@ -267,7 +439,9 @@ export class RunState {
 
   resume() {
     if (this.status !== 'paused') return;
+    this.#pausedForHidden = false;
     this.status = 'training';
+    this.#heartbeat.progressed(Date.now());
     this.#worker.post({ type: 'resume' });
   }
 
@@ -324,17 +498,54 @@ export class RunState {
   }
 
   dispose() {
+    clearInterval(this.#pinger);
     this.#worker.terminate();
     this.#failRequests('the page closed the worker');
   }
 
   #spawn(choice: BackendChoice): TrainWorker {
     this.#crashed = false;
+    this.#heartbeat = new Heartbeat(Date.now(), this.#heartbeat.opts);
     return new TrainWorker(choice, {
       onEvent: this.#onEvent,
       onCrash: this.#onCrash,
-      onUnreadable: (message) => this.#onEvent({ type: 'error', during: 'train', message }),
+      onUnreadable: (message) => this.#onEvent({ type: 'error', during: 'train', message, fault: 'error', step: this.lastStep?.step ?? null }),
     });
+  }
+
+  /** A fresh worker on `choice`; settles when it is ready, or fails to start its backend. */
+  #respawn(choice: BackendChoice): Promise<void> {
+    this.#ready?.reject(new Error('another worker was started'));
+    return new Promise<void>((resolve, reject) => {
+      this.#ready = { resolve, reject };
+      this.#worker = this.#spawn(choice);
+    });
+  }
+
+  /** Pings the worker, and turns a worker that stopped answering or stepping into a fault. */
+  #beat() {
+    if (this.#crashed || this.recovering) return;
+    const now = Date.now();
+    this.#heartbeat.pinged(now);
+    this.#worker.post({ type: 'ping', id: ++this.#pingId });
+    const health = this.#heartbeat.check(now, this.status === 'training');
+    const watching = this.fault === null || this.fault.kind === 'unresponsive' || this.fault.kind === 'stalled';
+    if (!watching) return;
+    if (health === 'ok') {
+      this.fault = null;
+      return;
+    }
+    const silent = this.#heartbeat.silentFor(now, health);
+    this.#trainingAtFault = this.status === 'training';
+    const step = this.lastStep?.step ?? this.startStep;
+    this.fault = {
+      kind: health,
+      step,
+      message:
+        health === 'unresponsive'
+          ? `the training worker has not answered for ${silent} s: it may be stuck in a long computation, or gone`
+          : `no training step for ${silent} s (the last was step ${step}): the GPU may have hung`,
+    };
   }
 
   #onCrash = (message: string) => {
@@ -342,9 +553,14 @@ export class RunState {
     this.#loadId = null;
     this.#worker.terminate();
     this.#failRequests(message);
+    this.#ready?.reject(new Error(message));
+    this.#ready = null;
     this.backend = null;
     this.sampling = false;
-    this.error = `${message}. Train starts a new worker.`;
+    const canRestart = this.#lastStart !== null || this.#kept.length > 0;
+    this.#trainingAtFault = this.status === 'training';
+    this.error = `${message}.${canRestart ? '' : ' Train starts a new worker.'}`;
+    this.fault = canRestart ? { kind: 'crash', message, step: this.lastStep?.step ?? this.startStep } : null;
     this.status = 'error';
   };
 
@@ -363,7 +579,9 @@ export class RunState {
     this.#run = null;
     this.#kept = [];
     this.rollbackSteps = [];
+    this.restartStep = null;
     this.#runCorpus = null;
+    this.#trainedOn = null;
   }
 
   #failRequests(why: string) {
@@ -376,10 +594,24 @@ export class RunState {
     switch (msg.type) {
       case 'ready':
         this.backend = { name: msg.backend, adapter: msg.adapter, skipped: msg.skipped };
+        this.#ready?.resolve();
+        this.#ready = null;
+        break;
+      case 'pong':
+        this.#heartbeat.answered();
         break;
       case 'run': {
         const { type: _, step, history, ...info } = msg;
+        const continuing = this.#continuing;
         this.#clearRun();
+        if (continuing) {
+          // A restart: the same run goes on, with the checkpoints it had up to this step.
+          this.#kept = continuing.kept.filter((k) => k.step <= step);
+          this.rollbackSteps = this.#kept.map((k) => k.step);
+          this.restartStep = this.#kept.at(-1)?.step ?? null;
+        }
+        this.#trainedOn = this.backend?.name ?? null;
+        this.#heartbeat.progressed(Date.now());
         this.info = info;
         this.maxSteps = info.maxSteps;
         this.startStep = step;
@@ -395,12 +627,15 @@ export class RunState {
         record.evals = history.evals.map(({ step, train, val }) => ({ step, train, val }));
         const lastEval = history.evals.at(-1);
         this.lastEval = lastEval ? { type: 'eval', ...lastEval } : null;
-        this.runs = [...this.runs, record];
+        // A restarted run replaces its own curve (the steps after the checkpoint were lost).
+        if (continuing && this.runs.length) record.id = this.runs.at(-1)!.id;
+        this.runs = continuing && this.runs.length ? [...this.runs.slice(0, -1), record] : [...this.runs, record];
         this.status = 'training';
         break;
       }
       case 'step': {
         const { starts, epoch, ...step } = msg;
+        this.#heartbeat.progressed(Date.now(), step.ms);
         this.lastStep = step;
         this.lastBatch = { starts, epoch, step: step.step };
         const rec = this.runs.at(-1);
@@ -454,9 +689,20 @@ export class RunState {
       case 'error':
         switch (msg.during) {
           case 'init':
-          case 'train':
             this.error = msg.message;
             this.status = 'error';
+            this.#ready?.reject(new Error(msg.message));
+            this.#ready = null;
+            break;
+          case 'train':
+            this.#trainingAtFault = this.status === 'training';
+            this.error = msg.message;
+            this.status = 'error';
+            this.fault = { kind: msg.fault, message: msg.message, step: msg.step };
+            if (msg.fault === 'device' && this.autoRestart && this.#autoRestarts < MAX_AUTO_RESTARTS && (this.#kept.length || this.#lastStart)) {
+              this.#autoRestarts++;
+              void this.restart();
+            }
             break;
           case 'start':
             // The worker kept what it had: a refused start changes nothing but the message.
@@ -489,6 +735,28 @@ export class RunState {
         msg satisfies never;
     }
   };
+}
+
+/** "The GPU device was lost at step 812": a fault in a few words, for the note after a restart. */
+function faultLabel(f: Fault): string {
+  const at = f.step !== null ? ` at step ${f.step}` : '';
+  switch (f.kind) {
+    case 'device':
+      return `the GPU device failed${at} (${f.message})`;
+    case 'divergence':
+      return `the loss diverged${at}`;
+    case 'crash':
+      return `the worker crashed${at}`;
+    case 'unresponsive':
+      return `the worker stopped answering${at}`;
+    case 'stalled':
+      return `training stalled${at}`;
+    case 'backend':
+    case 'error':
+      return `training failed${at} (${f.message})`;
+    default:
+      return f.kind satisfies never;
+  }
 }
 
 /** A store key for a new run: unique enough within one browser. */

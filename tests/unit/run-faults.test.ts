@@ -1,0 +1,331 @@
+/**
+ * The page's side of faults: RunState against scripted workers. Each test plays the worker's
+ * part through its messages (a lost device, a crash, silence, a divergence, a backend that does
+ * not come back) and checks what the page does: which worker it ends, what it asks the new one,
+ * from which checkpoint, and what it tells the user. The worker's own side of a lost device is
+ * tested on a real (software) GPU in tests/gpu/device-lost.test.ts.
+ */
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { defaultModelConfig, defaultTrainConfig } from '../../src/core/config.ts';
+import { RunState } from '../../src/lib/run.svelte.ts';
+import type { FromWorker, RunInfo, ToWorker } from '../../workers/protocol.ts';
+
+/** A stand-in for the browser's Worker: records what the page posts, and lets the test answer. */
+class ScriptedWorker {
+  static all: ScriptedWorker[] = [];
+  posted: ToWorker[] = [];
+  terminated = false;
+  onmessage: ((e: { data: FromWorker }) => void) | null = null;
+  onerror: ((e: { message: string; preventDefault: () => void }) => void) | null = null;
+  onmessageerror: (() => void) | null = null;
+  constructor() {
+    ScriptedWorker.all.push(this);
+  }
+  postMessage(msg: ToWorker) {
+    this.posted.push(msg);
+  }
+  terminate() {
+    this.terminated = true;
+  }
+  emit(msg: FromWorker) {
+    if (!this.terminated) this.onmessage?.({ data: msg });
+  }
+  last<T extends ToWorker['type']>(type: T): Extract<ToWorker, { type: T }> | undefined {
+    return this.posted.filter((m): m is Extract<ToWorker, { type: T }> => m.type === type).at(-1);
+  }
+}
+
+const latest = () => ScriptedWorker.all.at(-1)!;
+/** Lets promise chains (autosave, restart) run to their next wait. */
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+};
+
+const corpus = { name: 'tiny', text: 'hello world, '.repeat(40) };
+const train = { ...defaultTrainConfig, maxSteps: 1000 };
+
+function info(): RunInfo {
+  return {
+    corpus: corpus.name,
+    vocabSize: 10,
+    params: 1000,
+    nonEmbeddingParams: 900,
+    trainChars: 400,
+    valChars: 80,
+    vocab: [...'helo wrd,'],
+    blockSize: 64,
+    tokensPerStep: 1024,
+    flopsPerStep: 1e6,
+    sampling: 'random',
+    maxSteps: 1000,
+    nLayer: 2,
+    nEmbd: 64,
+    references: [],
+  };
+}
+
+function announce(w: ScriptedWorker, step: number, losses: number[] = []) {
+  w.emit({ type: 'run', step, history: { losses, evals: [] }, ...info() });
+}
+
+function steps(w: ScriptedWorker, from: number, to: number) {
+  for (let s = from; s <= to; s++) w.emit({ type: 'step', step: s, loss: 2, lr: 1e-3, ms: 20, starts: [0], epoch: 0 });
+}
+
+/** Answers the autosave the page asks for after `step`, with recognisable bytes. */
+async function answerSave(w: ScriptedWorker, step: number): Promise<Uint8Array> {
+  await settle();
+  const save = w.last('save');
+  expect(save, `an autosave at step ${step}`).toBeDefined();
+  const bytes = new Uint8Array([step % 256, 7, 7]);
+  w.emit({ type: 'saved', id: save!.id, bytes, step, valLoss: 2.1 });
+  await settle();
+  return bytes;
+}
+
+/** A run on webgpu, trained to step 212 with an autosave at step 200. */
+async function trainedRun(): Promise<{ run: RunState; bytes: Uint8Array }> {
+  const run = new RunState('auto');
+  latest().emit({ type: 'ready', backend: 'webgpu', adapter: 'test adapter', skipped: [] });
+  run.start(corpus, defaultModelConfig, train, 'bundled');
+  announce(latest(), 0);
+  steps(latest(), 1, 200);
+  const bytes = await answerSave(latest(), 200);
+  steps(latest(), 201, 212);
+  return { run, bytes };
+}
+
+/** Plays a fresh worker through a resume from the checkpoint at `step`. */
+async function answerResume(w: ScriptedWorker, step: number, backend: 'webgpu' | 'wasm') {
+  w.emit({ type: 'ready', backend, adapter: 'test adapter', skipped: [] });
+  await settle();
+  const load = w.last('load');
+  expect(load, 'the new worker is asked to load the checkpoint').toBeDefined();
+  announce(w, step, Array(step).fill(2));
+  w.emit({ type: 'paused', step });
+  await settle();
+  return load!;
+}
+
+beforeEach(() => {
+  ScriptedWorker.all = [];
+  vi.stubGlobal('Worker', ScriptedWorker);
+  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+});
+
+describe('a lost GPU device', () => {
+  test('restarts the run by itself in a fresh worker on WebGPU, from the last checkpoint, and trains on', async () => {
+    const { run, bytes } = await trainedRun();
+    const first = latest();
+    first.emit({ type: 'error', during: 'train', message: 'the GPU device was lost: gone', fault: 'device', step: 212 });
+    await settle();
+    expect(first.terminated).toBe(true);
+    const second = latest();
+    expect(second).not.toBe(first);
+    expect(second.posted[0]).toEqual({ type: 'init', backend: 'webgpu' }); // not 'auto': no silent fallback
+    expect(run.recovering).toBe(true);
+
+    const load = await answerResume(second, 200, 'webgpu');
+    expect(load.mode).toBe('resume');
+    expect(Array.from(load.bytes)).toEqual(Array.from(bytes));
+    expect(second.last('resume')).toBeDefined();
+    expect(run.status).toBe('training');
+    expect(run.fault).toBeNull();
+    expect(run.error).toBeNull();
+    expect(run.recoveryNote).toMatch(/GPU device failed at step 212.*restarted on webgpu from the checkpoint at step 200 \(12 steps lost\)/);
+    // The same run goes on: its curve is replaced, not joined by a second one.
+    expect(run.runs).toHaveLength(1);
+    expect(run.restartStep).toBe(200);
+    run.dispose();
+  });
+
+  test('when WebGPU cannot come back, says so and continues on wasm when asked', async () => {
+    const { run } = await trainedRun();
+    latest().emit({ type: 'error', during: 'train', message: 'the GPU device was lost', fault: 'device', step: 212 });
+    await settle();
+    latest().emit({ type: 'error', during: 'init', message: 'webgpu failed: no adapter' });
+    await settle();
+    expect(run.status).toBe('error');
+    expect(run.fault?.kind).toBe('backend');
+    expect(run.error).toMatch(/webgpu could not start again: .*no adapter/);
+
+    const restarting = run.restart('wasm');
+    const wasm = latest();
+    expect(wasm.posted[0]).toEqual({ type: 'init', backend: 'wasm' });
+    await answerResume(wasm, 200, 'wasm');
+    await restarting;
+    expect(run.status).toBe('training');
+    expect(run.backendChoice).toBe('wasm');
+    expect(run.backend?.name).toBe('wasm');
+    expect(run.recoveryNote).toMatch(/restarted on wasm from the checkpoint at step 200/);
+    run.dispose();
+  });
+
+  test('does not restart by itself when the user turned that off, or after repeated faults', async () => {
+    const { run } = await trainedRun();
+    run.autoRestart = false;
+    const w = latest();
+    w.emit({ type: 'error', during: 'train', message: 'lost', fault: 'device', step: 212 });
+    await settle();
+    expect(latest()).toBe(w);
+    expect(run.fault?.kind).toBe('device');
+    expect(run.restartStep).toBe(200); // what the Restart button offers
+
+    run.autoRestart = true;
+    for (let i = 0; i < 3; i++) {
+      latest().emit({ type: 'error', during: 'train', message: 'lost', fault: 'device', step: 212 });
+      await settle();
+      await answerResume(latest(), 200, 'webgpu');
+    }
+    const count = ScriptedWorker.all.length;
+    latest().emit({ type: 'error', during: 'train', message: 'lost', fault: 'device', step: 205 });
+    await settle();
+    expect(ScriptedWorker.all.length).toBe(count); // a fourth fault in a row waits for the user
+    expect(run.fault?.kind).toBe('device');
+    run.dispose();
+  });
+
+  test('with no checkpoint yet, the run starts over with the same settings', async () => {
+    const run = new RunState('auto');
+    latest().emit({ type: 'ready', backend: 'webgpu', adapter: 'a', skipped: [] });
+    run.start(corpus, defaultModelConfig, train, 'bundled');
+    announce(latest(), 0);
+    steps(latest(), 1, 30);
+    latest().emit({ type: 'error', during: 'train', message: 'lost', fault: 'device', step: 30 });
+    await settle();
+    latest().emit({ type: 'ready', backend: 'webgpu', adapter: 'a', skipped: [] });
+    await settle();
+    const start = latest().last('start');
+    expect(start?.train).toEqual(train);
+    expect(start?.corpus.text).toBe(corpus.text);
+    expect(run.recoveryNote).toMatch(/no checkpoint was kept yet, so the run started over/);
+    run.dispose();
+  });
+});
+
+describe('a worker that crashes or goes silent', () => {
+  test('a crash is reported and Restart resumes from the last checkpoint in a new worker', async () => {
+    const { run, bytes } = await trainedRun();
+    const w = latest();
+    w.onerror!({ message: 'Uncaught RangeError: boom', preventDefault() {} });
+    expect(run.status).toBe('error');
+    expect(run.fault?.kind).toBe('crash');
+    expect(run.error).toMatch(/boom/);
+    expect(w.terminated).toBe(true);
+    const restarting = run.restart();
+    const load = await answerResume(latest(), 200, 'webgpu');
+    await restarting;
+    expect(Array.from(load.bytes)).toEqual(Array.from(bytes));
+    expect(run.status).toBe('training');
+    run.dispose();
+  });
+
+  test('unanswered pings make the worker unresponsive; an answer clears it', async () => {
+    const { run } = await trainedRun();
+    const w = latest();
+    expect(run.fault).toBeNull();
+    vi.advanceTimersByTime(20_000);
+    expect(w.last('ping')).toBeDefined();
+    expect(run.fault).toBeNull(); // not yet: a first step may compile shaders for a while
+    vi.advanceTimersByTime(20_000);
+    expect(run.fault?.kind).toBe('unresponsive');
+    expect(run.fault?.message).toMatch(/has not answered for \d+ s/);
+    w.emit({ type: 'pong', id: w.last('ping')!.id });
+    steps(w, 213, 214);
+    vi.advanceTimersByTime(5_000);
+    expect(run.fault).toBeNull();
+    run.dispose();
+  });
+
+  test('answered pings without steps while training make the run stalled', async () => {
+    const { run } = await trainedRun();
+    const w = latest();
+    for (let t = 0; t < 100_000; t += 5_000) {
+      vi.advanceTimersByTime(5_000);
+      w.emit({ type: 'pong', id: w.last('ping')!.id });
+    }
+    expect(run.fault?.kind).toBe('stalled');
+    expect(run.fault?.message).toMatch(/no training step for \d+ s \(the last was step 212\)/);
+    run.keepWaiting();
+    expect(run.fault).toBeNull();
+    run.dispose();
+  });
+
+  test('a paused run is not stalled, however long it waits', async () => {
+    const { run } = await trainedRun();
+    const w = latest();
+    run.pause();
+    w.emit({ type: 'paused', step: 212 });
+    await settle();
+    for (let t = 0; t < 300_000; t += 5_000) {
+      vi.advanceTimersByTime(5_000);
+      w.emit({ type: 'pong', id: w.last('ping')!.id });
+    }
+    expect(run.fault).toBeNull();
+    run.dispose();
+  });
+});
+
+describe('a diverged run', () => {
+  test('rolls back to the checkpoint before the divergence at half the learning rate, and trains on', async () => {
+    const { run, bytes } = await trainedRun();
+    const w = latest();
+    w.emit({ type: 'error', during: 'train', message: 'training diverged: the loss became NaN at step 230', fault: 'divergence', step: 230 });
+    await settle();
+    expect(latest()).toBe(w); // no restart: the same worker holds the run
+    expect(run.fault).toMatchObject({ kind: 'divergence', step: 230 });
+    expect(run.checkpointBefore(230)).toBe(200);
+    const rolling = run.rollBackDiverged();
+    await settle();
+    const load = w.last('load')!;
+    expect(load.lrScale).toBe(0.5);
+    expect(Array.from(load.bytes)).toEqual(Array.from(bytes));
+    announce(w, 200, Array(200).fill(2));
+    w.emit({ type: 'paused', step: 200 });
+    await rolling;
+    expect(w.last('resume')).toBeDefined();
+    expect(run.status).toBe('training');
+    expect(run.recoveryNote).toMatch(/Rolled back to step 200 after the divergence at step 230; the learning rate is halved/);
+    run.dispose();
+  });
+});
+
+describe('a hidden tab', () => {
+  test('training goes on while hidden unless the user chose to pause; showing the tab resumes', async () => {
+    const { run } = await trainedRun();
+    const w = latest();
+    const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' as DocumentVisibilityState });
+    const unwatch = run.watchVisibility(doc as unknown as Document);
+    const setVisibility = (v: DocumentVisibilityState) => {
+      doc.visibilityState = v;
+      doc.dispatchEvent(new Event('visibilitychange'));
+    };
+    setVisibility('hidden');
+    expect(w.last('pause')).toBeUndefined();
+    setVisibility('visible');
+
+    run.pauseWhenHidden = true;
+    setVisibility('hidden');
+    expect(w.last('pause')).toBeDefined();
+    w.emit({ type: 'paused', step: 212 });
+    await settle();
+    const resumes = w.posted.filter((m) => m.type === 'resume').length;
+    setVisibility('visible');
+    expect(w.posted.filter((m) => m.type === 'resume').length).toBe(resumes + 1);
+    expect(run.status).toBe('training');
+
+    // A pause the user made stays when the tab shows again.
+    run.pause();
+    w.emit({ type: 'paused', step: 212 });
+    setVisibility('hidden');
+    setVisibility('visible');
+    expect(w.posted.filter((m) => m.type === 'resume').length).toBe(resumes + 1);
+    unwatch();
+    run.dispose();
+  });
+});
