@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { defaultModelConfig, defaultTrainConfig } from '../../src/core/config.ts';
 import { RunState } from '../../src/lib/run.svelte.ts';
 import type { FromWorker, RunInfo, ToWorker } from '../../workers/protocol.ts';
+import { failingIndexedDB } from './failing-indexeddb.ts';
 
 /** A stand-in for the browser's Worker: records what the page posts, and lets the test answer. */
 class ScriptedWorker {
@@ -38,7 +39,7 @@ class ScriptedWorker {
 const latest = () => ScriptedWorker.all.at(-1)!;
 /** Lets promise chains (autosave, restart) run to their next wait. */
 const settle = async () => {
-  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 1));
 };
 
 const corpus = { name: 'tiny', text: 'hello world, '.repeat(40) };
@@ -187,6 +188,20 @@ describe('a lost GPU device', () => {
     await settle();
     expect(ScriptedWorker.all.length).toBe(count); // a fourth fault in a row waits for the user
     expect(run.fault?.kind).toBe('device');
+    run.dispose();
+  });
+
+  test('with storage full, the run keeps training and still restarts from its last checkpoint, kept in memory', async () => {
+    vi.stubGlobal('indexedDB', failingIndexedDB(new DOMException('quota', 'QuotaExceededError')));
+    const { run, bytes } = await trainedRun();
+    expect(run.storeError).toMatch(/^storage is full: .* at step 200 was not saved; the run keeps training/);
+    expect(run.status).toBe('training');
+    expect(run.restartStep).toBe(200);
+    latest().emit({ type: 'error', during: 'train', message: 'lost', fault: 'device', step: 212 });
+    await settle();
+    const load = await answerResume(latest(), 200, 'webgpu');
+    expect(Array.from(load.bytes)).toEqual(Array.from(bytes));
+    expect(run.status).toBe('training');
     run.dispose();
   });
 
