@@ -64,7 +64,7 @@ test('a lost GPU device: the run restarts by itself on WebGPU from its last auto
   expect(await text('backend-name')).toBe('webgpu');
   const worker = await trainingWorker();
   await worker.evaluate(() => {
-    const engine = (globalThis as unknown as { _tfengine: { backend: { device: GPUDevice } } })._tfengine;
+    const engine = (globalThis as unknown as { _tfengine: { backend: { device: { destroy: () => void } } } })._tfengine;
     engine.backend.device.destroy();
   });
   await waitFor('recovery-note', /GPU device failed at step \d+ .*restarted on webgpu from the checkpoint at step \d+ \(\d+ steps lost\)/, 180_000);
