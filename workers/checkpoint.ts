@@ -118,6 +118,24 @@ function isRngState(x: unknown): x is RngState {
   return Array.isArray(x) && x.length === 4 && x.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32);
 }
 
+function isCorpusId(x: unknown): x is CorpusId {
+  const c = x as CorpusId;
+  return typeof c === 'object' && c !== null && typeof c.name === 'string' && typeof c.sha256 === 'string';
+}
+
+function isRunHistory(x: unknown): x is RunHistory {
+  const h = x as RunHistory;
+  const isNum = (n: unknown) => typeof n === 'number' || n === null; // JSON writes NaN as null
+  return (
+    typeof h === 'object' &&
+    h !== null &&
+    Array.isArray(h.losses) &&
+    h.losses.every(isNum) &&
+    Array.isArray(h.evals) &&
+    h.evals.every((e) => typeof e === 'object' && e !== null && Number.isInteger(e.step) && isNum(e.train) && isNum(e.val))
+  );
+}
+
 function isBatcherState(x: unknown): x is BatcherState {
   const b = x as BatcherState;
   return typeof b === 'object' && b !== null && isRngState(b.rng) && [b.epoch, b.offset, b.cursor].every((n) => Number.isInteger(n) && n >= 0);
@@ -137,6 +155,10 @@ export function loadCheckpoint(bytes: Uint8Array): Checkpoint {
     throw err;
   }
   const { metadata, tensors } = file;
+  // A file from nanoGPT has no format; one from a later version of this format may not load right.
+  if (metadata.format !== undefined && metadata.format !== CHECKPOINT_FORMAT) {
+    fail(`its format is ${JSON.stringify(metadata.format)}; this version reads ${CHECKPOINT_FORMAT} (or a file with no format, from nanoGPT)`);
+  }
   const model = parseJson<ModelConfig>(metadata, 'config');
   const vocab = parseJson<string[]>(metadata, 'vocab');
   if (!model || !vocab) fail('its metadata has no model config or vocabulary (a safetensors file from elsewhere?)');
@@ -153,6 +175,10 @@ export function loadCheckpoint(bytes: Uint8Array): Checkpoint {
   if (train) assertValid(train, validateTrainConfig(train), 'training config in checkpoint');
   const step = Number(metadata.step ?? 0);
   if (!Number.isInteger(step) || step < 0) fail(`its step is ${metadata.step}`);
+  const corpus = parseJson<CorpusId>(metadata, 'corpus');
+  if (corpus !== undefined && !isCorpusId(corpus)) fail('its corpus metadata is not {name, sha256}');
+  const history = parseJson<RunHistory>(metadata, 'history');
+  if (history !== undefined && !isRunHistory(history)) fail('its history metadata is not {losses, evals}');
 
   // The expected tensors, with their shapes, from a model of that config (no weights drawn yet).
   const shapes = expectedShapes(model);
@@ -194,7 +220,7 @@ export function loadCheckpoint(bytes: Uint8Array): Checkpoint {
   return {
     model: gpt,
     tokenizer,
-    meta: { model, vocab, step, train, corpus: parseJson<CorpusId>(metadata, 'corpus'), history: parseJson<RunHistory>(metadata, 'history') },
+    meta: { model, vocab, step, train, corpus, history },
     state,
   };
 }

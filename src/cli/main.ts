@@ -3,18 +3,30 @@
  * stderr with a non-zero exit. The training core is the same one the browser worker runs.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { corpora, isCorpusName, loadCorpus } from '../../datasets/corpora.ts';
 import { splitTrainVal } from '../core/batching.ts';
 import { Batcher } from '../core/batching.ts';
-import { defaultModelConfig, defaultTrainConfig, type ModelConfig, type Sampling, type TrainConfig } from '../core/config.ts';
+import {
+  defaultModelConfig,
+  defaultTrainConfig,
+  validateModelConfig,
+  validateRunConfig,
+  validateTrainConfig,
+  type ConfigIssue,
+  type ModelConfig,
+  type Sampling,
+  type TrainConfig,
+} from '../core/config.ts';
 import { streamSeed } from '../core/rng.ts';
 import { crossEntropy, firstPredicted, fitNgram, type Smoothing } from '../core/ngram.ts';
 import { generateMarkov, isMarkovSpec, parseMarkovSpec } from '../core/markov.ts';
 import { bootstrapChinchilla, fitChinchilla } from '../core/fit.ts';
-import { decodeCorpus } from '../core/text.ts';
-import { CharTokenizer } from '../core/tokenizer.ts';
+import { defaultReadLimits } from '../core/safetensors.ts';
+import { checkCorpusSize, decodeCorpus } from '../core/text.ts';
+import { CharTokenizer, countCodePoints } from '../core/tokenizer.ts';
 import type { BackendChoice } from '../../workers/backend.ts';
 import type { RunHistory } from '../../workers/checkpoint.ts';
 import type { ModelShape, SweepConfig, SweepPoint } from '../../workers/sweep.ts';
@@ -53,7 +65,7 @@ const COMMANDS = {
     help: 'generate text from a checkpoint',
     flags: {
       checkpoint: { type: 'string', help: 'checkpoint file written by train --save' },
-      prompt: { type: 'string', help: 'text to continue (at least one character)', default: '\n' },
+      prompt: { type: 'string', help: "text to continue (at least one character); without it, a newline (a space, if the model's vocabulary has no newline)", default: '\n' },
       temperature: { type: 'string', help: '0 = argmax, 1 = the model, large = uniform', default: '1' },
       length: { type: 'string', help: 'characters to generate', default: '200' },
       seed: { type: 'string', help: 'sampling seed', default: '0' },
@@ -169,6 +181,9 @@ function readCorpusWithFloor(nameOrPath: string): { text: string; entropyRate?: 
       `--corpus ${JSON.stringify(nameOrPath)} is neither a bundled corpus (${Object.keys(corpora).join(', ')}), a synthetic one (markov:…) nor a file`,
     );
   }
+  const stat = statSync(nameOrPath);
+  if (!stat.isFile()) throw new UsageError(`--corpus ${nameOrPath} ${stat.isDirectory() ? 'is a directory, not a text file' : 'is not a regular file'}`);
+  checkCorpusSize(stat.size, nameOrPath); // before reading it: a huge file is refused at once
   return { text: decodeCorpus(readFileSync(nameOrPath), nameOrPath) };
 }
 
@@ -192,8 +207,71 @@ async function startBackend(choice: BackendChoice) {
 
 function required(values: Record<string, unknown>, flag: string): string {
   const v = values[flag];
-  if (typeof v !== 'string' || v === '') throw new UsageError(`--${flag} is required`);
+  if (typeof v !== 'string') throw new UsageError(`--${flag} is required`);
+  if (v === '') throw new UsageError(`--${flag} is empty`);
   return v;
+}
+
+/** The flag each config field comes from, so an issue names what the user typed. */
+const FIELD_FLAGS: Record<string, string> = {
+  nLayer: 'layers',
+  nHead: 'heads',
+  nEmbd: 'embd',
+  blockSize: 'ctx',
+  dropout: 'dropout',
+  batchSize: 'batch',
+  maxSteps: 'steps',
+  learningRate: 'lr',
+  minLr: 'min-lr',
+  warmupSteps: 'warmup',
+  weightDecay: 'wd',
+  gradClip: 'clip',
+  sampling: 'sampling',
+  seed: 'seed',
+  evalEvery: 'eval-every',
+  evalBatches: 'eval-batches',
+  logEvery: 'log-every',
+};
+
+/** Refuses the flags behind `issues` (exit 2), each named with the value given: "--heads 3: nEmbd (64) must be …". */
+function refuseFlags(issues: ConfigIssue[], values: Record<string, unknown>, named: (flag: string) => boolean = () => true) {
+  if (issues.length === 0) return;
+  const lines = issues.map((i) => {
+    const flag = FIELD_FLAGS[i.field];
+    return flag && named(flag) ? `--${flag} ${String(values[flag])}: ${i.message}` : i.message;
+  });
+  throw new UsageError(lines.join('; '));
+}
+
+/** A file a flag names, checked before any work: it exists and is a file. */
+function checkInputFile(path: string, flag: string) {
+  if (!existsSync(path)) throw new UsageError(`--${flag} ${path}: no such file`);
+  const stat = statSync(path);
+  if (!stat.isFile()) throw new UsageError(`--${flag} ${path} ${stat.isDirectory() ? 'is a directory, not a file' : 'is not a regular file'}`);
+}
+
+/** Where --save will write, checked before training so a finished run is never lost to a bad path. */
+function checkOutputPath(path: string, flag: string) {
+  if (existsSync(path) && !statSync(path).isFile()) throw new UsageError(`--${flag} ${path} is a directory; give a file path`);
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--${flag} ${path}: the directory ${dir} does not exist`);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new UsageError(`--${flag} ${path}: the directory ${dir} is not writable`);
+  }
+}
+
+/** Writes a new file beside `path` and renames it over: an existing file is never left half-written. */
+function writeAtomically(path: string, bytes: Uint8Array) {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 /** "2x64" or "2x64h4" → a model shape; heads default to width/16 (at least 1). */
@@ -356,6 +434,10 @@ async function train(v: Record<string, string | boolean | undefined>, explicit: 
     evalBatches: num(v, 'eval-batches'),
     logEvery: num(v, 'log-every'),
   };
+  // Every flag is checked before the corpus is read or a backend starts. The vocabulary is not
+  // known yet: 2 stands in for it (the corpus is checked against the model once it is read).
+  refuseFlags([...validateModelConfig({ ...model, vocabSize: 2 }), ...validateTrainConfig(config)], v);
+  const backendName = backendChoice(v.backend);
   const resume = typeof v.resume === 'string' ? v.resume : null;
   const initFrom = typeof v['init-from'] === 'string' ? v['init-from'] : null;
   if (resume && initFrom) throw new UsageError('--resume continues a run and --init-from starts a new one from its weights: give one of them');
@@ -367,20 +449,23 @@ async function train(v: Record<string, string | boolean | undefined>, explicit: 
     const fixed = SHAPE_FLAGS.filter((f) => explicit.has(f));
     if (fixed.length) throw new UsageError(`--init-from takes the model's shape from the checkpoint; drop --${fixed.join(', --')}`);
   }
-  for (const path of [resume, initFrom]) if (path && !existsSync(path)) throw new UsageError(`${path}: no such checkpoint file`);
+  if (resume) checkInputFile(resume, 'resume');
+  if (initFrom) checkInputFile(initFrom, 'init-from');
+  if (typeof v.save === 'string') checkOutputPath(v.save, 'save');
 
   const { prepareRun, createRun, disposeRun, referenceLosses } = await import('../../workers/run.ts');
   const corpus = readCorpusWithFloor(String(v.corpus));
   const corpusId = { name: String(v.corpus), sha256: sha256(corpus.text) };
   // A new run is checked before any backend work; a resumed or fine-tuned one needs its checkpoint first.
   let prepared = resume || initFrom ? null : prepareRun(corpus.text, model, config);
-  const backend = await startBackend(backendChoice(v.backend));
+  if (prepared) refuseFlags(validateRunConfig(prepared.model, prepared.train), v);
+  const backend = await startBackend(backendName);
   const { train: runTraining, summarize } = await import('../../workers/train.ts');
   const { growVocabulary, loadCheckpoint, saveCheckpoint } = await import('../../workers/checkpoint.ts');
   const history: RunHistory = { losses: [], evals: [] };
   let run;
   if (resume) {
-    const ck = loadCheckpoint(readBytes(resume));
+    const ck = loadCheckpoint(readCheckpoint(resume));
     try {
       if (!ck.state || !ck.meta.train) throw new UsageError(`${resume} holds weights only, not a run to resume; use --init-from to start a new run from them`);
       if (ck.meta.corpus && ck.meta.corpus.sha256 !== corpusId.sha256) {
@@ -390,6 +475,7 @@ async function train(v: Record<string, string | boolean | undefined>, explicit: 
       if (config.maxSteps <= ck.meta.step) throw new UsageError(`${resume} is already at step ${ck.meta.step}; give --steps above that to train on`);
       const { vocabSize: _, ...shape } = ck.meta.model;
       prepared = prepareRun(corpus.text, shape, config, ck.tokenizer);
+      refuseFlags(validateRunConfig(prepared.model, prepared.train), v, () => false); // its settings are the file's
       run = createRun(prepared, { model: ck.model, state: ck.state });
       history.losses.push(...(ck.meta.history?.losses ?? []));
       history.evals.push(...(ck.meta.history?.evals ?? []));
@@ -398,12 +484,13 @@ async function train(v: Record<string, string | boolean | undefined>, explicit: 
       throw err;
     }
   } else if (initFrom) {
-    const ck = loadCheckpoint(readBytes(initFrom));
+    const ck = loadCheckpoint(readCheckpoint(initFrom));
     const dropout = explicit.has('dropout') ? model.dropout : undefined;
     const grown = await growVocabulary(ck, new Set(corpus.text), config.seed, dropout).finally(() => ck.model.dispose());
     try {
       const { vocabSize: _, ...shape } = grown.model.config;
       prepared = prepareRun(corpus.text, shape, config, grown.tokenizer);
+      refuseFlags(validateRunConfig(prepared.model, prepared.train), v, (flag) => !SHAPE_FLAGS.includes(flag));
       run = createRun(prepared, { model: grown.model });
     } catch (err) {
       grown.model.dispose();
@@ -438,39 +525,78 @@ async function train(v: Record<string, string | boolean | undefined>, explicit: 
   });
   if (typeof v.save === 'string') {
     const bytes = await saveCheckpoint(run.model, { vocab: run.tokenizer.vocab, train: run.trainer.config, trainer: run.trainer, corpus: corpusId, history });
-    writeFileSync(v.save, bytes);
+    writeAtomically(v.save, bytes);
   }
   emit(summarize(run.trainer, stats, backend.name));
   disposeRun(run);
 }
 
-async function openCheckpoint(v: Record<string, unknown>) {
-  const path = required(v, 'checkpoint');
-  if (!existsSync(path)) throw new UsageError(`--checkpoint ${path}: no such file`);
-  await startBackend(backendChoice(v.backend));
-  const { loadCheckpoint } = await import('../../workers/checkpoint.ts');
-  return loadCheckpoint(readBytes(path));
+/** A checkpoint file's bytes; one over the reader's size limit is refused before it is read. */
+function readCheckpoint(path: string): Uint8Array {
+  const size = statSync(path).size;
+  if (size > defaultReadLimits.maxBytes) throw new Error(`not a usable checkpoint: ${path} is ${size} bytes; the limit is ${defaultReadLimits.maxBytes}`);
+  return readBytes(path);
 }
 
-async function sample(v: Record<string, string | boolean | undefined>) {
+async function openCheckpoint(v: Record<string, unknown>) {
+  const choice = backendChoice(v.backend);
+  const path = required(v, 'checkpoint');
+  checkInputFile(path, 'checkpoint');
+  const bytes = readCheckpoint(path);
+  await startBackend(choice);
+  const { loadCheckpoint } = await import('../../workers/checkpoint.ts');
+  return loadCheckpoint(bytes);
+}
+
+/** A prompt or text refused by the model's vocabulary is a bad flag: the message names it. */
+function encodeFlag(tokenizer: CharTokenizer, text: string, flag: string) {
+  try {
+    tokenizer.encode(text);
+  } catch (err) {
+    throw new UsageError(`--${flag}: ${(err as Error).message}`);
+  }
+}
+
+/** Without --prompt: a newline if the model knows one, else a space, else its first character. */
+function defaultPrompt(tokenizer: CharTokenizer): string {
+  return ['\n', ' '].find((ch) => tokenizer.vocab.includes(ch)) ?? tokenizer.vocab[0];
+}
+
+async function sample(v: Record<string, string | boolean | undefined>, explicit: Set<string>) {
   const temperature = num(v, 'temperature');
+  if (temperature < 0) throw new UsageError(`--temperature must be ≥ 0 (0 always takes the most probable character), got ${temperature}`);
+  const { generate, MAX_GENERATE_LENGTH } = await import('../../workers/sample.ts');
   const length = num(v, 'length');
+  if (!Number.isInteger(length) || length < 0 || length > MAX_GENERATE_LENGTH) {
+    throw new UsageError(`--length must be a whole number from 0 to ${MAX_GENERATE_LENGTH}, got ${v.length}`);
+  }
   const seed = num(v, 'seed');
-  const prompt = String(v.prompt);
+  if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a whole number ≥ 0, got ${v.seed}`);
+  if (explicit.has('prompt') && v.prompt === '') throw new UsageError('--prompt is empty: give at least one character to continue from (the model has no start token)');
   const { model, tokenizer } = await openCheckpoint(v);
-  const { generate } = await import('../../workers/sample.ts');
-  let completion = '';
-  for await (const ch of generate(model, tokenizer, prompt, { length, temperature, seed })) completion += ch;
-  emit({ type: 'sample', prompt, completion, temperature, seed });
-  model.dispose();
+  try {
+    const prompt = explicit.has('prompt') ? String(v.prompt) : defaultPrompt(tokenizer);
+    encodeFlag(tokenizer, prompt, 'prompt');
+    let completion = '';
+    for await (const ch of generate(model, tokenizer, prompt, { length, temperature, seed })) completion += ch;
+    emit({ type: 'sample', prompt, completion, temperature, seed });
+  } finally {
+    model.dispose();
+  }
 }
 
 async function score(v: Record<string, string | boolean | undefined>) {
   const text = required(v, 'text');
+  const n = countCodePoints(text);
+  if (n < 2) throw new UsageError(`--text needs at least 2 characters (the first is given, the rest are scored), got ${n}`);
   const { model, tokenizer } = await openCheckpoint(v);
-  const { score: scoreText } = await import('../../workers/sample.ts');
-  emit({ type: 'score', ...(await scoreText(model, tokenizer, text)) });
-  model.dispose();
+  try {
+    encodeFlag(tokenizer, text, 'text');
+    const { score: scoreText } = await import('../../workers/sample.ts');
+    emit({ type: 'score', ...(await scoreText(model, tokenizer, text)) });
+  } finally {
+    model.dispose();
+  }
 }
 
 function batches(v: Record<string, string | boolean | undefined>) {
@@ -528,6 +654,23 @@ function baseline(v: Record<string, string | boolean | undefined>) {
   });
 }
 
+/**
+ * `--lr -1` → `--lr=-1`. parseArgs reads a value that starts with a dash as a flag and refuses
+ * the pair as ambiguous; a negative number is a value, and its own check says what is wrong with it.
+ */
+function joinNegativeValues(args: string[], specs: Record<string, FlagSpec>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].startsWith('--') && !args[i].includes('=') ? args[i].slice(2) : '';
+    const next = args[i + 1];
+    if (Object.hasOwn(specs, name) && specs[name].type === 'string' && next !== undefined && /^-(\d|\.\d|Infinity$|NaN$)/.test(next)) {
+      out.push(`${args[i]}=${next}`);
+      i++;
+    } else out.push(args[i]);
+  }
+  return out;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
@@ -538,7 +681,7 @@ async function main(argv: string[]): Promise<number> {
   const cmd = command as Command;
   const flagSpecs = COMMANDS[cmd].flags as Record<string, FlagSpec>;
   const { values, positionals, tokens } = parseArgs({
-    args: rest,
+    args: joinNegativeValues(rest, flagSpecs),
     options: { ...Object.fromEntries(Object.entries(flagSpecs).map(([k, f]) => [k, { type: f.type, default: f.default }])), help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
     strict: true,
@@ -556,7 +699,7 @@ async function main(argv: string[]): Promise<number> {
       await train(values, explicit);
       break;
     case 'sample':
-      await sample(values);
+      await sample(values, explicit);
       break;
     case 'score':
       await score(values);

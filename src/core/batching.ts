@@ -19,7 +19,9 @@ export interface Batch {
 /** The fewest characters a corpus needs so both splits hold one context plus its target. */
 export function minCorpusLength(blockSize: number): number {
   const need = blockSize + 1;
-  let n = need; // a few thousand iterations at most: simpler than inverting floor()
+  // The val split is n - floor(0.9·n) ≤ 0.1·n + 1 characters, so no n below 10·(need - 1) has
+  // room: start there and step up past floor()'s rounding (a few iterations, for any context).
+  let n = Math.max(need, 10 * (need - 1) - 10);
   while (n - Math.floor(n * TRAIN_FRACTION) < need || Math.floor(n * TRAIN_FRACTION) < need) n++;
   return n;
 }

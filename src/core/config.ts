@@ -67,11 +67,18 @@ export interface ConfigIssue {
 }
 
 // Generous caps that keep a typo (nEmbd 64000) from allocating gigabytes.
-const LIMITS = { vocabSize: 1 << 20, blockSize: 4096, nLayer: 64, nHead: 64, nEmbd: 4096, batchSize: 4096, maxSteps: 1e9 };
+export const LIMITS = { vocabSize: 1 << 20, blockSize: 4096, nLayer: 64, nHead: 64, nEmbd: 4096, batchSize: 4096, maxSteps: 1e9 };
 
-function intIn(issues: ConfigIssue[], field: string, v: number, min: number, max: number) {
+/**
+ * The most memory a training step may need: weights, gradients and AdamW moments plus the
+ * activations kept for the backward pass (estimated by trainingMemoryBytes). Past a few GB a
+ * tab or a wasm heap runs out, so a bigger setting is a typo more often than a plan.
+ */
+export const MAX_TRAINING_BYTES = 4 * 1024 ** 3;
+
+function intIn(issues: ConfigIssue[], field: string, v: number, min: number, max: number, why = '') {
   if (typeof v !== 'number' || !Number.isInteger(v)) issues.push({ field, message: `${field} must be a whole number, got ${v}` });
-  else if (v < min) issues.push({ field, message: `${field} must be at least ${min}, got ${v}` });
+  else if (v < min) issues.push({ field, message: `${field} must be at least ${min}${why}, got ${v}` });
   else if (v > max) issues.push({ field, message: `${field} must be at most ${max}, got ${v}` });
 }
 
@@ -84,16 +91,71 @@ function realIn(issues: ConfigIssue[], field: string, v: number, min: number, ma
 
 export function validateModelConfig(c: ModelConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  intIn(issues, 'vocabSize', c.vocabSize, 1, LIMITS.vocabSize);
+  // One character leaves nothing to predict (and a one-class softmax has no gradient).
+  intIn(issues, 'vocabSize', c.vocabSize, 2, LIMITS.vocabSize, ' (a text needs two distinct characters for a model to have anything to predict)');
   intIn(issues, 'blockSize', c.blockSize, 1, LIMITS.blockSize);
   intIn(issues, 'nLayer', c.nLayer, 1, LIMITS.nLayer);
   intIn(issues, 'nHead', c.nHead, 1, LIMITS.nHead);
   intIn(issues, 'nEmbd', c.nEmbd, 1, LIMITS.nEmbd);
   realIn(issues, 'dropout', c.dropout, 0, 1, true);
-  if (Number.isInteger(c.nEmbd) && Number.isInteger(c.nHead) && c.nHead > 0 && c.nEmbd % c.nHead !== 0) {
+  // Checked only between valid sizes: a bad width or head count is one issue, beside its own field.
+  const sizesValid = !issues.some((i) => i.field === 'nEmbd' || i.field === 'nHead');
+  if (sizesValid && c.nEmbd % c.nHead !== 0) {
     issues.push({ field: 'nHead', message: `nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead})` });
   }
+  if (issues.length === 0) {
+    // Each size within its cap can still multiply into a model no tab can hold (64 layers × 4096 wide).
+    const n = countParams(c).total;
+    const bytes = 16 * n; // weight, gradient and two AdamW moments, float32 each
+    if (bytes > MAX_TRAINING_BYTES) {
+      issues.push({
+        field: 'nEmbd',
+        message:
+          `${c.nLayer} layers of width ${c.nEmbd} make ${formatCount(n)} parameters, ${formatGB(bytes)} to train with AdamW; ` +
+          `the limit is ${formatGB(MAX_TRAINING_BYTES)}: use fewer layers or a smaller width`,
+      });
+    }
+  }
   return issues;
+}
+
+/**
+ * Bytes one training step holds, roughly: 16 per parameter (weight, gradient, two AdamW moments)
+ * and, per token of the batch, the activations the backward pass keeps: about 32·d values per
+ * layer plus 3 attention maps of nHead·T, and 4·V for the logits, their softmax and gradient.
+ */
+export function trainingMemoryBytes(model: ModelConfig, batchSize: number): number {
+  const { nLayer: L, nHead: H, nEmbd: d, blockSize: T, vocabSize: V } = model;
+  const perToken = L * (32 * d + 3 * H * T) + 4 * V + 2 * d;
+  return 16 * countParams(model).total + 4 * batchSize * T * perToken;
+}
+
+/**
+ * What neither validator sees alone: whether one training step of this model at this batch size
+ * fits in memory. Nothing while either config has issues of its own.
+ */
+export function validateRunConfig(model: ModelConfig, train: TrainConfig): ConfigIssue[] {
+  if (validateModelConfig(model).length > 0 || validateTrainConfig(train).length > 0) return [];
+  const bytes = trainingMemoryBytes(model, train.batchSize);
+  if (bytes <= MAX_TRAINING_BYTES) return [];
+  return [
+    {
+      field: 'batchSize',
+      message:
+        `batchSize ${train.batchSize} × blockSize ${model.blockSize} on this model needs about ${formatGB(bytes)} per training step; ` +
+        `the limit is ${formatGB(MAX_TRAINING_BYTES)}: use a smaller batch, context or model`,
+    },
+  ];
+}
+
+/** 1.2e9 → "1.2 billion". */
+function formatCount(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(1)} billion` : `${(n / 1e6).toFixed(1)} million`;
+}
+
+/** Bytes in GB, one decimal. */
+function formatGB(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
 }
 
 export function validateTrainConfig(c: TrainConfig): ConfigIssue[] {
@@ -103,7 +165,8 @@ export function validateTrainConfig(c: TrainConfig): ConfigIssue[] {
   realIn(issues, 'learningRate', c.learningRate, 0, 10);
   if (c.learningRate === 0) issues.push({ field: 'learningRate', message: 'learningRate must be above 0' });
   realIn(issues, 'minLr', c.minLr, 0, 10);
-  if (c.minLr > c.learningRate) issues.push({ field: 'minLr', message: `minLr (${c.minLr}) must not exceed learningRate (${c.learningRate})` });
+  // Only against a valid peak: a bad learningRate is its own issue, not also minLr's.
+  if (c.learningRate > 0 && c.learningRate <= 10 && c.minLr > c.learningRate) issues.push({ field: 'minLr', message: `minLr (${c.minLr}) must not exceed learningRate (${c.learningRate})` });
   intIn(issues, 'warmupSteps', c.warmupSteps, 0, LIMITS.maxSteps);
   realIn(issues, 'weightDecay', c.weightDecay, 0, 10);
   realIn(issues, 'beta1', c.beta1, 0, 1, true);

@@ -2,7 +2,7 @@
  * Turning a user's bytes into corpus text, with a specific error for each way it can fail.
  * The previous corpus stays loaded: these functions only read.
  */
-import { countCodePoints } from './tokenizer.ts';
+import { countCodePoints, describeChar } from './tokenizer.ts';
 
 /** Files above this are refused before decoding (a tab cannot train on more anyway). */
 export const MAX_CORPUS_BYTES = 100 * 1024 * 1024;
@@ -12,12 +12,18 @@ export function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KB` : `${n} bytes`;
 }
 
-/** UTF-8 bytes → text, refusing empty, oversized, binary and invalid UTF-8 input. */
+/** Throws if a file of `size` bytes is over the limit: callers that can see the size check it before reading. */
+export function checkCorpusSize(size: number, name: string) {
+  if (size > MAX_CORPUS_BYTES) throw new Error(`${name} is ${formatBytes(size)}; the limit is ${formatBytes(MAX_CORPUS_BYTES)}`);
+}
+
+/**
+ * UTF-8 bytes → text, refusing empty, oversized, binary and invalid UTF-8 input, and text of a
+ * single repeated character (a model would have nothing to predict).
+ */
 export function decodeCorpus(bytes: Uint8Array, name: string): string {
   if (bytes.length === 0) throw new Error(`${name} is empty`);
-  if (bytes.length > MAX_CORPUS_BYTES) {
-    throw new Error(`${name} is ${formatBytes(bytes.length)}; the limit is ${formatBytes(MAX_CORPUS_BYTES)}`);
-  }
+  checkCorpusSize(bytes.length, name);
   // NUL bytes do not occur in text; a few of them in the first 8 KB mark a binary file.
   const head = bytes.subarray(0, 8192);
   if (head.includes(0)) throw new Error(`${name} looks like a binary file (it contains NUL bytes), not text`);
@@ -30,7 +36,17 @@ export function decodeCorpus(bytes: Uint8Array, name: string): string {
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte-order mark is not text
   if (text.length === 0) throw new Error(`${name} is empty`);
+  const first = String.fromCodePoint(text.codePointAt(0)!);
+  if (!hasSecondCharacter(text, first)) {
+    throw new Error(`${name} holds one character, ${describeChar(first)}, repeated: a model needs at least two distinct characters to have anything to predict`);
+  }
   return text;
+}
+
+/** Whether `text` holds any code point other than `first` (stops at the first one). */
+function hasSecondCharacter(text: string, first: string): boolean {
+  for (const ch of text) if (ch !== first) return true;
+  return false;
 }
 
 /** Offset of the first byte that makes the text invalid UTF-8. */

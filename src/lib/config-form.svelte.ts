@@ -8,7 +8,9 @@ import {
   countParams,
   defaultModelConfig,
   defaultTrainConfig,
+  LIMITS,
   validateModelConfig,
+  validateRunConfig,
   validateTrainConfig,
   type ConfigIssue,
   type ModelConfig,
@@ -48,15 +50,21 @@ export function modelFromValues(v: FormValues): Omit<ModelConfig, 'vocabSize'> {
   return { ...defaultModelConfig, nLayer: v.nLayer, nHead: v.nHead, nEmbd: v.nEmbd, blockSize: v.blockSize, dropout: v.dropout };
 }
 
-/** The training config the values describe; warm-up and the final learning rate follow from them. */
+/**
+ * The training config the values describe; warm-up and the final learning rate follow from them,
+ * and only from valid values, so a bad steps or learning rate is one issue beside its own field
+ * rather than a second one about a setting the form does not show.
+ */
 export function trainFromValues(v: FormValues): TrainConfig {
+  const stepsValid = Number.isInteger(v.maxSteps) && v.maxSteps >= 1 && v.maxSteps <= LIMITS.maxSteps;
+  const lrValid = Number.isFinite(v.learningRate) && v.learningRate > 0;
   return {
     ...defaultTrainConfig,
     batchSize: v.batchSize,
     maxSteps: v.maxSteps,
     learningRate: v.learningRate,
-    minLr: Math.min(defaultTrainConfig.minLr, v.learningRate || 0),
-    warmupSteps: Number.isInteger(v.maxSteps) ? Math.round(v.maxSteps * WARMUP_SHARE) : 0,
+    minLr: lrValid ? Math.min(defaultTrainConfig.minLr, v.learningRate) : defaultTrainConfig.minLr,
+    warmupSteps: stepsValid ? Math.round(v.maxSteps * WARMUP_SHARE) : 0,
     sampling: v.sampling,
     seed: v.seed,
   };
@@ -69,7 +77,7 @@ export function trainFromValues(v: FormValues): TrainConfig {
  */
 export function corpusIssues(v: Pick<FormValues, 'blockSize' | 'batchSize' | 'sampling'>, characters: number): ConfigIssue[] {
   const ctx = v.blockSize;
-  if (characters <= 0 || !Number.isInteger(ctx) || ctx < 1) return [];
+  if (characters <= 0 || !Number.isInteger(ctx) || ctx < 1 || ctx > LIMITS.blockSize) return [];
   const minLength = minCorpusLength(ctx);
   if (characters < minLength) {
     return [
@@ -107,7 +115,7 @@ export interface FormNumbers {
 
 /** The numbers, or null while the model or batch settings are invalid (never NaN). */
 export function formNumbers(v: FormValues, vocabSize: number): FormNumbers | null {
-  const model = { ...modelFromValues(v), vocabSize: Math.max(vocabSize, 1) };
+  const model = { ...modelFromValues(v), vocabSize: Math.max(vocabSize, 2) }; // 2: a placeholder while the corpus loads
   if (validateModelConfig(model).length > 0 || !Number.isInteger(v.batchSize) || v.batchSize < 1) return null;
   const { total, nonEmbedding } = countParams(model);
   return {
@@ -166,9 +174,12 @@ export class ConfigForm {
   constructor(corpus: CorpusFacts, initial: FormValues & { backend?: Setup['backend'] } = defaultSetup) {
     this.values = pickFormValues(initial);
     this.initialBackend = initial.backend ?? 'auto';
+    // While the corpus loads its vocabulary is 0: check the model with the smallest valid one.
+    const withVocab = (): ModelConfig => ({ ...this.model, vocabSize: corpus.vocabSize || 2 });
     this.issues = $derived([
-      ...validateModelConfig({ ...this.model, vocabSize: corpus.vocabSize || 1 }),
+      ...validateModelConfig(withVocab()),
       ...validateTrainConfig(this.train),
+      ...validateRunConfig(withVocab(), this.train),
       ...corpusIssues(this.values, corpus.characters),
     ]);
     this.numbers = $derived(formNumbers(this.values, corpus.vocabSize));

@@ -47,8 +47,11 @@ function committed(tx: IDBTransaction): Promise<void> {
   });
 }
 
+/** A full disk or origin quota, however the browser words it (Firefox's name, old Safari's code 22). */
 function isQuotaError(err: unknown): boolean {
-  return err instanceof DOMException && (err.name === 'QuotaExceededError' || err.name === 'NS_ERROR_DOM_QUOTA_REACHED');
+  if (typeof err !== 'object' || err === null) return false;
+  const { name, code } = err as { name?: unknown; code?: unknown };
+  return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED' || (err instanceof DOMException && code === 22);
 }
 
 function message(err: unknown): string {
@@ -104,8 +107,19 @@ export class RunStore {
       const db = await this.#open();
       const tx = db.transaction([STORE, INDEX], 'readwrite');
       const done = committed(tx);
-      tx.objectStore(STORE).put(record);
-      tx.objectStore(INDEX).put(summary);
+      done.catch(() => {}); // observed below, or abandoned when a put throws at once
+      try {
+        // Some browsers throw here (a full disk, a record they cannot clone) instead of aborting later.
+        tx.objectStore(STORE).put(record);
+        tx.objectStore(INDEX).put(summary);
+      } catch (err) {
+        try {
+          tx.abort(); // neither half is written: the run's previous save stays as it was
+        } catch {
+          // already finished
+        }
+        throw err;
+      }
       await done;
     } catch (err) {
       if (isQuotaError(err)) {

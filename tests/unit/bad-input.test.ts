@@ -1,0 +1,928 @@
+// The form's class uses runes; the svelte plugin compiles it for the test, and these types declare them for tsc.
+/// <reference types="svelte" />
+/**
+ * The bad-input matrix: each way a user can hand tabgpt something wrong, as one named row, walked
+ * through the core (corpus decoding, tokenizer, batching, validators, sampling, generate/score,
+ * checkpoint loading, the saved-runs store), the CLI as users run it, and the settings form.
+ * A refused row must end in a message that names the problem, with nothing written, damaged or
+ * leaked; the odd-but-valid rows (emoji, CJK, combining marks, right-to-left text, extreme
+ * temperatures, prompts longer than the context, length 0) must work.
+ *
+ * Row counts: `coreRows.length`, `cliRows.length` and `formRows.length` (each describe block's
+ * title carries its count).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Batcher, checkSplit, minCorpusLength, splitTrainVal } from '../../src/core/batching.ts';
+import {
+  defaultModelConfig,
+  defaultTrainConfig,
+  validateModelConfig,
+  validateRunConfig,
+  validateTrainConfig,
+  type ConfigIssue,
+  type ModelConfig,
+  type TrainConfig,
+} from '../../src/core/config.ts';
+import { readSafetensors, writeSafetensors, type NamedTensor } from '../../src/core/safetensors.ts';
+import { annealedDistribution } from '../../src/core/sampling.ts';
+import { checkCorpusSize, decodeCorpus, MAX_CORPUS_BYTES } from '../../src/core/text.ts';
+import { CharTokenizer } from '../../src/core/tokenizer.ts';
+import { ConfigForm, corpusIssues, type FormValues } from '../../src/lib/config-form.svelte.ts';
+import { loadCheckpoint, saveCheckpoint } from '../../workers/checkpoint.ts';
+import type { GPT } from '../../workers/model.ts';
+import { createRun, disposeRun, prepareRun, type Run } from '../../workers/run.ts';
+import { generate, MAX_GENERATE_LENGTH, score } from '../../workers/sample.ts';
+import { train } from '../../workers/train.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+/** Text a user may well train on: none of it is an error, all of it is one token per code point. */
+const scripts = {
+  emoji: '🐳🌊⛵ ❤️ 👩‍👩‍👧 🇯🇵', // astral, a variation selector, a ZWJ family, a flag (two regional indicators)
+  cjk: '春眠不覺曉，處處聞啼鳥。',
+  combining: 'e\u0301 a\u0308 n\u0303 o\u0302\u0323', // decomposed é ä ñ ộ: marks stay separate tokens, never normalised
+  rtl: 'שָׁלוֹם עוֹלָם مرحبا بالعالم', // Hebrew with niqqud (combining), Arabic
+};
+/** A corpus of all four, with no newline in it (so the CLI's default prompt has to fall back). */
+const unicodeCorpus = (Object.values(scripts).join(' ') + ' ').repeat(40);
+
+const tinyModel = { nLayer: 1, nHead: 2, nEmbd: 16, blockSize: 16, dropout: 0 };
+const tinyTrain: TrainConfig = { ...defaultTrainConfig, batchSize: 4, maxSteps: 40, learningRate: 1e-2, minLr: 1e-3, warmupSteps: 4, evalEvery: 0, evalBatches: 1 };
+
+/** Throws one Error listing the issues, each with its field: "[nHead] nEmbd (64) must be …". */
+function assertNoIssues(issues: ConfigIssue[]) {
+  if (issues.length) throw new Error(issues.map((i) => `[${i.field}] ${i.message}`).join('; '));
+}
+
+/** Runs `f` and checks it leaves no tensor behind, whether it throws or not. */
+async function noLeak<T>(f: () => T | Promise<T>): Promise<T> {
+  const before = tf.memory().numTensors;
+  try {
+    return await f();
+  } finally {
+    expect(tf.memory().numTensors, 'tensors left behind').toBe(before);
+  }
+}
+
+let run: Run; // a tiny model trained on the Unicode corpus through the training core
+let goodCheckpoint: Uint8Array; // its checkpoint, with trainer state
+const model = (): GPT => run.model;
+const tok = (): CharTokenizer => run.tokenizer;
+
+async function collect(prompt: string, length: number, temperature: number, seed = 1): Promise<string> {
+  let s = '';
+  for await (const ch of generate(model(), tok(), prompt, { length, temperature, seed })) s += ch;
+  return s;
+}
+
+/** The good checkpoint with its metadata or tensors changed. */
+function tampered(change: (meta: Record<string, string>, tensors: NamedTensor[]) => void): Uint8Array {
+  const { metadata, tensors } = readSafetensors(goodCheckpoint);
+  const list = [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
+  change(metadata, list);
+  return writeSafetensors(list, metadata);
+}
+
+/** Byte offset of the first occurrence of `needle` in `bytes`. */
+function indexOfBytes(bytes: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= bytes.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  throw new Error('not found');
+}
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  (tf.backend() as unknown as { firstUse: boolean }).firstUse = false; // no tfjs-node advert on stderr
+  run = createRun(prepareRun(unicodeCorpus, tinyModel, tinyTrain));
+  await train(run.trainer);
+  goodCheckpoint = await saveCheckpoint(run.model, { vocab: run.tokenizer.vocab, train: run.trainer.config, trainer: run.trainer, corpus: { name: 'unicode', sha256: '00' }, history: { losses: [1], evals: [] } });
+});
+
+afterAll(() => {
+  if (run) disposeRun(run);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Hyper-parameters: one table for the validators, the CLI and the form
+
+type Settings = Partial<Omit<ModelConfig, 'vocabSize'> & TrainConfig>;
+
+interface HyperRow {
+  name: string;
+  set: Settings; // the bad value(s), over the defaults
+  field: string; // the field the issue is reported on
+  message: RegExp; // from the validators (and the form, which shows them)
+  cli?: RegExp; // when present, the row also runs through `train` with these flags, and must exit 2 with this on stderr
+}
+
+const MODEL_KEYS = ['nLayer', 'nHead', 'nEmbd', 'blockSize', 'dropout'] as const;
+/** The form's number fields (the rest of a TrainConfig follows from them). */
+const FORM_KEYS = new Set(['nLayer', 'nHead', 'nEmbd', 'blockSize', 'dropout', 'batchSize', 'maxSteps', 'learningRate', 'seed']);
+/** Config field → CLI flag. */
+const FLAGS: Record<string, string> = {
+  nLayer: 'layers',
+  nHead: 'heads',
+  nEmbd: 'embd',
+  blockSize: 'ctx',
+  dropout: 'dropout',
+  batchSize: 'batch',
+  maxSteps: 'steps',
+  learningRate: 'lr',
+  minLr: 'min-lr',
+  warmupSteps: 'warmup',
+  weightDecay: 'wd',
+  gradClip: 'clip',
+  seed: 'seed',
+  evalEvery: 'eval-every',
+  evalBatches: 'eval-batches',
+  logEvery: 'log-every',
+};
+
+const hyperRows: HyperRow[] = [
+  { name: 'layers 0', set: { nLayer: 0 }, field: 'nLayer', message: /^nLayer must be at least 1, got 0$/, cli: /--layers 0: nLayer must be at least 1, got 0/ },
+  { name: 'layers negative', set: { nLayer: -2 }, field: 'nLayer', message: /^nLayer must be at least 1, got -2$/, cli: /--layers -2: nLayer must be at least 1, got -2/ },
+  { name: 'layers non-integer', set: { nLayer: 1.5 }, field: 'nLayer', message: /^nLayer must be a whole number, got 1.5$/, cli: /--layers 1.5: nLayer must be a whole number, got 1.5/ },
+  { name: 'layers huge', set: { nLayer: 1e9 }, field: 'nLayer', message: /^nLayer must be at most 64, got 1000000000$/, cli: /--layers 1000000000: nLayer must be at most 64/ },
+  { name: 'layers NaN (an emptied field)', set: { nLayer: NaN }, field: 'nLayer', message: /^nLayer must be a whole number, got NaN$/, cli: /--layers must be a number, got "NaN"/ },
+  { name: 'heads 0', set: { nHead: 0 }, field: 'nHead', message: /^nHead must be at least 1, got 0$/ },
+  { name: 'heads negative', set: { nHead: -4 }, field: 'nHead', message: /^nHead must be at least 1, got -4$/ },
+  { name: 'heads non-integer', set: { nHead: 2.5 }, field: 'nHead', message: /^nHead must be a whole number, got 2.5$/ },
+  { name: 'heads huge', set: { nHead: 1000 }, field: 'nHead', message: /^nHead must be at most 64, got 1000$/ },
+  { name: 'heads not dividing the width', set: { nHead: 3 }, field: 'nHead', message: /^nEmbd \(64\) must be divisible by nHead \(3\)$/, cli: /--heads 3: nEmbd \(16\) must be divisible by nHead \(3\)/ },
+  { name: 'heads more than the width', set: { nHead: 32, nEmbd: 16 }, field: 'nHead', message: /^nEmbd \(16\) must be divisible by nHead \(32\)$/ },
+  { name: 'width 0', set: { nEmbd: 0 }, field: 'nEmbd', message: /^nEmbd must be at least 1, got 0$/ },
+  { name: 'width negative', set: { nEmbd: -64 }, field: 'nEmbd', message: /^nEmbd must be at least 1, got -64$/ },
+  { name: 'width non-integer', set: { nEmbd: 63.5 }, field: 'nEmbd', message: /^nEmbd must be a whole number, got 63.5$/ },
+  { name: 'width huge', set: { nEmbd: 1e6 }, field: 'nEmbd', message: /^nEmbd must be at most 4096, got 1000000$/ },
+  {
+    name: 'layers and width each in range, together too big to train',
+    set: { nLayer: 64, nEmbd: 4096 },
+    field: 'nEmbd',
+    message: /^64 layers of width 4096 make 12\.9 billion parameters, 192\.\d GB to train with AdamW; the limit is 4\.0 GB: use fewer layers or a smaller width$/,
+    cli: /--embd 4096: 64 layers of width 4096 make 12\.9 billion parameters/,
+  },
+  { name: 'context 0', set: { blockSize: 0 }, field: 'blockSize', message: /^blockSize must be at least 1, got 0$/ },
+  { name: 'context negative', set: { blockSize: -1 }, field: 'blockSize', message: /^blockSize must be at least 1, got -1$/ },
+  { name: 'context non-integer', set: { blockSize: 8.5 }, field: 'blockSize', message: /^blockSize must be a whole number, got 8.5$/ },
+  { name: 'context huge', set: { blockSize: 1e9 }, field: 'blockSize', message: /^blockSize must be at most 4096, got 1000000000$/, cli: /--ctx 1000000000: blockSize must be at most 4096/ },
+  { name: 'dropout negative', set: { dropout: -0.1 }, field: 'dropout', message: /^dropout must be in \[0, 1\), got -0.1$/ },
+  { name: 'dropout 1', set: { dropout: 1 }, field: 'dropout', message: /^dropout must be in \[0, 1\), got 1$/, cli: /--dropout 1: dropout must be in \[0, 1\), got 1/ },
+  { name: 'dropout NaN', set: { dropout: NaN }, field: 'dropout', message: /^dropout must be a finite number, got NaN$/ },
+  { name: 'batch 0', set: { batchSize: 0 }, field: 'batchSize', message: /^batchSize must be at least 1, got 0$/ },
+  { name: 'batch negative', set: { batchSize: -4 }, field: 'batchSize', message: /^batchSize must be at least 1, got -4$/ },
+  { name: 'batch non-integer', set: { batchSize: 2.5 }, field: 'batchSize', message: /^batchSize must be a whole number, got 2.5$/ },
+  { name: 'batch huge', set: { batchSize: 1e6 }, field: 'batchSize', message: /^batchSize must be at most 4096, got 1000000$/ },
+  {
+    name: 'batch, context and width each in range, one step too big for memory',
+    set: { batchSize: 4096, blockSize: 512, nEmbd: 512, nHead: 8 },
+    field: 'batchSize',
+    message: /^batchSize 4096 × blockSize 512 on this model needs about \d+\.\d GB per training step; the limit is 4\.0 GB: use a smaller batch, context or model$/,
+    cli: /--batch 4096: batchSize 4096 × blockSize 512 on this model needs about \d+\.\d GB per training step/,
+  },
+  { name: 'steps 0', set: { maxSteps: 0 }, field: 'maxSteps', message: /^maxSteps must be at least 1, got 0$/ },
+  { name: 'steps negative', set: { maxSteps: -100 }, field: 'maxSteps', message: /^maxSteps must be at least 1, got -100$/ },
+  { name: 'steps non-integer', set: { maxSteps: 10.5 }, field: 'maxSteps', message: /^maxSteps must be a whole number, got 10.5$/ },
+  { name: 'steps huge', set: { maxSteps: 1e12 }, field: 'maxSteps', message: /^maxSteps must be at most 1000000000, got 1000000000000$/ },
+  { name: 'learning rate 0', set: { learningRate: 0 }, field: 'learningRate', message: /^learningRate must be above 0$/, cli: /--lr 0: learningRate must be above 0/ },
+  { name: 'learning rate negative', set: { learningRate: -1e-3 }, field: 'learningRate', message: /^learningRate must be in \[0, 10\], got -0.001$/, cli: /--lr -0.001: learningRate must be in \[0, 10\], got -0.001/ },
+  { name: 'learning rate huge', set: { learningRate: 1e6 }, field: 'learningRate', message: /^learningRate must be in \[0, 10\], got 1000000$/ },
+  { name: 'learning rate NaN', set: { learningRate: NaN }, field: 'learningRate', message: /^learningRate must be a finite number, got NaN$/, cli: /--lr must be a number, got "NaN"/ },
+  { name: 'final learning rate above the peak', set: { minLr: 0.1 }, field: 'minLr', message: /^minLr \(0.1\) must not exceed learningRate \(0.001\)$/, cli: /--min-lr 0.1: minLr \(0.1\) must not exceed learningRate \(0.001\)/ },
+  { name: 'final learning rate negative', set: { minLr: -1 }, field: 'minLr', message: /^minLr must be in \[0, 10\], got -1$/ },
+  { name: 'warm-up negative', set: { warmupSteps: -5 }, field: 'warmupSteps', message: /^warmupSteps must be at least 0, got -5$/, cli: /--warmup -5: warmupSteps must be at least 0/ },
+  { name: 'warm-up non-integer', set: { warmupSteps: 1.5 }, field: 'warmupSteps', message: /^warmupSteps must be a whole number, got 1.5$/ },
+  { name: 'weight decay negative', set: { weightDecay: -0.1 }, field: 'weightDecay', message: /^weightDecay must be in \[0, 10\], got -0.1$/ },
+  { name: 'gradient clip negative', set: { gradClip: -1 }, field: 'gradClip', message: /^gradClip must be in \[0, 1000000\], got -1$/ },
+  { name: 'gradient clip huge', set: { gradClip: 1e9 }, field: 'gradClip', message: /^gradClip must be in \[0, 1000000\], got 1000000000$/ },
+  { name: 'seed negative', set: { seed: -1 }, field: 'seed', message: /^seed must be at least 0, got -1$/, cli: /--seed -1: seed must be at least 0, got -1/ },
+  { name: 'seed non-integer', set: { seed: 1.5 }, field: 'seed', message: /^seed must be a whole number, got 1.5$/ },
+  { name: 'seed huge', set: { seed: 2 ** 32 }, field: 'seed', message: /^seed must be at most 4294967295, got 4294967296$/ },
+  { name: 'eval interval negative', set: { evalEvery: -1 }, field: 'evalEvery', message: /^evalEvery must be at least 0, got -1$/ },
+  { name: 'eval batches 0', set: { evalBatches: 0 }, field: 'evalBatches', message: /^evalBatches must be at least 1, got 0$/ },
+  { name: 'log interval 0', set: { logEvery: 0 }, field: 'logEvery', message: /^logEvery must be at least 1, got 0$/ },
+  { name: 'AdamW beta1 of 1', set: { beta1: 1 }, field: 'beta1', message: /^beta1 must be in \[0, 1\), got 1$/ },
+  { name: 'AdamW eps 0', set: { eps: 0 }, field: 'eps', message: /^eps must be above 0$/ },
+];
+
+/** The configs a row describes, over the defaults, with the bundled corpus's vocabulary. */
+function configsOf(set: Settings): { model: ModelConfig; train: TrainConfig } {
+  const model: ModelConfig = { ...defaultModelConfig, vocabSize: 83 };
+  const trainConfig: TrainConfig = { ...defaultTrainConfig };
+  for (const [k, v] of Object.entries(set)) {
+    if ((MODEL_KEYS as readonly string[]).includes(k)) (model as unknown as Record<string, unknown>)[k] = v;
+    else (trainConfig as unknown as Record<string, unknown>)[k] = v;
+  }
+  return { model, train: trainConfig };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The core
+
+interface CoreRow {
+  name: string;
+  act: () => unknown; // may be async; without `error` it must succeed (and checks what it got)
+  error?: RegExp; // the message it must throw
+}
+
+/** A minimal IndexedDB in memory, whose readwrite transactions commit all or nothing, and fail on demand. */
+function fakeIndexedDB() {
+  const stores = new Map<string, Map<string, unknown>>([
+    ['runs', new Map()],
+    ['runs-index', new Map()],
+  ]);
+  const control = { fail: null as DOMException | null, throwOnPut: null as DOMException | null };
+  const later = (f: () => void) => setTimeout(f);
+  const request = <T>(get: () => T) => {
+    const req = { result: undefined as T | undefined, error: null, onsuccess: null as (() => void) | null, onerror: null };
+    later(() => {
+      req.result = get();
+      req.onsuccess?.();
+    });
+    return req;
+  };
+  const db = {
+    transaction(_names: string | string[], mode: 'readonly' | 'readwrite' = 'readonly') {
+      const pending: (() => void)[] = [];
+      let aborted = false;
+      const tx = {
+        error: null as DOMException | null,
+        oncomplete: null as (() => void) | null,
+        onerror: null as (() => void) | null,
+        onabort: null as (() => void) | null,
+        abort() {
+          aborted = true;
+          tx.error ??= new DOMException('the transaction was aborted', 'AbortError');
+          later(() => tx.onabort?.());
+        },
+        objectStore(name: string) {
+          const store = stores.get(name)!;
+          return {
+            put(record: { key: string }) {
+              if (control.throwOnPut) throw control.throwOnPut;
+              pending.push(() => store.set(record.key, structuredClone(record)));
+              return request(() => record.key);
+            },
+            delete(key: string) {
+              pending.push(() => store.delete(key));
+              return request(() => undefined);
+            },
+            get: (key: string) => request(() => store.get(key)),
+            getAll: () => request(() => [...store.values()]),
+          };
+        },
+      };
+      // Commits after its requests, or aborts with the chosen error: nothing of it is written then.
+      later(() =>
+        later(() => {
+          if (aborted) return;
+          if (mode === 'readwrite' && control.fail) {
+            tx.error = control.fail;
+            tx.onabort?.();
+            return;
+          }
+          for (const apply of pending) apply();
+          tx.oncomplete?.();
+        }),
+      );
+      return tx;
+    },
+  };
+  const idb = {
+    open() {
+      const req = { result: db, onsuccess: null as (() => void) | null, onupgradeneeded: null, onerror: null, onblocked: null };
+      later(() => req.onsuccess?.());
+      return req;
+    },
+  };
+  return { idb, control };
+}
+
+interface Store {
+  put(run: unknown): Promise<void>;
+  list(): Promise<{ key: string; step: number }[]>;
+  get(key: string): Promise<{ bytes: Uint8Array } | undefined>;
+}
+// A path in a variable: the store is type-checked with the DOM's types (tsconfig.json), not under this file's Node types.
+const storeModule = '../../src/lib/run-store.ts';
+const { RunStore } = (await import(/* @vite-ignore */ storeModule)) as { RunStore: new () => Store };
+
+const savedRun = (step: number) => ({
+  key: 'run-1',
+  name: 'unicode · 1×16 · ctx 16',
+  date: step,
+  step,
+  valLoss: 2.5,
+  bytes: Uint8Array.of(step & 255, 1, 2, 3),
+  corpus: { name: 'unicode.txt', source: 'file' as const, text: unicodeCorpus },
+});
+
+/** Runs `f` with a fake IndexedDB installed on the global scope. */
+async function withIndexedDB<T>(f: (control: ReturnType<typeof fakeIndexedDB>['control']) => Promise<T>): Promise<T> {
+  const { idb, control } = fakeIndexedDB();
+  (globalThis as { indexedDB?: unknown }).indexedDB = idb;
+  try {
+    return await f(control);
+  } finally {
+    delete (globalThis as { indexedDB?: unknown }).indexedDB;
+  }
+}
+
+const quota = () => new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+
+const coreRows: CoreRow[] = [
+  // Corpus files: refused before anything replaces the loaded corpus (decodeCorpus only reads).
+  { name: 'empty file', act: () => decodeCorpus(new Uint8Array(0), 'empty.txt'), error: /^empty.txt is empty$/ },
+  { name: 'file of only a byte-order mark', act: () => decodeCorpus(enc('\ufeff'), 'bom.txt'), error: /^bom.txt is empty$/ },
+  {
+    name: 'binary file (a PNG)',
+    act: () => decodeCorpus(Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]), 'x.png'),
+    error: /^x.png looks like a binary file \(it contains NUL bytes\), not text$/,
+  },
+  {
+    name: 'invalid UTF-8 (Latin-1 "café")',
+    act: () => decodeCorpus(Uint8Array.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x61, 0x75]), 'cafe.txt'),
+    error: /^cafe.txt is not valid UTF-8 \(first bad byte at offset 3\); save it as UTF-8 text$/,
+  },
+  { name: 'a 100 MB+ file, by its bytes', act: () => decodeCorpus({ length: MAX_CORPUS_BYTES + 1 } as Uint8Array, 'big.txt'), error: /^big.txt is 100.0 MB; the limit is 100.0 MB$/ },
+  { name: 'a 150 MB file, by its size before reading', act: () => checkCorpusSize(150 * 1024 * 1024, 'big.txt'), error: /^big.txt is 150.0 MB; the limit is 100.0 MB$/ },
+  {
+    name: 'text of one distinct character',
+    act: () => decodeCorpus(enc('a'.repeat(5000)), 'a.txt'),
+    error: /^a.txt holds one character, "a" \(U\+0061\), repeated: a model needs at least two distinct characters/,
+  },
+  { name: 'text of one distinct emoji', act: () => decodeCorpus(enc('😀'.repeat(500)), 'e.txt'), error: /holds one character, "😀" \(U\+1F600\), repeated/ },
+  { name: 'text of one distinct character after a byte-order mark', act: () => decodeCorpus(enc('\ufeff\n\n\n'), 'nl.txt'), error: /holds one character, "\\n" \(U\+000A\), repeated/ },
+  {
+    name: 'one distinct character, handed to the training core directly',
+    act: () => prepareRun('b'.repeat(5000), tinyModel, tinyTrain),
+    error: /^invalid model config: vocabSize must be at least 2 \(a text needs two distinct characters for a model to have anything to predict\), got 1$/,
+  },
+  {
+    name: 'corpus shorter than context + 1',
+    act: () => splitTrainVal(new CharTokenizer([...'ab']).encode('ab'.repeat(50)), 16),
+    error: new RegExp(`^the corpus has 100 characters: too short for a context of 16\\. Its 10% validation split must hold 17 characters, so the corpus needs at least ${minCorpusLength(16)}\\.$`),
+  },
+  { name: 'corpus shorter than context + 1, through the training core', act: () => prepareRun('abc'.repeat(30), tinyModel, tinyTrain), error: /the corpus has 90 characters: too short for a context of 16/ },
+  { name: 'a validation split one character short of context + 1', act: () => checkSplit(200, 16, 16), error: /^the corpus has 216 characters: too short for a context of 16\./ },
+  {
+    name: 'sequential batches that do not fit the train split',
+    act: () => new Batcher(new Int32Array(100), 8, 16, 'sequential', 1),
+    error: /^sequential partitioning into 8 streams of 16 characters needs a training split of at least 129 characters; it has 100\. Use a smaller batch or context, or random sampling\.$/,
+  },
+  {
+    name: 'a context of a billion: the minimum corpus length is computed at once',
+    act: () => {
+      const t0 = performance.now();
+      expect(minCorpusLength(1e9)).toBe(10_000_000_001);
+      expect(performance.now() - t0).toBeLessThan(100);
+    },
+  },
+
+  // Odd Unicode is text, not an error: one token per code point, round-tripped exactly.
+  ...Object.entries(scripts).map(([name, text]): CoreRow => ({
+    name: `${name} text decodes, tokenizes by code point and decodes back unchanged`,
+    act: () => {
+      expect(decodeCorpus(enc(text + ' ' + text), `${name}.txt`)).toBe(text + ' ' + text);
+      const t = CharTokenizer.fromText(text);
+      const ids = t.encode(text);
+      expect(ids.length).toBe(Array.from(text).length);
+      expect(t.decode(ids)).toBe(text);
+    },
+  })),
+  {
+    name: 'a ZWJ emoji family is 5 tokens and a decomposed "é" 2 (no normalisation)',
+    act: () => {
+      const t = CharTokenizer.fromText(unicodeCorpus);
+      expect(t.encode('👩‍👩‍👧')).toHaveLength(5);
+      expect(t.encode('e\u0301')).toHaveLength(2);
+      expect(t.vocab).toContain('\u0301');
+    },
+  },
+  {
+    name: 'the mixed-script corpus trains: the loss falls and stays finite',
+    act: async () => {
+      const { train: tr, val } = await run.trainer.estimateLoss();
+      expect(Number.isFinite(tr) && Number.isFinite(val)).toBe(true);
+      expect(val).toBeLessThan(Math.log(run.tokenizer.size) - 0.5); // below a uniform guess
+    },
+  },
+  ...Object.entries(scripts).map(([name, text]): CoreRow => ({
+    name: `a ${name} prompt samples characters of the vocabulary`,
+    act: () =>
+      noLeak(async () => {
+        const out = await collect(text, 24, 0.8, 3);
+        expect(Array.from(out)).toHaveLength(24);
+        for (const ch of out) expect(tok().vocab).toContain(ch);
+      }),
+  })),
+  ...Object.entries(scripts).map(([name, text]): CoreRow => ({
+    name: `${name} text scores: one finite surprisal per predicted code point`,
+    act: () =>
+      noLeak(async () => {
+        const s = await score(model(), tok(), text);
+        expect(s.chars).toEqual(Array.from(text).slice(1));
+        expect(s.surprisal).toHaveLength(Array.from(text).length - 1);
+        for (const x of s.surprisal) expect(x).toBeGreaterThanOrEqual(0);
+        expect(Number.isFinite(s.logProb)).toBe(true);
+      }),
+  })),
+  {
+    name: 'a checkpoint keeps a Unicode vocabulary: the loaded model scores the same',
+    act: async () => {
+      const ck = loadCheckpoint(goodCheckpoint);
+      try {
+        expect(ck.tokenizer.vocab).toEqual(tok().vocab);
+        const text = Object.values(scripts).join(' ');
+        expect((await score(ck.model, ck.tokenizer, text)).logProb).toBeCloseTo((await score(model(), tok(), text)).logProb, 5);
+      } finally {
+        ck.model.dispose();
+      }
+    },
+  },
+
+  // Hyper-parameters: the validators name the field and the value.
+  ...hyperRows.map(
+    (r): CoreRow => ({
+      name: `config: ${r.name}`,
+      act: () => {
+        const { model: m, train: t } = configsOf(r.set);
+        const issues = [...validateModelConfig(m), ...validateTrainConfig(t), ...validateRunConfig(m, t)];
+        expect(issues.map((i) => i.field), 'one problem, reported on one field').toEqual([r.field]);
+        assertNoIssues(issues);
+      },
+      error: new RegExp(`^\\[${r.field}\\] ${r.message.source.replace(/^\^/, '')}`),
+    }),
+  ),
+  {
+    name: 'config: the training core refuses what the validators refuse, before a tensor is made',
+    act: () => noLeak(() => prepareRun(unicodeCorpus, { ...tinyModel, nHead: 3 }, tinyTrain)),
+    error: /^invalid model config: nEmbd \(16\) must be divisible by nHead \(3\)$/,
+  },
+
+  // Temperature.
+  {
+    name: 'temperature 0 is argmax (ties share the mass)',
+    act: () => {
+      expect(annealedDistribution([0.1, 0.6, 0.3], 0)).toEqual([0, 1, 0]);
+      expect(annealedDistribution([0.4, 0.2, 0.4], 0)).toEqual([0.5, 0, 0.5]);
+    },
+  },
+  {
+    name: 'temperature 1e-9 is argmax, without NaN',
+    act: () => {
+      const d = annealedDistribution([0.1, 0.6, 0.3 - 1e-12], 1e-9);
+      expect(d).toEqual([0, 1, 0]);
+      expect(annealedDistribution([1e-300, 1 - 1e-16], 1e-9).every(Number.isFinite)).toBe(true);
+    },
+  },
+  {
+    name: 'temperature 1e6 is near uniform over the characters with p > 0',
+    act: () => {
+      const d = annealedDistribution([0.001, 0.9, 0.099, 0], 1e6);
+      for (const p of d.slice(0, 3)) expect(p).toBeCloseTo(1 / 3, 5);
+      expect(d[3]).toBe(0);
+    },
+  },
+  { name: 'temperature negative', act: () => annealedDistribution([0.5, 0.5], -1), error: /^temperature must be a number ≥ 0, got -1$/ },
+  { name: 'temperature NaN', act: () => annealedDistribution([0.5, 0.5], NaN), error: /^temperature must be a number ≥ 0, got NaN$/ },
+  {
+    name: 'generate at temperature 0 ignores the seed; 1e-9 gives the same text',
+    act: async () => {
+      const greedy = await collect(scripts.cjk, 20, 0, 1);
+      expect(await collect(scripts.cjk, 20, 0, 2)).toBe(greedy);
+      expect(await collect(scripts.cjk, 20, 1e-9, 3)).toBe(greedy);
+    },
+  },
+  {
+    name: 'generate at temperature 1e6 draws near-uniformly from the vocabulary',
+    act: async () => {
+      const out = Array.from(await collect(' ', 400, 1e6, 5));
+      expect(new Set(out).size).toBeGreaterThan(0.8 * tok().size);
+    },
+  },
+  { name: 'generate at a negative temperature', act: () => noLeak(() => collect('a', 5, -0.5)), error: /^temperature must be a number ≥ 0, got -0.5$/ },
+  { name: 'generate at temperature NaN', act: () => noLeak(() => collect('a', 5, NaN)), error: /^temperature must be a number ≥ 0, got NaN$/ },
+
+  // Prompts.
+  { name: 'a prompt with a character the model has never seen', act: () => noLeak(() => collect('春x', 5, 1)), error: /^character "x" \(U\+0078\) at position 1 is not in the model's vocabulary of \d+ characters$/ },
+  { name: 'an empty prompt', act: () => noLeak(() => collect('', 5, 1)), error: /^the prompt is empty: give at least one character to continue from \(the model has no start token\)$/ },
+  {
+    name: 'a prompt three times the context is cropped, not an error',
+    act: () =>
+      noLeak(async () => {
+        const prompt = Array.from(unicodeCorpus).slice(0, 3 * tinyModel.blockSize).join('');
+        expect(Array.from(await collect(prompt, 30, 0.8))).toHaveLength(30);
+      }),
+  },
+
+  // Generation length.
+  { name: 'length 0 yields nothing', act: async () => expect(await collect('a', 0, 1)).toBe('') },
+  {
+    name: 'length 100,000 is accepted (the first characters are drawn; the rest are not awaited)',
+    act: () =>
+      noLeak(async () => {
+        expect(MAX_GENERATE_LENGTH).toBe(100_000);
+        const it = generate(model(), tok(), ' ', { length: 100_000, temperature: 1, seed: 1 });
+        for (let i = 0; i < 3; i++) expect((await it.next()).done).toBe(false);
+        await it.return(undefined);
+      }),
+  },
+  { name: 'length 100,001', act: () => collect('a', 100_001, 1), error: /^length must be a whole number from 0 to 100000, got 100001$/ },
+  { name: 'length negative', act: () => collect('a', -1, 1), error: /^length must be a whole number from 0 to 100000, got -1$/ },
+  { name: 'length non-integer', act: () => collect('a', 2.5, 1), error: /^length must be a whole number from 0 to 100000, got 2.5$/ },
+
+  // Scoring.
+  { name: 'score a single character', act: () => noLeak(() => score(model(), tok(), '春')), error: /^scoring needs at least 2 characters \(the first is given, the rest are predicted\); got 1$/ },
+  { name: 'score an empty text', act: () => noLeak(() => score(model(), tok(), '')), error: /^scoring needs at least 2 characters/ },
+  { name: 'score a text with an unseen character', act: () => noLeak(() => score(model(), tok(), '春眠Z')), error: /^character "Z" \(U\+005A\) at position 2 is not in the model's vocabulary/ },
+  {
+    name: 'score a text five times the context (sliding window)',
+    act: () =>
+      noLeak(async () => {
+        const text = Array.from(unicodeCorpus).slice(0, 5 * tinyModel.blockSize).join('');
+        expect((await score(model(), tok(), text)).surprisal).toHaveLength(5 * tinyModel.blockSize - 1);
+      }),
+  },
+
+  // Checkpoint files: refused with what is wrong, before any tensor is made.
+  ...(
+    [
+      ['an empty checkpoint file', () => new Uint8Array(0), /^not a usable checkpoint: the file is 0 bytes, too short for a safetensors header$/],
+      ['a checkpoint truncated in its header', () => goodCheckpoint.slice(0, 300), /^not a usable checkpoint: the header claims \d+ bytes but the file has 300 \(truncated, or not safetensors\)$/],
+      ['a checkpoint truncated in its tensors', () => goodCheckpoint.slice(0, goodCheckpoint.length - 100), /^not a usable checkpoint: tensor .+ lies outside the file \(truncated\?\)$/],
+      ['a PNG renamed .safetensors', () => Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), /^not a usable checkpoint: the header claims \d+ bytes but the file has 12/],
+      ['a JSON file renamed .safetensors', () => enc('{"vocab": ["a", "b"], "config": {}}'), /^not a usable checkpoint: the header claims \d+ bytes/],
+      ['random bytes', () => Uint8Array.from({ length: 4096 }, (_, i) => (i * 2654435761) >>> 24), /^not a usable checkpoint: the header claims \d+ bytes/],
+      ['a header that is not JSON', () => Uint8Array.from([8, 0, 0, 0, 0, 0, 0, 0, ...enc('not json')]), /^not a usable checkpoint: the header is not valid JSON/],
+      ['a foreign safetensors file (no config, no vocabulary)', () => writeSafetensors([{ name: 'w', shape: [2], data: new Float32Array(2) }], {}), /^not a usable checkpoint: its metadata has no model config or vocabulary \(a safetensors file from elsewhere\?\)$/],
+      ['a checkpoint of a later format', () => tampered((m) => (m.format = 'tabgpt-99')), /^not a usable checkpoint: its format is "tabgpt-99"; this version reads tabgpt-1/],
+      ['a config that is not JSON', () => tampered((m) => (m.config = '{nLayer: 1')), /^not a usable checkpoint: its config metadata is not valid JSON$/],
+      ['a config whose heads do not divide the width', () => tampered((m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), nHead: 3 }))), /^not a usable checkpoint: its model config is invalid: nEmbd \(16\) must be divisible by nHead \(3\)$/],
+      ['a config too big to train', () => tampered((m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), nLayer: 64, nEmbd: 4096 }))), /^not a usable checkpoint: its model config is invalid: 64 layers of width 4096 make 12\.9 billion parameters/],
+      ['a vocabulary shorter than the config says', () => tampered((m) => (m.vocab = JSON.stringify(['a', 'b', 'c']))), /^not a usable checkpoint: its vocabulary has 3 characters, its config says \d+$/],
+      ['a vocabulary with a repeated character', () => tampered((m) => { const v = JSON.parse(m.vocab) as string[]; v[1] = v[0]; m.vocab = JSON.stringify(v); }), /^not a usable checkpoint: its vocabulary is invalid: the vocabulary has a repeated character$/],
+      ['a vocabulary entry of two characters', () => tampered((m) => { const v = JSON.parse(m.vocab) as string[]; v[1] = 'ab'; m.vocab = JSON.stringify(v); }), /^not a usable checkpoint: its vocabulary is invalid: vocabulary entry 1 is not one character: "ab"$/],
+      ['a tensor of the wrong shape', () => tampered((_, t) => { const i = t.findIndex((x) => x.name === 'transformer.ln_f.weight'); t[i] = { ...t[i], shape: [8], data: new Float32Array(8) }; }), /^not a usable checkpoint: tensor transformer.ln_f.weight has shape \[8\], the config needs \[16\]$/],
+      ['a missing tensor', () => tampered((_, t) => t.splice(t.findIndex((x) => x.name === 'transformer.wpe.weight'), 1)), /^not a usable checkpoint: tensor transformer.wpe.weight is missing$/],
+      ['NaN weights', () => tampered((_, t) => t.find((x) => x.name === 'transformer.ln_f.weight')!.data.fill(NaN)), /^not a usable checkpoint: tensor transformer.ln_f.weight holds NaN or infinite values$/],
+      ['a bias=True model (biases have no place)', () => tampered((_, t) => t.push({ name: 'transformer.h.0.attn.c_attn.bias', shape: [48], data: new Float32Array(48) })), /^not a usable checkpoint: tensor transformer.h.0.attn.c_attn.bias has no place in a bias-free GPT/],
+      ['float16 tensors', () => { const b = goodCheckpoint.slice(); b.set(enc('"F16"'), indexOfBytes(b, enc('"F32"'))); return b; }, /^not a usable checkpoint: tensor .+ is F16; only F32 is supported$/],
+      ['a malformed training state', () => tampered((m) => (m.state = JSON.stringify({ batcher: { rng: [1, 2] }, dropoutRng: [1, 2, 3, 4] }))), /^not a usable checkpoint: its training state is malformed$/],
+      ['a malformed loss history', () => tampered((m) => (m.history = JSON.stringify({ losses: 5 }))), /^not a usable checkpoint: its history metadata is not \{losses, evals\}$/],
+      ['a malformed corpus record', () => tampered((m) => (m.corpus = JSON.stringify('moby-dick'))), /^not a usable checkpoint: its corpus metadata is not \{name, sha256\}$/],
+      ['an impossible training config', () => tampered((m) => (m.train = JSON.stringify({ ...JSON.parse(m.train), batchSize: 0 }))), /^invalid training config in checkpoint: batchSize must be at least 1, got 0$/],
+      ['a negative step', () => tampered((m) => (m.step = '-3')), /^not a usable checkpoint: its step is -3$/],
+    ] as [string, () => Uint8Array, RegExp][]
+  ).map(([name, bytes, error]): CoreRow => ({ name: `checkpoint: ${name}`, act: () => noLeak(() => loadCheckpoint(bytes()).model.dispose()), error })),
+
+  // The saved-runs store (IndexedDB): a full disk is reported, the run goes on, the previous save stays.
+  {
+    name: 'IndexedDB quota exceeded: the message says so, and the earlier save is still there',
+    act: () =>
+      withIndexedDB(async (control) => {
+        const store = new RunStore();
+        await store.put(savedRun(100));
+        control.fail = quota();
+        await expect(store.put(savedRun(200))).rejects.toThrow(
+          /^storage is full: unicode · 1×16 · ctx 16 at step 200 was not saved; the run keeps training\. Delete saved runs or download this one\.$/,
+        );
+        control.fail = null;
+        expect((await store.list()).map((r) => r.step)).toEqual([100]);
+        expect(Array.from((await store.get('run-1'))!.bytes)).toEqual([100, 1, 2, 3]);
+      }),
+  },
+  {
+    name: 'IndexedDB quota exceeded thrown by the write itself: the same message, no stray rejection',
+    act: () =>
+      withIndexedDB(async (control) => {
+        const store = new RunStore();
+        await store.put(savedRun(100));
+        control.throwOnPut = quota();
+        await expect(store.put(savedRun(200))).rejects.toThrow(/^storage is full: .* at step 200 was not saved; the run keeps training/);
+        await new Promise((resolve) => setTimeout(resolve, 20)); // the aborted transaction settles
+        control.throwOnPut = null;
+        expect((await store.list()).map((r) => r.step)).toEqual([100]);
+      }),
+  },
+  {
+    name: "Firefox's quota error name",
+    act: () =>
+      withIndexedDB(async (control) => {
+        control.fail = new DOMException('quota', 'NS_ERROR_DOM_QUOTA_REACHED');
+        await expect(new RunStore().put(savedRun(7))).rejects.toThrow(/^storage is full: .* at step 7 was not saved/);
+      }),
+  },
+  {
+    name: 'any other IndexedDB write failure, with its reason',
+    act: () =>
+      withIndexedDB(async (control) => {
+        control.fail = new DOMException('disk I/O', 'UnknownError');
+        await expect(new RunStore().put(savedRun(9))).rejects.toThrow(/^unicode · 1×16 · ctx 16 at step 9 could not be saved \(disk I\/O\); the run keeps training/);
+      }),
+  },
+  { name: 'no IndexedDB at all (a private window)', act: () => new RunStore().list(), error: /^this browser has no IndexedDB \(a private window\?\): runs cannot be kept$/ },
+];
+
+describe(`bad input through the core (${coreRows.length} rows)`, () => {
+  test.each(coreRows)('$name', async ({ act, error }) => {
+    if (error) await expect((async () => act())()).rejects.toThrow(error);
+    else await act();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The settings form
+
+interface FormRow {
+  name: string;
+  set: Partial<FormValues>;
+  corpus?: { characters: number; vocabSize: number };
+  field: string;
+  message: RegExp;
+}
+
+const mobyDick = { characters: 1_190_317, vocabSize: 83 };
+
+const formRows: FormRow[] = [
+  ...hyperRows
+    .filter((r) => Object.keys(r.set).every((k) => FORM_KEYS.has(k)))
+    .map((r): FormRow => ({ name: r.name, set: r.set as Partial<FormValues>, field: r.field, message: r.message })),
+  { name: 'an emptied number field (null)', set: { learningRate: null as unknown as number }, field: 'learningRate', message: /^learningRate must be a finite number, got null$/ },
+  {
+    name: 'corpus shorter than context + 1',
+    set: { blockSize: 64 },
+    corpus: { characters: 500, vocabSize: 20 },
+    field: 'corpus',
+    message: /^the corpus has 500 characters: too short for a context of 64; it needs at least 641 \(its 10% validation split must hold 65\)$/,
+  },
+  {
+    name: 'sequential batches that do not fit the corpus',
+    set: { sampling: 'sequential', batchSize: 64 },
+    corpus: { characters: 2000, vocabSize: 20 },
+    field: 'sampling',
+    message: /^sequential sampling cuts the train split into 64 streams of at least 64 characters, so it needs 4,097 characters; it has 1,800\./,
+  },
+  { name: 'a corpus of one distinct character', set: {}, corpus: { characters: 5000, vocabSize: 1 }, field: 'vocabSize', message: /^vocabSize must be at least 2 \(a text needs two distinct characters/ },
+];
+
+describe(`bad input through the settings form (${formRows.length} rows)`, () => {
+  test.each(formRows)('$name', ({ set, corpus, field, message }) => {
+    const form = new ConfigForm(corpus ?? mobyDick);
+    Object.assign(form.values, set);
+    expect(form.valid).toBe(false);
+    // One problem, one issue, beside its own field: no second issue about a derived setting the form does not show.
+    expect(form.issues.map((i) => i.field)).toEqual([field]);
+    expect(form.issuesFor(field)[0]).toMatch(message);
+  });
+
+  test('while the corpus loads (no characters yet) the defaults raise no issue and N is known', () => {
+    const form = new ConfigForm({ characters: 0, vocabSize: 0 });
+    expect(form.issues).toEqual([]);
+    expect(form.numbers?.nonEmbedding).toBeGreaterThan(0);
+  });
+
+  test('a context of a billion is one issue, found at once (the corpus check does not count to 10^10)', () => {
+    const t0 = performance.now();
+    expect(corpusIssues({ blockSize: 1e9, batchSize: 16, sampling: 'random' }, 1_000_000)).toEqual([]);
+    expect(performance.now() - t0).toBeLessThan(100);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The command line, as users run it
+
+const pexec = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'tabgpt-bad-input-'));
+const path = (name: string) => join(dir, name);
+
+/** At most two CLIs at a time: each is a Node process loading tfjs, on a small machine. */
+const slots = { free: 2, waiting: [] as (() => void)[] };
+async function limited<T>(f: () => Promise<T>): Promise<T> {
+  if (slots.free > 0) slots.free--;
+  else await new Promise<void>((resolve) => slots.waiting.push(resolve)); // handed a slot on release
+  try {
+    return await f();
+  } finally {
+    const next = slots.waiting.shift();
+    if (next) next();
+    else slots.free++;
+  }
+}
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  lines: Record<string, unknown>[];
+  stderr: string;
+}
+
+async function cli(args: string[]): Promise<CliResult> {
+  return limited(async () => {
+    try {
+      const { stdout, stderr } = await pexec('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], { maxBuffer: 64 << 20 });
+      return { code: 0, stdout, lines: stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>), stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, lines: [], stderr: e.stderr };
+    }
+  });
+}
+
+const tinyFlags = ['--layers', '1', '--heads', '2', '--embd', '16', '--ctx', '16', '--batch', '4', '--backend', 'wasm'];
+const ckpt = path('unicode.safetensors'); // trained on the Unicode corpus by the CLI, before the rows
+const SENTINEL = 'a file that was here before the run; a refused run must leave it as it is';
+
+interface CliRow {
+  name: string;
+  args: string[];
+  code: 0 | 1 | 2;
+  stderr?: RegExp; // for a refusal: the one line of stderr
+  check?: (r: CliResult) => void; // for a run that works
+  /** `train` rows get `--save <an existing file>`; a refused run must leave it byte for byte. */
+  save?: boolean;
+}
+
+const trainRow = (name: string, args: string[], code: 1 | 2, stderr: RegExp): CliRow => ({
+  name,
+  args: ['train', ...tinyFlags, '--steps', '2', '--eval-every', '0', '--eval-batches', '1', ...args],
+  code,
+  stderr,
+  save: true,
+});
+
+const completion = (r: CliResult) => String(r.lines[0].completion);
+
+const cliRows: CliRow[] = [
+  // Corpus files.
+  trainRow('empty corpus file', ['--corpus', path('empty.txt')], 1, /empty.txt is empty$/),
+  trainRow('binary corpus file', ['--corpus', path('binary.bin')], 1, /binary.bin looks like a binary file \(it contains NUL bytes\), not text$/),
+  trainRow('invalid UTF-8 corpus file', ['--corpus', path('latin1.txt')], 1, /latin1.txt is not valid UTF-8 \(first bad byte at offset 3\); save it as UTF-8 text$/),
+  trainRow('a 150 MB corpus file (refused before it is read)', ['--corpus', path('huge.txt')], 1, /huge.txt is 150.0 MB; the limit is 100.0 MB$/),
+  trainRow('corpus shorter than context + 1', ['--corpus', path('short.txt')], 1, /the corpus has 9 characters: too short for a context of 16\. .* needs at least \d+\.$/),
+  trainRow('corpus of one distinct character', ['--corpus', path('one.txt')], 1, /one.txt holds one character, "a" \(U\+0061\), repeated: a model needs at least two distinct characters/),
+  trainRow('corpus path is a directory', ['--corpus', dir], 2, /--corpus .* is a directory, not a text file$/),
+  trainRow('corpus file that does not exist', ['--corpus', path('missing.txt')], 2, /--corpus ".*missing.txt" is neither a bundled corpus \(moby-dick, sotu\), a synthetic one \(markov:…\) nor a file$/),
+
+  // Hyper-parameters.
+  ...hyperRows
+    .filter((r) => r.cli)
+    .map((r) =>
+      trainRow(
+        `train: ${r.name}`,
+        Object.entries(r.set).flatMap(([k, v]) => [`--${FLAGS[k]}`, String(v)]),
+        2,
+        r.cli!,
+      ),
+    ),
+  trainRow('two bad flags are both named', ['--layers', '0', '--steps', '-1'], 2, /--layers 0: nLayer must be at least 1, got 0; --steps -1: maxSteps must be at least 1, got -1$/),
+
+  // Where the checkpoint goes: checked before training, so a finished run is never lost.
+  {
+    name: '--save into a directory that does not exist',
+    args: ['train', ...tinyFlags, '--steps', '2', '--save', path('no/such/dir/run.safetensors')],
+    code: 2,
+    stderr: /--save .*run.safetensors: the directory .*dir does not exist$/,
+    check: () => expect(existsSync(path('no'))).toBe(false),
+  },
+  { name: '--save onto a directory', args: ['train', ...tinyFlags, '--steps', '2', '--save', dir], code: 2, stderr: /--save .* is a directory; give a file path$/ },
+
+  // Checkpoint files.
+  { name: '--checkpoint truncated', args: ['sample', '--checkpoint', path('truncated.safetensors'), '--backend', 'wasm'], code: 1, stderr: /not a usable checkpoint: the header claims \d+ bytes but the file has 300 \(truncated, or not safetensors\)$/ },
+  { name: '--checkpoint empty', args: ['score', '--checkpoint', path('empty.txt'), '--text', 'ab', '--backend', 'wasm'], code: 1, stderr: /not a usable checkpoint: the file is 0 bytes, too short for a safetensors header$/ },
+  { name: '--checkpoint foreign safetensors', args: ['sample', '--checkpoint', path('foreign.safetensors'), '--backend', 'wasm'], code: 1, stderr: /not a usable checkpoint: its metadata has no model config or vocabulary/ },
+  { name: '--checkpoint a directory', args: ['sample', '--checkpoint', dir], code: 2, stderr: /--checkpoint .* is a directory, not a file$/ },
+  { name: '--checkpoint missing', args: ['sample', '--checkpoint', path('missing.safetensors')], code: 2, stderr: /--checkpoint .*missing.safetensors: no such file$/ },
+  trainRow('--resume with settings the saved run fixes', ['--resume', path('truncated.safetensors')], 2, /--resume continues the saved run with its own settings; drop --layers, --heads, .* \(only --steps may change\)$/),
+  {
+    name: '--resume from a corrupt checkpoint, nothing else changed',
+    args: ['train', '--resume', path('truncated.safetensors'), '--corpus', path('unicode.txt'), '--steps', '9', '--backend', 'wasm'],
+    code: 1,
+    stderr: /not a usable checkpoint: the header claims \d+ bytes but the file has 300/,
+    save: true,
+  },
+  {
+    name: '--init-from a foreign safetensors file',
+    args: ['train', '--init-from', path('foreign.safetensors'), '--corpus', path('unicode.txt'), '--steps', '2', '--backend', 'wasm'],
+    code: 1,
+    stderr: /not a usable checkpoint: its metadata has no model config or vocabulary/,
+    save: true,
+  },
+
+  // Temperature.
+  { name: 'temperature negative', args: ['sample', '--checkpoint', ckpt, '--temperature', '-1'], code: 2, stderr: /--temperature must be ≥ 0 \(0 always takes the most probable character\), got -1$/ },
+  { name: 'temperature NaN', args: ['sample', '--checkpoint', ckpt, '--temperature', 'NaN'], code: 2, stderr: /--temperature must be a number, got "NaN"$/ },
+  {
+    name: 'temperature 1e-9 samples (near-argmax)',
+    args: ['sample', '--checkpoint', ckpt, '--prompt', scripts.cjk, '--temperature', '1e-9', '--length', '12', '--backend', 'wasm'],
+    code: 0,
+    check: (r) => expect(Array.from(completion(r))).toHaveLength(12),
+  },
+  {
+    name: 'temperature 1e6 samples (near-uniform)',
+    args: ['sample', '--checkpoint', ckpt, '--prompt', ' ', '--temperature', '1e6', '--length', '60', '--backend', 'wasm'],
+    code: 0,
+    check: (r) => expect(new Set(completion(r)).size).toBeGreaterThan(15),
+  },
+
+  // Prompts.
+  { name: 'prompt with an unseen character', args: ['sample', '--checkpoint', ckpt, '--prompt', 'שָׁלוֹם x', '--backend', 'wasm'], code: 2, stderr: /--prompt: character "x" \(U\+0078\) at position 8 is not in the model's vocabulary of \d+ characters$/ },
+  { name: 'empty prompt', args: ['sample', '--checkpoint', ckpt, '--prompt', ''], code: 2, stderr: /--prompt is empty: give at least one character to continue from \(the model has no start token\)$/ },
+  {
+    name: 'prompt longer than the context (cropped)',
+    args: ['sample', '--checkpoint', ckpt, '--prompt', Array.from(unicodeCorpus).slice(0, 50).join(''), '--length', '10', '--backend', 'wasm'],
+    code: 0,
+    check: (r) => expect(Array.from(completion(r))).toHaveLength(10),
+  },
+  {
+    name: 'no --prompt on a model without a newline: the default falls back to a space',
+    args: ['sample', '--checkpoint', ckpt, '--length', '5', '--backend', 'wasm'],
+    code: 0,
+    check: (r) => expect(r.lines[0]).toMatchObject({ type: 'sample', prompt: ' ' }),
+  },
+
+  // Generation length.
+  { name: 'length 0', args: ['sample', '--checkpoint', ckpt, '--prompt', ' ', '--length', '0', '--backend', 'wasm'], code: 0, check: (r) => expect(completion(r)).toBe('') },
+  { name: 'length 100,001', args: ['sample', '--checkpoint', ckpt, '--length', '100001'], code: 2, stderr: /--length must be a whole number from 0 to 100000, got 100001$/ },
+  { name: 'length negative', args: ['sample', '--checkpoint', ckpt, '--length', '-5'], code: 2, stderr: /--length must be a whole number from 0 to 100000, got -5$/ },
+  { name: 'length non-integer', args: ['sample', '--checkpoint', ckpt, '--length', '2.5'], code: 2, stderr: /--length must be a whole number from 0 to 100000, got 2.5$/ },
+
+  // Scoring.
+  { name: 'score a single character', args: ['score', '--checkpoint', ckpt, '--text', '春'], code: 2, stderr: /--text needs at least 2 characters \(the first is given, the rest are scored\), got 1$/ },
+  { name: 'score an empty text', args: ['score', '--checkpoint', ckpt, '--text', ''], code: 2, stderr: /--text is empty$/ },
+  { name: 'score a text with an unseen character', args: ['score', '--checkpoint', ckpt, '--text', '春眠Z', '--backend', 'wasm'], code: 2, stderr: /--text: character "Z" \(U\+005A\) at position 2 is not in the model's vocabulary of \d+ characters$/ },
+];
+
+describe(`bad input through the CLI (${cliRows.length} rows)`, () => {
+  beforeAll(async () => {
+    writeFileSync(path('empty.txt'), new Uint8Array(0));
+    writeFileSync(path('binary.bin'), Uint8Array.from({ length: 4096 }, (_, i) => i % 256));
+    writeFileSync(path('latin1.txt'), Uint8Array.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x61, 0x75, 0x20, 0x6c, 0x61, 0x69, 0x74]));
+    writeFileSync(path('huge.txt'), '');
+    truncateSync(path('huge.txt'), 150 * 1024 * 1024); // sparse: no disk is spent, and the CLI must not read it
+    writeFileSync(path('short.txt'), 'too short');
+    writeFileSync(path('one.txt'), 'a'.repeat(5000));
+    writeFileSync(path('unicode.txt'), unicodeCorpus);
+    writeFileSync(path('truncated.safetensors'), goodCheckpoint.slice(0, 300));
+    writeFileSync(path('foreign.safetensors'), writeSafetensors([{ name: 'w', shape: [2], data: new Float32Array(2) }], {}));
+    mkdirSync(path('sentinels'));
+    // The checkpoint the sample and score rows read: trained on the Unicode corpus by the CLI itself.
+    const t = await cli(['train', ...tinyFlags, '--corpus', path('unicode.txt'), '--steps', '30', '--lr', '1e-2', '--eval-every', '0', '--eval-batches', '1', '--save', ckpt]);
+    expect(t.stderr).toBe('');
+    expect(t.code).toBe(0);
+  }, 300_000);
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('Unicode round trip: train, sample and score emoji, CJK, combining marks and RTL text', async () => {
+    const vocab = [...new Set(Array.from(unicodeCorpus))];
+    for (const [name, text] of Object.entries(scripts)) {
+      const s = await cli(['sample', '--checkpoint', ckpt, '--prompt', text, '--length', '16', '--temperature', '0.8', '--backend', 'wasm']);
+      expect(s.code, `${name}: ${s.stderr}`).toBe(0);
+      expect(s.lines[0].prompt).toBe(text);
+      for (const ch of Array.from(completion(s))) expect(vocab).toContain(ch);
+      expect(Array.from(completion(s))).toHaveLength(16);
+    }
+    const text = Object.values(scripts).join(' ');
+    const sc = await cli(['score', '--checkpoint', ckpt, '--text', text, '--backend', 'wasm']);
+    expect(sc.code, sc.stderr).toBe(0);
+    expect(sc.lines[0].chars).toEqual(Array.from(text).slice(1));
+    expect(sc.lines[0].surprisal).toHaveLength(Array.from(text).length - 1);
+  }, 300_000);
+
+  test('temperature 0 is greedy: two seeds give the same text', async () => {
+    const [a, b] = await Promise.all(
+      ['1', '2'].map((seed) => cli(['sample', '--checkpoint', ckpt, '--prompt', scripts.rtl, '--temperature', '0', '--length', '20', '--seed', seed, '--backend', 'wasm'])),
+    );
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(completion(a)).toBe(completion(b));
+  }, 300_000);
+
+  test.concurrent.for(cliRows.map((r, i) => ({ ...r, i })))('$name', { timeout: 300_000 }, async (row, { expect }) => {
+    const sentinel = join(dir, 'sentinels', `row-${row.i}.safetensors`);
+    if (row.save) writeFileSync(sentinel, SENTINEL);
+    const ckptBefore = readFileSync(ckpt);
+    const r = await cli(row.save ? [...row.args, '--save', sentinel] : row.args);
+    expect(r.code, r.stderr).toBe(row.code);
+    if (row.stderr) {
+      expect(r.stderr).toMatch(/^error: [^\n]+\n$/); // one line: no stack trace, no noise
+      expect(r.stderr.trimEnd()).toMatch(row.stderr);
+      expect(r.stdout).toBe('');
+    }
+    row.check?.(r);
+    // Nothing written or damaged: the existing --save target, the checkpoint read, no stray files.
+    if (row.save) expect(readFileSync(sentinel, 'utf8')).toBe(SENTINEL);
+    expect(Buffer.compare(readFileSync(ckpt), ckptBefore)).toBe(0);
+    expect(readdirSync(join(dir, 'sentinels')).filter((f) => f.startsWith(`row-${row.i}.`) && f !== `row-${row.i}.safetensors`)).toEqual([]);
+  });
+});
