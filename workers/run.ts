@@ -1,6 +1,6 @@
 /** Everything one training run holds, built from a corpus and two configs. */
 import { Batcher, checkSplit, splitTrainVal } from '../src/core/batching.ts';
-import { assertValid, validateModelConfig, validateTrainConfig, type ModelConfig, type TrainConfig } from '../src/core/config.ts';
+import { assertValid, validateModelConfig, validateRunConfig, validateTrainConfig, type ModelConfig, type TrainConfig } from '../src/core/config.ts';
 import { baselines } from '../src/core/ngram.ts';
 import { CharTokenizer } from '../src/core/tokenizer.ts';
 import { GPT } from './model.ts';
@@ -43,6 +43,7 @@ export function withConfigs(base: PreparedRun, model: Omit<ModelConfig, 'vocabSi
   const modelConfig: ModelConfig = { ...model, vocabSize: base.tokenizer.size };
   assertValid(modelConfig, validateModelConfig(modelConfig), 'model config');
   assertValid(train, validateTrainConfig(train), 'training config');
+  assertValid(train, validateRunConfig(modelConfig, train), 'training config'); // batch × context × model must fit in memory
   checkSplit(base.data.train.length, base.data.val.length, modelConfig.blockSize);
   // The trainer's batcher checks the split against the batch too (sequential needs B·T + 1).
   new Batcher(base.data.train, train.batchSize, modelConfig.blockSize, train.sampling, 0);

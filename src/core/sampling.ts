@@ -47,3 +47,22 @@ export function sampleIndex(dist: ArrayLike<number>, rng: Rng): number {
   }
   return last; // rounding left u just above the total
 }
+
+/** The longest completion one request may ask for. */
+export const MAX_GENERATE_LENGTH = 100_000;
+
+/** What is wrong with a sample request's settings, per field (empty when it can run). */
+export function sampleRequestIssues(r: { prompt: string; temperature: number; length: number; seed: number }): { field: 'prompt' | 'temperature' | 'length' | 'seed'; message: string }[] {
+  const issues: { field: 'prompt' | 'temperature' | 'length' | 'seed'; message: string }[] = [];
+  if (r.prompt.length === 0) issues.push({ field: 'prompt', message: 'give at least one character to continue from' });
+  if (typeof r.temperature !== 'number' || !Number.isFinite(r.temperature) || r.temperature < 0) {
+    issues.push({ field: 'temperature', message: 'temperature must be a number ≥ 0 (0 = greedy)' });
+  }
+  if (typeof r.length !== 'number' || !Number.isInteger(r.length) || r.length < 0 || r.length > MAX_GENERATE_LENGTH) {
+    issues.push({ field: 'length', message: `length must be a whole number from 0 to ${MAX_GENERATE_LENGTH.toLocaleString('en-US')}` });
+  }
+  if (typeof r.seed !== 'number' || !Number.isInteger(r.seed) || r.seed < 0 || r.seed > 0xffffffff) {
+    issues.push({ field: 'seed', message: 'seed must be a whole number from 0 to 4294967295' });
+  }
+  return issues;
+}

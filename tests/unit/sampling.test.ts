@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { Rng } from '../../src/core/rng.ts';
-import { annealedDistribution, sampleIndex } from '../../src/core/sampling.ts';
+import { annealedDistribution, MAX_GENERATE_LENGTH, sampleIndex, sampleRequestIssues } from '../../src/core/sampling.ts';
 
 const p = [0.1, 0.2, 0.6, 0.1];
 
@@ -59,5 +59,26 @@ describe('sampleIndex', () => {
   test('never draws a zero-probability index', () => {
     const rng = new Rng(4);
     for (let i = 0; i < 1000; i++) expect(sampleIndex([0, 1, 0], rng)).toBe(1);
+  });
+});
+
+describe('sample request settings, as the Sample panel checks them', () => {
+  const ok = { prompt: 'The ', temperature: 0.8, length: 200, seed: 1 };
+  test('good settings, and the edges that are allowed, have no issue', () => {
+    for (const r of [ok, { ...ok, temperature: 0 }, { ...ok, temperature: 1e6 }, { ...ok, length: 0 }, { ...ok, length: MAX_GENERATE_LENGTH }]) {
+      expect(sampleRequestIssues(r)).toEqual([]);
+    }
+  });
+  test.each([
+    ['an empty prompt', { prompt: '' }, 'prompt'],
+    ['a negative temperature', { temperature: -0.1 }, 'temperature'],
+    ['a NaN temperature', { temperature: NaN }, 'temperature'],
+    ['an emptied temperature field', { temperature: null as unknown as number }, 'temperature'],
+    ['a length over the limit', { length: MAX_GENERATE_LENGTH + 1 }, 'length'],
+    ['a fractional length', { length: 2.5 }, 'length'],
+    ['a negative seed', { seed: -1 }, 'seed'],
+  ])('%s is an issue of its own field', (_, change, field) => {
+    const issues = sampleRequestIssues({ ...ok, ...change });
+    expect(issues.map((i) => i.field)).toEqual([field]);
   });
 });

@@ -6,10 +6,10 @@
  * tested on a real (software) GPU in tests/gpu/device-lost.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { defaultModelConfig, defaultTrainConfig } from '../../src/core/config.ts';
-import { RunState } from '../../src/lib/run.svelte.ts';
-import type { FromWorker, RunInfo, ToWorker } from '../../workers/protocol.ts';
-import { failingIndexedDB } from './failing-indexeddb.ts';
+import { defaultModelConfig, defaultTrainConfig } from '../../../src/core/config.ts';
+import { RunState } from '../../../src/lib/run.svelte.ts';
+import type { FromWorker, RunInfo, ToWorker } from '../../../workers/protocol.ts';
+import { failingIndexedDB } from '../failing-indexeddb.ts';
 
 /** A stand-in for the browser's Worker: records what the page posts, and lets the test answer. */
 class ScriptedWorker {
