@@ -3,6 +3,7 @@
  * way a full disk makes them fail: the message says what happened and that training goes on.
  */
 import { afterEach, expect, test } from 'vitest';
+import { failingIndexedDB } from './failing-indexeddb.ts';
 
 /** The part of the store these tests use. */
 interface Store {
@@ -12,30 +13,6 @@ interface Store {
 // A path in a variable: the store is type-checked with the DOM's types (tsconfig.json), not under this file's Node types.
 const storeModule = '../../src/lib/run-store.ts';
 const { RunStore } = (await import(/* @vite-ignore */ storeModule)) as { RunStore: new () => Store };
-
-/** An IndexedDB whose every readwrite transaction aborts with `error`. */
-function failingIndexedDB(error: DOMException) {
-  const db = {
-    transaction() {
-      const tx = {
-        error,
-        oncomplete: null as (() => void) | null,
-        onerror: null as (() => void) | null,
-        onabort: null as (() => void) | null,
-        objectStore: () => ({ put() {}, delete() {} }),
-      };
-      setTimeout(() => tx.onabort?.());
-      return tx;
-    },
-  };
-  return {
-    open() {
-      const req = { result: db, onsuccess: null as (() => void) | null, onupgradeneeded: null, onerror: null, onblocked: null };
-      setTimeout(() => req.onsuccess?.());
-      return req;
-    },
-  };
-}
 
 const run = {
   key: 'run-1',
