@@ -1,7 +1,8 @@
 /**
  * The training loop: AdamW with decoupled weight decay, linear warm-up then cosine decay,
- * global-norm gradient clipping, losses read back asynchronously every few steps, and
- * estimateLoss on fixed held-out batches. Shared by the worker and the CLI.
+ * global-norm gradient clipping (on webgpu as custom kernels, see kernels/adamw.ts), losses read
+ * back asynchronously every few steps, and estimateLoss on fixed held-out batches. Shared by the
+ * worker and the CLI.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Batcher, fixedBatches, type Batch, type BatcherState } from '../src/core/batching.ts';
@@ -9,6 +10,7 @@ import { assertValid, countParams, validateTrainConfig, type TrainConfig } from 
 import { Rng, streamSeed, type RngState } from '../src/core/rng.ts';
 import { toVariable, type GPT } from './model.ts';
 import { deviceFault, settleDeviceFault } from './device.ts';
+import { adamwStep, fusedKernelsAvailable } from './kernels/adamw.ts';
 import { yieldToEventLoop } from './schedule.ts';
 
 export interface StepEvent {
@@ -69,6 +71,15 @@ function sumAll<T extends tf.Tensor>(ts: T[]): T {
   return ts.reduce((a, b) => a.add(b));
 }
 
+export interface TrainerOptions {
+  /**
+   * Run the optimizer (AdamW with global-norm clipping) as custom WebGPU kernels: two GPU
+   * dispatches per parameter instead of ~19 tfjs kernels. Default true; other backends always
+   * run the plain tfjs ops, and false keeps them on webgpu too.
+   */
+  fusedKernels?: boolean;
+}
+
 export class Trainer {
   readonly config: TrainConfig;
   readonly batcher: Batcher;
@@ -77,6 +88,7 @@ export class Trainer {
   private readonly m: tf.Variable[]; // AdamW first moments, one per parameter, same order
   private readonly v: tf.Variable[]; // AdamW second moments
   private readonly decay: boolean[]; // weight decay only on matrices (rank ≥ 2), not LayerNorm gains
+  readonly fusedKernels: boolean; // the option: custom kernels where the backend is webgpu
   private dropoutRng: Rng;
   private readonly evalSets: { train: Batch[]; val: Batch[] };
 
@@ -84,8 +96,10 @@ export class Trainer {
     readonly model: GPT,
     data: { train: Int32Array; val: Int32Array },
     config: TrainConfig,
+    opts: TrainerOptions = {},
   ) {
     this.config = { ...assertValid(config, validateTrainConfig(config), 'training config') };
+    this.fusedKernels = opts.fusedKernels ?? true;
     const { batchSize: B, seed, sampling, evalBatches } = this.config;
     const T = model.config.blockSize;
     // Separate streams per use: changing the dropout rate does not change the data order.
@@ -99,6 +113,11 @@ export class Trainer {
     this.m = vars.map((p) => toVariable(tf.zerosLike(p), false));
     this.v = vars.map((p) => toVariable(tf.zerosLike(p), false));
     this.decay = vars.map((p) => p.rank >= 2);
+  }
+
+  /** Whether this step's optimizer runs as custom WebGPU kernels rather than plain tfjs ops. */
+  get usesFusedKernels(): boolean {
+    return this.fusedKernels && fusedKernelsAvailable();
   }
 
   /** Learning rate for update `it` (0-based): linear warm-up, then cosine decay to minLr. */
@@ -121,7 +140,7 @@ export class Trainer {
    * device: the caller reads and disposes it). Nothing here waits for the device.
    */
   trainStep(batch: Batch = this.batcher.getBatch()): tf.Scalar {
-    const { beta1: b1, beta2: b2, eps, weightDecay: wd, gradClip } = this.config;
+    const { beta1, beta2, eps, weightDecay, gradClip } = this.config;
     const lr = this.getLr(this.step);
     const t = this.step + 1; // Adam's bias corrections count from 1
     const vars = this.model.params.map((p) => p.variable);
@@ -131,26 +150,9 @@ export class Trainer {
         () => this.model.loss(this.model.forward(x, { training: true, rng: this.dropoutRng }), y),
         vars,
       );
-      let gs = vars.map((p) => grads[p.name]);
-      if (gradClip > 0) {
-        // Global norm over all gradients, on the device: scale = min(1, clip / (‖g‖ + 1e-6)).
-        const norm = tf.sqrt(sumAll(gs.map((g) => tf.sum(tf.square(g)))));
-        const scale = tf.minimum(1, tf.div(gradClip, norm.add(1e-6)));
-        gs = gs.map((g) => g.mul(scale));
-      }
-      const c1 = 1 - b1 ** t;
-      const c2 = 1 - b2 ** t;
-      vars.forEach((p, i) => {
-        const g = gs[i];
-        const m = this.m[i].mul(b1).add(g.mul(1 - b1));
-        const v = this.v[i].mul(b2).add(g.square().mul(1 - b2));
-        this.m[i].assign(m);
-        this.v[i].assign(v);
-        const update = m.div(c1).div(v.div(c2).sqrt().add(eps)).mul(lr);
-        // AdamW: decay the weights directly (decoupled from the gradient), then step.
-        const decayed = this.decay[i] && wd > 0 ? p.mul(1 - lr * wd) : p;
-        p.assign(decayed.sub(update));
-      });
+      const gs = vars.map((p) => grads[p.name]);
+      const hp = { lr, beta1, beta2, eps, weightDecay, gradClip, t };
+      adamwStep({ params: vars, m: this.m, v: this.v, decay: this.decay }, gs, hp, this.usesFusedKernels);
       return value;
     });
     this.step++;
