@@ -13,6 +13,10 @@
  *   exists on wasm (gather's gradient does not, and uses float atomics on webgpu);
  * - the causal mask is one constant additive [T, T] bias of 0 / -1e9, never -Infinity.
  * Weights are stored as tfjs uses them, [in, out]; PyTorch's Linear is [out, in].
+ *
+ * Sampling can go one position at a time over a KV cache (a fixed-capacity store of every layer's
+ * keys and values): `forward` with a cache is the prefill, `step` adds one position. Both have a
+ * fixed shape whatever the length, so the GPU buffer pool never sees a new size.
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertValid, validateModelConfig, type ModelConfig } from '../src/core/config.ts';
@@ -64,14 +68,21 @@ function gelu(x: tf.Tensor2D): tf.Tensor2D {
   return x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5);
 }
 
+/** One layer's share of a KV cache: (1, nh, blockSize, hs) each, one row per position. */
+export interface LayerKV {
+  k: tf.Variable<tf.Rank.R4>;
+  v: tf.Variable<tf.Rank.R4>;
+}
+
 /** What every layer of one forward pass shares. */
 interface Pass {
   B: number; // batch
   T: number; // sequence length, ≤ blockSize
   nHead: number;
-  mask: tf.Tensor2D; // [T, T] additive causal mask
+  mask: tf.Tensor2D; // [T, T] additive causal mask; [1, blockSize] for one cached position
   rate: number; // dropout rate
   opts: ForwardOptions;
+  write?: tf.Tensor2D; // one cached position: [nh, 3] int32, the cache rows (0, h, pos) it fills
 }
 
 function dropout<T extends tf.Tensor>(x: T, pass: Pass): T {
@@ -80,23 +91,46 @@ function dropout<T extends tf.Tensor>(x: T, pass: Pass): T {
   return tf.dropout(x, pass.rate, undefined, pass.opts.rng.nextUint32()) as T;
 }
 
-/** Causal multi-head self-attention. x: [B*T, C] → [B*T, C]. */
-function causalSelfAttention(x: tf.Tensor2D, p: BlockParams, pass: Pass): tf.Tensor2D {
+/**
+ * Causal multi-head self-attention. x: [B*T, C] → [B*T, C]. With a layer's KV cache (B = 1),
+ * a prefill also stores every position's key and value; one new position (T = 1) stores its
+ * own and attends over the cache instead.
+ */
+function causalSelfAttention(x: tf.Tensor2D, p: BlockParams, pass: Pass, kv?: LayerKV): tf.Tensor2D {
   const { B, T, nHead } = pass;
   const C = x.shape[1];
   const hs = C / nHead;
+  // Swaps axes 1 and 2 of t seen as [a, b, c, d]. With T = 1 (a cached step) no element moves: a reshape, no kernel.
+  const swap = (t: tf.Tensor, [a, b, c, d]: number[]) =>
+    T === 1 ? t.reshape([a, c, b, d]) : t.reshape([a, b, c, d]).transpose([0, 2, 1, 3]);
   const qkv = tf.matMul(x, p.cAttn); // [B*T, 3C]
-  const [q, k, v] = tf.split(qkv, 3, 1).map(
-    (t) => t.reshape([B, T, nHead, hs]).transpose([0, 2, 1, 3]), // (B, nh, T, hs)
-  );
-  let att = tf.matMul(q.mul(1 / Math.sqrt(hs)), k, false, true); // (B, nh, T, T)
+  let [q, k, v] = tf.split(qkv, 3, 1).map((t) => swap(t, [B, T, nHead, hs]) as tf.Tensor4D); // (B, nh, T, hs)
+  if (kv) [k, v] = throughCache(kv, k, v, pass);
+  let att = tf.matMul(q.mul(1 / Math.sqrt(hs)), k, false, true); // (B, nh, T, T), or (1, nh, 1, blockSize) cached
   att = att.add(pass.mask); // broadcast [T, T]: position t attends to positions ≤ t only
   att = dropout(tf.softmax(att), pass);
-  const y = tf
-    .matMul(att, v) // (B, nh, T, hs)
-    .transpose([0, 2, 1, 3]) // (B, T, nh, hs)
+  const y = swap(tf.matMul(att, v), [B, nHead, T, hs]) // (B, T, nh, hs)
     .reshape([B * T, C]) as tf.Tensor2D; // heads side by side again
   return dropout(tf.matMul(y, p.attnProj), pass);
+}
+
+/**
+ * Keys and values through a layer's KV cache. A prefill (k, v: (1, nh, T, hs)) stores them,
+ * zero-padded to blockSize rows, and attends with its own; one new position (k, v: (1, nh, 1, hs))
+ * is written into row pos of every head (a scatter: an exact copy, and the shape never changes)
+ * and attends over the whole cache, the mask hiding the rows past pos.
+ */
+function throughCache(kv: LayerKV, k: tf.Tensor4D, v: tf.Tensor4D, pass: Pass): [tf.Tensor4D, tf.Tensor4D] {
+  if (!pass.write) {
+    const rows = kv.k.shape[2] - k.shape[2]; // blockSize - T
+    kv.k.assign(rows > 0 ? k.pad([[0, 0], [0, 0], [0, rows], [0, 0]]) : k); // (1, nh, blockSize, hs)
+    kv.v.assign(rows > 0 ? v.pad([[0, 0], [0, 0], [0, rows], [0, 0]]) : v);
+    return [k, v];
+  }
+  const [, nh, , hs] = k.shape;
+  kv.k.assign(tf.tensorScatterUpdate(kv.k, pass.write, k.reshape([nh, hs]))); // (1, nh, blockSize, hs)
+  kv.v.assign(tf.tensorScatterUpdate(kv.v, pass.write, v.reshape([nh, hs])));
+  return [kv.k, kv.v];
 }
 
 /** The MLP: C → 4C → GELU → C. x: [B*T, C] → [B*T, C]. */
@@ -106,8 +140,8 @@ function mlp(x: tf.Tensor2D, p: BlockParams, pass: Pass): tf.Tensor2D {
 }
 
 /** A pre-LayerNorm transformer block: x + attn(ln(x)), then + mlp(ln(x)). */
-function block(x: tf.Tensor2D, p: BlockParams, pass: Pass): tf.Tensor2D {
-  x = x.add(causalSelfAttention(layerNorm(x, p.ln1), p, pass));
+function block(x: tf.Tensor2D, p: BlockParams, pass: Pass, kv?: LayerKV): tf.Tensor2D {
+  x = x.add(causalSelfAttention(layerNorm(x, p.ln1), p, pass, kv));
   return x.add(mlp(layerNorm(x, p.ln2), p, pass));
 }
 
@@ -188,20 +222,47 @@ export class GPT {
     return mask;
   }
 
-  /** Token ids [B, T] (int32, T ≤ blockSize) → logits [B*T, V]. */
-  forward(idx: tf.Tensor2D, opts: ForwardOptions = { training: false }): tf.Tensor2D {
+  /**
+   * Token ids [B, T] (int32, T ≤ blockSize) → logits [B*T, V]. With a cache (B = 1, not
+   * training), also stores every position's key and value in it: the prefill of sampling.
+   */
+  forward(idx: tf.Tensor2D, opts: ForwardOptions = { training: false }, cache?: KVCache): tf.Tensor2D {
     const [B, T] = idx.shape;
     const { vocabSize: V, blockSize, nEmbd: C, nHead, dropout: rate } = this.config;
     if (T > blockSize) throw new Error(`cannot forward a sequence of ${T}: the context is ${blockSize}`);
     if (idx.dtype !== 'int32') throw new Error('token ids must be int32');
+    if (cache && (B !== 1 || opts.training)) throw new Error('a KV cache holds one sequence, for sampling only');
     const pass: Pass = { B, T, nHead, mask: this.causalMask(T), rate, opts };
     const tok = tf.matMul(tf.oneHot(idx.reshape([B * T]), V).cast('float32'), this.wte); // [B*T, C]
     const pos = this.wpe.slice([0, 0], [T, C]); // [T, C]
     let x = tok.reshape([B, T, C]).add(pos).reshape([B * T, C]) as tf.Tensor2D; // [B*T, C]
     x = dropout(x, pass);
-    for (const p of this.blocks) x = block(x, p, pass);
+    for (const [i, p] of this.blocks.entries()) x = block(x, p, pass, cache?.layers[i]);
+    if (cache) cache.filledWith(this);
     x = layerNorm(x, this.lnF);
     return tf.matMul(x, this.wte, false, true); // [B*T, V]: the head is the embedding, transposed
+  }
+
+  /**
+   * One position of sampling over a KV cache: the token at position `pos` → logits [1, V].
+   * Stores its key and value at row `pos` of every layer's cache and attends to rows ≤ pos,
+   * which a prefill or earlier steps filled. The same math as `forward` at that position;
+   * `pos` reaches the device as data, so every step has the same shapes and kernels.
+   */
+  step(token: number, pos: number, cache: KVCache): tf.Tensor2D {
+    const { vocabSize: V, blockSize, nHead } = this.config;
+    if (!Number.isInteger(pos) || pos < 0 || pos >= blockSize) throw new RangeError(`position ${pos} is outside the context of ${blockSize}`);
+    if (pos === 0) cache.filledWith(this);
+    else if (!cache.current(this)) throw new Error('the weights changed since the KV cache was filled: prefill it again');
+    const at = tf.tensor1d([pos], 'int32');
+    const rows = tf.tensor2d(Array.from({ length: nHead }, (_, h) => [0, h, pos]), [nHead, 3], 'int32'); // where k, v go
+    const mask = tf.gather(this.causalMask(blockSize), at) as tf.Tensor2D; // [1, blockSize]: -1e9 past pos
+    const pass: Pass = { B: 1, T: 1, nHead, mask, rate: 0, opts: { training: false }, write: rows };
+    const tok = tf.matMul(tf.oneHot(tf.tensor1d([token], 'int32'), V).cast('float32'), this.wte); // [1, C]
+    let x = tok.add(tf.gather(this.wpe, at)) as tf.Tensor2D; // [1, C]
+    for (const [i, p] of this.blocks.entries()) x = block(x, p, pass, cache.layers[i]);
+    x = layerNorm(x, this.lnF);
+    return tf.matMul(x, this.wte, false, true); // [1, V]
   }
 
   /** Mean cross-entropy in nats. logits [N, V], targets [N] int32 → scalar. */
@@ -211,10 +272,51 @@ export class GPT {
     return picked.mean().neg() as tf.Scalar;
   }
 
+  /** An empty KV cache for this model's shapes. */
+  kvCache(): KVCache {
+    return new KVCache(this.config);
+  }
+
   /** Frees every parameter and the cached masks. */
   dispose() {
     for (const { variable } of this.params) variable.dispose();
     for (const m of this.masks.values()) m.dispose();
     this.masks.clear();
+  }
+}
+
+/**
+ * A KV cache for sampling: every layer's keys and values, (1, nh, blockSize, hs) each,
+ * allocated once and rewritten in place by `forward` (the prefill) and `step`, so its size never
+ * changes. It also remembers which weights filled it: training assigns new weight tensors, and
+ * keys computed from old weights must not be mixed with new ones.
+ */
+export class KVCache {
+  readonly layers: LayerKV[];
+  private weights: object[] = []; // the parameters' data ids when the cache was filled
+
+  constructor({ nLayer, nHead, nEmbd: C, blockSize }: ModelConfig) {
+    const shape = [1, nHead, blockSize, C / nHead];
+    this.layers = Array.from({ length: nLayer }, () => ({
+      k: toVariable(tf.zeros(shape), false) as tf.Variable<tf.Rank.R4>,
+      v: toVariable(tf.zeros(shape), false) as tf.Variable<tf.Rank.R4>,
+    }));
+  }
+
+  /** Records the weights a prefill used. */
+  filledWith(model: GPT) {
+    this.weights = model.params.map((p) => p.variable.dataId);
+  }
+
+  /** Whether the model still has the weights the cache was filled with. */
+  current(model: GPT): boolean {
+    return this.weights.length === model.params.length && model.params.every((p, i) => p.variable.dataId === this.weights[i]);
+  }
+
+  dispose() {
+    for (const { k, v } of this.layers) {
+      k.dispose();
+      v.dispose();
+    }
   }
 }

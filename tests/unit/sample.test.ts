@@ -11,9 +11,9 @@ beforeAll(async () => {
 const tok = CharTokenizer.fromText('abcdefgh 世界😀\n');
 const model = new GPT({ vocabSize: tok.size, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 }, 4);
 
-async function collect(prompt: string, length: number, temperature: number, seed: number) {
+async function collect(prompt: string, length: number, temperature: number, seed: number, kvCache?: boolean) {
   let s = '';
-  for await (const ch of generate(model, tok, prompt, { length, temperature, seed })) s += ch;
+  for await (const ch of generate(model, tok, prompt, { length, temperature, seed, kvCache })) s += ch;
   return s;
 }
 
@@ -25,8 +25,8 @@ describe('generate', () => {
     expect(await collect('ab', 30, 1, 8)).not.toBe(a);
   });
 
-  test('T = 0 always takes the most probable next character', async () => {
-    const out = await collect('abc', 12, 0, 1);
+  test('T = 0 always takes the most probable next character given the last blockSize (without the KV cache)', async () => {
+    const out = await collect('abc', 12, 0, 1, false); // past the context of 8: each from the window before it
     const ctx = Array.from(tok.encode('abc'));
     for (const ch of out) {
       const p = await nextProbs(model, ctx);
@@ -50,10 +50,10 @@ describe('generate', () => {
     await expect(collect('a', 1.5, 1, 1)).rejects.toThrow(/length/);
   });
 
-  test('tf.memory().numTensors stays flat across 200 generated characters', async () => {
-    await collect('a', 5, 1, 1); // warm-up
+  test.each([true, false])('tf.memory() stays flat across 200 generated characters (KV cache: %s)', async (kvCache) => {
+    await collect('a', 5, 1, 1, kvCache); // warm-up
     const before = tf.memory();
-    expect(Array.from(await collect('a', 200, 1, 3))).toHaveLength(200);
+    expect(Array.from(await collect('a', 200, 1, 3, kvCache))).toHaveLength(200);
     const after = tf.memory();
     expect(after.numTensors).toBe(before.numTensors);
     expect(after.numBytes).toBe(before.numBytes);
