@@ -69,6 +69,7 @@ const COMMANDS = {
       temperature: { type: 'string', help: '0 = argmax, 1 = the model, large = uniform', default: '1' },
       length: { type: 'string', help: 'characters to generate', default: '200' },
       seed: { type: 'string', help: 'sampling seed', default: '0' },
+      'no-kv-cache': { type: 'boolean', help: 'recompute the whole window for every character (slower; past the context each character always sees a full context)' },
       backend: TRAIN_FLAGS.backend,
     },
   },
@@ -578,7 +579,8 @@ async function sample(v: Record<string, string | boolean | undefined>, explicit:
     const prompt = explicit.has('prompt') ? String(v.prompt) : defaultPrompt(tokenizer);
     encodeFlag(tokenizer, prompt, 'prompt');
     let completion = '';
-    for await (const ch of generate(model, tokenizer, prompt, { length, temperature, seed })) completion += ch;
+    const kvCache = !v['no-kv-cache'];
+    for await (const ch of generate(model, tokenizer, prompt, { length, temperature, seed, kvCache })) completion += ch;
     emit({ type: 'sample', prompt, completion, temperature, seed });
   } finally {
     model.dispose();
