@@ -458,8 +458,9 @@ async function train(v: Record<string, string | boolean | undefined>, explicit: 
   const corpus = readCorpusWithFloor(String(v.corpus));
   const corpusId = { name: String(v.corpus), sha256: sha256(corpus.text) };
   // A new run is checked before any backend work; a resumed or fine-tuned one needs its checkpoint first.
+  // Memory is checked here too, so that its error names the flag (prepareRun would only say the config is invalid).
+  if (!resume && !initFrom) refuseFlags(validateRunConfig({ ...model, vocabSize: CharTokenizer.fromText(corpus.text).size }, config), v);
   let prepared = resume || initFrom ? null : prepareRun(corpus.text, model, config);
-  if (prepared) refuseFlags(validateRunConfig(prepared.model, prepared.train), v);
   const backend = await startBackend(backendName);
   const { train: runTraining, summarize } = await import('../../workers/train.ts');
   const { growVocabulary, loadCheckpoint, saveCheckpoint } = await import('../../workers/checkpoint.ts');
