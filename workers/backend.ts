@@ -3,7 +3,7 @@
  * the user forces. Reports which one runs, on what adapter, and why the better ones did not.
  */
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName } from '../src/core/config.ts';
 import { watchDevice } from './device.ts';
 
@@ -12,13 +12,20 @@ export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'wasm', 'webgl',
 
 export interface BackendInfo {
   name: BackendName;
-  adapter: string; // e.g. "nvidia ampere", "wasm simd, 4 threads", "pure JavaScript"
+  adapter: string; // e.g. "nvidia ampere", "WebAssembly SIMD, 4 threads", "pure JavaScript"
   skipped: { name: BackendName; reason: string }[]; // backends tried first that failed
 }
 
 export interface BackendOptions {
   /** Where the tfjs wasm binaries are served from (the browser); Node finds them itself. */
   wasmPaths?: Record<string, string>;
+  /** Threads for the wasm backend where it can have them (a cross-origin isolated page); default: every logical core. */
+  wasmThreads?: number;
+}
+
+/** The logical cores the browser reports (navigator is missing in Node 20, whose wasm backend has no threads anyway). */
+function logicalCores(): number | undefined {
+  return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
 }
 
 async function register(name: BackendName, opts: BackendOptions): Promise<void> {
@@ -29,7 +36,22 @@ async function register(name: BackendName, opts: BackendOptions): Promise<void> 
     await import('@tensorflow/tfjs-backend-webgpu');
   } else if (name === 'wasm') {
     if (opts.wasmPaths) setWasmPaths(opts.wasmPaths);
+    // tfjs picks the threaded binary by itself where SharedArrayBuffer exists (a cross-origin isolated page).
+    if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) setWasmThreads(opts.wasmThreads ?? logicalCores() ?? 1);
   }
+}
+
+/**
+ * Asks the threaded wasm backend for `threads` threads; must run before it starts. tfjs caps its
+ * pool at half of navigator.hardwareConcurrency (it takes every core to be two hyperthreads,
+ * which leaves a 2-core machine one thread) and at 8, the workers its binary starts with; the
+ * module reads hardwareConcurrency once, as it starts, so this worker reports twice the count.
+ */
+function setWasmThreads(threads: number) {
+  const count = Math.min(Math.max(1, Math.floor(threads)), 8);
+  setThreadsCount(count);
+  const nav = (globalThis as { navigator?: object }).navigator;
+  if (nav) Object.defineProperty(nav, 'hardwareConcurrency', { value: 2 * count, configurable: true });
 }
 
 async function describe(name: BackendName): Promise<string> {
@@ -40,8 +62,11 @@ async function describe(name: BackendName): Promise<string> {
     }
     case 'wasm': {
       const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-      const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
-      return `WebAssembly${simd ? ' SIMD' : ''}${threads ? ', multithreaded' : ', 1 thread'}`;
+      const threads = getThreadsCount();
+      // A page without COOP/COEP headers has no SharedArrayBuffer, so no threads: say so.
+      const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+      const why = threads === 1 && isolated === false ? ', not cross-origin isolated' : '';
+      return `WebAssembly${simd ? ' SIMD' : ''}, ${threads} thread${threads === 1 ? '' : 's'}${why}`;
     }
     case 'webgl':
       return `WebGL ${tf.env().getNumber('WEBGL_VERSION')}`;

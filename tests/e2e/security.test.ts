@@ -1,0 +1,172 @@
+/**
+ * What the built app promises about security, in Chromium: it is served cross-origin isolated
+ * with its Content-Security-Policy (so wasm runs on threads, and nothing violates the policy);
+ * every request is a GET on its own origin, reading a file asks only for the app's own reader
+ * worker, and training, sampling and scoring ask for nothing at all; and HTML in a file, its
+ * name, a prompt or a scored sentence is shown as text, never run.
+ */
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { Page, Request } from 'playwright-core';
+import { preview } from 'vite';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { CSP } from '../../vite.config.ts';
+import { missingChromium, openApp, type AppPage } from './browser.ts';
+import { outDir, root } from './build-app.ts';
+
+// Each would set window.__pwned if the page ever parsed it as HTML.
+const PAYLOADS = [
+  '<img src=x onerror="window.__pwned=1">',
+  '<script>window.__pwned=1</script>',
+  '"><svg onload="window.__pwned=1">',
+  '\'><iframe srcdoc="<script>parent.__pwned=1</script>"></iframe>',
+];
+const FILE_NAME = '<img src=x onerror=window.__pwned=1>.txt';
+const CORPUS = Array.from({ length: 30 }, (_, i) => `Call me Ishmael ${i}. ${PAYLOADS.join(' and ')} said the whale.\n`).join('');
+const PROMPT = `${PAYLOADS[1]} `;
+const SENTENCE = `Call me ${PAYLOADS[0]}.`;
+
+interface Flags {
+  __pwned?: unknown;
+  __violations: string[];
+}
+
+let app: AppPage;
+let page: Page;
+let origin: string;
+const requests: string[] = []; // every request of the page and its workers, in order: "GET url"
+
+beforeAll(async () => {
+  if (missingChromium) return;
+  app = await openApp();
+  page = app.page;
+  origin = new URL(app.baseUrl).origin;
+  page.context().on('request', (r: Request) => requests.push(`${r.method()} ${r.url()}`));
+  await page.addInitScript(() => {
+    const w = window as unknown as Flags;
+    w.__violations = [];
+    document.addEventListener('securitypolicyviolation', (e) => w.__violations.push(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`));
+  });
+});
+
+afterAll(async () => {
+  await app?.close();
+});
+
+/** The requests in `list` that are not a GET on the page's origin (a blob: URL belongs to the origin that made it). */
+const foreign = (list: string[]) => list.filter((r) => !r.startsWith('GET ') || new URL(r.slice(4)).origin !== origin);
+
+test('the page is cross-origin isolated, carries its CSP, and wasm runs on every core', async () => {
+  if (missingChromium) throw missingChromium;
+  const response = await page.goto(`${app.baseUrl}?backend=wasm&layers=1&heads=2&embd=16&ctx=16&batch=4&steps=4`);
+  expect(response?.headers()['content-security-policy']).toBe(CSP);
+  expect(response?.headers()['cross-origin-opener-policy']).toBe('same-origin');
+  expect(response?.headers()['cross-origin-embedder-policy']).toBe('require-corp');
+  expect(await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content')).toBe(CSP);
+  expect(CSP).not.toMatch(/unsafe-inline|'unsafe-eval'|\*/);
+
+  await app.waitFor('backend-name', /\S/);
+  await app.waitFor('corpus-stats', /characters/);
+  expect(await app.text('backend-name')).toBe('wasm');
+  const { isolated, cores } = await page.evaluate(() => ({ isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency }));
+  expect(isolated).toBe(true);
+  const threads = Number(/(\d+) threads?/.exec(await app.text('backend-adapter'))?.[1]);
+  expect(threads).toBe(Math.min(cores, 8));
+  console.log(`wasm on ${cores} logical cores: ${await app.text('backend-adapter')}`);
+
+  // Loading the page, its workers, the corpus and the wasm binary stayed on this origin.
+  expect(requests.length).toBeGreaterThan(0);
+  expect(foreign(requests)).toEqual([]);
+});
+
+test('reading a file asks only for the reader worker; training, sampling and scoring make no request', async () => {
+  if (missingChromium) throw missingChromium;
+  let before = requests.length;
+  await page.getByTestId('corpus-file').setInputFiles({ name: FILE_NAME, mimeType: 'text/plain', buffer: Buffer.from(CORPUS) });
+  await page.waitForFunction(() => /your file/.test(document.querySelector('[data-testid="corpus-name"]')?.textContent ?? ''));
+  expect(await app.text('corpus-error')).toBe('');
+  // The file is read in a worker of the app's own: its script is the one thing fetched, and the text goes nowhere.
+  expect(requests.slice(before).filter((r) => !/^GET .*\/assets\/corpus\.worker-[\w-]+\.js$/.test(r))).toEqual([]);
+  expect(foreign(requests)).toEqual([]);
+
+  before = requests.length;
+
+  await page.getByTestId('train-button').click();
+  await app.waitFor('status', /^done$/);
+  expect(await app.text('step')).toBe('4 / 4');
+
+  await page.getByTestId('sample-prompt').fill(PROMPT);
+  await page.getByTestId('sample-length').fill('30');
+  await page.getByTestId('generate-button').click();
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="sample-status"]')?.textContent === '' && (document.querySelector('[data-testid="sample-output"]')?.textContent ?? '') !== '',
+    undefined,
+    { timeout: 120_000 },
+  );
+  expect(await page.getByTestId('sample-error').count()).toBe(0); // shown only on a failure
+
+  await page.getByTestId('score-a').fill(SENTENCE);
+  await page.getByTestId('score-button').click();
+  await app.waitFor('score-logprob-a', /\d/);
+
+  expect(requests.slice(before)).toEqual([]);
+});
+
+test('under the policy the charts still save as PNG, and the downloads stay in the tab', async () => {
+  if (missingChromium) throw missingChromium;
+  const before = requests.length;
+  const png = async (testId: string, name: string) => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
+    expect(download.suggestedFilename()).toMatch(name);
+    const bytes = await readFile((await download.path())!);
+    expect([...bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  };
+  await png('chart-png', 'tabgpt-loss.png'); // canvas.toBlob, saved from a blob: URL
+  await png('export-png', 'scaling-'); // canvas.toDataURL, saved from a data: URL
+  // A download from a blob: or data: URL may show as a request; none leaves the tab.
+  expect(requests.slice(before).filter((r) => !/^GET (blob:|data:image\/png)/.test(r))).toEqual([]);
+});
+
+test('HTML in a file, its name, a prompt or a scored sentence is shown as text and never runs', async () => {
+  if (missingChromium) throw missingChromium;
+  // The tests above put every payload on the page: as a file, its name, a prompt and a scored sentence.
+  expect(await page.evaluate(() => (window as unknown as Flags).__pwned)).toBeUndefined();
+  expect(await page.locator('img, iframe, script:not([src]), [onerror], [onload]').count()).toBe(0);
+
+  expect(await app.text('corpus-name')).toContain(FILE_NAME);
+  for (const p of PAYLOADS) expect(await app.text('corpus-preview')).toContain(p);
+  expect(await page.locator('pre[aria-label="generated text"] .prompt').textContent()).toBe(PROMPT);
+  const strip = (await page.locator('[data-testid="score-result-a"] .strip').textContent()) ?? '';
+  expect(strip.replace(/\s/g, ' ')).toContain(PAYLOADS[0]);
+});
+
+test('served without the isolation headers, wasm runs on one thread and the page says why', async () => {
+  if (missingChromium) throw missingChromium;
+  // Any static server: the built files alone, without this project's preview headers.
+  const bare = await preview({ root, configFile: false, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, headers: {} } });
+  const other = await page.context().newPage();
+  try {
+    const problems: string[] = [];
+    other.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    other.on('console', (msg) => {
+      if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+    });
+    const { port } = bare.httpServer.address() as AddressInfo;
+    await other.goto(`http://127.0.0.1:${port}/?backend=wasm`);
+    await other.getByTestId('backend-adapter').waitFor();
+    expect(await other.evaluate(() => crossOriginIsolated)).toBe(false);
+    expect(await other.getByTestId('backend-adapter').textContent()).toMatch(/^WebAssembly SIMD, 1 thread, not cross-origin isolated$/);
+    const cores = await other.evaluate(() => navigator.hardwareConcurrency);
+    expect(await other.getByTestId('backend-unthreaded').count()).toBe(cores > 1 ? 1 : 0);
+    expect(problems).toEqual([]);
+  } finally {
+    await other.close();
+    await bare.close();
+  }
+});
+
+test('nothing broke the policy, and the page logged no error', async () => {
+  if (missingChromium) throw missingChromium;
+  expect(await page.evaluate(() => (window as unknown as Flags).__violations)).toEqual([]);
+  expect(app.problems).toEqual([]);
+});
