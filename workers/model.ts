@@ -12,6 +12,9 @@
  * - the embedding is oneHot(int32) → cast → matMul: a dense, deterministic gradient that also
  *   exists on wasm (gather's gradient does not, and uses float atomics on webgpu);
  * - the causal mask is one constant additive [T, T] bias of 0 / -1e9, never -Infinity.
+ * On webgpu, LayerNorm, attention and the loss run as custom WGSL kernels (workers/kernels/),
+ * each one or two GPU dispatches where tfjs would run a chain of ops; the plain ops below are
+ * what every other backend runs, and what the kernels are tested against.
  * Weights are stored as tfjs uses them, [in, out]; PyTorch's Linear is [out, in].
  *
  * Sampling can go one position at a time over a KV cache (a fixed-capacity store of every layer's
@@ -21,6 +24,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { assertValid, validateModelConfig, type ModelConfig } from '../src/core/config.ts';
 import { Rng, streamSeed } from '../src/core/rng.ts';
+import { fusedKernelsAvailable } from './kernels/adamw.ts';
+import { causalAttention } from './kernels/attention.ts';
+import { softmaxCrossEntropy } from './kernels/cross-entropy.ts';
+import { layerNorm as layerNormKernel } from './kernels/layer-norm.ts';
 
 export type { ModelConfig };
 
@@ -49,6 +56,12 @@ interface BlockParams {
 export interface ForwardOptions {
   training: boolean;
   rng?: Rng; // seeds the dropout masks; required when training with dropout > 0
+  fusedKernels?: boolean; // custom WebGPU kernels where the backend is webgpu (default true); false: plain tfjs ops
+}
+
+/** Whether a pass with these options runs the custom kernels. */
+function fused(opts: { fusedKernels?: boolean }): boolean {
+  return (opts.fusedKernels ?? true) && fusedKernelsAvailable();
 }
 
 const LN_EPS = 1e-5;
@@ -57,8 +70,9 @@ const MASKED = -1e9; // exp(-1e9 - max) is exactly 0 in float32, without the NaN
 // ---------------------------------------------------------------------------------------------
 // Layers: plain functions of tensors, so the whole forward pass reads in one place.
 
-/** LayerNorm without bias over the last axis: (x - mean) / √(var + eps) · g. */
-function layerNorm(x: tf.Tensor2D, g: tf.Variable): tf.Tensor2D {
+/** LayerNorm without bias over the last axis: (x - mean) / √(var + eps) · g. x: [N, C]. */
+function layerNorm(x: tf.Tensor2D, g: tf.Variable, pass: { opts: ForwardOptions }): tf.Tensor2D {
+  if (fused(pass.opts)) return layerNormKernel(x, g as tf.Tensor1D, LN_EPS, true); // 1 dispatch, 2 backward
   const { mean, variance } = tf.moments(x, -1, true); // [N, 1] each
   return x.sub(mean).mul(tf.rsqrt(variance.add(LN_EPS))).mul(g);
 }
@@ -104,6 +118,12 @@ function causalSelfAttention(x: tf.Tensor2D, p: BlockParams, pass: Pass, kv?: La
   const swap = (t: tf.Tensor, [a, b, c, d]: number[]) =>
     T === 1 ? t.reshape([a, c, b, d]) : t.reshape([a, b, c, d]).transpose([0, 2, 1, 3]);
   const qkv = tf.matMul(x, p.cAttn); // [B*T, 3C]
+  // Without a cache or attention dropout, the fused kernel: one dispatch forward, one backward,
+  // reading heads in place from qkv (no split, no transposes) and never storing the T×T weights.
+  if (!kv && !(pass.opts.training && pass.rate > 0) && fused(pass.opts)) {
+    const y = causalAttention(qkv, T, nHead, { fused: true }); // [B*T, C]
+    return dropout(tf.matMul(y, p.attnProj), pass);
+  }
   let [q, k, v] = tf.split(qkv, 3, 1).map((t) => swap(t, [B, T, nHead, hs]) as tf.Tensor4D); // (B, nh, T, hs)
   if (kv) [k, v] = throughCache(kv, k, v, pass);
   let att = tf.matMul(q.mul(1 / Math.sqrt(hs)), k, false, true); // (B, nh, T, T), or (1, nh, 1, blockSize) cached
@@ -141,8 +161,8 @@ function mlp(x: tf.Tensor2D, p: BlockParams, pass: Pass): tf.Tensor2D {
 
 /** A pre-LayerNorm transformer block: x + attn(ln(x)), then + mlp(ln(x)). */
 function block(x: tf.Tensor2D, p: BlockParams, pass: Pass, kv?: LayerKV): tf.Tensor2D {
-  x = x.add(causalSelfAttention(layerNorm(x, p.ln1), p, pass, kv));
-  return x.add(mlp(layerNorm(x, p.ln2), p, pass));
+  x = x.add(causalSelfAttention(layerNorm(x, p.ln1, pass), p, pass, kv));
+  return x.add(mlp(layerNorm(x, p.ln2, pass), p, pass));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -239,7 +259,7 @@ export class GPT {
     x = dropout(x, pass);
     for (const [i, p] of this.blocks.entries()) x = block(x, p, pass, cache?.layers[i]);
     if (cache) cache.filledWith(this);
-    x = layerNorm(x, this.lnF);
+    x = layerNorm(x, this.lnF, pass);
     return tf.matMul(x, this.wte, false, true); // [B*T, V]: the head is the embedding, transposed
   }
 
@@ -261,12 +281,13 @@ export class GPT {
     const tok = tf.matMul(tf.oneHot(tf.tensor1d([token], 'int32'), V).cast('float32'), this.wte); // [1, C]
     let x = tok.add(tf.gather(this.wpe, at)) as tf.Tensor2D; // [1, C]
     for (const [i, p] of this.blocks.entries()) x = block(x, p, pass, cache.layers[i]);
-    x = layerNorm(x, this.lnF);
+    x = layerNorm(x, this.lnF, pass);
     return tf.matMul(x, this.wte, false, true); // [1, V]
   }
 
   /** Mean cross-entropy in nats. logits [N, V], targets [N] int32 → scalar. */
-  loss(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
+  loss(logits: tf.Tensor2D, targets: tf.Tensor1D, opts: { fusedKernels?: boolean } = {}): tf.Scalar {
+    if (fused(opts)) return softmaxCrossEntropy(logits, targets, true); // 2 dispatches, 1 backward
     const logp = tf.logSoftmax(logits); // [N, V]
     const picked = logp.mul(tf.oneHot(targets, this.config.vocabSize).cast('float32')).sum(1); // [N]
     return picked.mean().neg() as tf.Scalar;

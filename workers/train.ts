@@ -73,9 +73,10 @@ function sumAll<T extends tf.Tensor>(ts: T[]): T {
 
 export interface TrainerOptions {
   /**
-   * Run the optimizer (AdamW with global-norm clipping) as custom WebGPU kernels: two GPU
-   * dispatches per parameter instead of ~19 tfjs kernels. Default true; other backends always
-   * run the plain tfjs ops, and false keeps them on webgpu too.
+   * Run the optimizer (AdamW with global-norm clipping), LayerNorm, attention and the loss as
+   * custom WebGPU kernels (workers/kernels/): one or two GPU dispatches each where tfjs runs a
+   * chain of ops. Default true; other backends always run the plain tfjs ops, and false keeps
+   * them on webgpu too.
    */
   fusedKernels?: boolean;
 }
@@ -147,7 +148,10 @@ export class Trainer {
     const loss = tf.tidy(() => {
       const { x, y } = this.batchTensors(batch);
       const { value, grads } = tf.variableGrads(
-        () => this.model.loss(this.model.forward(x, { training: true, rng: this.dropoutRng }), y),
+        () => {
+          const opts = { training: true, rng: this.dropoutRng, fusedKernels: this.fusedKernels };
+          return this.model.loss(this.model.forward(x, opts), y, opts);
+        },
         vars,
       );
       const gs = vars.map((p) => grads[p.name]);
@@ -166,7 +170,8 @@ export class Trainer {
         sumAll(
           batches.map((b) => {
             const { x, y } = this.batchTensors(b);
-            return this.model.loss(this.model.forward(x, { training: false }), y);
+            const opts = { training: false, fusedKernels: this.fusedKernels };
+            return this.model.loss(this.model.forward(x, opts), y, opts);
           }),
         ),
       );

@@ -126,7 +126,7 @@ test('the clip-scale kernel matches the tfjs ops, and a NaN gradient gives a NaN
   expect(await scaleOf(bad, 1, true)).toBeNaN();
 });
 
-test('training with the fused kernels gives the same losses as with the tfjs ops', async () => {
+test('training with every custom kernel (AdamW, LayerNorm, attention, loss) gives the same losses as with the tfjs ops', async () => {
   const data = splitTrainVal(syntheticIds(3000, microModel.vocabSize), microModel.blockSize);
   const cfg = { ...microTrain, learningRate: 1e-2, warmupSteps: 2 }; // clipping 1.0, weight decay 0.1
   const run = async (fusedKernels: boolean) => {
