@@ -12,7 +12,7 @@
  * - the embedding is oneHot(int32) → cast → matMul: a dense, deterministic gradient that also
  *   exists on wasm (gather's gradient does not, and uses float atomics on webgpu);
  * - the causal mask is one constant additive [T, T] bias of 0 / -1e9, never -Infinity.
- * On webgpu, LayerNorm, attention and the loss run as custom WGSL kernels (workers/kernels/),
+ * On webgpu, LayerNorm, attention, GELU and the loss run as custom WGSL kernels (workers/kernels/),
  * each one or two GPU dispatches where tfjs would run a chain of ops; the plain ops below are
  * what every other backend runs, and what the kernels are tested against.
  * Weights are stored as tfjs uses them, [in, out]; PyTorch's Linear is [out, in].
@@ -27,6 +27,7 @@ import { Rng, streamSeed } from '../src/core/rng.ts';
 import { fusedKernelsAvailable } from './kernels/adamw.ts';
 import { causalAttention } from './kernels/attention.ts';
 import { softmaxCrossEntropy } from './kernels/cross-entropy.ts';
+import { gelu as geluKernel } from './kernels/gelu.ts';
 import { layerNorm as layerNormKernel } from './kernels/layer-norm.ts';
 
 export type { ModelConfig };
@@ -77,8 +78,9 @@ function layerNorm(x: tf.Tensor2D, g: tf.Variable, pass: { opts: ForwardOptions 
   return x.sub(mean).mul(tf.rsqrt(variance.add(LN_EPS))).mul(g);
 }
 
-/** Exact GELU, x·Φ(x), as PyTorch's nn.GELU() computes it. */
-function gelu(x: tf.Tensor2D): tf.Tensor2D {
+/** Exact GELU, x·Φ(x), as PyTorch's nn.GELU() computes it. x: [N, 4C]. */
+function gelu(x: tf.Tensor2D, pass: { opts: ForwardOptions }): tf.Tensor2D {
+  if (fused(pass.opts)) return geluKernel(x, true); // 1 dispatch, 1 backward
   return x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5);
 }
 
@@ -155,7 +157,7 @@ function throughCache(kv: LayerKV, k: tf.Tensor4D, v: tf.Tensor4D, pass: Pass): 
 
 /** The MLP: C → 4C → GELU → C. x: [B*T, C] → [B*T, C]. */
 function mlp(x: tf.Tensor2D, p: BlockParams, pass: Pass): tf.Tensor2D {
-  const h = gelu(tf.matMul(x, p.cFc)); // [B*T, 4C]
+  const h = gelu(tf.matMul(x, p.cFc), pass); // [B*T, 4C]
   return dropout(tf.matMul(h, p.mlpProj), pass);
 }
 
