@@ -10,6 +10,7 @@ export interface TorchResult {
   config: string;
   torch: string; // PyTorch's version
   threads: number;
+  device?: string; // torch_gpt.py's --device: cpu (absent in older reports) or cuda
   params: number;
   firstStepMs: number;
   msPerStep: number; // median of the timed steps
@@ -98,7 +99,7 @@ export function formatResults(report: BenchReport): string {
   });
   if ('results' in report.torch) {
     for (const t of report.torch.results) {
-      rows.push([t.config, `torch ${t.threads}t`, fmt(t.msPerStep), fmt(t.cpuMsPerStep), fmt(t.tokensPerSec), '1.00×', '1.00×', fmt(t.firstStepMs), '—', '—', '—', fmt(t.sampling.msPerChar), '—']);
+      rows.push([t.config, t.device && t.device !== 'cpu' ? `torch ${t.device}` : `torch ${t.threads}t`, fmt(t.msPerStep), fmt(t.cpuMsPerStep), fmt(t.tokensPerSec), '1.00×', '1.00×', fmt(t.firstStepMs), '—', '—', '—', fmt(t.sampling.msPerChar), '—']);
     }
   }
   const header = ['config', 'backend', 'ms/step', 'CPU ms/step', 'tokens/s', 'vs torch', 'vs torch (CPU)', 'first step ms', 'dispatches/step', 'kernels/step', 'peak MB', 'sample ms/char', 'KV cache ms/char (mean)'];

@@ -28,6 +28,8 @@ export interface TorchOptions {
   steps: number;
   sampleChars: number;
   threads: number;
+  /** torch_gpt.py's --device; default: $TABGPT_TORCH_DEVICE (the packaged bench's run.sh sets cuda where CUDA works), else cpu. */
+  device?: string;
 }
 
 /** One config through torch_gpt.py on a corpus file. */
@@ -45,6 +47,8 @@ export function runTorch(python: string, corpusPath: string, config: string, sha
     '--sample-chars', String(opts.sampleChars),
     '--threads', String(opts.threads),
   ];
+  const device = opts.device ?? process.env.TABGPT_TORCH_DEVICE;
+  if (device) args.push('--device', device);
   const out = execFileSync(python, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
   const r = JSON.parse(out.trim().split('\n').at(-1)!) as Omit<TorchResult, 'config'>;
   return { config, ...r };

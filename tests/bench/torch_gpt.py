@@ -9,7 +9,8 @@ Prints one JSON object.
     /usr/bin/python3 tests/bench/torch_gpt.py --corpus datasets/dist/moby-dick.txt \
         --layers 2 --heads 4 --embd 64 --ctx 64 --batch 16 --warmup 2 --steps 12 --sample-chars 32
 
-Needs PyTorch (Debian: apt-get install python3-torch libopenblas0-pthread).
+Needs PyTorch (Debian: apt-get install python3-torch libopenblas0-pthread). `--device cuda` trains
+on the GPU instead (the packaged bench, tests/bench/package.ts, asks for it where CUDA works).
 """
 import argparse, json, math, statistics, time
 import torch, torch.nn as nn
@@ -27,7 +28,9 @@ p.add_argument('--steps', type=int, default=12)     # timed steps
 p.add_argument('--sample-chars', type=int, default=32)
 p.add_argument('--threads', type=int, default=1)    # 1: the same core count as tfjs's wasm and cpu backends in Node
 p.add_argument('--seed', type=int, default=1337)
+p.add_argument('--device', default='cpu')           # cpu, or cuda (loss.item() each step waits for the GPU, so the timing holds)
 args = p.parse_args()
+dev = torch.device(args.device)
 torch.set_num_threads(args.threads)
 torch.manual_seed(args.seed)
 
@@ -72,11 +75,11 @@ class GPT(nn.Module):
         for name, w in self.named_parameters():
             if w.dim() == 2: nn.init.normal_(w, 0.0, 0.02 / math.sqrt(2 * L) if name.endswith(('c_proj.weight', 'mlp.2.weight')) else 0.02)
     def forward(self, idx):
-        x = self.wte(idx) + self.wpe(torch.arange(idx.size(1)))
+        x = self.wte(idx) + self.wpe(torch.arange(idx.size(1), device=idx.device))
         for blk in self.h: x = blk(x)
         return self.ln_f(x) @ self.wte.weight.t()  # the head is the embedding, transposed
 
-model = GPT()
+model = GPT().to(dev)
 params = sum(w.numel() for w in model.parameters())
 decay = [w for w in model.parameters() if w.dim() >= 2]
 no_decay = [w for w in model.parameters() if w.dim() < 2]
@@ -84,7 +87,7 @@ opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.1}, {'params': no_d
 
 def get_batch():
     ix = torch.randint(len(train) - T, (B,))
-    return torch.stack([train[i:i + T] for i in ix]), torch.stack([train[i + 1:i + T + 1] for i in ix])
+    return torch.stack([train[i:i + T] for i in ix]).to(dev), torch.stack([train[i + 1:i + T + 1] for i in ix]).to(dev)
 
 def train_step():
     x, y = get_batch()
@@ -110,12 +113,12 @@ context = val[:T].tolist()
 with torch.no_grad():
     for i in range(args.sample_chars + 1):
         t0 = time.perf_counter()
-        probs = F.softmax(model(torch.tensor([context[-T:]]))[0, -1], dim=-1)
+        probs = F.softmax(model(torch.tensor([context[-T:]], device=dev))[0, -1], dim=-1)
         context.append(int(torch.multinomial(probs, 1)))
         if i > 0: char_ms.append((time.perf_counter() - t0) * 1000)
 
 print(json.dumps({
-    'type': 'torch', 'torch': torch.__version__, 'threads': torch.get_num_threads(), 'vocabSize': V, 'params': params,
+    'type': 'torch', 'torch': torch.__version__, 'device': str(dev), 'threads': torch.get_num_threads(), 'vocabSize': V, 'params': params,
     'firstStepMs': first_ms, 'msPerStep': ms, 'meanMsPerStep': sum(step_ms) / len(step_ms), 'cpuMsPerStep': cpu_ms, 'stepMs': step_ms,
     'tokensPerSec': B * T * 1000 / ms, 'loss': loss,
     'sampling': {'msPerChar': statistics.median(char_ms) if char_ms else None, 'chars': len(char_ms)},
