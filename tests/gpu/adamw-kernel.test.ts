@@ -1,52 +1,24 @@
 /** The fused AdamW and clip-scale kernels against the plain tfjs ops, on webgpu and on cpu. */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { splitTrainVal } from '../../src/core/batching.ts';
-import { Rng } from '../../src/core/rng.ts';
 import { GPT } from '../../workers/model.ts';
 import { Trainer } from '../../workers/train.ts';
 import { adamwStep, type AdamWStep } from '../../workers/kernels/adamw.ts';
 import { clipScale } from '../../workers/kernels/global-norm.ts';
 import { microModel, microTrain, relErr, syntheticIds } from '../helpers.ts';
+import { countDispatches, on, normals } from './kernel-helpers.ts';
 
 // Odd sizes on purpose: ragged last workgroups, and 1031 > 1024 elements spread over two sum-of-squares workgroups.
 const SHAPES = [[7], [13, 5], [64, 192], [1, 3], [1031]];
 const STEPS = 3;
 const TOL = 1e-4;
 
-function normals(seed: number, n: number, std: number): Float32Array {
-  const rng = new Rng(seed);
-  return Float32Array.from({ length: n }, () => std * rng.normal());
-}
-
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 const init = SHAPES.map((s, i) => normals(100 + i, size(s), 0.5));
 const grads = Array.from({ length: STEPS }, (_, t) => SHAPES.map((s, i) => normals(1000 * t + i, size(s), 1 + i)));
 
-let dispatches = 0;
-let original: GPUComputePassEncoder['dispatchWorkgroups'];
-beforeAll(() => {
-  const proto = GPUComputePassEncoder.prototype;
-  original = proto.dispatchWorkgroups;
-  proto.dispatchWorkgroups = function (this: GPUComputePassEncoder, ...args: Parameters<typeof original>) {
-    dispatches++;
-    return original.apply(this, args);
-  };
-});
-afterAll(() => {
-  GPUComputePassEncoder.prototype.dispatchWorkgroups = original;
-});
-
-/** Runs `fn` on a backend and switches back to webgpu. */
-async function on<T>(backend: 'cpu' | 'webgpu', fn: () => Promise<T>): Promise<T> {
-  await tf.setBackend(backend);
-  if (backend === 'cpu') (tf.backend() as unknown as { firstUse: boolean }).firstUse = false; // no tfjs-node advert
-  try {
-    return await fn();
-  } finally {
-    await tf.setBackend('webgpu');
-  }
-}
+const dispatched = countDispatches();
 
 interface Result {
   p: Float32Array[];
@@ -68,9 +40,9 @@ async function runAdamW(fused: boolean, wd: number, clip: number): Promise<Resul
   for (let t = 0; t < STEPS; t++) {
     const gs = grads[t].map((g, i) => tf.tensor(g, SHAPES[i]));
     const hp: AdamWStep = { lr: (1e-2 * (t + 1)) / STEPS, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: wd, gradClip: clip, t: t + 1 };
-    const d0 = dispatches;
+    const d0 = dispatched.count;
     adamwStep({ params, m, v, decay }, gs, hp, fused);
-    dispatchesPerStep.push(dispatches - d0);
+    dispatchesPerStep.push(dispatched.count - d0);
     tf.dispose(gs);
     tensorsPerStep.push(tf.memory().numTensors);
   }

@@ -1,44 +1,16 @@
 /** The fused causal-attention kernels against the plain tfjs ops, on webgpu and on cpu. ATTENTION_REPORT=1 prints the errors measured. */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { splitTrainVal } from '../../src/core/batching.ts';
-import { Rng } from '../../src/core/rng.ts';
 import { GPT } from '../../workers/model.ts';
 import { Trainer } from '../../workers/train.ts';
 import { attentionTile, causalAttention } from '../../workers/kernels/attention.ts';
 import { microTrain, relErr, syntheticIds } from '../helpers.ts';
+import { countDispatches, on, normals } from './kernel-helpers.ts';
 
 const TOL = 1e-4;
 
-let dispatches = 0;
-let original: GPUComputePassEncoder['dispatchWorkgroups'];
-beforeAll(() => {
-  const proto = GPUComputePassEncoder.prototype;
-  original = proto.dispatchWorkgroups;
-  proto.dispatchWorkgroups = function (this: GPUComputePassEncoder, ...args: Parameters<typeof original>) {
-    dispatches++;
-    return original.apply(this, args);
-  };
-});
-afterAll(() => {
-  GPUComputePassEncoder.prototype.dispatchWorkgroups = original;
-});
-
-/** Runs `fn` on a backend and switches back to webgpu. */
-async function on<T>(backend: 'cpu' | 'webgpu', fn: () => Promise<T>): Promise<T> {
-  await tf.setBackend(backend);
-  if (backend === 'cpu') (tf.backend() as unknown as { firstUse: boolean }).firstUse = false; // no tfjs-node advert
-  try {
-    return await fn();
-  } finally {
-    await tf.setBackend('webgpu');
-  }
-}
-
-function normals(seed: number, n: number, std: number): Float32Array {
-  const rng = new Rng(seed);
-  return Float32Array.from({ length: n }, () => std * rng.normal());
-}
+const dispatched = countDispatches();
 
 interface Shape {
   B: number;
@@ -59,13 +31,13 @@ async function attention({ B, nh, T, hs }: Shape, qkvData: Float32Array, dyData:
   const C = nh * hs;
   const qkv = tf.tensor2d(qkvData, [B * T, 3 * C]);
   const dy = tf.tensor2d(dyData, [B * T, C]);
-  let d0 = dispatches;
+  let d0 = dispatched.count;
   const y = causalAttention(qkv, T, nh, { fused });
-  const forwardDispatches = dispatches - d0;
+  const forwardDispatches = dispatched.count - d0;
   const yData = (await y.data()) as Float32Array;
-  d0 = dispatches;
+  d0 = dispatched.count;
   const dqkv = tf.grad((x: tf.Tensor) => causalAttention(x, T, nh, { fused }))(qkv, dy);
-  const gradDispatches = dispatches - d0;
+  const gradDispatches = dispatched.count - d0;
   const out = { y: yData, dqkv: (await dqkv.data()) as Float32Array, forwardDispatches, gradDispatches };
   tf.dispose([qkv, dy, y, dqkv]);
   return out;
@@ -168,9 +140,9 @@ test('a model of odd sizes trains with the custom kernels (attention among them)
     const perStep: number[] = [];
     const tensors: number[] = [];
     for (let i = 0; i < 8; i++) {
-      const d0 = dispatches;
+      const d0 = dispatched.count;
       const loss = trainer.trainStep();
-      perStep.push(dispatches - d0);
+      perStep.push(dispatched.count - d0);
       losses.push((await loss.data())[0]);
       loss.dispose();
       tensors.push(tf.memory().numTensors);

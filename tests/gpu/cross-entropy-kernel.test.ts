@@ -1,9 +1,10 @@
 /** The fused softmax cross-entropy kernels against the plain tfjs ops, on webgpu and on cpu. */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { Rng } from '../../src/core/rng.ts';
 import { softmaxCrossEntropy } from '../../workers/kernels/cross-entropy.ts';
 import { layerNorm } from '../../workers/kernels/layer-norm.ts';
+import { countDispatches, on } from './kernel-helpers.ts';
 import { relErr } from '../helpers.ts';
 
 const TOL = 1e-4;
@@ -23,30 +24,7 @@ function inputs([rows, V]: [number, number], seed: number) {
   return { logits, targets };
 }
 
-let dispatches = 0;
-let original: GPUComputePassEncoder['dispatchWorkgroups'];
-beforeAll(() => {
-  const proto = GPUComputePassEncoder.prototype;
-  original = proto.dispatchWorkgroups;
-  proto.dispatchWorkgroups = function (this: GPUComputePassEncoder, ...args: Parameters<typeof original>) {
-    dispatches++;
-    return original.apply(this, args);
-  };
-});
-afterAll(() => {
-  GPUComputePassEncoder.prototype.dispatchWorkgroups = original;
-});
-
-/** Runs `fn` on a backend and switches back to webgpu. */
-async function on<T>(backend: 'cpu' | 'webgpu', fn: () => Promise<T>): Promise<T> {
-  await tf.setBackend(backend);
-  if (backend === 'cpu') (tf.backend() as unknown as { firstUse: boolean }).firstUse = false; // no tfjs-node advert
-  try {
-    return await fn();
-  } finally {
-    await tf.setBackend('webgpu');
-  }
-}
+const dispatched = countDispatches();
 
 interface Result {
   loss: number;
@@ -63,12 +41,12 @@ async function run(shape: [number, number], seed: number, fused: boolean, dyValu
   const targets = tf.tensor1d(tv, 'int32');
   const dy = tf.scalar(dyValue);
   await Promise.all([logits.data(), targets.data(), dy.data()]); // uploaded before counting
-  let d0 = dispatches;
+  let d0 = dispatched.count;
   const loss = softmaxCrossEntropy(logits, targets, fused);
-  const forwardDispatches = dispatches - d0;
-  d0 = dispatches;
+  const forwardDispatches = dispatched.count - d0;
+  d0 = dispatched.count;
   const dlogits = tf.grad((l: tf.Tensor) => softmaxCrossEntropy(l as tf.Tensor2D, targets, fused))(logits, dy);
-  const withBackward = dispatches - d0;
+  const withBackward = dispatched.count - d0;
   const out = {
     loss: (await loss.data())[0],
     dlogits: (await dlogits.data()) as Float32Array,
@@ -169,7 +147,7 @@ test('training with the fused LayerNorm and cross-entropy gives the loss curve o
     };
     const optimizer = tf.train.adam(3e-2);
     const losses: number[] = [];
-    const d0 = dispatches;
+    const d0 = dispatched.count;
     for (const ids of batches) {
       const loss = tf.tidy(() => {
         const x = tf.tensor1d(ids.subarray(0, rows), 'int32');
@@ -184,7 +162,7 @@ test('training with the fused LayerNorm and cross-entropy gives the loss curve o
       losses.push((await loss.data())[0]);
       loss.dispose();
     }
-    const perStep = (dispatches - d0) / steps;
+    const perStep = (dispatched.count - d0) / steps;
     optimizer.dispose();
     tf.dispose(Object.values(p));
     return { losses, perStep };

@@ -1,8 +1,8 @@
 /** The fused GELU kernels against the plain tfjs ops, on webgpu and on cpu. */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { Rng } from '../../src/core/rng.ts';
+import { expect, test } from 'vitest';
 import { gelu, geluOps } from '../../workers/kernels/gelu.ts';
+import { countDispatches, normals, on } from './kernel-helpers.ts';
 import { relErr } from '../helpers.ts';
 
 const TOL = 1e-4;
@@ -10,50 +10,26 @@ const TOL = 1e-4;
 const SHAPES: number[][] = [[1, 1], [7, 13], [65, 83], [1024, 256]];
 
 /** Wide inputs: the tails (|x| > 4, where Φ saturates and φ vanishes) and zero itself are in range. */
-function normals(seed: number, n: number, std: number): Float32Array {
-  const rng = new Rng(seed);
-  const v = Float32Array.from({ length: n }, () => std * rng.normal());
+function wide(seed: number, n: number, std: number): Float32Array {
+  const v = normals(seed, n, std);
   v[0] = 0;
   return v;
 }
 
-let dispatches = 0;
-let original: GPUComputePassEncoder['dispatchWorkgroups'];
-beforeAll(() => {
-  const proto = GPUComputePassEncoder.prototype;
-  original = proto.dispatchWorkgroups;
-  proto.dispatchWorkgroups = function (this: GPUComputePassEncoder, ...args: Parameters<typeof original>) {
-    dispatches++;
-    return original.apply(this, args);
-  };
-});
-afterAll(() => {
-  GPUComputePassEncoder.prototype.dispatchWorkgroups = original;
-});
-
-/** Runs `fn` on a backend and switches back to webgpu. */
-async function on<T>(backend: 'cpu' | 'webgpu', fn: () => Promise<T>): Promise<T> {
-  await tf.setBackend(backend);
-  if (backend === 'cpu') (tf.backend() as unknown as { firstUse: boolean }).firstUse = false; // no tfjs-node advert
-  try {
-    return await fn();
-  } finally {
-    await tf.setBackend('webgpu');
-  }
-}
+const dispatched = countDispatches();
 
 /** y and the gradient of Σ y · dy for x, with the dispatches each direction took. */
 async function run(shape: number[], seed: number, fused: boolean) {
   const n = shape.reduce((a, b) => a * b, 1);
-  const x = tf.tensor(normals(seed, n, 3), shape);
-  const dy = tf.tensor(normals(seed + 1, n, 1), shape);
+  const x = tf.tensor(wide(seed, n, 3), shape);
+  const dy = tf.tensor(wide(seed + 1, n, 1), shape);
   await Promise.all([x.data(), dy.data()]); // uploaded before counting
-  let d0 = dispatches;
+  let d0 = dispatched.count;
   const y = gelu(x, fused);
-  const forwardDispatches = dispatches - d0;
-  d0 = dispatches;
+  const forwardDispatches = dispatched.count - d0;
+  d0 = dispatched.count;
   const dx = tf.grad((a: tf.Tensor) => gelu(a, fused))(x, dy);
-  const backwardDispatches = dispatches - d0 - forwardDispatches;
+  const backwardDispatches = dispatched.count - d0 - forwardDispatches;
   const out = { y: (await y.data()) as Float32Array, dx: (await dx.data()) as Float32Array, forwardDispatches, backwardDispatches };
   tf.dispose([x, dy, y, dx]);
   return out;
@@ -88,7 +64,7 @@ test('fused GELU is exact GELU: known values, and the gradient against a central
 });
 
 test('fused GELU leaves no tensor behind, with or without a gradient', async () => {
-  const x = tf.variable(tf.tensor2d(normals(3, 9 * 13, 2), [9, 13]));
+  const x = tf.variable(tf.tensor2d(wide(3, 9 * 13, 2), [9, 13]));
   const counts: number[] = [];
   for (let i = 0; i < 4; i++) {
     const y = gelu(x);
@@ -105,7 +81,7 @@ test('fused GELU leaves no tensor behind, with or without a gradient', async () 
 
 test('gelu runs the plain tfjs ops off webgpu, and refuses the kernels there', async () => {
   await on('cpu', async () => {
-    const x = tf.tensor1d(normals(4, 11, 2));
+    const x = tf.tensor1d(wide(4, 11, 2));
     const y = gelu(x);
     const expected = geluOps(x);
     expect(Array.from(await y.data())).toEqual(Array.from(await expected.data()));

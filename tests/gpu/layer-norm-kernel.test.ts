@@ -1,19 +1,14 @@
 /** The fused LayerNorm kernels against the plain tfjs ops, on webgpu and on cpu. */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { Rng } from '../../src/core/rng.ts';
+import { expect, test } from 'vitest';
 import { layerNorm } from '../../workers/kernels/layer-norm.ts';
+import { countDispatches, on, normals } from './kernel-helpers.ts';
 import { relErr } from '../helpers.ts';
 
 const EPS = 1e-5; // model.ts's
 const TOL = 1e-4;
 // [rows, d]: odd widths (ragged rows), one row, a workgroup and a bit of rows, and B·T = 16·64 rows of the tiny model.
 const SHAPES: [number, number][] = [[1, 13], [5, 83], [65, 64], [130, 97], [1024, 64]];
-
-function normals(seed: number, n: number, std: number, mean = 0): Float32Array {
-  const rng = new Rng(seed);
-  return Float32Array.from({ length: n }, () => mean + std * rng.normal());
-}
 
 /** Inputs for one shape: rows off zero (the mean matters), and row 2 constant (zero variance: eps alone). */
 function inputs([rows, d]: [number, number], seed: number) {
@@ -22,30 +17,7 @@ function inputs([rows, d]: [number, number], seed: number) {
   return { x, gamma: normals(seed + 1, d, 0.5, 1), dy: normals(seed + 2, rows * d, 1) };
 }
 
-let dispatches = 0;
-let original: GPUComputePassEncoder['dispatchWorkgroups'];
-beforeAll(() => {
-  const proto = GPUComputePassEncoder.prototype;
-  original = proto.dispatchWorkgroups;
-  proto.dispatchWorkgroups = function (this: GPUComputePassEncoder, ...args: Parameters<typeof original>) {
-    dispatches++;
-    return original.apply(this, args);
-  };
-});
-afterAll(() => {
-  GPUComputePassEncoder.prototype.dispatchWorkgroups = original;
-});
-
-/** Runs `fn` on a backend and switches back to webgpu. */
-async function on<T>(backend: 'cpu' | 'webgpu', fn: () => Promise<T>): Promise<T> {
-  await tf.setBackend(backend);
-  if (backend === 'cpu') (tf.backend() as unknown as { firstUse: boolean }).firstUse = false; // no tfjs-node advert
-  try {
-    return await fn();
-  } finally {
-    await tf.setBackend('webgpu');
-  }
-}
+const dispatched = countDispatches();
 
 interface Result {
   y: Float32Array;
@@ -61,13 +33,13 @@ async function run(shape: [number, number], seed: number, fused: boolean): Promi
   const [x, dy] = [tf.tensor2d(xv, shape), tf.tensor2d(dyv, shape)];
   const gamma = tf.tensor1d(gv);
   await Promise.all([x.data(), gamma.data(), dy.data()]); // uploaded before counting
-  let d0 = dispatches;
+  let d0 = dispatched.count;
   const y = layerNorm(x, gamma, EPS, fused);
-  const forwardDispatches = dispatches - d0;
+  const forwardDispatches = dispatched.count - d0;
   const f = (a: tf.Tensor, b: tf.Tensor) => layerNorm(a as tf.Tensor2D, b as tf.Tensor1D, EPS, fused);
-  d0 = dispatches;
+  d0 = dispatched.count;
   const [dx, dgamma] = tf.grads(f)([x, gamma], dy);
-  const withBackward = dispatches - d0;
+  const withBackward = dispatched.count - d0;
   const out = {
     y: (await y.data()) as Float32Array,
     dx: (await dx.data()) as Float32Array,
