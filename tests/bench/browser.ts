@@ -6,26 +6,13 @@
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { build, preview } from 'vite';
+import { CHROMIUM, launchChromium } from '../e2e/chromium.ts'; // the same browser and flags as the e2e tests
 import type { BenchReport } from '../../src/bench/report.ts';
 import type { BenchPlan } from '../../src/bench/plan.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const outDir = 'node_modules/.bench-dist';
-
-/** The same browser and flags as the e2e tests (tests/e2e/browser.ts). */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--use-webgpu-adapter=swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 /** Hours: webgpu on a software adapter is slow, and the page reports progress as it goes. */
 const TIMEOUT_MS = 4 * 3600_000;
@@ -41,7 +28,7 @@ export async function benchInChromium(
   // The app's own build config, with the bench page as its entry.
   await build({ root, logLevel: 'warn', build: { outDir, emptyOutDir: true, rollupOptions: { input: { bench: `${root}/bench.html` } } } });
   const server = await preview({ root, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false } });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const problems: string[] = [];
