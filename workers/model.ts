@@ -25,6 +25,7 @@ import * as tf from '@tensorflow/tfjs';
 import { assertValid, validateModelConfig, type ModelConfig } from '../src/core/config.ts';
 import { Rng, streamSeed } from '../src/core/rng.ts';
 import { fusedKernelsAvailable } from './kernels/adamw.ts';
+import { attendStep, attendStepApplies } from './kernels/attend-step.ts';
 import { causalAttention } from './kernels/attention.ts';
 import { softmaxCrossEntropy } from './kernels/cross-entropy.ts';
 import { gelu as geluKernel } from './kernels/gelu.ts';
@@ -98,7 +99,8 @@ interface Pass {
   mask: tf.Tensor2D; // [T, T] additive causal mask; [1, blockSize] for one cached position
   rate: number; // dropout rate
   opts: ForwardOptions;
-  write?: tf.Tensor2D; // one cached position: [nh, 3] int32, the cache rows (0, h, pos) it fills
+  pos?: number; // one cached position: its row in the cache
+  write?: tf.Tensor2D; // one cached position in plain ops: [nh, 3] int32, the cache rows (0, h, pos) it fills; absent when the attend-step kernel writes them
 }
 
 function dropout<T extends tf.Tensor>(x: T, pass: Pass): T {
@@ -120,6 +122,8 @@ function causalSelfAttention(x: tf.Tensor2D, p: BlockParams, pass: Pass, kv?: La
   const swap = (t: tf.Tensor, [a, b, c, d]: number[]) =>
     T === 1 ? t.reshape([a, c, b, d]) : t.reshape([a, b, c, d]).transpose([0, 2, 1, 3]);
   const qkv = tf.matMul(x, p.cAttn); // [B*T, 3C]
+  // One cached position on webgpu: one dispatch stores its key and value and attends over the cache.
+  if (kv && pass.pos !== undefined && !pass.write) return tf.matMul(attendStep(qkv as tf.Tensor2D, kv, pass.pos, nHead), p.attnProj);
   // Without a cache or attention dropout, the fused kernel: one dispatch forward, one backward,
   // reading heads in place from qkv (no split, no transposes) and never storing the T×T weights.
   if (!kv && !(pass.opts.training && pass.rate > 0) && fused(pass.opts)) {
@@ -271,15 +275,27 @@ export class GPT {
    * which a prefill or earlier steps filled. The same math as `forward` at that position;
    * `pos` reaches the device as data, so every step has the same shapes and kernels.
    */
-  step(token: number, pos: number, cache: KVCache): tf.Tensor2D {
+  step(token: number, pos: number, cache: KVCache, { fusedKernels }: { fusedKernels?: boolean } = {}): tf.Tensor2D {
     const { vocabSize: V, blockSize, nHead } = this.config;
     if (!Number.isInteger(pos) || pos < 0 || pos >= blockSize) throw new RangeError(`position ${pos} is outside the context of ${blockSize}`);
     if (pos === 0) cache.filledWith(this);
     else if (!cache.current(this)) throw new Error('the weights changed since the KV cache was filled: prefill it again');
     const at = tf.tensor1d([pos], 'int32');
-    const rows = tf.tensor2d(Array.from({ length: nHead }, (_, h) => [0, h, pos]), [nHead, 3], 'int32'); // where k, v go
-    const mask = tf.gather(this.causalMask(blockSize), at) as tf.Tensor2D; // [1, blockSize]: -1e9 past pos
-    const pass: Pass = { B: 1, T: 1, nHead, mask, rate: 0, opts: { training: false }, write: rows };
+    const opts = { training: false, fusedKernels };
+    // The attend-step kernel masks and writes by pos itself; the plain ops need the rows and the mask as tensors.
+    const pass: Pass =
+      fused(opts) && attendStepApplies(blockSize)
+        ? { B: 1, T: 1, nHead, mask: this.causalMask(1), rate: 0, opts, pos }
+        : {
+            B: 1,
+            T: 1,
+            nHead,
+            mask: tf.gather(this.causalMask(blockSize), at) as tf.Tensor2D, // [1, blockSize]: -1e9 past pos
+            rate: 0,
+            opts,
+            pos,
+            write: tf.tensor2d(Array.from({ length: nHead }, (_, h) => [0, h, pos]), [nHead, 3], 'int32'), // where k, v go
+          };
     const tok = tf.matMul(tf.oneHot(tf.tensor1d([token], 'int32'), V).cast('float32'), this.wte); // [1, C]
     let x = tok.add(tf.gather(this.wpe, at)) as tf.Tensor2D; // [1, C]
     for (const [i, p] of this.blocks.entries()) x = block(x, p, pass, cache.layers[i]);

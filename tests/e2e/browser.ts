@@ -62,7 +62,7 @@ export async function openApp(viewport = { width: 1280, height: 900 }): Promise<
         );
       } catch (err) {
         const reported = [];
-        for (const id of ['run-error', 'checkpoint-error', 'corpus-error']) if ((await page.getByTestId(id).count()) && (await text(id))) reported.push(`${id}: ${await text(id)}`);
+        for (const id of ['run-error', 'fault-action-error', 'checkpoint-error', 'corpus-error']) if ((await page.getByTestId(id).count()) && (await text(id))) reported.push(`${id}: ${await text(id)}`);
         throw new Error(`${testId} did not match ${pattern} within ${timeout} ms: it shows ${await shown(testId)}${reported.length ? `; ${reported.join('; ')}` : ''}`, { cause: err });
       }
     },
