@@ -88,6 +88,10 @@ export async function saveCheckpoint(
       tensors.push(toFile(`optimizer.exp_avg_sq.${name}`, variable.shape, state.v[i]));
     });
   }
+  // A run that has just diverged may not have reported its NaN loss yet (losses are read a group
+  // behind): its weights must not become a restart point, which loading would refuse anyway.
+  const broken = tensors.find((t) => !t.data.every(Number.isFinite));
+  if (broken) throw new Error(`the weights hold NaN or infinite values (${broken.name}) at step ${state?.step ?? opts.trainer?.step ?? 0}: a diverged model is not saved`);
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
     config: JSON.stringify(model.config),

@@ -158,13 +158,27 @@ describe('checkpoints', () => {
   });
 
   test('a safetensors file from elsewhere, or with NaN weights, is refused with what is wrong', async () => {
-    const { writeSafetensors } = await import('../../src/core/safetensors.ts');
+    const { readSafetensors, writeSafetensors } = await import('../../src/core/safetensors.ts');
     expect(() => loadCheckpoint(writeSafetensors([{ name: 'w', shape: [2], data: new Float32Array(2) }], {}))).toThrow(/no model config or vocabulary/);
     const model = new GPT(config, 1);
-    tf.tidy(() => model.lnF.assign(tf.fill([config.nEmbd], NaN)));
-    const bytes = await saveCheckpoint(model, { vocab });
+    const file = readSafetensors(await saveCheckpoint(model, { vocab }));
     model.dispose();
-    expect(() => loadCheckpoint(bytes)).toThrow(/transformer.ln_f.weight holds NaN/);
+    const tensors = [...file.tensors].map(([name, t]) => ({ name, ...t, data: name === 'transformer.ln_f.weight' ? t.data.map(() => NaN) : t.data }));
+    expect(() => loadCheckpoint(writeSafetensors(tensors, file.metadata))).toThrow(/transformer.ln_f.weight holds NaN/);
+  });
+
+  test('a model whose weights went NaN or infinite is not saved: a diverged run leaves no restart point behind', async () => {
+    const data = splitTrainVal(syntheticIds(2000, config.vocabSize), config.blockSize);
+    const model = new GPT(config, 1);
+    const trainer = new Trainer(model, data, microTrain);
+    tf.dispose([trainer.trainStep(), trainer.trainStep()]);
+    await saveCheckpoint(model, { vocab, trainer }); // healthy: saved
+    tf.tidy(() => model.lnF.assign(model.lnF.mul(Infinity)));
+    await expect(saveCheckpoint(model, { vocab, trainer })).rejects.toThrow(/^the weights hold NaN or infinite values \(transformer.ln_f.weight\) at step 2: a diverged model is not saved$/);
+    tf.dispose(trainer.trainStep()); // a step on broken weights: its NaN gradient reaches every weight
+    await expect(saveCheckpoint(model, { vocab, trainer })).rejects.toThrow(/^the weights hold NaN or infinite values \(transformer.wte.weight\) at step 3/);
+    trainer.dispose();
+    model.dispose();
   });
 
   test('a file with tensors this model has no place for (biases) is refused, not half-loaded', async () => {
