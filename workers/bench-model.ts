@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../src/core/config.ts';
 import { Rng, streamSeed } from '../src/core/rng.ts';
+import { causalMask, MASKED } from './kernels/attention.ts';
 import { toVariable, type ForwardOptions, type GPT, type ParamName } from './model.ts';
 
 /** One switch each; all off is model.ts. */
@@ -41,7 +42,6 @@ export function variantUnsupported(v: VariantSwitches, backend: string): string 
 }
 
 const LN_EPS = 1e-5;
-const MASKED = -1e9;
 
 interface Linear {
   w: tf.Variable; // [in, out]
@@ -149,12 +149,7 @@ export class VariantGPT implements TrainableModel {
       return tf.linalg.bandPart(tf.ones([T, T]), -1, 0).sub(1).mul(-MASKED) as tf.Tensor2D;
     }
     let m = this.masks.get(T);
-    if (!m) {
-      const data = new Float32Array(T * T);
-      for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) data[i * T + j] = MASKED;
-      m = tf.keep(tf.tensor2d(data, [T, T]));
-      this.masks.set(T, m);
-    }
+    if (!m) this.masks.set(T, (m = tf.keep(causalMask(T)))); // as model.ts keeps it
     return m;
   }
 

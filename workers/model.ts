@@ -26,7 +26,7 @@ import { assertValid, validateModelConfig, type ModelConfig } from '../src/core/
 import { Rng, streamSeed } from '../src/core/rng.ts';
 import { fusedKernelsAvailable } from './kernels/adamw.ts';
 import { attendStep, attendStepApplies } from './kernels/attend-step.ts';
-import { causalAttention } from './kernels/attention.ts';
+import { causalAttention, causalMask } from './kernels/attention.ts';
 import { softmaxCrossEntropy } from './kernels/cross-entropy.ts';
 import { gelu as geluKernel } from './kernels/gelu.ts';
 import { layerNorm as layerNormKernel } from './kernels/layer-norm.ts';
@@ -67,7 +67,6 @@ function fused(opts: { fusedKernels?: boolean }): boolean {
 }
 
 const LN_EPS = 1e-5;
-const MASKED = -1e9; // exp(-1e9 - max) is exactly 0 in float32, without the NaN -Infinity can bring
 
 // ---------------------------------------------------------------------------------------------
 // Layers: plain functions of tensors, so the whole forward pass reads in one place.
@@ -239,12 +238,7 @@ export class GPT {
   /** The additive causal mask for length T, built once and kept outside any tidy. */
   private causalMask(T: number): tf.Tensor2D {
     let mask = this.masks.get(T);
-    if (!mask) {
-      const data = new Float32Array(T * T);
-      for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) data[i * T + j] = MASKED;
-      mask = tf.keep(tf.tensor2d(data, [T, T]));
-      this.masks.set(T, mask);
-    }
+    if (!mask) this.masks.set(T, (mask = tf.keep(causalMask(T))));
     return mask;
   }
 

@@ -369,10 +369,13 @@ function attentionOps(qkv: tf.Tensor, T: number, nHead: number, mask?: tf.Tensor
   });
 }
 
-/** The additive causal mask model.ts uses: 0 on and below the diagonal, −1e9 above (never −Infinity). */
-function causalMask(T: number): tf.Tensor2D {
+/** What the causal mask adds above the diagonal: exp(-1e9 - max) is exactly 0 in float32, without the NaN -Infinity can bring. */
+export const MASKED = -1e9;
+
+/** The additive causal mask [T, T] of the plain ops: 0 on and below the diagonal, MASKED above. */
+export function causalMask(T: number): tf.Tensor2D {
   const data = new Float32Array(T * T);
-  for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) data[i * T + j] = -1e9;
+  for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) data[i * T + j] = MASKED;
   return tf.tensor2d(data, [T, T]);
 }
 
