@@ -420,7 +420,7 @@ export interface BenchSkip {
 }
 
 /** Messages to the bench page's worker. */
-export type ToBenchWorker = { type: 'run'; plan: BenchPlan; corpusUrl: string };
+export type ToBenchWorker = { type: 'run'; plan: BenchPlan; corpusUrl: string; wasmThreads?: number }; // wasmThreads: default every core
 
 /** Messages from it: progress lines, then the results or an error. */
 export type FromBenchWorker =

@@ -69,7 +69,9 @@ function run() {
     report.dataset.error = e.message;
     report.dataset.state = 'error';
   };
-  worker.postMessage({ type: 'run', plan, corpusUrl: mobyDickUrl } satisfies ToBenchWorker);
+  // ?threads=N: the wasm backend's threads on this cross-origin isolated page (default: every core).
+  const wasmThreads = params.has('threads') ? Number(params.get('threads')) : undefined;
+  worker.postMessage({ type: 'run', plan, corpusUrl: mobyDickUrl, wasmThreads } satisfies ToBenchWorker);
 }
 
 button.addEventListener('click', run);

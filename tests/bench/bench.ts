@@ -39,6 +39,7 @@ flags:
   --torch-threads N     PyTorch's threads (default 1: tfjs's wasm and cpu backends use one)
   --corpus NAME|PATH    a bundled corpus or a UTF-8 text file (default moby-dick)
   --browser             run in Chromium (the built bench page) instead of Node
+  --wasm-threads N      with --browser: the wasm backend's threads (default: every core, at most 8)
   --save FILE           where the JSON report goes (default out/bench/bench-<date>.json)
   --compare FILE        an earlier report: adds a before → after table
   --show FILE           print a saved report's tables (with --compare: against that one) and run nothing
@@ -60,6 +61,7 @@ const FLAGS = {
   'torch-threads': { type: 'string', default: '1' },
   corpus: { type: 'string', default: 'moby-dick' },
   browser: { type: 'boolean' },
+  'wasm-threads': { type: 'string' },
   save: { type: 'string' },
   compare: { type: 'string' },
   show: { type: 'string' },
@@ -131,6 +133,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write((v.json ? JSON.stringify(shown) : formatReport(shown, before)) + '\n');
     return;
   }
+  if (v['wasm-threads'] !== undefined && !v.browser) throw new UsageError("--wasm-threads needs --browser: Node's wasm backend runs on one thread");
   const plan = planFrom(v);
   const corpus = corpusOf(v.corpus);
   const t0 = performance.now();
@@ -139,7 +142,7 @@ async function main(argv: string[]): Promise<void> {
   let measured: Pick<BenchReport, 'results' | 'skipped' | 'runtime' | 'machine'>;
   if (v.browser) {
     const { benchInChromium } = await import('./browser.ts');
-    measured = await benchInChromium(plan, v.corpus, progress);
+    measured = await benchInChromium(plan, v.corpus, progress, count(v['wasm-threads'], 'wasm-threads', 1));
   } else {
     if (plan.backends.some((b) => b.name === 'webgpu')) {
       const { installNodeWebGPU } = await import('../../src/cli/dawn.ts');

@@ -21,6 +21,7 @@ export async function benchInChromium(
   plan: BenchPlan,
   corpus: string,
   progress: (line: string) => void,
+  wasmThreads?: number,
 ): Promise<Pick<BenchReport, 'results' | 'skipped' | 'runtime' | 'machine'>> {
   if (corpus !== 'moby-dick') throw new Error('the bench page has only the moby-dick corpus');
   if (!existsSync(CHROMIUM)) throw new Error(`--browser needs Chromium at ${CHROMIUM} (on Debian: apt-get install chromium)`);
@@ -39,7 +40,7 @@ export async function benchInChromium(
     });
     page.on('pageerror', (err) => problems.push(err.message));
     const { port } = server.httpServer.address() as AddressInfo;
-    await page.goto(`http://127.0.0.1:${port}/bench.html?run&plan=${encodeURIComponent(JSON.stringify(plan))}`);
+    await page.goto(`http://127.0.0.1:${port}/bench.html?run&plan=${encodeURIComponent(JSON.stringify(plan))}${wasmThreads ? `&threads=${wasmThreads}` : ''}`);
     const report = page.locator('#report');
     await page.locator('#report[data-state="done"], #report[data-state="error"]').waitFor({ state: 'attached', timeout: TIMEOUT_MS });
     if ((await report.getAttribute('data-state')) === 'error') {

@@ -136,6 +136,9 @@ describe('npm run bench', () => {
     const err = await run('node', ['--import', 'tsx', 'tests/bench/bench.ts', '--backends', 'cpu,tpu']).catch((e: { code: number; stderr: string }) => e);
     expect(err).toMatchObject({ code: 2 });
     expect((err as { stderr: string }).stderr).toContain('"tpu" is not one of cpu, wasm, webgpu');
+    const threads = await run('node', ['--import', 'tsx', 'tests/bench/bench.ts', '--wasm-threads', '2']).catch((e: { code: number; stderr: string }) => e);
+    expect(threads).toMatchObject({ code: 2 });
+    expect((threads as { stderr: string }).stderr).toContain('--wasm-threads needs --browser');
   });
 });
 
