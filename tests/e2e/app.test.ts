@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { PreviewServer } from 'vite';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import manifest from '../../datasets/manifest.json' with { type: 'json' };
-import { launchChromium, missingChromium, serveBuiltApp } from './browser.ts';
+import { generateText, launchChromium, missingChromium, serveBuiltApp } from './browser.ts';
 
 let server: PreviewServer | undefined;
 let browser: Browser | undefined;
@@ -51,18 +51,9 @@ function stepOf(text: string | null): number {
 
 /** Generates `length` characters with the sample box and returns them once the stream has ended. */
 async function generate(length: number): Promise<string> {
-  await page.getByTestId('sample-length').fill(String(length));
-  await page.getByTestId('generate-button').click();
-  // Tokens arrive before sampleDone, so once "generating…" is gone every character is in.
-  await page.waitForFunction(
-    () =>
-      document.querySelector('[data-testid="sample-status"]')?.textContent === '' &&
-      (document.querySelector('[data-testid="sample-output"]')?.textContent ?? '') !== '',
-    undefined,
-    { timeout: 60_000 },
-  );
+  const out = await generateText(page, length, { timeout: 60_000 });
   expect(await page.getByTestId('sample-error').count()).toBe(0);
-  return (await page.getByTestId('sample-output').textContent()) ?? '';
+  return out;
 }
 
 async function setField(key: string, value: number) {

@@ -22,6 +22,25 @@ export async function serveBuiltApp(): Promise<{ url: string; server: PreviewSer
   return { url: `http://127.0.0.1:${address.port}/`, server };
 }
 
+/**
+ * Generates `length` characters with the sample box (after `prompt`, when given) and returns
+ * them once the stream has ended: tokens arrive before the end, so once "generating…" is gone
+ * every character is in.
+ */
+export async function generateText(page: Page, length: number, { prompt, timeout = 120_000 }: { prompt?: string; timeout?: number } = {}): Promise<string> {
+  if (prompt !== undefined) await page.getByTestId('sample-prompt').fill(prompt);
+  await page.getByTestId('sample-length').fill(String(length));
+  await page.getByTestId('generate-button').click();
+  await page.waitForFunction(
+    () =>
+      document.querySelector('[data-testid="sample-status"]')?.textContent === '' &&
+      (document.querySelector('[data-testid="sample-output"]')?.textContent ?? '') !== '',
+    undefined,
+    { timeout },
+  );
+  return (await page.getByTestId('sample-output').textContent()) ?? '';
+}
+
 /** A page of the built app in Chromium, collecting every console error and page error. */
 export interface AppPage {
   page: Page;

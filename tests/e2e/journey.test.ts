@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { missingChromium, openApp, type AppPage } from './browser.ts';
+import { generateText, missingChromium, openApp, type AppPage } from './browser.ts';
 
 const artifacts = fileURLToPath(new URL('./artifacts/', import.meta.url));
 let app: AppPage;
@@ -54,15 +54,7 @@ test('a visitor trains a micro model on WebGPU, watches the chart, samples and s
   // 8 raw and 8 smoothed train points, and the evals at steps 0 and 8.
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="loss-chart"]')?.getAttribute('data-points')) >= 18);
 
-  await page.getByTestId('sample-prompt').fill('The ');
-  await page.getByTestId('sample-length').fill('20');
-  await page.getByTestId('generate-button').click();
-  await page.waitForFunction(
-    () => document.querySelector('[data-testid="sample-status"]')?.textContent === '' && (document.querySelector('[data-testid="sample-output"]')?.textContent ?? '') !== '',
-    undefined,
-    { timeout: 120_000 },
-  );
-  expect(Array.from(await text('sample-output'))).toHaveLength(20);
+  expect(Array.from(await generateText(page, 20, { prompt: 'The ' }))).toHaveLength(20);
 
   await page.getByTestId('score-a').fill('Call me Ishmael.');
   await page.getByTestId('score-button').click();

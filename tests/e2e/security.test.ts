@@ -11,7 +11,7 @@ import type { Page, Request } from 'playwright-core';
 import { preview } from 'vite';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { CSP } from '../../vite.config.ts';
-import { missingChromium, openApp, type AppPage } from './browser.ts';
+import { generateText, missingChromium, openApp, type AppPage } from './browser.ts';
 import { outDir, root } from './build-app.ts';
 
 // Each would set window.__pwned if the page ever parsed it as HTML.
@@ -95,14 +95,7 @@ test('reading a file asks only for the reader worker; training, sampling and sco
   await app.waitFor('status', /^done$/);
   expect(await app.text('step')).toBe('4 / 4');
 
-  await page.getByTestId('sample-prompt').fill(PROMPT);
-  await page.getByTestId('sample-length').fill('30');
-  await page.getByTestId('generate-button').click();
-  await page.waitForFunction(
-    () => document.querySelector('[data-testid="sample-status"]')?.textContent === '' && (document.querySelector('[data-testid="sample-output"]')?.textContent ?? '') !== '',
-    undefined,
-    { timeout: 120_000 },
-  );
+  await generateText(page, 30, { prompt: PROMPT });
   expect(await page.getByTestId('sample-error').count()).toBe(0); // shown only on a failure
 
   await page.getByTestId('score-a').fill(SENTENCE);
