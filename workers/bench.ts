@@ -20,13 +20,14 @@ import { countParams, defaultTrainConfig, type ModelConfig, type TrainConfig } f
 import type { CharTokenizer } from '../src/core/tokenizer.ts';
 import type { BenchBackend, BenchOptions, BenchPlan, BenchShape } from '../src/bench/plan.ts';
 import { initBackend, type BackendOptions } from './backend.ts';
+import { profileSteps, type KernelProfile } from './bench-profile.ts';
 import { VariantGPT, VARIANTS, variantUnsupported, type TrainableModel, type VariantName } from './bench-model.ts';
 import { GPT } from './model.ts';
 import { prepareRun, withConfigs, type PreparedRun } from './run.ts';
 import { generate } from './sample.ts';
 import { train, Trainer, type TrainerOptions } from './train.ts';
 
-export type { BenchBackend, BenchOptions, BenchPlan, BenchShape };
+export type { BenchBackend, BenchOptions, BenchPlan, BenchShape, KernelProfile };
 
 /** Kernels (tfjs engine) and GPU dispatches (webgpu only) of one piece of work. */
 export interface Counts {
@@ -79,6 +80,7 @@ export interface BenchResult {
   training: TrainingMeasure;
   sampling: SamplingMeasure[];
   variants: VariantMeasure[];
+  profile?: KernelProfile; // with --profile: the kernels of a training step by time
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -327,10 +329,12 @@ export async function benchConfig(
   } finally {
     model.dispose();
   }
+  const profile = opts.profile ? await profileTraining(run, config, opts, (line) => progress(`${tag}: ${line}`)) : undefined;
 
   const variants: VariantMeasure[] = [];
   const variantOpts = { ...opts, warmup: opts.variantWarmup, steps: opts.variantSteps, breakdown: false };
-  const anyVariants = opts.variants.length > 0 || opts.blockingReadback || opts.naive || (opts.customKernels && backend === 'webgpu');
+  const fastPaths = backend !== 'cpu'; // webgpu: custom WGSL kernels; wasm: XNNPACK-only products (model.ts)
+  const anyVariants = opts.variants.length > 0 || opts.blockingReadback || opts.naive || (opts.customKernels && fastPaths);
   // The variants undo speed choices made in plain tfjs ops, so they and their baseline run without
   // the custom WebGPU kernels (on other backends this changes nothing); the kernels get a row of their own.
   const plain = { fusedKernels: false };
@@ -346,7 +350,7 @@ export async function benchConfig(
       m.dispose();
     }
   };
-  const baseLabel = backend === 'webgpu' ? 'model.ts in plain tfjs ops' : 'model.ts as it is';
+  const baseLabel = fastPaths ? 'model.ts in plain tfjs ops' : 'model.ts as it is';
   if (anyVariants) await baseline('baseline', baseLabel);
   for (const v of opts.variants) {
     const switches = { [v]: true, ...(v === 'fusedMatMul' ? { bias: true } : {}) };
@@ -361,14 +365,18 @@ export async function benchConfig(
       m.dispose();
     }
   }
-  if (opts.customKernels && backend === 'webgpu') {
-    // What the app runs on webgpu: AdamW, LayerNorm, attention and the loss as custom kernels.
-    const label = 'with the custom WebGPU kernels (as trained)';
+  if (opts.customKernels && fastPaths) {
+    // What the app runs: on webgpu AdamW, LayerNorm, attention and the loss as custom kernels;
+    // on wasm every matrix product on XNNPACK (attention's as depthwise convolutions).
+    const [label, win] =
+      backend === 'webgpu'
+        ? ['with the custom WebGPU kernels (as trained)', 'custom WebGPU kernels (AdamW, LayerNorm, attention, loss)']
+        : ['with every product on XNNPACK (as trained)', 'no transposed or batched matMul (kernels/xnnpack.ts)'];
     progress(`${tag}: variant ${label}`);
     const m = new GPT(config, run.train.seed);
     try {
       const t = await measureTraining(run, m, variantOpts, { profileFirst: true });
-      variants.push({ name: 'customKernels', label, win: 'custom WebGPU kernels (AdamW, LayerNorm, attention, loss)', params: countParams(config).total, training: t });
+      variants.push({ name: 'customKernels', label, win, params: countParams(config).total, training: t });
     } finally {
       m.dispose();
     }
@@ -410,7 +418,27 @@ export async function benchConfig(
     training,
     sampling,
     variants,
+    ...(profile ? { profile } : {}),
   };
+}
+
+/** The kernels of a few training steps of a fresh model, after a warm-up (bench-profile.ts). */
+async function profileTraining(run: PreparedRun, config: ModelConfig, opts: BenchOptions, progress: Progress): Promise<KernelProfile> {
+  const steps = Math.max(1, Math.min(opts.steps, 5));
+  const model = new GPT(config, run.train.seed);
+  const trainer = new Trainer(model, run.data, { ...run.train, maxSteps: 2 + steps });
+  try {
+    for (let i = 0; i < 2; i++) {
+      const loss = trainer.trainStep();
+      await loss.data();
+      loss.dispose();
+    }
+    progress(`profiling ${steps} step${steps === 1 ? '' : 's'} kernel by kernel`);
+    return await profileSteps(() => trainer.trainStep(), steps);
+  } finally {
+    trainer.dispose();
+    model.dispose();
+  }
 }
 
 /** A backend that could not start, and why. */

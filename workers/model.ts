@@ -13,8 +13,10 @@
  *   exists on wasm (gather's gradient does not, and uses float atomics on webgpu);
  * - the causal mask is one constant additive [T, T] bias of 0 / -1e9, never -Infinity.
  * On webgpu, LayerNorm, attention, GELU and the loss run as custom WGSL kernels (workers/kernels/),
- * each one or two GPU dispatches where tfjs would run a chain of ops; the plain ops below are
- * what every other backend runs, and what the kernels are tested against.
+ * each one or two GPU dispatches where tfjs would run a chain of ops. On wasm, the linear layers
+ * and attention run as products XNNPACK takes (kernels/xnnpack.ts): tfjs-wasm runs a transposed
+ * or batched matMul, which is all of tfjs's backward pass, in a scalar loop. The plain ops below
+ * are what cpu and webgl run, and what both are tested against.
  * Weights are stored as tfjs uses them, [in, out]; PyTorch's Linear is [out, in].
  *
  * Sampling can go one position at a time over a KV cache (a fixed-capacity store of every layer's
@@ -30,6 +32,8 @@ import { causalAttention, causalMask } from './kernels/attention.ts';
 import { softmaxCrossEntropy } from './kernels/cross-entropy.ts';
 import { gelu as geluKernel } from './kernels/gelu.ts';
 import { layerNorm as layerNormKernel } from './kernels/layer-norm.ts';
+import * as xnn from './kernels/xnnpack.ts';
+import { xnnpackApplies } from './kernels/xnnpack.ts';
 
 export type { ModelConfig };
 
@@ -58,12 +62,17 @@ interface BlockParams {
 export interface ForwardOptions {
   training: boolean;
   rng?: Rng; // seeds the dropout masks; required when training with dropout > 0
-  fusedKernels?: boolean; // custom WebGPU kernels where the backend is webgpu (default true); false: plain tfjs ops
+  fusedKernels?: boolean; // the backend's fast paths (default true): custom kernels on webgpu, XNNPACK-only products on wasm; false: plain tfjs ops
 }
 
 /** Whether a pass with these options runs the custom kernels. */
 function fused(opts: { fusedKernels?: boolean }): boolean {
   return (opts.fusedKernels ?? true) && fusedKernelsAvailable();
+}
+
+/** Whether a pass with these options runs the wasm backend's XNNPACK-only products. */
+function xnnpack(opts: { fusedKernels?: boolean }): boolean {
+  return (opts.fusedKernels ?? true) && xnnpackApplies();
 }
 
 const LN_EPS = 1e-5;
@@ -76,6 +85,21 @@ function layerNorm(x: tf.Tensor2D, g: tf.Variable, pass: { opts: ForwardOptions 
   if (fused(pass.opts)) return layerNormKernel(x, g as tf.Tensor1D, LN_EPS, true); // 1 dispatch, 2 backward
   const { mean, variance } = tf.moments(x, -1, true); // [N, 1] each
   return x.sub(mean).mul(tf.rsqrt(variance.add(LN_EPS))).mul(g);
+}
+
+/** x·w for x: [N, K], w: [K, M]. On wasm, every product of it and of its gradient runs on XNNPACK. */
+function linear(x: tf.Tensor2D, w: tf.Tensor, opts: ForwardOptions): tf.Tensor2D {
+  return xnnpack(opts) ? xnn.linear(x, w as tf.Tensor2D) : tf.matMul(x, w as tf.Tensor2D);
+}
+
+/** x·wᵀ for x: [N, K], w: [M, K]: the output head, tied to the token embedding [V, C]. */
+function linearTransposed(x: tf.Tensor2D, w: tf.Tensor, opts: ForwardOptions): tf.Tensor2D {
+  return xnnpack(opts) ? xnn.linearTransposed(x, w as tf.Tensor2D) : tf.matMul(x, w as tf.Tensor2D, false, true);
+}
+
+/** Rows of the embedding w: [V, C] picked by one-hot rows [N, V] → [N, C]; only w gets a gradient. */
+function embed(oneHot: tf.Tensor2D, w: tf.Tensor, opts: ForwardOptions): tf.Tensor2D {
+  return xnnpack(opts) ? xnn.embed(oneHot, w as tf.Tensor2D) : tf.matMul(oneHot, w as tf.Tensor2D);
 }
 
 /** Exact GELU, x·Φ(x), as PyTorch's nn.GELU() computes it. x: [N, 4C]. */
@@ -120,14 +144,19 @@ function causalSelfAttention(x: tf.Tensor2D, p: BlockParams, pass: Pass, kv?: La
   // Swaps axes 1 and 2 of t seen as [a, b, c, d]. With T = 1 (a cached step) no element moves: a reshape, no kernel.
   const swap = (t: tf.Tensor, [a, b, c, d]: number[]) =>
     T === 1 ? t.reshape([a, c, b, d]) : t.reshape([a, b, c, d]).transpose([0, 2, 1, 3]);
-  const qkv = tf.matMul(x, p.cAttn); // [B*T, 3C]
+  const qkv = linear(x, p.cAttn, pass.opts); // [B*T, 3C]
   // One cached position on webgpu: one dispatch stores its key and value and attends over the cache.
-  if (kv && pass.pos !== undefined && !pass.write) return tf.matMul(attendStep(qkv as tf.Tensor2D, kv, pass.pos, nHead), p.attnProj);
+  if (kv && pass.pos !== undefined && !pass.write) return linear(attendStep(qkv as tf.Tensor2D, kv, pass.pos, nHead), p.attnProj, pass.opts);
   // Without a cache or attention dropout, the fused kernel: one dispatch forward, one backward,
   // reading heads in place from qkv (no split, no transposes) and never storing the T×T weights.
   if (!kv && !(pass.opts.training && pass.rate > 0) && fused(pass.opts)) {
     const y = causalAttention(qkv, T, nHead, { fused: true }); // [B*T, C]
-    return dropout(tf.matMul(y, p.attnProj), pass);
+    return dropout(linear(y, p.attnProj, pass.opts), pass);
+  }
+  // On wasm, the same without the batched products tfjs-wasm runs in a scalar loop (xnnpack.ts).
+  if (!kv && !(pass.opts.training && pass.rate > 0) && xnnpack(pass.opts)) {
+    const y = xnn.causalAttention(qkv, T, nHead, pass.mask); // [B*T, C]
+    return dropout(linear(y, p.attnProj, pass.opts), pass);
   }
   let [q, k, v] = tf.split(qkv, 3, 1).map((t) => swap(t, [B, T, nHead, hs]) as tf.Tensor4D); // (B, nh, T, hs)
   if (kv) [k, v] = throughCache(kv, k, v, pass);
@@ -136,7 +165,7 @@ function causalSelfAttention(x: tf.Tensor2D, p: BlockParams, pass: Pass, kv?: La
   att = dropout(tf.softmax(att), pass);
   const y = swap(tf.matMul(att, v), [B, nHead, T, hs]) // (B, T, nh, hs)
     .reshape([B * T, C]) as tf.Tensor2D; // heads side by side again
-  return dropout(tf.matMul(y, p.attnProj), pass);
+  return dropout(linear(y, p.attnProj, pass.opts), pass);
 }
 
 /**
@@ -160,8 +189,8 @@ function throughCache(kv: LayerKV, k: tf.Tensor4D, v: tf.Tensor4D, pass: Pass): 
 
 /** The MLP: C → 4C → GELU → C. x: [B*T, C] → [B*T, C]. */
 function mlp(x: tf.Tensor2D, p: BlockParams, pass: Pass): tf.Tensor2D {
-  const h = gelu(tf.matMul(x, p.cFc), pass); // [B*T, 4C]
-  return dropout(tf.matMul(h, p.mlpProj), pass);
+  const h = gelu(linear(x, p.cFc, pass.opts), pass); // [B*T, 4C]
+  return dropout(linear(h, p.mlpProj, pass.opts), pass);
 }
 
 /** A pre-LayerNorm transformer block: x + attn(ln(x)), then + mlp(ln(x)). */
@@ -253,14 +282,14 @@ export class GPT {
     if (idx.dtype !== 'int32') throw new Error('token ids must be int32');
     if (cache && (B !== 1 || opts.training)) throw new Error('a KV cache holds one sequence, for sampling only');
     const pass: Pass = { B, T, nHead, mask: this.causalMask(T), rate, opts };
-    const tok = tf.matMul(tf.oneHot(idx.reshape([B * T]), V).cast('float32'), this.wte); // [B*T, C]
+    const tok = embed(tf.oneHot(idx.reshape([B * T]), V).cast('float32') as tf.Tensor2D, this.wte, opts); // [B*T, C]
     const pos = this.wpe.slice([0, 0], [T, C]); // [T, C]
     let x = tok.reshape([B, T, C]).add(pos).reshape([B * T, C]) as tf.Tensor2D; // [B*T, C]
     x = dropout(x, pass);
     for (const [i, p] of this.blocks.entries()) x = block(x, p, pass, cache?.layers[i]);
     if (cache) cache.filledWith(this);
     x = layerNorm(x, this.lnF, pass);
-    return tf.matMul(x, this.wte, false, true); // [B*T, V]: the head is the embedding, transposed
+    return linearTransposed(x, this.wte, opts); // [B*T, V]: the head is the embedding, transposed
   }
 
   /**
@@ -290,11 +319,11 @@ export class GPT {
             pos,
             write: tf.tensor2d(Array.from({ length: nHead }, (_, h) => [0, h, pos]), [nHead, 3], 'int32'), // where k, v go
           };
-    const tok = tf.matMul(tf.oneHot(tf.tensor1d([token], 'int32'), V).cast('float32'), this.wte); // [1, C]
+    const tok = embed(tf.oneHot(tf.tensor1d([token], 'int32'), V).cast('float32') as tf.Tensor2D, this.wte, opts); // [1, C]
     let x = tok.add(tf.gather(this.wpe, at)) as tf.Tensor2D; // [1, C]
     for (const [i, p] of this.blocks.entries()) x = block(x, p, pass, cache.layers[i]);
     x = layerNorm(x, this.lnF, pass);
-    return tf.matMul(x, this.wte, false, true); // [1, V]
+    return linearTransposed(x, this.wte, opts); // [1, V]
   }
 
   /** Mean cross-entropy in nats. logits [N, V], targets [N] int32 → scalar. */

@@ -75,8 +75,8 @@ export interface TrainerOptions {
   /**
    * Run the optimizer (AdamW with global-norm clipping), LayerNorm, attention and the loss as
    * custom WebGPU kernels (workers/kernels/): one or two GPU dispatches each where tfjs runs a
-   * chain of ops. Default true; other backends always run the plain tfjs ops, and false keeps
-   * them on webgpu too.
+   * chain of ops; on wasm, every matrix product of the model on XNNPACK (kernels/xnnpack.ts).
+   * Default true; cpu and webgl always run the plain tfjs ops, and false keeps them everywhere.
    */
   fusedKernels?: boolean;
 }
@@ -89,7 +89,7 @@ export class Trainer {
   private readonly m: tf.Variable[]; // AdamW first moments, one per parameter, same order
   private readonly v: tf.Variable[]; // AdamW second moments
   private readonly decay: boolean[]; // weight decay only on matrices (rank ≥ 2), not LayerNorm gains
-  readonly fusedKernels: boolean; // the option: custom kernels where the backend is webgpu
+  readonly fusedKernels: boolean; // the option: the backend's fast paths (webgpu kernels, wasm XNNPACK products)
   private dropoutRng: Rng;
   private readonly evalSets: { train: Batch[]; val: Batch[] };
 

@@ -34,17 +34,18 @@ export interface BenchOptions {
   breakdown: boolean; // split kernels and dispatches into forward, backward and optimizer
   variants: VariantName[]; // model variants to measure besides the model itself
   blockingReadback: boolean; // also measure a loop that waits for every step's loss
-  customKernels: boolean; // webgpu: the variants run plain tfjs ops; also measure the model with the custom WGSL kernels
+  customKernels: boolean; // the variants run plain tfjs ops; also measure the model as it trains (webgpu: custom WGSL kernels; wasm: XNNPACK-only products)
   naive: boolean; // also measure every speed choice undone at once: biases, untied head, separate Q/K/V, gather, mask every forward, tfjs-ops AdamW, blocking readback
   variantWarmup: number; // warm-up and timed steps of each variant (its first step is profiled)
   variantSteps: number;
+  profile: boolean; // also profile a few training steps kernel by kernel (bench-profile.ts)
 }
 
 /** Sensible defaults per backend: enough steps for a median, few enough to finish. */
 export const DEFAULT_OPTIONS: Record<BenchBackend, BenchOptions> = {
-  cpu: { warmup: 1, steps: 4, readEvery: 4, sampleChars: 8, breakdown: true, variants: [], blockingReadback: false, customKernels: false, naive: false, variantWarmup: 0, variantSteps: 2 },
-  wasm: { warmup: 2, steps: 12, readEvery: 4, sampleChars: 32, breakdown: true, variants: [], blockingReadback: false, customKernels: false, naive: false, variantWarmup: 1, variantSteps: 8 },
-  webgpu: { warmup: 1, steps: 4, readEvery: 4, sampleChars: 8, breakdown: true, variants: [], blockingReadback: false, customKernels: false, naive: false, variantWarmup: 0, variantSteps: 2 },
+  cpu: { warmup: 1, steps: 4, readEvery: 4, sampleChars: 8, breakdown: true, variants: [], blockingReadback: false, customKernels: false, naive: false, variantWarmup: 0, variantSteps: 2, profile: false },
+  wasm: { warmup: 2, steps: 12, readEvery: 4, sampleChars: 32, breakdown: true, variants: [], blockingReadback: false, customKernels: false, naive: false, variantWarmup: 1, variantSteps: 8, profile: false },
+  webgpu: { warmup: 1, steps: 4, readEvery: 4, sampleChars: 8, breakdown: true, variants: [], blockingReadback: false, customKernels: false, naive: false, variantWarmup: 0, variantSteps: 2, profile: false },
 };
 
 /** What to run: configs, backends with their options, and the configs the variants run on. */

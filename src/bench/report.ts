@@ -183,6 +183,22 @@ export function formatComparison(before: BenchReport, after: BenchReport): strin
   return `against ${before.date} (${before.runtime}):\n` + table(['config', 'backend', 'ms/step', 'Δ', 'dispatches/step', 'kernels/step', 'tokens/s', 'KV ms/char'], rows);
 }
 
+/** Each profiled result's kernels, slowest first (the first `top` of them). */
+export function formatProfiles(report: BenchReport, top = 20): string {
+  const blocks: string[] = [];
+  for (const r of report.results) {
+    const p = r.profile;
+    if (!p) continue;
+    const head = p.timed
+      ? `${r.config} on ${r.backend}: ${fmt(p.msPerStep)} ms/step over ${p.steps} profiled steps, ${fmt(p.kernelMs)} ms in kernels, ${fmt(p.msPerStep - p.kernelMs!)} outside them`
+      : `${r.config} on ${r.backend}: kernels run asynchronously here, so they are counted, not timed`;
+    const rows = p.rows.slice(0, top).map((k) => [k.kernel, k.shapes, k.attrs, fmt(k.calls), fmt(k.ms), p.timed ? `${((100 * k.ms!) / p.msPerStep).toFixed(1)}%` : '—']);
+    const rest = p.rows.length > top ? `\n(${p.rows.length - top} more kinds of kernel call)` : '';
+    blocks.push(`${head}\n${table(['kernel', 'input shapes', 'transposes', 'calls', 'ms', 'of step'], rows)}${rest}`);
+  }
+  return blocks.join('\n\n');
+}
+
 /** Everything a terminal shows after a run. */
 export function formatReport(report: BenchReport, before?: BenchReport): string {
   const parts = [`tabgpt bench, ${report.date}, ${report.runtime}, ${report.machine}, corpus ${report.corpus}`, formatResults(report)];
@@ -193,6 +209,8 @@ export function formatReport(report: BenchReport, before?: BenchReport): string 
   if (report.results.some((r) => r.training.breakdown)) parts.push('kernels / dispatches per step:\n' + formatBreakdown(report));
   const variants = formatVariants(report);
   if (variants) parts.push(variants);
+  const profiles = formatProfiles(report);
+  if (profiles) parts.push(profiles);
   if (before) parts.push(formatComparison(before, report));
   return parts.join('\n\n');
 }

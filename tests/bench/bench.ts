@@ -30,10 +30,14 @@ flags:
   --sample-chars N      characters timed per sampling measurement (cpu 8, wasm 32, webgpu 8; 0: none)
   --variants LIST       also measure model variants that undo one speed choice each: all, or some of
                         ${[...Object.keys(VARIANTS), 'blockingReadback', 'kernels', 'naive'].join(', ')}
-                        (naive: all of them undone at once; on webgpu the variants run plain tfjs
-                        ops, and kernels adds the model with its custom WGSL kernels)
+                        (naive: all of them undone at once; on webgpu and wasm the variants run plain
+                        tfjs ops, and kernels adds the model as it trains: custom WGSL kernels on
+                        webgpu, every product on XNNPACK on wasm)
   --variant-configs L   the configs the variants run on (default: every config)
   --variant-steps N     timed steps per variant (cpu 2, wasm 8, webgpu 2), after --variant-warmup N
+  --profile             also profile a few training steps kernel by kernel: each kernel's calls and
+                        ms per step by input shapes and transposes, slowest first (cpu and wasm;
+                        on webgpu kernels run asynchronously, so counts only)
   --no-breakdown        skip splitting kernels and dispatches into forward, backward and optimizer
   --no-torch            skip the PyTorch reference (tests/bench/torch_gpt.py)
   --torch-threads N     PyTorch's threads (default 1: tfjs's wasm and cpu backends use one)
@@ -57,6 +61,7 @@ const FLAGS = {
   'variant-steps': { type: 'string' },
   'variant-warmup': { type: 'string' },
   'no-breakdown': { type: 'boolean' },
+  profile: { type: 'boolean' },
   'no-torch': { type: 'boolean' },
   'torch-threads': { type: 'string', default: '1' },
   corpus: { type: 'string', default: 'moby-dick' },
@@ -102,6 +107,7 @@ function planFrom(v: Record<string, string | boolean | undefined>): BenchPlan {
   set('variantSteps', count(v['variant-steps'] as string | undefined, 'variant-steps', 1));
   set('variantWarmup', count(v['variant-warmup'] as string | undefined, 'variant-warmup'));
   if (v['no-breakdown']) overrides.breakdown = false;
+  if (v.profile) overrides.profile = true;
   overrides.variants = picked.filter((n): n is VariantName => n !== 'blockingReadback' && n !== 'kernels' && n !== 'naive');
   overrides.blockingReadback = picked.includes('blockingReadback');
   overrides.customKernels = picked.includes('kernels');

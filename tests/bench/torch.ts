@@ -32,6 +32,16 @@ export interface TorchOptions {
   device?: string;
 }
 
+/**
+ * The reference process's environment: `threads` for PyTorch's own pool and for the BLAS under
+ * it. torch.set_num_threads alone leaves Debian's OpenBLAS on every core (measured: 40.6 ms of
+ * CPU for 19.9 ms of wall time per tiny step), so "PyTorch on 1 thread" needs these too.
+ */
+export function torchEnv(threads: number, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const n = String(threads);
+  return { ...base, OMP_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, MKL_NUM_THREADS: n };
+}
+
 /** One config through torch_gpt.py on a corpus file. */
 export function runTorch(python: string, corpusPath: string, config: string, shape: BenchShape, opts: TorchOptions): TorchResult {
   const args = [
@@ -49,7 +59,7 @@ export function runTorch(python: string, corpusPath: string, config: string, sha
   ];
   const device = opts.device ?? process.env.TABGPT_TORCH_DEVICE;
   if (device) args.push('--device', device);
-  const out = execFileSync(python, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+  const out = execFileSync(python, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20, env: torchEnv(opts.threads) });
   const r = JSON.parse(out.trim().split('\n').at(-1)!) as Omit<TorchResult, 'config'>;
   return { config, ...r };
 }

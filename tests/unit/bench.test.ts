@@ -93,7 +93,7 @@ describe('npm run bench', () => {
     const { stdout, stderr } = await run(
       'node',
       ['--import', 'tsx', 'tests/bench/bench.ts', '--backends', 'cpu,wasm', '--configs', 'micro', '--steps', '2', '--warmup', '0', '--sample-chars', '2',
-        '--variants', 'all', '--variant-steps', '1', '--variant-warmup', '0', '--no-torch', '--save', file],
+        '--variants', 'all', '--variant-steps', '1', '--variant-warmup', '0', '--profile', '--no-torch', '--save', file],
       { maxBuffer: 16 << 20 },
     );
     expect(stderr).toContain(`report written to ${file}`);
@@ -112,10 +112,24 @@ describe('npm run bench', () => {
       expect(r.sampling.map((s) => s.kvCache)).toEqual([false, true]);
       for (const s of r.sampling) expect(s.chars).toBe(2);
       const names = r.variants.map((v) => v.name);
-      expect(names).toEqual(['baseline', 'bias', 'fusedMatMul', 'untiedHead', 'splitQkv', 'gatherEmbedding', 'maskEveryForward', 'padVocab', 'blockingReadback', 'naive', 'baselineAgain']);
+      // wasm has a fast path of its own (XNNPACK-only products), so the variants compare with its
+      // plain ops and 'kernels' adds the model as it trains; cpu runs the plain ops anyway.
+      const asTrained = r.backend === 'wasm' ? ['customKernels'] : [];
+      expect(names).toEqual(['baseline', 'bias', 'fusedMatMul', 'untiedHead', 'splitQkv', 'gatherEmbedding', 'maskEveryForward', 'padVocab', ...asTrained, 'blockingReadback', 'naive', 'baselineAgain']);
       for (const v of r.variants) if (v.training) expect(v.training.stepMs).toHaveLength(1); // --variant-steps
       const kernels = (n: string) => r.variants.find((v) => v.name === n)!.training?.kernelsPerStep;
-      expect(kernels('baseline')).toBe(r.training.kernelsPerStep);
+      expect(kernels(r.backend === 'wasm' ? 'customKernels' : 'baseline')).toBe(r.training.kernelsPerStep);
+      // --profile: the kernels of a step, each kind once, timed (cpu and wasm run them synchronously).
+      const profile = r.profile!;
+      expect(profile.timed).toBe(true);
+      expect(profile.rows.map((k) => k.kernel)).toContain('BatchMatMul');
+      expect(new Set(profile.rows.map((k) => `${k.kernel} ${k.shapes} ${k.attrs}`)).size).toBe(profile.rows.length);
+      expect(profile.kernelMs!).toBeLessThanOrEqual(profile.msPerStep);
+      expect(profile.rows.map((k) => k.ms!)).toEqual(profile.rows.map((k) => k.ms!).sort((a, b) => b - a));
+      const transposed = profile.rows.filter((k) => k.kernel === 'BatchMatMul' && k.attrs !== '');
+      // tfjs's matMul gradient transposes (cpu); on wasm every product is a plain one.
+      if (r.backend === 'cpu') expect(transposed.length).toBeGreaterThan(0);
+      else expect(transposed).toEqual([]);
       expect(kernels('bias')!).toBeGreaterThan(kernels('baseline')!);
       expect(kernels('splitQkv')!).toBeGreaterThan(kernels('baseline')!);
     }
@@ -130,6 +144,8 @@ describe('npm run bench', () => {
     expect(comparison).toContain(`against ${report.date}`);
     expect(comparison).toContain('−50%');
     expect(formatReport(later, report)).toContain(comparison);
+    expect(stdout).toContain('micro on wasm: ');
+    expect(stdout).toMatch(/ms in kernels/);
   });
 
   test('refuses a bad flag with exit code 2', async () => {

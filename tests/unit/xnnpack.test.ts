@@ -1,0 +1,171 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { splitTrainVal } from '../../src/core/batching.ts';
+import { causalAttention as attentionOps, causalMask } from '../../workers/kernels/attention.ts';
+import * as xnn from '../../workers/kernels/xnnpack.ts';
+import { profileSteps } from '../../workers/bench-profile.ts';
+import { GPT } from '../../workers/model.ts';
+import { Trainer } from '../../workers/train.ts';
+import { expectAllClose, microTrain, syntheticIds } from '../helpers.ts';
+
+// The wasm backend's XNNPACK formulations (workers/kernels/xnnpack.ts) against tfjs's own ops
+// and gradients, on the same backend, on shapes that are odd on purpose: primes (the 2-D
+// transpose cannot go through rank 3), K > M and K < M (the weight gradient transposes either
+// operand), head sizes and lengths that no tile divides.
+
+beforeAll(async () => {
+  expect(await tf.setBackend('wasm')).toBe(true);
+});
+afterAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+/** Seeded N(0, 1) values of a shape. */
+function normal(shape: number[], seed: number): tf.Tensor {
+  return tf.randomNormal(shape, 0, 1, 'float32', seed);
+}
+
+/**
+ * Values and gradients of f and g at the same inputs, for the same random upstream gradient:
+ * each within `rtol` of the other (relative to the largest magnitude).
+ */
+async function expectSameFunction(f: (...xs: tf.Tensor[]) => tf.Tensor, g: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], rtol = 1e-5) {
+  const before = tf.memory().numTensors;
+  const run = (h: (...xs: tf.Tensor[]) => tf.Tensor) =>
+    tf.tidy(() => {
+      const y = h(...inputs);
+      const dy = normal(y.shape, 99);
+      const grads = tf.grads((...xs: tf.Tensor[]) => h(...xs).mul(dy).sum())(inputs);
+      return [y, ...grads];
+    });
+  const a = run(f);
+  const b = run(g);
+  expect(a.map((t) => t.shape)).toEqual(b.map((t) => t.shape));
+  for (let i = 0; i < a.length; i++) expectAllClose(await a[i].data(), await b[i].data(), rtol);
+  tf.dispose([...a, ...b]);
+  expect(tf.memory().numTensors).toBe(before);
+}
+
+describe('on wasm, the XNNPACK-only products equal tf.matMul in value and gradient', () => {
+  test.each([
+    [13, 7, 11], // all prime: the plain 2-D transpose; K < M
+    [12, 10, 6], // K > M: the weight gradient transposes dy instead of x
+    [64, 24, 96],
+  ])('linear [%i, %i]·[%i, %i]', async (N, K, M) => {
+    const x = normal([N, K], 1);
+    const w = normal([K, M], 2);
+    await expectSameFunction((a, b) => xnn.linear(a as tf.Tensor2D, b as tf.Tensor2D), (a, b) => tf.matMul(a, b), [x, w]);
+    tf.dispose([x, w]);
+  });
+
+  test.each([
+    [13, 7, 11],
+    [30, 16, 83],
+  ])('the tied head x·wᵀ, [%i, %i]·[%i, %i]ᵀ', async (N, K, M) => {
+    const x = normal([N, K], 3);
+    const w = normal([M, K], 4);
+    await expectSameFunction((a, b) => xnn.linearTransposed(a as tf.Tensor2D, b as tf.Tensor2D), (a, b) => tf.matMul(a, b, false, true), [x, w]);
+    tf.dispose([x, w]);
+  });
+
+  test('the embedding: one-hot rows times the table, the gradient reaching the table', async () => {
+    const ids = tf.tensor1d([0, 4, 4, 2, 6, 1, 0, 3, 5], 'int32');
+    const rows = tf.oneHot(ids, 7).cast('float32') as tf.Tensor2D;
+    const w = normal([7, 5], 5);
+    await expectSameFunction((t) => xnn.embed(rows, t as tf.Tensor2D), (t) => tf.matMul(rows, t), [w]);
+    tf.dispose([ids, rows, w]);
+  });
+
+  test.each([
+    [1, 1, 1, 1],
+    [3, 7, 3, 5], // B, T, heads, head size: nothing divides anything
+    [2, 16, 4, 8],
+    [4, 33, 2, 6],
+  ])('causal attention, B %i, T %i, %i heads of %i', async (B, T, nHead, hs) => {
+    const qkv = normal([B * T, 3 * nHead * hs], 6);
+    const mask = causalMask(T);
+    await expectSameFunction(
+      (t) => xnn.causalAttention(t as tf.Tensor2D, T, nHead, mask),
+      (t) => attentionOps(t, T, nHead, { fused: false, mask }),
+      [qkv],
+    );
+    tf.dispose([qkv, mask]);
+  });
+
+  test('a transpose through rank 3 equals the plain one', async () => {
+    for (const shape of [[12, 5], [7, 10], [7, 11], [1, 9], [64, 83]]) {
+      const x = normal(shape, 7) as tf.Tensor2D;
+      const [a, b] = [xnn.transpose2d(x), x.transpose()];
+      expect(a.shape).toEqual(b.shape);
+      expect(await a.data()).toEqual(await b.data());
+      tf.dispose([x, a, b]);
+    }
+  });
+});
+
+test('100 training steps on wasm follow the cpu backend to 4 digits, and the plain ops on wasm', async () => {
+  const model = { vocabSize: 13, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0 };
+  const data = splitTrainVal(syntheticIds(20_000, 13), 16);
+  const config = { ...microTrain, batchSize: 4, maxSteps: 100, warmupSteps: 10, learningRate: 1e-2, minLr: 1e-3 };
+  const curve = async (backend: string, fusedKernels = true) => {
+    expect(await tf.setBackend(backend)).toBe(true);
+    const gpt = new GPT(model, 3);
+    const trainer = new Trainer(gpt, data, config, { fusedKernels });
+    const losses: number[] = [];
+    for (let i = 0; i < config.maxSteps; i++) {
+      const loss = trainer.trainStep();
+      losses.push((await loss.data())[0]);
+      loss.dispose();
+    }
+    trainer.dispose();
+    gpt.dispose();
+    return losses;
+  };
+  const cpu = await curve('cpu');
+  const wasm = await curve('wasm');
+  const wasmPlain = await curve('wasm', false);
+  expect(wasm.at(-1)!).toBeLessThan(wasm[0] - 0.5); // it learned: the comparison is not of two flat lines
+  for (let i = 0; i < cpu.length; i++) {
+    expect(Math.abs(wasm[i] - cpu[i]) / cpu[i]).toBeLessThan(1e-4);
+    expect(Math.abs(wasm[i] - wasmPlain[i]) / wasmPlain[i]).toBeLessThan(1e-4);
+  }
+});
+
+test('a wasm training step leaves no tensor behind', async () => {
+  expect(await tf.setBackend('wasm')).toBe(true);
+  const gpt = new GPT({ vocabSize: 13, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0 }, 3);
+  const trainer = new Trainer(gpt, splitTrainVal(syntheticIds(5_000, 13), 16), { ...microTrain, batchSize: 4 });
+  const step = async () => {
+    const loss = trainer.trainStep();
+    await loss.data();
+    loss.dispose();
+  };
+  await step();
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 20; i++) await step();
+  expect(tf.memory().numTensors).toBe(before);
+  trainer.dispose();
+  gpt.dispose();
+});
+
+test('every matrix product of a wasm training step is one XNNPACK takes: untransposed, batch 1', async () => {
+  expect(await tf.setBackend('wasm')).toBe(true);
+  const gpt = new GPT({ vocabSize: 13, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0 }, 3);
+  const trainer = new Trainer(gpt, splitTrainVal(syntheticIds(5_000, 13), 16), { ...microTrain, batchSize: 4 });
+  const profile = await profileSteps(() => trainer.trainStep(), 1);
+  const products = profile.rows.filter((k) => k.kernel === 'BatchMatMul');
+  expect(products.length).toBeGreaterThan(4);
+  for (const k of products) {
+    expect(k.attrs).toBe('');
+    expect(k.shapes).toMatch(/^\[\d+,\d+\]×\[\d+,\d+\]$/); // two matrices: batch 1
+  }
+  expect(profile.rows.map((k) => k.kernel)).toContain('DepthwiseConv2dNative'); // attention's products
+  // The same step with the plain ops has transposed and batched products: what the test would catch.
+  const plain = new Trainer(gpt, splitTrainVal(syntheticIds(5_000, 13), 16), { ...microTrain, batchSize: 4 }, { fusedKernels: false });
+  const plainProfile = await profileSteps(() => plain.trainStep(), 1);
+  expect(plainProfile.rows.filter((k) => k.kernel === 'BatchMatMul' && (k.attrs !== '' || k.shapes.split('×')[0].split(',').length > 2)).length).toBeGreaterThan(0);
+  plain.dispose();
+  trainer.dispose();
+  gpt.dispose();
+});
