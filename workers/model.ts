@@ -83,6 +83,7 @@ const LN_EPS = 1e-5;
 /** LayerNorm without bias over the last axis: (x - mean) / √(var + eps) · g. x: [N, C]. */
 function layerNorm(x: tf.Tensor2D, g: tf.Variable, pass: { opts: ForwardOptions }): tf.Tensor2D {
   if (fused(pass.opts)) return layerNormKernel(x, g as tf.Tensor1D, LN_EPS, true); // 1 dispatch, 2 backward
+  if (xnnpack(pass.opts)) return xnn.layerNorm(x, g as tf.Tensor1D, LN_EPS); // the same ops, a gradient without slow reductions
   const { mean, variance } = tf.moments(x, -1, true); // [N, 1] each
   return x.sub(mean).mul(tf.rsqrt(variance.add(LN_EPS))).mul(g);
 }
@@ -105,6 +106,7 @@ function embed(oneHot: tf.Tensor2D, w: tf.Tensor, opts: ForwardOptions): tf.Tens
 /** Exact GELU, x·Φ(x), as PyTorch's nn.GELU() computes it. x: [N, 4C]. */
 function gelu(x: tf.Tensor2D, pass: { opts: ForwardOptions }): tf.Tensor2D {
   if (fused(pass.opts)) return geluKernel(x, true); // 1 dispatch, 1 backward
+  if (xnnpack(pass.opts)) return xnn.gelu(x); // the same ops, a gradient without tfjs-wasm's slow Exp
   return x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5);
 }
 

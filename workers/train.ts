@@ -10,7 +10,7 @@ import { assertValid, countParams, validateTrainConfig, type TrainConfig } from 
 import { Rng, streamSeed, type RngState } from '../src/core/rng.ts';
 import { toVariable, type GPT } from './model.ts';
 import { deviceFault, settleDeviceFault } from './device.ts';
-import { adamwStep, fusedKernelsAvailable } from './kernels/adamw.ts';
+import { adamwKernelAvailable, adamwStep } from './kernels/adamw.ts';
 import { yieldToEventLoop } from './schedule.ts';
 
 export interface StepEvent {
@@ -75,7 +75,8 @@ export interface TrainerOptions {
   /**
    * Run the optimizer (AdamW with global-norm clipping), LayerNorm, attention and the loss as
    * custom WebGPU kernels (workers/kernels/): one or two GPU dispatches each where tfjs runs a
-   * chain of ops; on wasm, every matrix product of the model on XNNPACK (kernels/xnnpack.ts).
+   * chain of ops; on wasm, AdamW as one JavaScript kernel and every matrix product of the model
+   * on XNNPACK (kernels/adamw-wasm.ts, kernels/xnnpack.ts).
    * Default true; cpu and webgl always run the plain tfjs ops, and false keeps them everywhere.
    */
   fusedKernels?: boolean;
@@ -116,9 +117,9 @@ export class Trainer {
     this.decay = vars.map((p) => p.rank >= 2);
   }
 
-  /** Whether this step's optimizer runs as custom WebGPU kernels rather than plain tfjs ops. */
+  /** Whether this step's optimizer runs as one custom kernel (webgpu, wasm) rather than plain tfjs ops. */
   get usesFusedKernels(): boolean {
-    return this.fusedKernels && fusedKernelsAvailable();
+    return this.fusedKernels && adamwKernelAvailable();
   }
 
   /** Learning rate for update `it` (0-based): linear warm-up, then cosine decay to minLr. */

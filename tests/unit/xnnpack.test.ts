@@ -2,12 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { splitTrainVal } from '../../src/core/batching.ts';
+import { adamwStep } from '../../workers/kernels/adamw.ts';
 import { causalAttention as attentionOps, causalMask } from '../../workers/kernels/attention.ts';
 import * as xnn from '../../workers/kernels/xnnpack.ts';
 import { profileSteps } from '../../workers/bench-profile.ts';
 import { GPT } from '../../workers/model.ts';
 import { Trainer } from '../../workers/train.ts';
-import { expectAllClose, microTrain, syntheticIds } from '../helpers.ts';
+import { expectAllClose, microTrain, relErr, syntheticIds } from '../helpers.ts';
 
 // The wasm backend's XNNPACK formulations (workers/kernels/xnnpack.ts) against tfjs's own ops
 // and gradients, on the same backend, on shapes that are odd on purpose: primes (the 2-D
@@ -93,6 +94,26 @@ describe('on wasm, the XNNPACK-only products equal tf.matMul in value and gradie
     tf.dispose([qkv, mask]);
   });
 
+  test.each([
+    [13, 7],
+    [64, 48],
+  ])('LayerNorm over [%i, %i], with its gain', async (N, C) => {
+    const x = normal([N, C], 8).mul(3).add(1);
+    const g = normal([C], 9);
+    const plain = (a: tf.Tensor, b: tf.Tensor) => {
+      const { mean, variance } = tf.moments(a, -1, true);
+      return a.sub(mean).mul(tf.rsqrt(variance.add(1e-5))).mul(b);
+    };
+    await expectSameFunction((a, b) => xnn.layerNorm(a as tf.Tensor2D, b as tf.Tensor1D, 1e-5), plain, [x, g]);
+    tf.dispose([x, g]);
+  });
+
+  test('GELU, exact, over the range where its gradient changes', async () => {
+    const x = tf.linspace(-9, 9, 1001).reshape([7, 143]);
+    await expectSameFunction((a) => xnn.gelu(a), (a) => a.mul(tf.erf(a.mul(Math.SQRT1_2)).add(1)).mul(0.5), [x]);
+    x.dispose();
+  });
+
   test('a transpose through rank 3 equals the plain one', async () => {
     for (const shape of [[12, 5], [7, 10], [7, 11], [1, 9], [64, 83]]) {
       const x = normal(shape, 7) as tf.Tensor2D;
@@ -168,4 +189,29 @@ test('every matrix product of a wasm training step is one XNNPACK takes: untrans
   plain.dispose();
   trainer.dispose();
   gpt.dispose();
+});
+
+test.each([0, 0.5])('AdamW as one wasm kernel equals the plain ops over 5 steps (clip %s)', async (gradClip) => {
+  expect(await tf.setBackend('wasm')).toBe(true);
+  const shapes = [[7, 5], [5], [13, 3], [64, 83]];
+  const make = () => ({
+    params: shapes.map((s, i) => tf.variable(normal(s, 10 + i))),
+    m: shapes.map((s) => tf.variable(tf.zeros(s))),
+    v: shapes.map((s) => tf.variable(tf.zeros(s))),
+    decay: shapes.map((s) => s.length >= 2),
+  });
+  const [fused, plain] = [make(), make()];
+  for (let t = 1; t <= 5; t++) {
+    const grads = shapes.map((s, i) => normal(s, 100 * t + i));
+    const hp = { lr: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, gradClip, t };
+    adamwStep(fused, grads, hp, true);
+    adamwStep(plain, grads, hp, false);
+    tf.dispose(grads);
+  }
+  for (const key of ['params', 'm', 'v'] as const) {
+    for (let i = 0; i < shapes.length; i++) expectAllClose(await fused[key][i].data(), await plain[key][i].data(), 1e-6);
+  }
+  // It moved the weights: the comparison is not of two untouched copies.
+  expect(relErr(await fused.params[3].data(), await normal(shapes[3], 13).data())).toBeGreaterThan(1e-3);
+  for (const o of [fused, plain]) tf.dispose([...o.params, ...o.m, ...o.v]);
 });

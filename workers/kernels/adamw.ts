@@ -2,7 +2,8 @@
  * AdamW over every parameter at once: on webgpu one custom kernel, 2N + 1 dispatches for N
  * parameters with global-norm clipping (N + 1 for the clip scale, see global-norm.ts, and one
  * fused update per parameter) or N without, instead of the ~14 tfjs kernels per parameter
- * that the plain ops below run; on other backends, those plain ops.
+ * that the plain ops below run; on wasm the same kernel in JavaScript (adamw-wasm.ts); on cpu
+ * and webgl, those plain ops.
  *
  * Per element, with g pre-scaled by the clip scale when clipping (the same math in both):
  *   m = b1·m + (1 − b1)·g
@@ -15,6 +16,7 @@
  * what a KV cache checks to know the weights changed.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adamwWasmKernel } from './adamw-wasm.ts';
 import { clipScale, clipScaleDispatches, partialsLayout } from './global-norm.ts';
 import { bufferOf, newOutput, pipelineFor, storageUsage, submitAfterTfjs, workgroupsFor, type Dispatch, type WebGPUBackend, WORKGROUP } from './webgpu.ts';
 
@@ -131,9 +133,15 @@ function adamwKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap
   return outs.flat().map((o) => o.info);
 }
 
-/** Registers the webgpu kernel once (registering it again would throw). */
+/** Registers the webgpu kernel and its wasm twin (adamw-wasm.ts) once (registering again would throw). */
 export function registerAdamWKernel() {
   if (!tf.getKernel(ADAMW_KERNEL, 'webgpu')) tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'webgpu', kernelFunc: adamwKernel });
+  if (!tf.getKernel(ADAMW_KERNEL, 'wasm')) tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'wasm', kernelFunc: adamwWasmKernel as unknown as tf.KernelFunc });
+}
+
+/** Whether the fused AdamW kernel runs on the current backend: webgpu, and wasm (in JavaScript). */
+export function adamwKernelAvailable(): boolean {
+  return fusedKernelsAvailable() || tf.getBackend() === 'wasm';
 }
 
 /** Whether the custom kernels can run on the current backend. */
@@ -149,7 +157,7 @@ export function fusedKernelsAvailable(): boolean {
 export function adamwStep(vars: AdamWVars, grads: readonly tf.Tensor[], hp: AdamWStep, fused: boolean): void {
   const { params, m: ms, v: vs, decay } = vars;
   if (fused) {
-    if (!fusedKernelsAvailable()) throw new Error(`the fused AdamW kernel needs the webgpu backend, not ${tf.getBackend()}`);
+    if (!adamwKernelAvailable()) throw new Error(`the fused AdamW kernel needs the webgpu or wasm backend, not ${tf.getBackend()}`);
     registerAdamWKernel();
     tf.tidy(() => {
       const inputs: tf.NamedTensorMap = {};

@@ -198,3 +198,51 @@ export function causalAttention(qkv: tf.Tensor2D, T: number, nHead: number, mask
   }) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor2D) => tf.Tensor2D;
   return f(qkv);
 }
+
+/**
+ * LayerNorm without bias over the last axis, x: [N, C], γ: [C] → [N, C], as model.ts's plain ops
+ * compute it (mean, then the mean of the squared deviations), with a gradient of its own:
+ *   dx = rstd · (ĝ − mean(ĝ) − x̂ · mean(ĝ · x̂)),  ĝ = dy · γ,  x̂ = (x − mean) · rstd
+ *   dγ = Σ_rows dy · x̂, as the product 1ᵀ·(dy · x̂)
+ * tfjs's own gradient reduces over rows with a rank-2 transpose first (tfjs-wasm's slow one).
+ */
+export const layerNorm = (x: tf.Tensor2D, gamma: tf.Tensor1D, eps: number): tf.Tensor2D => {
+  const [N, C] = x.shape;
+  const f = tf.customGrad(((sx: tf.Tensor2D, g: tf.Tensor1D, save: tf.GradSaveFunc) => {
+    const mean = sx.mean(1, true); // [N, 1]
+    const centered = sx.sub(mean);
+    const rstd = tf.rsqrt(centered.square().mean(1, true).add(eps)); // [N, 1]
+    const xhat = centered.mul(rstd);
+    save([xhat, rstd, g]);
+    return {
+      value: xhat.mul(g),
+      gradFunc: (dy: tf.Tensor2D, [sxhat, srstd, sg]: tf.Tensor[]) => {
+        const gh = dy.mul(sg); // [N, C]
+        const dx = gh.sub(gh.mean(1, true)).sub(sxhat.mul(gh.mul(sxhat).mean(1, true))).mul(srstd);
+        const dg = tf.matMul(tf.ones([1, N]), dy.mul(sxhat)).reshape([C]); // [1, N]·[N, C]
+        return [dx, dg];
+      },
+    };
+  }) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor2D, g: tf.Tensor1D) => tf.Tensor2D;
+  return f(x, gamma);
+};
+
+/**
+ * Exact GELU, x·Φ(x) = x · (erf(x/√2) + 1) · 0.5, the ops model.ts runs, with a gradient of its
+ * own: dy · (Φ(x) + x·φ(x)), φ(x) = exp(−x²/2)/√(2π). tfjs-wasm's Exp is scalar (1.8 ms on
+ * [1024, 256]) where its Sigmoid is XNNPACK's (0.28 ms), so exp(z) for z = −x²/2 ≤ 0 comes from
+ * s = sigmoid(z) as s / (1 − s): for z ≤ 0, 1 − s lies in [½, 1), so the ratio keeps the
+ * sigmoid's relative accuracy (measured: 3.6e-7 at most against Exp).
+ */
+export const gelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const erf1 = tf.erf(x.mul(Math.SQRT1_2)).add(1); // 2Φ(x)
+  save([x, erf1]);
+  return {
+    value: x.mul(erf1).mul(0.5),
+    gradFunc: (dy: tf.Tensor, [sx, serf1]: tf.Tensor[]) => {
+      const s = tf.sigmoid(sx.square().mul(-0.5));
+      const pdf = s.div(tf.sub(1, s)).mul(1 / Math.sqrt(2 * Math.PI)); // φ(x)
+      return [dy.mul(serf1.mul(0.5).add(sx.mul(pdf)))];
+    },
+  };
+}) as Parameters<typeof tf.customGrad>[0]) as <T extends tf.Tensor>(x: T) => T;
