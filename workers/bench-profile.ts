@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 /** One kind of kernel call: same kernel, same input shapes, same transposes. */
 export interface KernelRow {
   kernel: string; // tfjs's kernel name, e.g. BatchMatMul
-  shapes: string; // input shapes, "[1024,64]×[64,256]"
+  shapes: string; // input shapes, "[1024,64]×[64,256]", or "60 tensors" past 4 inputs
   attrs: string; // what changes the kernel's path: "transposeA", "transposeB", or ""
   calls: number; // per step
   ms: number | null; // per step, exclusive of nested kernels; null where kernels are asynchronous (webgpu)
@@ -57,9 +57,8 @@ export async function profileSteps(step: () => tf.Scalar, steps: number): Promis
       const total = performance.now() - t0;
       const own = total - nested;
       nested = outer + total;
-      const shapes = Object.values(inputs ?? {})
-        .map((t) => `[${(t as tf.Tensor | undefined)?.shape?.join(',') ?? ''}]`)
-        .join('×');
+      const all = Object.values(inputs ?? {}).map((t) => `[${(t as tf.Tensor | undefined)?.shape?.join(',') ?? ''}]`);
+      const shapes = all.length > 4 ? `${all.length} tensors` : all.join('×'); // an optimizer's kernel takes every parameter
       const extra = pathAttrs(attrs);
       const key = `${name} ${shapes} ${extra}`;
       const row = rows.get(key) ?? { kernel: name, shapes, attrs: extra, calls: 0, ms: 0 };

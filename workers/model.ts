@@ -331,6 +331,7 @@ export class GPT {
   /** Mean cross-entropy in nats. logits [N, V], targets [N] int32 → scalar. */
   loss(logits: tf.Tensor2D, targets: tf.Tensor1D, opts: { fusedKernels?: boolean } = {}): tf.Scalar {
     if (fused(opts)) return softmaxCrossEntropy(logits, targets, true); // 2 dispatches, 1 backward
+    if (xnnpack(opts)) return xnn.crossEntropy(logits, targets); // the same ops, a gradient through XNNPACK's softmax
     const logp = tf.logSoftmax(logits); // [N, V]
     const picked = logp.mul(tf.oneHot(targets, this.config.vocabSize).cast('float32')).sum(1); // [N]
     return picked.mean().neg() as tf.Scalar;

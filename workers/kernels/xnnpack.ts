@@ -246,3 +246,21 @@ export const gelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     },
   };
 }) as Parameters<typeof tf.customGrad>[0]) as <T extends tf.Tensor>(x: T) => T;
+
+/**
+ * Mean softmax cross-entropy in nats, logits [N, V], targets [N] int32 → scalar, the ops model.ts
+ * runs, with the gradient (softmax(logits) − onehot(targets)) · dy / N: softmax is XNNPACK's,
+ * where tfjs's gradient of logSoftmax takes a second pass of tfjs-wasm's scalar Exp.
+ */
+export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
+  const [N, V] = logits.shape;
+  const onehot = tf.oneHot(targets, V).cast('float32'); // data: no gradient
+  const f = tf.customGrad(((x: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    save([x, onehot]); // kept for the backward pass, which runs after the caller's scope has freed its own tensors
+    return {
+      value: tf.logSoftmax(x).mul(onehot).sum(1).mean().neg(),
+      gradFunc: (dy: tf.Scalar, [sx, so]: tf.Tensor[]) => [tf.softmax(sx).sub(so).mul(dy.div(N))],
+    };
+  }) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor2D) => tf.Scalar;
+  return f(logits);
+}
