@@ -11,7 +11,7 @@ import type { RunRecord } from './history.ts';
 export const minForecastPoints = 50;
 
 /** Points handed to the fit at most: it bins them anyway, and sorting 100k points costs a frame. */
-const maxFitPoints = 4000;
+export const maxFitPoints = 4000;
 
 /**
  * Whether to refit after `count` losses when the last fit saw `fitted` (null: none yet). Refits

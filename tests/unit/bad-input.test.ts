@@ -381,11 +381,10 @@ const coreRows: CoreRow[] = [
     error: /^sequential partitioning into 8 streams of 16 characters needs a training split of at least 129 characters; it has 100\. Use a smaller batch or context, or random sampling\.$/,
   },
   {
-    name: 'a context of a billion: the minimum corpus length is computed at once',
+    name: 'a context of a billion (or of 10^14): the minimum corpus length is computed, not counted up to',
     act: () => {
-      const t0 = performance.now();
       expect(minCorpusLength(1e9)).toBe(10_000_000_001);
-      expect(performance.now() - t0).toBeLessThan(100);
+      expect(minCorpusLength(1e14)).toBe(1_000_000_000_000_001); // a loop up to 10^15 would never return
     },
   },
 
@@ -692,10 +691,9 @@ describe(`bad input through the settings form (${formRows.length} rows)`, () => 
     expect(form.numbers?.nonEmbedding).toBeGreaterThan(0);
   });
 
-  test('a context of a billion is one issue, found at once (the corpus check does not count to 10^10)', () => {
-    const t0 = performance.now();
+  test('a context of a billion is one issue, found without counting to 10^10', () => {
     expect(corpusIssues({ blockSize: 1e9, batchSize: 16, sampling: 'random' }, 1_000_000)).toEqual([]);
-    expect(performance.now() - t0).toBeLessThan(100);
+    expect(corpusIssues({ blockSize: 1e14, batchSize: 16, sampling: 'random' }, 1_000_000)).toEqual([]); // a count to 10^15 would never return
   });
 });
 

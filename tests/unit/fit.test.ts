@@ -132,7 +132,7 @@ describe('fitChinchilla', () => {
     test(`recovers a ${s.name} law exactly from noiseless 7 × 6 grid data`, () => {
       const f = fitOnce(s, 0);
       expect(f.converged).toBe(true);
-      for (const k of ['E', 'A', 'B', 'alpha', 'beta'] as const) expect(rel(f[k], s.law[k])).toBeLessThan(1e-6);
+      for (const k of ['E', 'A', 'B', 'alpha', 'beta'] as const) expect(rel(f[k], s.law[k])).toBeLessThan(1e-12);
       for (const [N, D] of [
         [s.N[0], s.D[0]],
         [s.N[1] * 10, s.D[1] * 10],
