@@ -58,6 +58,14 @@ test('sweep trains a ladder and prints its points and the law fitted to them', a
   expect(fit.type).toBe('fit');
   expect(fit.entropyRate).toBeGreaterThan(0);
   for (const k of ['E', 'A', 'B', 'alpha', 'beta']) expect(Number.isFinite(fit[k])).toBe(true);
+  // A law of the points it was fitted to: non-negative terms under the lowest loss, and each point's loss
+  // predicted within 10% (a short, noisy sweep; a fit of the wrong points or columns misses by far more).
+  for (const k of ['E', 'A', 'B', 'alpha', 'beta']) expect(fit[k]).toBeGreaterThanOrEqual(0);
+  expect(fit.E).toBeLessThanOrEqual(Math.min(...points.map((p) => p.loss)));
+  for (const p of points) {
+    const predicted = fit.E + fit.A / p.N ** fit.alpha + fit.B / p.D ** fit.beta;
+    expect(Math.abs(predicted / p.loss - 1)).toBeLessThan(0.1);
+  }
 }, 120_000);
 
 test('fit predicts the loss at a new (N, D) with a bootstrap interval', async () => {

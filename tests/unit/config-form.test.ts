@@ -2,8 +2,7 @@
 /// <reference types="svelte" />
 import { expect, test } from 'vitest';
 import { minCorpusLength } from '../../src/core/batching.ts';
-import { countParams, defaultModelConfig } from '../../src/core/config.ts';
-import { trainingFlopsPerStep } from '../../src/core/flops.ts';
+import { defaultModelConfig } from '../../src/core/config.ts';
 import { ConfigForm, corpusIssues, formatSci, formatSI, formNumbers } from '../../src/lib/config-form.svelte.ts';
 import { defaultSetup } from '../../src/lib/url-state.ts';
 
@@ -89,14 +88,17 @@ test('the corpus checks wait for a corpus and for valid sizes', () => {
   expect(corpusIssues({ blockSize: NaN, batchSize: 16, sampling: 'sequential' }, 10)).toEqual([]);
 });
 
-test('N, tokens and FLOPs per step follow the shared formulas', () => {
+test('N, tokens and FLOPs per step of the default model, counted by hand', () => {
   const v = { ...defaultSetup };
-  const model = { ...defaultModelConfig, vocabSize: 83 };
+  expect([v.nLayer, v.nEmbd, v.blockSize, v.batchSize]).toEqual([2, 64, 64, 16]); // what the numbers below are for
   const n = formNumbers(v, 83)!;
-  expect(n.params).toBe(countParams(model).total);
-  expect(n.nonEmbedding).toBe(countParams(model).nonEmbedding);
-  expect(n.tokensPerStep).toBe(16 * 64);
-  expect(n.flopsPerStep).toBe(trainingFlopsPerStep(model, 16));
+  // Per layer: ln_1 64 + c_attn 64·192 + c_proj 64·64 + ln_2 64 + c_fc 64·256 + c_proj 256·64 = 49,280;
+  // two layers and ln_f: 98,624 (nanoGPT's non-embedding count); plus wte 83·64 and wpe 64·64: 108,032.
+  expect(n.nonEmbedding).toBe(98_624);
+  expect(n.params).toBe(108_032);
+  expect(n.tokensPerStep).toBe(1024);
+  // Kaplan: 6·N + 6·nLayer·ctx·nEmbd per token = 591,744 + 49,152 = 640,896; times 1,024 tokens.
+  expect(n.flopsPerStep).toBe(656_277_504);
   expect(formNumbers(v, 0)!.params).toBeNull(); // the vocabulary is not known yet
   expect(formNumbers({ ...v, nHead: 3 }, 83)).toBeNull();
   expect(formNumbers({ ...v, batchSize: 0 }, 83)).toBeNull();

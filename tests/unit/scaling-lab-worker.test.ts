@@ -49,8 +49,9 @@ describe('train.worker sweeps and fits', () => {
     ]);
     for (const p of points) {
       expect(p.D).toBe(p.step * 8 * 16);
-      expect(p.loss).toBeGreaterThan(0);
-      expect(p.loss).toBeLessThan(Math.log(6) * 1.5);
+      // A few steps from a near-uniform start: close to ln 6 nats. A loss in bits, summed over
+      // positions, or from an untrained or diverged model would be far from it.
+      expect(Math.abs(p.loss - Math.log(6))).toBeLessThan(0.15);
     }
   });
 
