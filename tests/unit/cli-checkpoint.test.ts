@@ -66,7 +66,8 @@ describe('train --save / --resume / --init-from', () => {
   });
 
   test('sample and score read the files train writes', async () => {
-    const path = join(dir, 'whole.safetensors');
+    const path = join(dir, 'short.safetensors');
+    expect((await cli('train', ...micro, '--steps', '2', '--save', path)).code).toBe(0);
     const s = await cli('sample', '--checkpoint', path, '--prompt', 'The', '--length', '10', '--backend', 'cpu');
     expect(Array.from(s.lines[0].completion)).toHaveLength(10);
     const sc = await cli('score', '--checkpoint', path, '--text', 'The whale', '--backend', 'cpu');

@@ -22,6 +22,13 @@ const lossesSince = (mark: number) => events.slice(mark).filter((e) => e.type ==
 
 let reference: number[] = [];
 
+/** A finished run of a few steps: what a test that saves, loads over or fine-tunes a run starts from. */
+async function shortRun() {
+  const done = next('done');
+  send(start({ maxSteps: 4 }));
+  await done;
+}
+
 beforeAll(async () => {
   await startWorker();
   // The uninterrupted run every resumed one is compared with.
@@ -92,6 +99,7 @@ describe('train.worker checkpoints', () => {
   });
 
   test('an unusable file or another corpus is refused with the reason, and the current run stays', async () => {
+    await shortRun();
     send({ type: 'save', id: 5 });
     const { bytes } = await next('saved', (e) => e.id === 5);
     const corrupt = next('error', (e) => e.during === 'load');
@@ -110,6 +118,7 @@ describe('train.worker checkpoints', () => {
   });
 
   test('fine-tuning grows the vocabulary to the new corpus and starts a fresh run at step 0', async () => {
+    await shortRun();
     send({ type: 'save', id: 9 });
     const { bytes } = await next('saved', (e) => e.id === 9);
     const newText = `${text}QXZ! `.repeat(2);

@@ -14,6 +14,15 @@ const model = { ...defaultModelConfig, nLayer: 1, nHead: 2, nEmbd: 16, blockSize
 const train = { ...defaultTrainConfig, batchSize: 4, maxSteps: 30, warmupSteps: 3, evalEvery: 10, evalBatches: 2, logEvery: 2 };
 const start = (over: Partial<typeof train> = {}, m = model): ToWorker => ({ type: 'start', corpus: { name: 'austen', text }, model: m, train: { ...train, ...over } });
 
+/** Trains a whole run from here (each test that needs a model makes its own) and returns its losses. */
+async function wholeRun(over: Partial<typeof train> = {}): Promise<number[]> {
+  const mark = events.length;
+  const done = next('done');
+  send(start(over));
+  await done;
+  return events.slice(mark).filter((e) => e.type === 'step').map((e) => e.loss);
+}
+
 beforeAll(async () => {
   await startWorker();
 });
@@ -43,6 +52,7 @@ describe('train.worker', () => {
   });
 
   test('sample streams exactly the asked characters, score and probs answer by id', async () => {
+    await wholeRun({ maxSteps: 6 });
     const before = events.length;
     send({ type: 'sample', id: 7, prompt: 'It is', length: 12, temperature: 0.5, seed: 1 });
     await next('sampleDone', (e) => e.id === 7);
@@ -63,6 +73,7 @@ describe('train.worker', () => {
   });
 
   test('requests that cannot be met are errors with their id, and change nothing', async () => {
+    await wholeRun({ maxSteps: 2 });
     const bad = next('error', (e) => e.during === 'sample');
     send({ type: 'sample', id: 10, prompt: 'Zebra', length: 5, temperature: 1, seed: 1 });
     expect(await bad).toMatchObject({ id: 10, message: expect.stringMatching(/"Z" \(U\+005A\)/) });
@@ -72,6 +83,7 @@ describe('train.worker', () => {
   });
 
   test('an impossible config is refused at start, and the previous model stays usable', async () => {
+    await wholeRun({ maxSteps: 2 });
     const refused = next('error', (e) => e.during === 'start');
     send(start({}, { ...model, nHead: 3 }));
     expect((await refused).message).toMatch(/divisible by nHead/);
@@ -81,8 +93,8 @@ describe('train.worker', () => {
   });
 
   test('pause keeps the model and resume continues the same run to the same losses', async () => {
-    // The reference: an uninterrupted run with the same seed (the previous test's run).
-    const reference = events.filter((e) => e.type === 'step').slice(0, 30).map((e) => e.loss);
+    // The reference: an uninterrupted run with the same seed.
+    const reference = await wholeRun();
     const mark = events.length;
     send(start());
     await next('step', (e) => e.step >= 4);
@@ -95,7 +107,9 @@ describe('train.worker', () => {
     send({ type: 'resume' });
     await done;
     const losses = events.slice(mark).filter((e) => e.type === 'step').map((e) => e.loss);
-    expect(paused.step).toBeGreaterThanOrEqual(4);
+    // Paused between two steps: at the step of the last step event before it, with every earlier step reported.
+    const before = events.slice(mark, events.indexOf(paused)).filter((e) => e.type === 'step');
+    expect(before.map((e) => e.step)).toEqual(Array.from({ length: paused.step }, (_, i) => i + 1));
     expect(losses).toEqual(reference);
   });
 
