@@ -108,7 +108,8 @@ describe('train.worker', () => {
     await done;
     const losses = events.slice(mark).filter((e) => e.type === 'step').map((e) => e.loss);
     // Paused between two steps: at the step of the last step event before it, with every earlier step reported.
-    const before = events.slice(mark, events.indexOf(paused)).filter((e) => e.type === 'step');
+    const at = events.findIndex((e, i) => i >= mark && e.type === 'paused');
+    const before = events.slice(mark, at).filter((e) => e.type === 'step');
     expect(before.map((e) => e.step)).toEqual(Array.from({ length: paused.step }, (_, i) => i + 1));
     expect(losses).toEqual(reference);
   });
