@@ -5,7 +5,9 @@ text in nats: the same numbers as `npm run cli -- score --checkpoint FILE --text
 
     python3 tests/interop/pytorch_score.py model.safetensors "Call me Ishmael."
 
-Needs PyTorch (Debian: apt-get install python3-torch). Not part of `npm test`: CI has no torch.
+Texts longer than the context slide a window, as tabgpt's score does: each character is predicted
+from the context's worth of characters before it. Needs PyTorch (Debian: apt-get install
+python3-torch libopenblas0-pthread); tests/unit/interop.test.ts runs it against the CLI.
 """
 import json, math, struct, sys
 import torch, torch.nn as nn
@@ -73,5 +75,10 @@ model = GPT(cfg)
 missing, unexpected = model.load_state_dict({k: v for k, v in sd.items() if not k.startswith('optimizer.')}, strict=False)
 assert not unexpected and all(k.endswith('.attn.bias') for k in missing), (missing, unexpected)
 text = sys.argv[2]; ids = torch.tensor([[vocab.index(ch) for ch in text]])
-with torch.no_grad(): logp = F.log_softmax(model(ids), dim=-1)[0]
-print(json.dumps([-logp[t - 1, ids[0, t]].item() for t in range(1, ids.size(1))]))
+T, L = cfg['blockSize'], ids.size(1)
+with torch.no_grad():
+    # Characters 1..T-1 from one pass over the first T; each later one from the T characters before it.
+    logp = F.log_softmax(model(ids[:, :T]), dim=-1)[0]
+    out = [-logp[t - 1, ids[0, t]].item() for t in range(1, min(L, T))]
+    for t in range(T, L): out.append(-F.log_softmax(model(ids[:, t - T:t]), dim=-1)[0, -1, ids[0, t]].item())
+print(json.dumps(out))

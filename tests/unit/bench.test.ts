@@ -10,7 +10,7 @@ import { formatComparison, formatReport, parseReport, type BenchReport } from '.
 import { VariantGPT, type VariantSwitches } from '../../workers/bench-model.ts';
 import { initBackend } from '../../workers/backend.ts';
 import { GPT } from '../../workers/model.ts';
-import { findTorchPython, runTorch } from '../bench/torch.ts';
+import { findTorchPython, NO_TORCH, runTorch, torchEnv } from '../bench/torch.ts';
 import { logitsOf, microModel, paramValues } from '../helpers.ts';
 
 const run = promisify(execFile);
@@ -163,10 +163,16 @@ describe('the PyTorch reference', () => {
     expect(findTorchPython(['/nonexistent/python3'])).toBeNull();
   });
 
-  // CI has no PyTorch; where it is installed, the script runs the micro config.
-  const python = findTorchPython();
-  test.runIf(python)('torch_gpt.py trains the same architecture: the same parameter count', () => {
-    const r = runTorch(python!, 'datasets/dist/moby-dick.txt', 'micro', BENCH_CONFIGS.micro, { warmup: 0, steps: 1, sampleChars: 1, threads: 1 });
+  test('runs on as many cores as it has threads: its BLAS is pinned too, not only torch', () => {
+    const env = torchEnv(1, { PATH: '/bin', OPENBLAS_NUM_THREADS: '8' });
+    expect(env).toMatchObject({ PATH: '/bin', OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' });
+  });
+
+  // .ci/run installs Debian's python3-torch; without it this fails, saying how to install it.
+  test('torch_gpt.py trains the same architecture: the same parameter count', () => {
+    const python = findTorchPython();
+    if (!python) throw new Error(NO_TORCH);
+    const r = runTorch(python, 'datasets/dist/moby-dick.txt', 'micro', BENCH_CONFIGS.micro, { warmup: 0, steps: 1, sampleChars: 1, threads: 1 });
     const { nLayer: L, nEmbd: C, blockSize: T } = BENCH_CONFIGS.micro;
     expect(r.params).toBe(83 * C + T * C + L * (12 * C * C + 2 * C) + C); // countParams with moby-dick's 83 characters
     expect(Number.isFinite(r.tokensPerSec)).toBe(true);
