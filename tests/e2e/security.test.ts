@@ -2,7 +2,8 @@
  * What the built app promises about security, in Chromium: it is served cross-origin isolated
  * with its Content-Security-Policy (so wasm runs on threads, and nothing violates the policy);
  * every request is a GET on its own origin, reading a file asks only for the app's own reader
- * worker, and training, sampling and scoring ask for nothing at all; and HTML in a file, its
+ * worker, and training (on webgpu with autosave too), sampling and scoring ask for nothing at all, a
+ * Scaling lab sweep only for its worker's script; and HTML in a file, its
  * name, a prompt or a scored sentence is shown as text, never run.
  */
 import { readFile } from 'node:fs/promises';
@@ -162,4 +163,33 @@ test('nothing broke the policy, and the page logged no error', async () => {
   if (missingChromium) throw missingChromium;
   expect(await page.evaluate(() => (window as unknown as Flags).__violations)).toEqual([]);
   expect(app.problems).toEqual([]);
+});
+
+test('on webgpu, a run that autosaves and a Scaling lab sweep request nothing but the scripts of the app', async () => {
+  if (missingChromium) throw missingChromium;
+  // The backend is left to the app: webgpu first (SwiftShader here).
+  const first = requests.length; // (an earlier test's page on another origin is behind this mark)
+  await page.goto(`${app.baseUrl}?layers=1&heads=2&embd=16&ctx=16&batch=4&steps=6`);
+  await app.waitFor('backend-name', /\S/);
+  await app.waitFor('corpus-stats', /characters/);
+  expect(await app.text('backend-name')).toBe('webgpu');
+  await page.getByTestId('autosave-every').fill('2');
+  let before = requests.length;
+  await page.getByTestId('train-button').click();
+  await app.waitFor('status', /^done$/);
+  await app.waitFor('saved-step', /^6$/); // autosaved into IndexedDB, in the tab
+  expect(requests.slice(before), 'training on webgpu with autosave').toEqual([]);
+
+  before = requests.length;
+  await page.getByTestId('sweep-sizes').fill('1x8');
+  await page.getByTestId('sweep-tokens').fill('512');
+  await page.getByTestId('sweep-ctx').fill('16');
+  await page.getByTestId('sweep-batch').fill('4');
+  await page.getByTestId('sweep-points').fill('1');
+  await page.getByTestId('sweep-start').click();
+  await app.waitFor('sweep-status', /^done$/, 240_000);
+  expect(Number(await app.text('sweep-count'))).toBe(1);
+  // The lab's worker is the app's own script (and, on wasm, its binary), fetched from this origin; nothing else.
+  expect(requests.slice(before).filter((r) => !/^GET .*\/assets\/[\w.-]+\.(js|wasm)$/.test(r)), 'a sweep').toEqual([]);
+  expect(foreign(requests.slice(first))).toEqual([]);
 });
