@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../src/core/config.ts';
 import { Rng, streamSeed } from '../src/core/rng.ts';
-import { causalMask, MASKED } from './kernels/attention.ts';
+import { causalMask, MASKED } from './ops.ts';
 import { toVariable, type ForwardOptions, type GPT, type ParamName } from './model.ts';
 
 /** One switch each; all off is model.ts. */

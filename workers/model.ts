@@ -15,8 +15,8 @@
  * On webgpu, LayerNorm, attention, GELU and the loss run as custom WGSL kernels (workers/kernels/),
  * each one or two GPU dispatches where tfjs would run a chain of ops. On wasm, the linear layers
  * and attention run as products XNNPACK takes (kernels/xnnpack.ts): tfjs-wasm runs a transposed
- * or batched matMul, which is all of tfjs's backward pass, in a scalar loop. The plain ops below
- * are what cpu and webgl run, and what both are tested against.
+ * or batched matMul, which is all of tfjs's backward pass, in a scalar loop. The plain ops
+ * (ops.ts) are what cpu and webgl run, and what both are tested against.
  * Weights are stored as tfjs uses them, [in, out]; PyTorch's Linear is [out, in].
  *
  * Sampling can go one position at a time over a KV cache (a fixed-capacity store of every layer's
@@ -28,12 +28,13 @@ import { assertValid, validateModelConfig, type ModelConfig } from '../src/core/
 import { Rng, streamSeed } from '../src/core/rng.ts';
 import { fusedKernelsAvailable } from './kernels/adamw.ts';
 import { attendStep, attendStepApplies } from './kernels/attend-step.ts';
-import { causalAttention, causalMask } from './kernels/attention.ts';
+import { causalAttention } from './kernels/attention.ts';
 import { softmaxCrossEntropy } from './kernels/cross-entropy.ts';
 import { gelu as geluKernel } from './kernels/gelu.ts';
 import { layerNorm as layerNormKernel } from './kernels/layer-norm.ts';
 import * as xnn from './kernels/xnnpack.ts';
 import { xnnpackApplies } from './kernels/xnnpack.ts';
+import * as ops from './ops.ts';
 
 export type { ModelConfig };
 
@@ -84,8 +85,7 @@ const LN_EPS = 1e-5;
 function layerNorm(x: tf.Tensor2D, g: tf.Variable, pass: { opts: ForwardOptions }): tf.Tensor2D {
   if (fused(pass.opts)) return layerNormKernel(x, g as tf.Tensor1D, LN_EPS, true); // 1 dispatch, 2 backward
   if (xnnpack(pass.opts)) return xnn.layerNorm(x, g as tf.Tensor1D, LN_EPS); // the same ops, a gradient without slow reductions
-  const { mean, variance } = tf.moments(x, -1, true); // [N, 1] each
-  return x.sub(mean).mul(tf.rsqrt(variance.add(LN_EPS))).mul(g);
+  return ops.layerNorm(x, g as tf.Tensor1D, LN_EPS);
 }
 
 /** x·w for x: [N, K], w: [K, M]. On wasm, every product of it and of its gradient runs on XNNPACK. */
@@ -107,7 +107,7 @@ function embed(oneHot: tf.Tensor2D, w: tf.Tensor, opts: ForwardOptions): tf.Tens
 function gelu(x: tf.Tensor2D, pass: { opts: ForwardOptions }): tf.Tensor2D {
   if (fused(pass.opts)) return geluKernel(x, true); // 1 dispatch, 1 backward
   if (xnnpack(pass.opts)) return xnn.gelu(x); // the same ops, a gradient without tfjs-wasm's slow Exp
-  return x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5);
+  return ops.gelu(x);
 }
 
 /** One layer's share of a KV cache: (1, nh, blockSize, hs) each, one row per position. */
@@ -141,11 +141,6 @@ function dropout<T extends tf.Tensor>(x: T, pass: Pass): T {
  */
 function causalSelfAttention(x: tf.Tensor2D, p: BlockParams, pass: Pass, kv?: LayerKV): tf.Tensor2D {
   const { B, T, nHead } = pass;
-  const C = x.shape[1];
-  const hs = C / nHead;
-  // Swaps axes 1 and 2 of t seen as [a, b, c, d]. With T = 1 (a cached step) no element moves: a reshape, no kernel.
-  const swap = (t: tf.Tensor, [a, b, c, d]: number[]) =>
-    T === 1 ? t.reshape([a, c, b, d]) : t.reshape([a, b, c, d]).transpose([0, 2, 1, 3]);
   const qkv = linear(x, p.cAttn, pass.opts); // [B*T, 3C]
   // One cached position on webgpu: one dispatch stores its key and value and attends over the cache.
   if (kv && pass.pos !== undefined && !pass.write) return linear(attendStep(qkv as tf.Tensor2D, kv, pass.pos, nHead), p.attnProj, pass.opts);
@@ -160,14 +155,11 @@ function causalSelfAttention(x: tf.Tensor2D, p: BlockParams, pass: Pass, kv?: La
     const y = xnn.causalAttention(qkv, T, nHead, pass.mask); // [B*T, C]
     return dropout(linear(y, p.attnProj, pass.opts), pass);
   }
-  let [q, k, v] = tf.split(qkv, 3, 1).map((t) => swap(t, [B, T, nHead, hs]) as tf.Tensor4D); // (B, nh, T, hs)
+  let [q, k, v] = ops.splitHeads(qkv, B, T, nHead); // (B, nh, T, hs)
   if (kv) [k, v] = throughCache(kv, k, v, pass);
-  let att = tf.matMul(q.mul(1 / Math.sqrt(hs)), k, false, true); // (B, nh, T, T), or (1, nh, 1, blockSize) cached
-  att = att.add(pass.mask); // broadcast [T, T]: position t attends to positions ≤ t only
-  att = dropout(tf.softmax(att), pass);
-  const y = swap(tf.matMul(att, v), [B, nHead, T, hs]) // (B, T, nh, hs)
-    .reshape([B * T, C]) as tf.Tensor2D; // heads side by side again
-  return dropout(linear(y, p.attnProj, pass.opts), pass);
+  // Position t attends to positions ≤ t only (mask [T, T]; one cached position: [1, blockSize], the rows past pos hidden).
+  const y = ops.attend(q, k, v, pass.mask, (w) => dropout(w, pass)); // (B, nh, T, hs)
+  return dropout(linear(ops.mergeHeads(y), p.attnProj, pass.opts), pass); // heads side by side again: [B*T, C]
 }
 
 /**
@@ -269,7 +261,7 @@ export class GPT {
   /** The additive causal mask for length T, built once and kept outside any tidy. */
   private causalMask(T: number): tf.Tensor2D {
     let mask = this.masks.get(T);
-    if (!mask) this.masks.set(T, (mask = tf.keep(causalMask(T))));
+    if (!mask) this.masks.set(T, (mask = tf.keep(ops.causalMask(T))));
     return mask;
   }
 
@@ -332,9 +324,7 @@ export class GPT {
   loss(logits: tf.Tensor2D, targets: tf.Tensor1D, opts: { fusedKernels?: boolean } = {}): tf.Scalar {
     if (fused(opts)) return softmaxCrossEntropy(logits, targets, true); // 2 dispatches, 1 backward
     if (xnnpack(opts)) return xnn.crossEntropy(logits, targets); // the same ops, a gradient through XNNPACK's softmax
-    const logp = tf.logSoftmax(logits); // [N, V]
-    const picked = logp.mul(tf.oneHot(targets, this.config.vocabSize).cast('float32')).sum(1); // [N]
-    return picked.mean().neg() as tf.Scalar;
+    return ops.crossEntropy(logits, targets);
   }
 
   /** An empty KV cache for this model's shapes. */

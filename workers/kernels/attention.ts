@@ -34,6 +34,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import * as ops from '../ops.ts';
 import { newOutput, bufferOf, pipelineFor, submitAfterTfjs, type WebGPUBackend } from './webgpu.ts';
 
 /** The registered kernels' names. Forward: input qkv, attrs T and nHead; outputs y and L. */
@@ -357,28 +358,6 @@ export function registerAttentionKernels() {
 // ---------------------------------------------------------------------------------------------
 // The function model.ts calls.
 
-/** The plain tfjs ops, as model.ts computes attention: the fallback, and the reference the kernels are tested against. */
-function attentionOps(qkv: tf.Tensor, T: number, nHead: number, mask?: tf.Tensor2D): tf.Tensor2D {
-  const { B, C, hs } = shapes(qkv, T, nHead);
-  return tf.tidy(() => {
-    const [q, k, v] = tf.split(qkv, 3, 1).map((t) => t.reshape([B, T, nHead, hs]).transpose([0, 2, 1, 3])); // (B, nh, T, hs)
-    let att = tf.matMul(q.mul(1 / Math.sqrt(hs)), k, false, true); // (B, nh, T, T)
-    att = att.add(mask ?? causalMask(T)); // position t attends to positions ≤ t only
-    att = tf.softmax(att);
-    return tf.matMul(att, v).transpose([0, 2, 1, 3]).reshape([B * T, C]) as tf.Tensor2D; // heads side by side
-  });
-}
-
-/** What the causal mask adds above the diagonal: exp(-1e9 - max) is exactly 0 in float32, without the NaN -Infinity can bring. */
-export const MASKED = -1e9;
-
-/** The additive causal mask [T, T] of the plain ops: 0 on and below the diagonal, MASKED above. */
-export function causalMask(T: number): tf.Tensor2D {
-  const data = new Float32Array(T * T);
-  for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) data[i * T + j] = MASKED;
-  return tf.tensor2d(data, [T, T]);
-}
-
 /** Whether the kernels run for this call: webgpu, and a forward grid that fits one dispatch. */
 function kernelsApply(qkv: tf.Tensor, T: number, nHead: number): boolean {
   if (tf.getBackend() !== 'webgpu') return false;
@@ -426,5 +405,7 @@ export interface AttentionOptions {
  */
 export function causalAttention(qkv: tf.Tensor, T: number, nHead: number, opts: AttentionOptions = {}): tf.Tensor2D {
   if ((opts.fused ?? true) && kernelsApply(qkv, T, nHead)) return fused(T, nHead)(qkv);
-  return attentionOps(qkv, T, nHead, opts.mask);
+  // The plain ops model.ts runs (ops.ts): the fallback, and the reference the kernels are tested against.
+  if (opts.mask) return ops.causalAttention(qkv as tf.Tensor2D, T, nHead, opts.mask);
+  return tf.tidy(() => ops.causalAttention(qkv as tf.Tensor2D, T, nHead, ops.causalMask(T)));
 }

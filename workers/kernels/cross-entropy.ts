@@ -17,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import * as ops from '../ops.ts';
 import { fusedKernelsAvailable } from './adamw.ts';
 import type { WebGPUBackend } from './webgpu.ts';
 
@@ -167,16 +168,7 @@ export function registerCrossEntropyKernels() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The op, and the plain tfjs ops it replaces.
-
-/** Mean cross-entropy as plain tfjs ops (model.ts's): −mean(Σ logSoftmax(logits) · onehot(targets)). */
-export function softmaxCrossEntropyOps(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
-  return tf.tidy(() => {
-    const logp = tf.logSoftmax(logits); // [rows, V]
-    const picked = logp.mul(tf.oneHot(targets, logits.shape[1]).cast('float32')).sum(1); // [rows]
-    return picked.mean().neg() as tf.Scalar;
-  });
-}
+// The op; the plain tfjs ops it replaces are ops.ts's.
 
 /**
  * Mean cross-entropy as the fused kernels, with its gradient for the logits. The targets are no
@@ -206,7 +198,7 @@ function softmaxCrossEntropyFused(logits: tf.Tensor2D, targets: tf.Tensor1D): tf
  * kernels when `fused` (default: on webgpu), otherwise the plain tfjs ops.
  */
 export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, fused = fusedKernelsAvailable()): tf.Scalar {
-  if (!fused) return softmaxCrossEntropyOps(logits, targets);
+  if (!fused) return tf.tidy(() => ops.crossEntropy(logits, targets));
   if (!fusedKernelsAvailable()) throw new Error(`the fused cross-entropy kernels need the webgpu backend, not ${tf.getBackend()}`);
   if (logits.rank !== 2 || targets.rank !== 1 || targets.shape[0] !== logits.shape[0]) {
     throw new Error(`softmaxCrossEntropy: logits [rows, V] and targets [rows], got [${logits.shape}] and [${targets.shape}]`);

@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import * as ops from '../ops.ts';
 import { fusedKernelsAvailable } from './adamw.ts';
 import type { WebGPUBackend } from './webgpu.ts';
 
@@ -96,12 +97,7 @@ export function registerGeluKernels() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The op, and the plain tfjs ops it replaces.
-
-/** Exact GELU as plain tfjs ops (model.ts's): x·(erf(x/√2) + 1)·½, as PyTorch's nn.GELU(). */
-export function geluOps<T extends tf.Tensor>(x: T): T {
-  return tf.tidy(() => x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5));
-}
+// The op; the plain tfjs ops it replaces are ops.ts's.
 
 /** GELU as the fused kernels, with its gradient. */
 const geluFused = tf.customGrad((...args) => {
@@ -117,7 +113,7 @@ const geluFused = tf.customGrad((...args) => {
 
 /** Exact GELU of x (float32, any shape): the fused kernels when `fused` (default: on webgpu), otherwise the plain ops. */
 export function gelu<T extends tf.Tensor>(x: T, fused = fusedKernelsAvailable()): T {
-  if (!fused) return geluOps(x);
+  if (!fused) return tf.tidy(() => ops.gelu(x));
   if (!fusedKernelsAvailable()) throw new Error(`the fused GELU kernels need the webgpu backend, not ${tf.getBackend()}`);
   if (x.dtype !== 'float32') throw new Error('gelu: float32 tensors only');
   return geluFused(x) as T;

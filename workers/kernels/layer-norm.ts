@@ -15,6 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import * as ops from '../ops.ts';
 import { fusedKernelsAvailable } from './adamw.ts';
 import { bufferOf, newOutput, pipelineFor, submitAfterTfjs, type WebGPUBackend } from './webgpu.ts';
 
@@ -193,15 +194,7 @@ export function registerLayerNormKernels() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The op, and the plain tfjs ops it replaces.
-
-/** LayerNorm as plain tfjs ops (model.ts's): (x − mean) / √(var + eps) · γ. */
-export function layerNormOps(x: tf.Tensor2D, gamma: tf.Tensor1D, eps: number): tf.Tensor2D {
-  return tf.tidy(() => {
-    const { mean, variance } = tf.moments(x, -1, true); // [rows, 1] each
-    return x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(gamma);
-  });
-}
+// The op; the plain tfjs ops it replaces are ops.ts's.
 
 /** LayerNorm as the fused kernels, with its gradient for x and γ. */
 function layerNormFused(x: tf.Tensor2D, gamma: tf.Tensor1D, eps: number): tf.Tensor2D {
@@ -229,7 +222,7 @@ function layerNormFused(x: tf.Tensor2D, gamma: tf.Tensor1D, eps: number): tf.Ten
  * when `fused` (default: on webgpu), otherwise the plain tfjs ops.
  */
 export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, eps: number, fused = fusedKernelsAvailable()): tf.Tensor2D {
-  if (!fused) return layerNormOps(x, gamma, eps);
+  if (!fused) return tf.tidy(() => ops.layerNorm(x, gamma, eps));
   if (!fusedKernelsAvailable()) throw new Error(`the fused LayerNorm kernels need the webgpu backend, not ${tf.getBackend()}`);
   if (x.rank !== 2 || gamma.rank !== 1 || gamma.shape[0] !== x.shape[1]) throw new Error(`layerNorm: x [rows, d] and gamma [d], got [${x.shape}] and [${gamma.shape}]`);
   if (x.dtype !== 'float32' || gamma.dtype !== 'float32') throw new Error('layerNorm: float32 tensors only');

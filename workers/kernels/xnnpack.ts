@@ -154,7 +154,7 @@ function groupedProduct(x: tf.Tensor3D, f: tf.Tensor3D): tf.Tensor3D {
 }
 
 /**
- * Causal multi-head self-attention without the projections, as attentionOps in attention.ts
+ * Causal multi-head self-attention without the projections, as ops.causalAttention (ops.ts)
  * computes it: qkv [B*T, 3C] → y [B*T, C], softmax(q·kᵀ/√hs + mask)·v per head. mask: the
  * [T, T] additive causal mask. Differentiable; every product is a grouped product over the
  * G = B·nh (batch, head) pairs. In the comments below t is a query position, s a key position,
