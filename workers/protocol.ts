@@ -12,7 +12,7 @@ import type { ChinchillaLaw } from '../src/core/scaling.ts';
 import type { BackendChoice, BackendInfo } from './backend.ts';
 import type { RunHistory } from './checkpoint.ts';
 import type { Score } from './sample.ts';
-import type { ModelShape, SweepConfig, SweepPoint } from './sweep.ts';
+import type { ModelShape, SweepConfig, SweepPoint } from '../src/core/sweep.ts';
 import type { EvalEvent, StepBatch, StepEvent, TrainSummary } from './train.ts';
 
 export type { BackendChoice, BackendInfo, EvalEvent, RunHistory, Score, StepBatch, StepEvent, TrainSummary };
@@ -157,8 +157,8 @@ export interface FittedLaw {
 
 /** sweep worker → page */
 export type SweepFromWorker =
-  /** Steps and non-embedding N of every model of the ladder, from the budget: the whole sweep's length. */
-  | { type: 'sweepPlan'; id: number; steps: number[]; N: number[]; vocabSize: number }
+  /** Steps, warm-up steps and non-embedding N of every model of the ladder (src/core/sweep.ts planSweep): the whole sweep's length. */
+  | { type: 'sweepPlan'; id: number; steps: number[]; warmupSteps: number[]; N: number[]; vocabSize: number }
   | { type: 'sweepModel'; id: number; model: number; shape: ModelShape; N: number; steps: number }
   | { type: 'sweepStep'; id: number; model: number; step: number; loss: number }
   | { type: 'sweepPoint'; id: number; point: SweepPoint }

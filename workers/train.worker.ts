@@ -21,7 +21,8 @@ import { bootstrapChinchilla } from '../src/core/fit.ts';
 import type { CorpusMessage, FromWorker, ReferenceLoss, SweepFromWorker, SweepToWorker, ToWorker, TrainFault } from './protocol.ts';
 import { createRun, disposeRun, prepareRun, referenceLosses, type PreparedRun, type Run } from './run.ts';
 import { generate, nextProbs, score } from './sample.ts';
-import { runSweep, sweepSteps } from './sweep.ts';
+import { planSweep } from '../src/core/sweep.ts';
+import { runSweep } from './sweep.ts';
 import { deviceFault, onDeviceFault } from './device.ts';
 import { DivergenceError, summarize, train, type RunStats, type TrainHooks } from './train.ts';
 
@@ -402,12 +403,11 @@ async function sweep(msg: Extract<SweepToWorker, { type: 'sweep' }>) {
   if (isTraining()) throw new Error('a run is training in this worker: a sweep would compete with it for the device');
   const { id, config } = msg;
   const vocabSize = new Set(msg.corpus.text).size;
-  const steps = sweepSteps(config, vocabSize);
-  const N = config.ladder.map((shape) => countParams({ ...shape, vocabSize, blockSize: config.blockSize, dropout: config.dropout }).nonEmbedding);
+  const { steps, warmupSteps, N } = planSweep(config, vocabSize);
   const s = (sweeping = { id, stop: false });
   // A model counts as trained once its last step arrives; a stop before that resumes at it.
   let nextModel = msg.startModel;
-  post({ type: 'sweepPlan', id, steps, N, vocabSize });
+  post({ type: 'sweepPlan', id, steps, warmupSteps, N, vocabSize });
   try {
     await runSweep(
       msg.corpus.text,

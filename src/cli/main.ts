@@ -29,7 +29,7 @@ import { checkCorpusSize, decodeCorpus } from '../core/text.ts';
 import { CharTokenizer, countCodePoints } from '../core/tokenizer.ts';
 import type { BackendChoice } from '../../workers/backend.ts';
 import type { RunHistory } from '../../workers/checkpoint.ts';
-import type { ModelShape, SweepConfig, SweepPoint } from '../../workers/sweep.ts';
+import { DEFAULT_SIZES, DEFAULT_WARMUP_FRACTION, parseLadder, planSweep, sweepConfig, type ModelShape } from '../core/sweep.ts';
 
 type FlagSpec = { type: 'string' | 'boolean'; help: string; default?: string };
 
@@ -96,7 +96,7 @@ const COMMANDS = {
     help: 'train a ladder of model sizes for a token budget; prints (N, D, val loss) points for a scaling law',
     flags: {
       corpus: TRAIN_FLAGS.corpus,
-      sizes: { type: 'string', help: 'the ladder: LAYERSxWIDTH[hHEADS], comma-separated (heads default to width/16)', default: '2x32,2x48,2x64,3x96,4x128' },
+      sizes: { type: 'string', help: 'the ladder: LAYERSxWIDTH[hHEADS], comma-separated (heads default to width/16)', default: DEFAULT_SIZES },
       tokens: { type: 'string', help: 'tokens (characters) each model trains on; or use --tokens-per-param' },
       'tokens-per-param': { type: 'string', help: "each model's budget as a multiple of its non-embedding N (Chinchilla: ~20)" },
       points: { type: 'string', help: 'evaluations recorded along each run', default: '5' },
@@ -105,7 +105,7 @@ const COMMANDS = {
       dropout: TRAIN_FLAGS.dropout,
       lr: TRAIN_FLAGS.lr,
       'min-lr': TRAIN_FLAGS['min-lr'],
-      'warmup-frac': { type: 'string', help: "linear warm-up as a fraction of each model's steps", default: '0.1' },
+      'warmup-frac': { type: 'string', help: "linear warm-up as a fraction of each model's steps", default: String(DEFAULT_WARMUP_FRACTION) },
       wd: TRAIN_FLAGS.wd,
       clip: TRAIN_FLAGS.clip,
       sampling: TRAIN_FLAGS.sampling,
@@ -275,57 +275,42 @@ function writeAtomically(path: string, bytes: Uint8Array) {
   }
 }
 
-/** "2x64" or "2x64h4" → a model shape; heads default to width/16 (at least 1). */
-function parseShape(spec: string): ModelShape {
-  const m = /^(\d+)x(\d+)(?:h(\d+))?$/.exec(spec.trim());
-  if (!m) throw new UsageError(`--sizes entry ${JSON.stringify(spec)} is not LAYERSxWIDTH or LAYERSxWIDTHhHEADS (e.g. 2x64, 3x96h6)`);
-  const nEmbd = Number(m[2]);
-  return { nLayer: Number(m[1]), nEmbd, nHead: m[3] ? Number(m[3]) : Math.max(1, Math.round(nEmbd / 16)) };
-}
-
 async function sweep(v: Record<string, string | boolean | undefined>) {
-  const ladder = String(v.sizes).split(',').map(parseShape);
+  let ladder: ModelShape[];
+  try {
+    ladder = parseLadder(String(v.sizes));
+  } catch (err) {
+    throw new UsageError(`--sizes: ${(err as Error).message}`);
+  }
   if (v.tokens !== undefined && v['tokens-per-param'] !== undefined) throw new UsageError('give --tokens or --tokens-per-param, not both');
   const budget = v['tokens-per-param'] !== undefined ? { tokensPerParam: num(v, 'tokens-per-param') } : { tokens: v.tokens !== undefined ? num(v, 'tokens') : 200_000 };
   if (Object.values(budget)[0] <= 0) throw new UsageError('the token budget must be positive');
-  const warmupFrac = num(v, 'warmup-frac');
-  if (!(warmupFrac >= 0 && warmupFrac < 1)) throw new UsageError(`--warmup-frac must be in [0, 1), got ${warmupFrac}`);
+  const warmupFraction = num(v, 'warmup-frac');
+  if (!(warmupFraction >= 0 && warmupFraction < 1)) throw new UsageError(`--warmup-frac must be in [0, 1), got ${warmupFraction}`);
   const points = num(v, 'points');
   if (!Number.isInteger(points) || points < 1) throw new UsageError(`--points must be a whole number ≥ 1, got ${points}`);
   const corpus = readCorpusWithFloor(String(v.corpus));
-  const { runSweep, sweepSteps } = await import('../../workers/sweep.ts');
-  const cfg: SweepConfig = {
+  const { runSweep } = await import('../../workers/sweep.ts');
+  // The same config the Scaling lab builds from its fields (src/core/sweep.ts).
+  const cfg = sweepConfig({
     ladder,
     blockSize: num(v, 'ctx'),
-    dropout: num(v, 'dropout'),
+    batchSize: num(v, 'batch'),
+    learningRate: num(v, 'lr'),
+    minLr: num(v, 'min-lr'),
     budget,
     points,
-    train: {
-      ...defaultTrainConfig,
-      batchSize: num(v, 'batch'),
-      learningRate: num(v, 'lr'),
-      minLr: num(v, 'min-lr'),
-      warmupSteps: 0, // set per model below, from its own length
-      weightDecay: num(v, 'wd'),
-      gradClip: num(v, 'clip'),
-      sampling: sampling(v.sampling),
-      seed: num(v, 'seed'),
-      evalBatches: num(v, 'eval-batches'),
-    },
-  };
-  const steps = sweepSteps(cfg, new Set(corpus.text).size);
+    warmupFraction,
+    dropout: num(v, 'dropout'),
+    train: { weightDecay: num(v, 'wd'), gradClip: num(v, 'clip'), sampling: sampling(v.sampling), seed: num(v, 'seed'), evalBatches: num(v, 'eval-batches') },
+  });
+  const { steps, warmupSteps } = planSweep(cfg, new Set(corpus.text).size);
   const backend = await startBackend(backendChoice(v.backend));
-  emit({ type: 'start', backend: backend.name, adapter: backend.adapter, models: ladder.length, steps, entropyRate: corpus.entropyRate ?? null });
-  const all: SweepPoint[] = [];
-  for (let i = 0; i < ladder.length; i++) {
-    // One model at a time, each with warm-up as its own fraction of its steps.
-    const one = { ...cfg, ladder: [ladder[i]], train: { ...cfg.train, warmupSteps: Math.floor(warmupFrac * steps[i]) } };
-    const pts = await runSweep(corpus.text, one, {
-      onModel: (_, shape, N, n) => emit({ type: 'model', index: i, ...shape, N, steps: n }),
-      onPoint: (p) => emit({ type: 'point', ...p, model: i }),
-    });
-    all.push(...pts.map((p) => ({ ...p, model: i })));
-  }
+  emit({ type: 'start', backend: backend.name, adapter: backend.adapter, models: ladder.length, steps, warmupSteps, entropyRate: corpus.entropyRate ?? null });
+  const all = await runSweep(corpus.text, cfg, {
+    onModel: (i, shape, N, n) => emit({ type: 'model', index: i, ...shape, N, steps: n }),
+    onPoint: (p) => emit({ type: 'point', ...p }),
+  });
   emit({ type: 'sweep', points: all });
   // Each model's last point carries its final loss; every point goes into the fit.
   if (all.length >= 5 && new Set(all.map((p) => p.N)).size >= 2) emit({ ...fitLaw(all, 100, num(v, 'seed')), entropyRate: corpus.entropyRate ?? null });

@@ -4,7 +4,6 @@
  * exports. The chart itself is Chart.js on two logarithmic axes, created once per canvas.
  */
 import { Chart, Legend, LineController, LineElement, LinearScale, LogarithmicScale, PointElement, ScatterController, Tooltip, type ChartDataset } from 'chart.js';
-import { countParams } from '../core/config.ts';
 import {
   chinchilla,
   chinchillaLoss,
@@ -17,61 +16,9 @@ import {
   perCharacter,
   type ChinchillaLaw,
 } from '../core/scaling.ts';
-import type { FittedLaw, ModelShape, SweepPoint } from '../../workers/protocol.ts';
+import type { FittedLaw, SweepPoint } from '../../workers/protocol.ts';
 
 Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Tooltip);
-
-/** workers/sweep.ts's defaultLadder as text (the page may not import values from workers/). */
-export const DEFAULT_SIZES = '2x32,2x48,2x64,3x96,4x128';
-
-/** Head width of a ladder entry given as LxW: 16, as in the default ladder and the CLI. */
-const HEAD_WIDTH = 16;
-
-/** "2x64" or "3x96h6" → a model shape; heads default to one per 16 channels. */
-export function parseShape(spec: string): ModelShape {
-  const m = /^(\d+)\s*[x×]\s*(\d+)(?:h(\d+))?$/.exec(spec.trim());
-  if (!m) throw new Error(`${JSON.stringify(spec.trim())} is not LAYERSxWIDTH or LAYERSxWIDTHhHEADS (e.g. 2x64, 3x96h6)`);
-  const nLayer = Number(m[1]);
-  const nEmbd = Number(m[2]);
-  const nHead = m[3] ? Number(m[3]) : Math.max(1, Math.round(nEmbd / HEAD_WIDTH));
-  if (nLayer < 1 || nEmbd < 1 || nHead < 1) throw new Error(`${spec.trim()}: layers, width and heads must be at least 1`);
-  if (nEmbd % nHead !== 0) throw new Error(`${spec.trim()}: the width ${nEmbd} must be divisible by the ${nHead} heads`);
-  return { nLayer, nHead, nEmbd };
-}
-
-/** A comma-separated ladder; throws with the first bad entry's reason. */
-export function parseLadder(text: string): ModelShape[] {
-  const entries = text.split(',').filter((s) => s.trim() !== '');
-  if (entries.length === 0) throw new Error('the ladder is empty: list sizes such as 2x32,2x64');
-  return entries.map(parseShape);
-}
-
-export function formatShape(s: ModelShape): string {
-  return `${s.nLayer}x${s.nEmbd}${s.nHead === Math.max(1, Math.round(s.nEmbd / HEAD_WIDTH)) ? '' : `h${s.nHead}`}`;
-}
-
-/** Non-embedding parameters of a shape (exact, as the worker counts them). */
-export function shapeN(shape: ModelShape, vocabSize: number, blockSize: number): number {
-  return countParams({ ...shape, vocabSize, blockSize, dropout: 0 }).nonEmbedding;
-}
-
-export type Budget = { tokens: number } | { tokensPerParam: number };
-
-/** Steps per model for a budget: workers/sweep.ts's sweepSteps, which the page cannot import. */
-export function planSteps(ladder: ModelShape[], budget: Budget, tokensPerStep: number, vocabSize: number, blockSize: number): number[] {
-  return ladder.map((shape) => {
-    const D = 'tokens' in budget ? budget.tokens : budget.tokensPerParam * shapeN(shape, vocabSize, blockSize);
-    return Math.max(1, Math.ceil(D / tokensPerStep));
-  });
-}
-
-/** Fraction of a sweep done: steps of finished models plus the current one's, over all steps. */
-export function sweepFraction(steps: number[], finished: number, currentStep: number): number {
-  const total = steps.reduce((a, b) => a + b, 0);
-  if (total === 0) return 0;
-  const done = steps.slice(0, finished).reduce((a, b) => a + b, 0) + (finished < steps.length ? Math.min(currentStep, steps[finished]) : 0);
-  return Math.min(1, done / total);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Units and series

@@ -4,7 +4,6 @@
  * The worker's events are the only writers of what it measured; components read and call methods.
  */
 import { TrainWorker } from './worker-client.ts';
-import { defaultTrainConfig } from '../core/config.ts';
 import type { ChinchillaLaw } from '../core/scaling.ts';
 import type {
   BackendChoice,
@@ -17,7 +16,8 @@ import type {
   SweepPoint,
   SweepToWorker,
 } from '../../workers/protocol.ts';
-import { DEFAULT_SIZES, parseLadder, parseShape, planSteps, shapeN, sweepFraction, type Budget, type ExportedFit } from './scaling-chart.ts';
+import { DEFAULT_SIZES, parseLadder, parseShape, shapeN, sweepConfig, sweepFraction, type Budget } from '../core/sweep.ts';
+import type { ExportedFit } from './scaling-chart.ts';
 
 export type SweepStatus = 'idle' | 'running' | 'stopping' | 'stopped' | 'done' | 'error';
 
@@ -132,33 +132,25 @@ export class ScalingLab {
     return this.#worker;
   }
 
-  #sweepConfig(ladder: ModelShape[], vocabSize: number): SweepConfig {
-    const tokensPerStep = this.batchSize * this.blockSize;
-    const steps = planSteps(ladder, this.budget, tokensPerStep, vocabSize, this.blockSize);
-    return {
+  /** The sweep the fields describe, built as the CLI's `sweep` builds it from its flags (src/core/sweep.ts). */
+  #sweepConfig(ladder: ModelShape[]): SweepConfig {
+    return sweepConfig({
       ladder,
       blockSize: this.blockSize,
-      dropout: 0,
+      batchSize: this.batchSize,
+      learningRate: this.learningRate,
+      minLr: this.learningRate / 10,
       budget: this.budget,
       points: this.pointsPerModel,
-      train: {
-        ...defaultTrainConfig,
-        batchSize: this.batchSize,
-        learningRate: this.learningRate,
-        minLr: this.learningRate / 10,
-        // One warm-up for the whole ladder (runSweep shares the training config): 5% of the shortest model.
-        warmupSteps: Math.floor(0.05 * Math.min(...steps)),
-      },
-    };
+    });
   }
 
   /** Trains the ladder on `corpus`, from its first model; the previous sweep's points are dropped. */
   startSweep(corpus: CorpusMessage) {
     if (this.running || this.settingsError || !this.ladder.ok) return;
-    const vocabSize = new Set(corpus.text).size;
-    this.#config = this.#sweepConfig(this.ladder.shapes, vocabSize);
+    this.#config = this.#sweepConfig(this.ladder.shapes);
     this.#corpusMsg = corpus;
-    this.corpus = { name: corpus.name, entropyRate: corpus.entropyRate ?? null, vocabSize };
+    this.corpus = { name: corpus.name, entropyRate: corpus.entropyRate ?? null, vocabSize: new Set(corpus.text).size };
     this.points = [];
     this.fitted = null;
     this.fitError = null;

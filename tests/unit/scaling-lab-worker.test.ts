@@ -4,7 +4,9 @@
  */
 import { beforeAll, describe, expect, test } from 'vitest';
 import { defaultTrainConfig } from '../../src/core/config.ts';
+import { spawn } from 'node:child_process';
 import { generateMarkov, parseMarkovSpec } from '../../src/core/markov.ts';
+import { parseLadder, sweepConfig } from '../../src/core/sweep.ts';
 import type { SweepConfig, SweepFromWorker } from '../../workers/protocol.ts';
 import { events, next, send, startWorker } from './worker-harness.ts';
 
@@ -19,7 +21,8 @@ const config: SweepConfig = {
   dropout: 0,
   budget: { tokens: 8 * 16 * 6 }, // six steps of batch 8 × ctx 16
   points: 2,
-  train: { ...defaultTrainConfig, batchSize: 8, learningRate: 1e-2, minLr: 1e-3, warmupSteps: 0, evalBatches: 2, logEvery: 1 },
+  warmupFraction: 0,
+  train: { ...defaultTrainConfig, batchSize: 8, learningRate: 1e-2, minLr: 1e-3, evalBatches: 2, logEvery: 1 },
 };
 
 beforeAll(async () => {
@@ -54,6 +57,34 @@ describe('train.worker sweeps and fits', () => {
       expect(p.loss).toBeGreaterThan(corpus.entropyRate - 0.05);
       expect(p.loss).toBeLessThan(Math.log(6) + 0.05);
     }
+  });
+
+  test('the CLI and the Scaling lab plan the same sweep: the same models, steps and warm-up each', async () => {
+    // The lab's fields, as ScalingLab builds its config from them (minLr = lr / 10).
+    const fields = { ladder: parseLadder('1x8,2x16,2x32h4'), blockSize: 16, batchSize: 8, learningRate: 0.01, minLr: 0.001, budget: { tokensPerParam: 4 }, points: 2 };
+    const done = next('sweepDone');
+    const planned = next('sweepPlan', (e) => e.id === 5);
+    send({ type: 'sweep', id: 5, corpus: { name: corpus.name, text: corpus.text, entropyRate: corpus.entropyRate }, config: sweepConfig(fields), startModel: 0 });
+    const app = await planned;
+    send({ type: 'stopSweep' });
+    await done;
+    // The CLI with the same settings as flags: its start line is its plan (read, then the process is ended).
+    const cli = spawn('node', ['--import', 'tsx', 'src/cli/main.ts', 'sweep', '--corpus', 'markov:order=1,alphabet=6,length=40000', '--sizes', '1x8,2x16,2x32h4',
+      '--tokens-per-param', '4', '--ctx', '16', '--batch', '8', '--lr', '0.01', '--min-lr', '0.001', '--points', '2', '--backend', 'cpu']);
+    const start = await new Promise<{ steps: number[]; warmupSteps: number[] }>((resolve, reject) => {
+      let out = '';
+      cli.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const line = out.split('\n').find((l) => l.includes('"type":"start"'));
+        if (line) resolve(JSON.parse(line));
+      });
+      cli.on('exit', (code) => reject(new Error(`the CLI exited (${code}) before its start line`)));
+    });
+    cli.kill();
+    expect(app.steps).toEqual(start.steps);
+    expect(app.warmupSteps).toEqual(start.warmupSteps);
+    expect(app.warmupSteps).toEqual(app.steps.map((n) => Math.floor(0.1 * n))); // 10% of each model's own steps
+    expect(new Set(app.steps).size).toBe(3); // D ∝ N: three different lengths, so the per-model warm-up is seen
   });
 
   test('stopSweep ends it before the ladder is done, and says which model to resume from', async () => {

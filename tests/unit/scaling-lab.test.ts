@@ -10,13 +10,11 @@ import {
   formatCount,
   labJson,
   logSpace,
-  parseLadder,
-  planSteps,
   pointsCsv,
   publishedPerChar,
-  sweepFraction,
   xRange,
 } from '../../src/lib/scaling-chart.ts';
+import { DEFAULT_LADDER, DEFAULT_SIZES, formatShape, parseLadder, planSweep, sweepConfig, sweepFraction, sweepTrainConfig } from '../../src/core/sweep.ts';
 import type { FittedLaw, SweepPoint } from '../../workers/protocol.ts';
 
 const base = { charsPerToken: 4.3, vocabSize: 65, refD: 1e6, refN: 1e5, fit: null, sweep: [], run: null, verified: [] };
@@ -36,11 +34,25 @@ describe('ladders', () => {
     expect(() => parseLadder(' , ')).toThrow(/empty/);
   });
 
-  test('steps per model follow the budget, as workers/sweep.ts counts them', () => {
-    const ladder = parseLadder('1x16,2x32');
-    expect(planSteps(ladder, { tokens: 1000 }, 128, 10, 16)).toEqual([8, 8]);
+  test('the default ladder reads back from its text, and every shape prints as it parses', () => {
+    expect(parseLadder(DEFAULT_SIZES)).toEqual(DEFAULT_LADDER);
+    expect(DEFAULT_SIZES).toBe('2x32,2x48,2x64,3x96,4x128');
+    for (const s of parseLadder('1x8,3x96h6,2x64h1')) expect(parseLadder(formatShape(s))).toEqual([s]);
+  });
+
+  test('steps per model follow the budget, and each model warms up for 10% of its own steps', () => {
+    const base = { ladder: parseLadder('1x16,2x32'), blockSize: 16, batchSize: 8, learningRate: 1e-3, minLr: 1e-4, points: 4 };
+    const fixed = planSweep(sweepConfig({ ...base, budget: { tokens: 1000 } }), 10);
+    expect(fixed.steps).toEqual([8, 8]); // ⌈1000 / (8·16)⌉
+    expect(fixed.warmupSteps).toEqual([0, 0]);
     const N = countParams({ nLayer: 2, nHead: 2, nEmbd: 32, vocabSize: 10, blockSize: 16, dropout: 0 }).nonEmbedding;
-    expect(planSteps(ladder, { tokensPerParam: 20 }, 128, 10, 16)[1]).toBe(Math.ceil((20 * N) / 128));
+    const cfg = sweepConfig({ ...base, budget: { tokensPerParam: 20 } });
+    const plan = planSweep(cfg, 10);
+    expect(plan.N[1]).toBe(N);
+    expect(plan.steps[1]).toBe(Math.ceil((20 * N) / 128));
+    expect(plan.warmupSteps[1]).toBe(Math.floor(0.1 * plan.steps[1]));
+    expect(sweepTrainConfig(cfg, plan, 1)).toMatchObject({ maxSteps: plan.steps[1], warmupSteps: plan.warmupSteps[1], evalEvery: Math.floor(plan.steps[1] / 4) });
+    expect(() => planSweep({ ...cfg, warmupFraction: 1 }, 10)).toThrow(/warm-up fraction/);
   });
 
   test('one progress fraction covers the whole sweep', () => {
