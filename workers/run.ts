@@ -3,6 +3,7 @@ import { Batcher, checkSplit, splitTrainVal } from '../src/core/batching.ts';
 import { assertValid, validateModelConfig, validateRunConfig, validateTrainConfig, type ModelConfig, type TrainConfig } from '../src/core/config.ts';
 import { baselines } from '../src/core/ngram.ts';
 import { CharTokenizer } from '../src/core/tokenizer.ts';
+import { growVocabulary, type Checkpoint, type RunHistory } from './checkpoint.ts';
 import { GPT } from './model.ts';
 import type { ReferenceLoss } from './protocol.ts';
 import { Trainer, type TrainerState } from './train.ts';
@@ -64,6 +65,74 @@ export function createRun({ tokenizer, model: modelConfig, train, data }: Prepar
     return { tokenizer, model: gpt, trainer, split: { train: data.train.length, val: data.val.length } };
   } catch (err) {
     gpt.dispose();
+    throw err;
+  }
+}
+
+/** A checkpoint that cannot make the run asked for (weights only, another corpus, a step out of reach): the caller's input, not a fault. */
+export class CheckpointMisfit extends Error {
+  override name = 'CheckpointMisfit';
+}
+
+/** How a run comes from a checkpoint: the same run continued, or a new one from its weights. */
+export type FromCheckpoint =
+  | {
+      mode: 'resume';
+      /** What a resumed run may still change; everything else is the file's. */
+      overrides?: Partial<Pick<TrainConfig, 'maxSteps' | 'logEvery' | 'evalEvery'>>;
+      /** Both learning rates times this, in (0, 1]: a rollback after divergence halves them. */
+      lrScale?: number;
+    }
+  | {
+      mode: 'finetune';
+      train: TrainConfig; // the new run's settings
+      dropout?: number; // default: the checkpoint's
+    };
+
+/**
+ * The run a checkpoint describes on a corpus, with the curves it carries: one set of rules for the
+ * CLI (`train --resume`, `--init-from`) and the worker (Load, Resume, Roll back).
+ * - Resuming continues the saved run exactly: it needs the optimizer state and the same corpus
+ *   (by SHA-256), takes every setting from the file but `overrides`, and never goes back before
+ *   the saved step; its history is kept up to that step.
+ * - Fine-tuning starts a new run at step 0 from the weights, its vocabulary grown to the corpus's
+ *   characters (growVocabulary), with fresh optimizer state and no history.
+ * Throws a specific error for any misfit; the checkpoint's model becomes the run's, or is freed.
+ */
+export async function runFromCheckpoint(ck: Checkpoint, corpus: { name: string; text: string; sha256: string }, how: FromCheckpoint): Promise<{ prepared: PreparedRun; run: Run; history: RunHistory }> {
+  if (how.mode === 'finetune') {
+    const grown = await growVocabulary(ck, new Set(corpus.text), how.train.seed, how.dropout).finally(() => ck.model.dispose()); // the grown model is a copy
+    try {
+      const { vocabSize: _, ...shape } = grown.model.config;
+      const prepared = prepareRun(corpus.text, shape, how.train, grown.tokenizer);
+      return { prepared, run: createRun(prepared, { model: grown.model }), history: { losses: [], evals: [] } };
+    } catch (err) {
+      grown.model.dispose();
+      throw err;
+    }
+  }
+  try {
+    if (!ck.state || !ck.meta.train) throw new CheckpointMisfit('this checkpoint holds weights only, not a run to resume: fine-tune from it instead');
+    if (ck.meta.corpus && ck.meta.corpus.sha256 !== corpus.sha256) {
+      throw new CheckpointMisfit(`this checkpoint was trained on ${ck.meta.corpus.name}, another text than ${corpus.name}: resuming needs the same corpus (fine-tuning starts a new run on it)`);
+    }
+    const scale = how.lrScale ?? 1;
+    if (!(scale > 0 && scale <= 1)) throw new CheckpointMisfit(`lrScale must be in (0, 1], got ${scale}`);
+    const saved = ck.meta.train;
+    const config: TrainConfig = { ...saved, ...how.overrides, learningRate: saved.learningRate * scale, minLr: saved.minLr * scale };
+    const step = ck.meta.step;
+    if (config.maxSteps < step) throw new CheckpointMisfit(`this checkpoint is at step ${step}: a resumed run cannot end before it (asked for ${config.maxSteps} steps)`);
+    const { vocabSize: _, ...shape } = ck.meta.model;
+    const prepared = prepareRun(corpus.text, shape, config, ck.tokenizer);
+    const run = createRun(prepared, { model: ck.model, state: ck.state });
+    // The losses cover the steps up to the saved one; evals after it (if any) belong to a later save.
+    const history: RunHistory = {
+      losses: (ck.meta.history?.losses ?? []).slice(0, step).filter((x) => typeof x === 'number'),
+      evals: (ck.meta.history?.evals ?? []).filter((e) => e.step <= step),
+    };
+    return { prepared, run, history };
+  } catch (err) {
+    ck.model.dispose();
     throw err;
   }
 }

@@ -16,10 +16,10 @@ import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend
 import { countParams } from '../src/core/config.ts';
 import { tokensPerStep, trainingFlopsPerStep } from '../src/core/flops.ts';
 import { initBackend, type BackendChoice, type BackendInfo } from './backend.ts';
-import { growVocabulary, loadCheckpoint, saveCheckpoint, type Checkpoint, type CorpusId, type RunHistory } from './checkpoint.ts';
+import { loadCheckpoint, saveCheckpoint, type CorpusId, type RunHistory } from './checkpoint.ts';
 import { bootstrapChinchilla } from '../src/core/fit.ts';
 import type { CorpusMessage, FromWorker, ReferenceLoss, SweepFromWorker, SweepToWorker, ToWorker, TrainFault } from './protocol.ts';
-import { createRun, disposeRun, prepareRun, referenceLosses, type PreparedRun, type Run } from './run.ts';
+import { createRun, disposeRun, prepareRun, referenceLosses, runFromCheckpoint, type FromCheckpoint, type Run } from './run.ts';
 import { generate, nextProbs, score } from './sample.ts';
 import { planSweep } from '../src/core/sweep.ts';
 import { runSweep } from './sweep.ts';
@@ -175,59 +175,25 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>) {
   c.loop = trainLoop(c, info);
 }
 
-/**
- * Builds the run a checkpoint describes on `corpus`; throws (leaving the current run alone) when
- * the file is unusable or does not fit. The checkpoint's model is the new run's, or is freed.
- */
-async function runFromCheckpoint(ck: Checkpoint, msg: Extract<ToWorker, { type: 'load' }>, sha: string): Promise<{ prepared: PreparedRun; run: Run }> {
-  const { text } = msg.corpus;
-  if (msg.mode === 'resume') {
-    if (!ck.state || !ck.meta.train) throw new Error('this checkpoint holds weights only, not a run to resume: fine-tune from it instead');
-    if (ck.meta.corpus && ck.meta.corpus.sha256 !== sha) {
-      throw new Error(`this checkpoint was trained on ${ck.meta.corpus.name}, another text than ${msg.corpus.name}: resuming needs the same corpus (fine-tuning starts a new run on this one)`);
-    }
-    const scale = msg.lrScale ?? 1;
-    if (!(scale > 0 && scale <= 1)) throw new Error(`lrScale must be in (0, 1], got ${scale}`);
-    const { learningRate, minLr } = ck.meta.train;
-    const config = { ...ck.meta.train, maxSteps: msg.train?.maxSteps ?? ck.meta.train.maxSteps, learningRate: learningRate * scale, minLr: minLr * scale };
-    const { vocabSize: _, ...shape } = ck.meta.model;
-    const prepared = prepareRun(text, shape, config, ck.tokenizer);
-    return { prepared, run: createRun(prepared, { model: ck.model, state: ck.state }) };
-  }
-  const config = msg.train ?? ck.meta.train;
-  if (!config) throw new Error('fine-tuning needs a training config, and this checkpoint holds none');
-  const grown = await growVocabulary(ck, new Set(text), config.seed);
-  ck.model.dispose(); // the grown model is a copy
-  try {
-    const { vocabSize: _, ...shape } = grown.model.config;
-    const prepared = prepareRun(text, shape, config, grown.tokenizer);
-    return { prepared, run: createRun(prepared, { model: grown.model }) };
-  } catch (err) {
-    grown.model.dispose();
-    throw err;
-  }
-}
-
 async function load(msg: Extract<ToWorker, { type: 'load' }>) {
   await ready();
   if (current?.phase === 'training') throw new Error('a run is training: pause or stop it before loading a checkpoint');
   const ck = loadCheckpoint(msg.bytes);
-  let built: { prepared: PreparedRun; run: Run };
   const sha = await sha256(msg.corpus.text);
-  try {
-    built = await runFromCheckpoint(ck, msg, sha);
-  } catch (err) {
-    if (!ck.model.wte.isDisposed) ck.model.dispose(); // unless runFromCheckpoint freed it already
-    throw err;
+  let how: FromCheckpoint;
+  if (msg.mode === 'resume') {
+    how = { mode: 'resume', overrides: msg.train ? { maxSteps: msg.train.maxSteps } : {}, lrScale: msg.lrScale };
+  } else {
+    const train = msg.train ?? ck.meta.train;
+    if (!train) {
+      ck.model.dispose();
+      throw new Error('fine-tuning needs a training config, and this checkpoint holds none');
+    }
+    how = { mode: 'finetune', train };
   }
-  const { prepared, run } = built;
-  // A resumed run keeps its curves; the losses cover the last `losses.length` steps up to its step.
-  const saved = msg.mode === 'resume' ? ck.meta.history : undefined;
+  // The same rules as the CLI's --resume and --init-from (run.ts); the checkpoint's model is the run's, or freed.
+  const { prepared, run, history } = await runFromCheckpoint(ck, { ...msg.corpus, sha256: sha }, how);
   const step = run.trainer.step;
-  const history: RunHistory = {
-    losses: (saved?.losses ?? []).slice(0, step).filter((x) => typeof x === 'number'),
-    evals: (saved?.evals ?? []).filter((e) => e.step <= step),
-  };
   if (isTraining()) {
     disposeRun(run); // a resume slipped in while the file was read
     throw new Error('a run started training while the checkpoint loaded; pause it and load again');

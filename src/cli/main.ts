@@ -29,6 +29,7 @@ import { checkCorpusSize, decodeCorpus } from '../core/text.ts';
 import { CharTokenizer, countCodePoints } from '../core/tokenizer.ts';
 import type { BackendChoice } from '../../workers/backend.ts';
 import type { RunHistory } from '../../workers/checkpoint.ts';
+import type { FromCheckpoint } from '../../workers/run.ts';
 import { DEFAULT_SIZES, DEFAULT_WARMUP_FRACTION, parseLadder, planSweep, sweepConfig, type ModelShape } from '../core/sweep.ts';
 
 type FlagSpec = { type: 'string' | 'boolean'; help: string; default?: string };
@@ -439,7 +440,7 @@ async function train(v: Record<string, string | boolean | undefined>, explicit: 
   if (initFrom) checkInputFile(initFrom, 'init-from');
   if (typeof v.save === 'string') checkOutputPath(v.save, 'save');
 
-  const { prepareRun, createRun, disposeRun, referenceLosses } = await import('../../workers/run.ts');
+  const { prepareRun, createRun, disposeRun, referenceLosses, runFromCheckpoint, CheckpointMisfit } = await import('../../workers/run.ts');
   const corpus = readCorpusWithFloor(String(v.corpus));
   const corpusId = { name: String(v.corpus), sha256: sha256(corpus.text) };
   // A new run is checked before any backend work; a resumed or fine-tuned one needs its checkpoint first.
@@ -448,40 +449,28 @@ async function train(v: Record<string, string | boolean | undefined>, explicit: 
   let prepared = resume || initFrom ? null : prepareRun(corpus.text, model, config);
   const backend = await startBackend(backendName);
   const { train: runTraining, summarize } = await import('../../workers/train.ts');
-  const { growVocabulary, loadCheckpoint, saveCheckpoint } = await import('../../workers/checkpoint.ts');
-  const history: RunHistory = { losses: [], evals: [] };
+  const { loadCheckpoint, saveCheckpoint } = await import('../../workers/checkpoint.ts');
+  let history: RunHistory = { losses: [], evals: [] };
   let run;
-  if (resume) {
-    const ck = loadCheckpoint(readCheckpoint(resume));
+  if (resume || initFrom) {
+    // The same rules as the app's Load and Resume (runFromCheckpoint in workers/run.ts).
+    const file = (resume ?? initFrom)!;
+    const ck = loadCheckpoint(readCheckpoint(file));
+    const how: FromCheckpoint = resume
+      ? { mode: 'resume', overrides: { ...(explicit.has('steps') ? { maxSteps: config.maxSteps } : {}), ...(explicit.has('log-every') ? { logEvery: config.logEvery } : {}), ...(explicit.has('eval-every') ? { evalEvery: config.evalEvery } : {}) } }
+      : { mode: 'finetune', train: config, ...(explicit.has('dropout') ? { dropout: model.dropout } : {}) };
+    let built;
     try {
-      if (!ck.state || !ck.meta.train) throw new UsageError(`${resume} holds weights only, not a run to resume; use --init-from to start a new run from them`);
-      if (ck.meta.corpus && ck.meta.corpus.sha256 !== corpusId.sha256) {
-        throw new UsageError(`${resume} was trained on ${ck.meta.corpus.name}, another text than --corpus ${corpusId.name}; --resume needs the same corpus (--init-from fine-tunes on a new one)`);
-      }
-      config = { ...ck.meta.train, ...(explicit.has('steps') ? { maxSteps: config.maxSteps } : {}), ...(explicit.has('log-every') ? { logEvery: config.logEvery } : {}), ...(explicit.has('eval-every') ? { evalEvery: config.evalEvery } : {}) };
-      if (config.maxSteps <= ck.meta.step) throw new UsageError(`${resume} is already at step ${ck.meta.step}; give --steps above that to train on`);
-      const { vocabSize: _, ...shape } = ck.meta.model;
-      prepared = prepareRun(corpus.text, shape, config, ck.tokenizer);
-      refuseFlags(validateRunConfig(prepared.model, prepared.train), v, () => false); // its settings are the file's
-      run = createRun(prepared, { model: ck.model, state: ck.state });
-      history.losses.push(...(ck.meta.history?.losses ?? []));
-      history.evals.push(...(ck.meta.history?.evals ?? []));
+      built = await runFromCheckpoint(ck, { name: `--corpus ${corpusId.name}`, text: corpus.text, sha256: corpusId.sha256 }, how);
     } catch (err) {
-      ck.model.dispose();
-      throw err;
+      throw err instanceof CheckpointMisfit ? new UsageError(`${file}: ${err.message}`) : err;
     }
-  } else if (initFrom) {
-    const ck = loadCheckpoint(readCheckpoint(initFrom));
-    const dropout = explicit.has('dropout') ? model.dropout : undefined;
-    const grown = await growVocabulary(ck, new Set(corpus.text), config.seed, dropout).finally(() => ck.model.dispose());
-    try {
-      const { vocabSize: _, ...shape } = grown.model.config;
-      prepared = prepareRun(corpus.text, shape, config, grown.tokenizer);
-      refuseFlags(validateRunConfig(prepared.model, prepared.train), v, (flag) => !SHAPE_FLAGS.includes(flag));
-      run = createRun(prepared, { model: grown.model });
-    } catch (err) {
-      grown.model.dispose();
-      throw err;
+    ({ prepared, run, history } = built);
+    config = prepared.train;
+    // The CLI's train trains: a finished run has nothing left to do unless --steps asks for more.
+    if (resume && config.maxSteps <= run.trainer.step) {
+      disposeRun(run);
+      throw new UsageError(`${resume} is already at step ${run.trainer.step}; give --steps above that to train on`);
     }
   } else {
     run = createRun(prepared!);

@@ -3,7 +3,12 @@
  * step k (paused, or between two steps while training) and loaded into a fresh run continues to
  * the very losses of an uninterrupted run, and an unusable file changes nothing.
  */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { defaultModelConfig, defaultTrainConfig } from '../../src/core/config.ts';
 import { readSafetensors } from '../../src/core/safetensors.ts';
@@ -16,6 +21,8 @@ const corpus = { name: 'austen', text };
 const model = { ...defaultModelConfig, nLayer: 1, nHead: 2, nEmbd: 16, blockSize: 16 };
 const train = { ...defaultTrainConfig, batchSize: 4, maxSteps: 30, warmupSteps: 3, evalEvery: 10, evalBatches: 2, logEvery: 2 };
 const start = (over: Partial<typeof train> = {}): ToWorker => ({ type: 'start', corpus, model, train: { ...train, ...over } });
+
+const run = promisify(execFile);
 
 /** Train losses of the step events posted since `mark`. */
 const lossesSince = (mark: number) => events.slice(mark).filter((e) => e.type === 'step').map((e) => e.loss);
@@ -132,6 +139,29 @@ describe('train.worker checkpoints', () => {
     const done = next('done');
     send({ type: 'resume' });
     expect((await done).summary.steps).toBe(6);
+  });
+
+  test('the CLI and the worker resume the same file to the same losses', async () => {
+    // A run saved by `train --save` at step 6 of a corpus file, resumed to step 12 by the CLI and by the worker.
+    const dir = mkdtempSync(join(tmpdir(), 'tabgpt-resume-'));
+    const [textFile, ckpt] = [join(dir, 'austen.txt'), join(dir, 'six.safetensors')];
+    writeFileSync(textFile, text);
+    const flags = ['--corpus', textFile, '--layers', '1', '--heads', '2', '--embd', '16', '--ctx', '16', '--batch', '4', '--dropout', '0.1', '--backend', 'cpu', '--eval-every', '0'];
+    await run('node', ['--import', 'tsx', 'src/cli/main.ts', 'train', ...flags, '--steps', '6', '--save', ckpt]);
+    const resumed = await run('node', ['--import', 'tsx', 'src/cli/main.ts', 'train', '--resume', ckpt, '--corpus', textFile, '--steps', '12', '--backend', 'cpu']);
+    const cliLosses = resumed.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'step').map((l) => l.loss);
+    expect(cliLosses).toHaveLength(6); // steps 7..12
+
+    const bytes = new Uint8Array(readFileSync(ckpt));
+    const saved = JSON.parse(readSafetensors(bytes).metadata.train);
+    const paused = next('paused');
+    send({ type: 'load', id: 12, bytes, corpus: { name: textFile, text }, mode: 'resume', train: { ...saved, maxSteps: 12 } });
+    expect((await paused).step).toBe(6);
+    const mark = events.length;
+    const done = next('done');
+    send({ type: 'resume' });
+    await done;
+    expect(lossesSince(mark)).toEqual(cliLosses);
   });
 
   test('save with no run is an error with its id', async () => {
