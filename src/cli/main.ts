@@ -3,7 +3,7 @@
  * stderr with a non-zero exit. The training core is the same one the browser worker runs.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { corpora, isCorpusName, loadCorpus } from '../../datasets/corpora.ts';
@@ -30,7 +30,7 @@ import { CharTokenizer, countCodePoints } from '../core/tokenizer.ts';
 import type { BackendChoice } from '../../workers/backend.ts';
 import type { RunHistory } from '../../workers/checkpoint.ts';
 import type { FromCheckpoint } from '../../workers/run.ts';
-import { DEFAULT_SIZES, DEFAULT_WARMUP_FRACTION, parseLadder, planSweep, sweepConfig, type ModelShape } from '../core/sweep.ts';
+import { DEFAULT_SIZES, DEFAULT_WARMUP_FRACTION, parseLadder, planSweep, sweepConfig, sweepTrainConfig, type ModelShape } from '../core/sweep.ts';
 
 type FlagSpec = { type: 'string' | 'boolean'; help: string; default?: string };
 
@@ -247,26 +247,54 @@ function refuseFlags(issues: ConfigIssue[], values: Record<string, unknown>, nam
 
 /** A file a flag names, checked before any work: it exists and is a file. */
 function checkInputFile(path: string, flag: string) {
+  if (path === '') throw new UsageError(`--${flag} is empty; give a file path`);
   if (!existsSync(path)) throw new UsageError(`--${flag} ${path}: no such file`);
   const stat = statSync(path);
   if (!stat.isFile()) throw new UsageError(`--${flag} ${path} ${stat.isDirectory() ? 'is a directory, not a file' : 'is not a regular file'}`);
 }
 
-/** Where --save will write, checked before training so a finished run is never lost to a bad path. */
-function checkOutputPath(path: string, flag: string) {
-  if (existsSync(path) && !statSync(path).isFile()) throw new UsageError(`--${flag} ${path} is a directory; give a file path`);
+/** The same file, however it is spelled (relative, through links): for existing paths only. */
+function sameFile(a: string, b: string): boolean {
+  return existsSync(a) && existsSync(b) && realpathSync(a) === realpathSync(b);
+}
+
+/** The temporary file writeAtomically writes before renaming it over `path`. */
+function tempPathOf(path: string): string {
+  return `${path}.${process.pid}.tmp`;
+}
+
+/**
+ * Where --save will write, checked before training so a finished run is never lost to a bad path:
+ * a file path (not empty, not a directory, not one of `inputs`, such as the corpus), in a directory
+ * that exists, where the temporary file can be created now (a name too long or a place that refuses
+ * files shows here) and an existing file may be replaced.
+ */
+function checkOutputPath(path: string, flag: string, inputs: { path: string; what: string }[] = []) {
+  if (path === '') throw new UsageError(`--${flag} is empty; give a file path`);
+  if (/[\\/]$/.test(path) || (existsSync(path) && !statSync(path).isFile())) throw new UsageError(`--${flag} ${path} is a directory; give a file path`);
+  for (const input of inputs) if (sameFile(path, input.path)) throw new UsageError(`--${flag} ${path} is ${input.what}: saving would overwrite it; give another path`);
   const dir = dirname(resolve(path));
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--${flag} ${path}: the directory ${dir} does not exist`);
+  const tmp = tempPathOf(path);
   try {
-    accessSync(dir, constants.W_OK);
-  } catch {
-    throw new UsageError(`--${flag} ${path}: the directory ${dir} is not writable`);
+    writeFileSync(tmp, new Uint8Array(0), { flag: 'wx' });
+    rmSync(tmp);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(`--${flag} ${path}: a file cannot be written there (${code === 'ENAMETOOLONG' ? 'the name is too long' : code === 'EACCES' || code === 'EPERM' ? 'not writable' : (code ?? String(err))})`);
+  }
+  if (existsSync(path)) {
+    try {
+      accessSync(path, constants.W_OK);
+    } catch {
+      throw new UsageError(`--${flag} ${path} exists and may not be replaced`);
+    }
   }
 }
 
 /** Writes a new file beside `path` and renames it over: an existing file is never left half-written. */
 function writeAtomically(path: string, bytes: Uint8Array) {
-  const tmp = `${path}.${process.pid}.tmp`;
+  const tmp = tempPathOf(path);
   try {
     writeFileSync(tmp, bytes);
     renameSync(tmp, path);
@@ -305,7 +333,17 @@ async function sweep(v: Record<string, string | boolean | undefined>) {
     dropout: num(v, 'dropout'),
     train: { weightDecay: num(v, 'wd'), gradClip: num(v, 'clip'), sampling: sampling(v.sampling), seed: num(v, 'seed'), evalBatches: num(v, 'eval-batches') },
   });
-  const { steps, warmupSteps } = planSweep(cfg, new Set(corpus.text).size);
+  const vocabSize = new Set(corpus.text).size;
+  const plan = planSweep(cfg, vocabSize);
+  const { steps, warmupSteps } = plan;
+  // Every model of the ladder is checked before the backend starts, naming only the sweep's own flags.
+  const own = (flag: string) => flag in COMMANDS.sweep.flags;
+  cfg.ladder.forEach((shape, i) => {
+    const model = { ...shape, blockSize: cfg.blockSize, dropout: cfg.dropout, vocabSize };
+    const train = sweepTrainConfig(cfg, plan, i);
+    const issues = [...validateModelConfig(model), ...validateTrainConfig(train)];
+    refuseFlags(issues.length ? issues : validateRunConfig(model, train), v, own);
+  });
   const backend = await startBackend(backendChoice(v.backend));
   emit({ type: 'start', backend: backend.name, adapter: backend.adapter, models: ladder.length, steps, warmupSteps, entropyRate: corpus.entropyRate ?? null });
   const all = await runSweep(corpus.text, cfg, {
@@ -320,12 +358,29 @@ async function sweep(v: Record<string, string | boolean | undefined>) {
 /** Points from CSV (N,D,loss), a JSON array, or `sweep`'s JSON lines. */
 export function parsePoints(text: string, source: string): { N: number; D: number; loss: number }[] {
   const trimmed = text.trim();
+  const json = (t: string, where: string): unknown => {
+    try {
+      return JSON.parse(t);
+    } catch (err) {
+      throw new UsageError(`${source}: ${where} is not JSON (${(err as Error).message})`);
+    }
+  };
   let rows: unknown[];
-  if (trimmed.startsWith('[')) rows = JSON.parse(trimmed) as unknown[];
-  else if (trimmed.startsWith('{')) {
+  if (trimmed.startsWith('[')) {
+    const all = json(trimmed, 'the file');
+    if (!Array.isArray(all)) throw new UsageError(`${source}: expected a JSON array of {N, D, loss}`);
+    rows = all;
+  } else if (trimmed.startsWith('{')) {
+    // `sweep`'s JSON lines: blank lines are skipped, every other line must be an object.
     rows = trimmed
-      .split('\n')
-      .map((l) => JSON.parse(l) as { type?: string })
+      .split(/\r?\n/)
+      .map((l, i) => ({ l: l.trim(), i }))
+      .filter(({ l }) => l !== '')
+      .map(({ l, i }) => {
+        const o = json(l, `line ${i + 1}`);
+        if (o === null || typeof o !== 'object') throw new UsageError(`${source}: line ${i + 1} is ${JSON.stringify(o)}, not a JSON object`);
+        return o as { type?: string };
+      })
       .filter((o) => o.type === 'point');
   } else {
     const [head, ...lines] = trimmed.split(/\r?\n/);
@@ -341,8 +396,9 @@ export function parsePoints(text: string, source: string): { N: number; D: numbe
       return { N: Number(f[iN]), D: Number(f[iD]), loss: Number(f[iL]) };
     });
   }
+  if (rows.length === 0) throw new UsageError(`${source}: no points (CSV N,D,loss; a JSON array; or sweep's point lines)`);
   return rows.map((r, i) => {
-    const { N, D, loss } = r as Record<string, unknown>;
+    const { N, D, loss } = (r ?? {}) as Record<string, unknown>;
     if (![N, D, loss].every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)) {
       throw new UsageError(`${source}: point ${i + 1} needs positive numbers N, D and loss, got ${JSON.stringify(r)}`);
     }
@@ -372,16 +428,21 @@ function fitLaw(points: { N: number; D: number; loss: number }[], samples: numbe
 
 function fit(v: Record<string, string | boolean | undefined>) {
   const path = required(v, 'points');
-  if (!existsSync(path)) throw new UsageError(`--points ${path}: no such file`);
+  checkInputFile(path, 'points'); // a regular file: not a directory, a FIFO that never ends, or /dev/zero
+  const size = statSync(path).size;
+  if (size > MAX_POINTS_BYTES) throw new UsageError(`--points ${path} is ${(size / 1e6).toFixed(1)} MB; a file of points is at most ${MAX_POINTS_BYTES / 1e6} MB`);
   const samples = num(v, 'bootstrap');
   if (!Number.isInteger(samples) || samples < 0) throw new UsageError(`--bootstrap must be a whole number ≥ 0, got ${samples}`);
   const at = typeof v.predict === 'string' ? v.predict.split(',').map((pair) => {
     const [N, D] = pair.split(':').map(Number);
-    if (!(N > 0 && D > 0)) throw new UsageError(`--predict entry ${JSON.stringify(pair)} is not N:D with positive numbers`);
+    if (!(N > 0 && D > 0 && Number.isFinite(N) && Number.isFinite(D))) throw new UsageError(`--predict entry ${JSON.stringify(pair)} is not N:D with positive, finite numbers`);
     return { N, D };
   }) : [];
   emit(fitLaw(parsePoints(readFileSync(path, 'utf8'), path), samples, num(v, 'seed'), at));
 }
+
+/** The largest --points file fit reads: a sweep of thousands of points is a few hundred KB. */
+const MAX_POINTS_BYTES = 50e6;
 
 /** Flags a resumed run may still set: everything else comes from its checkpoint. */
 const RESUME_FLAGS = new Set(['corpus', 'steps', 'backend', 'save', 'resume', 'log-every', 'eval-every']);
@@ -425,8 +486,11 @@ async function train(v: Record<string, string | boolean | undefined>, explicit: 
   // known yet: 2 stands in for it (the corpus is checked against the model once it is read).
   refuseFlags([...validateModelConfig({ ...model, vocabSize: 2 }), ...validateTrainConfig(config)], v);
   const backendName = backendChoice(v.backend);
+  // Given is given: an empty --resume is an error, never a silent fresh run (which would overwrite --save).
   const resume = typeof v.resume === 'string' ? v.resume : null;
   const initFrom = typeof v['init-from'] === 'string' ? v['init-from'] : null;
+  if (resume !== null) checkInputFile(resume, 'resume');
+  if (initFrom !== null) checkInputFile(initFrom, 'init-from');
   if (resume && initFrom) throw new UsageError('--resume continues a run and --init-from starts a new one from its weights: give one of them');
   if (resume) {
     const fixed = [...explicit].filter((f) => !RESUME_FLAGS.has(f));
@@ -436,9 +500,7 @@ async function train(v: Record<string, string | boolean | undefined>, explicit: 
     const fixed = SHAPE_FLAGS.filter((f) => explicit.has(f));
     if (fixed.length) throw new UsageError(`--init-from takes the model's shape from the checkpoint; drop --${fixed.join(', --')}`);
   }
-  if (resume) checkInputFile(resume, 'resume');
-  if (initFrom) checkInputFile(initFrom, 'init-from');
-  if (typeof v.save === 'string') checkOutputPath(v.save, 'save');
+  if (typeof v.save === 'string') checkOutputPath(v.save, 'save', [{ path: String(v.corpus), what: 'the corpus' }, ...(initFrom ? [{ path: initFrom, what: 'the --init-from checkpoint' }] : [])]);
 
   const { prepareRun, createRun, disposeRun, referenceLosses, runFromCheckpoint, CheckpointMisfit } = await import('../../workers/run.ts');
   const corpus = readCorpusWithFloor(String(v.corpus));
@@ -577,14 +639,19 @@ async function score(v: Record<string, string | boolean | undefined>) {
 }
 
 function batches(v: Record<string, string | boolean | undefined>) {
-  const text = readCorpus(String(v.corpus));
   const B = num(v, 'batch');
   const T = num(v, 'ctx');
   const steps = num(v, 'steps');
   const seed = num(v, 'seed');
-  for (const [flag, x] of [['batch', B], ['ctx', T], ['steps', steps], ['seed', seed]] as const) {
-    if (!Number.isInteger(x) || x < (flag === 'seed' ? 0 : 1)) throw new UsageError(`--${flag} must be a whole number ≥ ${flag === 'seed' ? 0 : 1}, got ${x}`);
-  }
+  // The limits `train` has for the same flags, checked before the corpus is read or a batch allocated.
+  refuseFlags(
+    [
+      ...validateTrainConfig({ ...defaultTrainConfig, batchSize: B, maxSteps: steps, seed }).filter((i) => ['batchSize', 'maxSteps', 'seed'].includes(i.field)),
+      ...validateModelConfig({ ...defaultModelConfig, blockSize: T, vocabSize: 2 }).filter((i) => i.field === 'blockSize'),
+    ],
+    v,
+  );
+  const text = readCorpus(String(v.corpus));
   const tokenizer = CharTokenizer.fromText(text);
   const { train: data } = splitTrainVal(tokenizer.encode(text), T);
   // Same seed stream as `train`, so these are the batches a run with this seed trains on.

@@ -794,6 +794,28 @@ const cliRows: CliRow[] = [
     check: () => expect(existsSync(path('no'))).toBe(false),
   },
   { name: '--save onto a directory', args: ['train', ...tinyFlags, '--steps', '2', '--save', dir], code: 2, stderr: /--save .* is a directory; give a file path$/ },
+  { name: '--save ending in a slash', args: ['train', ...tinyFlags, '--steps', '2', '--save', `${path('newdir')}/`], code: 2, stderr: /--save .*newdir\/ is a directory; give a file path$/ },
+  { name: '--save empty', args: ['train', ...tinyFlags, '--steps', '2', '--save', ''], code: 2, stderr: /^error: --save is empty; give a file path$/ },
+  { name: '--save with a name too long for the file system', args: ['train', ...tinyFlags, '--steps', '2', '--save', path(`${'x'.repeat(300)}.safetensors`)], code: 2, stderr: /--save .*: a file cannot be written there \(the name is too long\)$/ },
+  {
+    name: '--save onto the corpus file itself',
+    args: ['train', ...tinyFlags, '--steps', '2', '--corpus', path('unicode.txt'), '--save', path('unicode.txt')],
+    code: 2,
+    stderr: /--save .*unicode.txt is the corpus: saving would overwrite it; give another path$/,
+    check: () => expect(readFileSync(path('unicode.txt'), 'utf8')).toBe(unicodeCorpus),
+  },
+  trainRow('--resume "" is refused, not a fresh run over the --save file', ['--resume', ''], 2, /^error: --resume is empty; give a file path$/),
+  trainRow('--init-from "" is refused, not a fresh run over the --save file', ['--init-from', ''], 2, /^error: --init-from is empty; give a file path$/),
+
+  // sweep: every model checked before the backend starts, naming the sweep's own flags.
+  { name: 'sweep with a learning rate of 0', args: ['sweep', '--corpus', path('unicode.txt'), '--sizes', '1x8', '--lr', '0', '--backend', 'webgpu'], code: 2, stderr: /^error: --lr 0: learningRate must be/ },
+  { name: 'sweep with a batch too big for memory', args: ['sweep', '--corpus', path('unicode.txt'), '--sizes', '4x1024', '--ctx', '512', '--batch', '4096', '--backend', 'webgpu'], code: 2, stderr: /^error: --batch 4096: batchSize 4096 × blockSize 512/ },
+  { name: 'sweep with a size that is not a shape', args: ['sweep', '--sizes', '2x30h4'], code: 2, stderr: /^error: --sizes: 2x30h4: the width 30 must be divisible by the 4 heads$/ },
+
+  // batches: the limits train has, checked before anything is allocated.
+  { name: 'batches with a batch of a billion', args: ['batches', '--batch', '1000000000', '--ctx', '16'], code: 2, stderr: /^error: --batch 1000000000: batchSize must be/ },
+  { name: 'batches with a seed past 2^32 - 1', args: ['batches', '--seed', '4294967296'], code: 2, stderr: /^error: --seed 4294967296: seed must be/ },
+  { name: 'batches with a context of 10^6', args: ['batches', '--ctx', '1000000'], code: 2, stderr: /^error: --ctx 1000000: blockSize must be/ },
 
   // Checkpoint files.
   { name: '--checkpoint truncated', args: ['sample', '--checkpoint', path('truncated.safetensors'), '--backend', 'wasm'], code: 1, stderr: /not a usable checkpoint: the header claims \d+ bytes but the file has 300 \(truncated, or not safetensors\)$/ },

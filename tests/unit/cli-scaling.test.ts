@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,3 +85,29 @@ test('fit predicts the loss at a new (N, D) with a bootstrap interval', async ()
   expect(p.interval[0]).toBeLessThan(p.loss);
   expect(p.interval[1]).toBeGreaterThan(p.loss);
 }, 60_000);
+
+test('fit refuses a file it cannot read as points, each with its reason and exit 2, before reading much', async () => {
+  const file = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  const fifo = join(dir, 'points.fifo');
+  execFileSync('mkfifo', [fifo]); // a reader of a FIFO with no writer would wait forever
+  const cases: [string[], RegExp][] = [
+    [['--points', '/dev/zero'], /--points \/dev\/zero is not a regular file$/],
+    [['--points', fifo], /points.fifo is not a regular file$/],
+    [['--points', dir], /is a directory, not a file$/],
+    [['--points', file('null.json', '[null]')], /point 1 needs positive numbers N, D and loss, got null$/],
+    [['--points', file('object.json', '[{"N": 1}')], /the file is not JSON/],
+    [['--points', file('lines.jsonl', '{"type":"point","N":1,"D":2,"loss":3}\n\nnull\n')], /line 3 is null, not a JSON object$/],
+    [['--points', file('none.jsonl', '{"type":"start"}\n')], /no points/],
+    [['--points', file('ok.csv', 'N,D,loss\n1e4,1e5,3\n'), '--predict', '1e400:1e5'], /--predict entry "1e400:1e5" is not N:D with positive, finite numbers$/],
+  ];
+  for (const [args, stderr] of cases) {
+    const r = await cli('fit', ...args);
+    expect(r.code, args.join(' ')).toBe(2);
+    expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+    expect(r.stderr.trim(), args.join(' ')).toMatch(stderr);
+  }
+});
