@@ -410,10 +410,22 @@ export class RunState {
     return this.backend?.name ?? choice;
   }
 
-  /** Pauses while the document is hidden, if pauseWhenHidden; returns the listener's remover. */
+  /** Steps the run has taken since its last save in this browser: what closing the tab now would lose. */
+  get unsavedSteps(): number {
+    if (!this.#run || (this.status !== 'training' && this.status !== 'paused')) return 0;
+    const step = this.lastStep?.step ?? this.startStep;
+    return Math.max(0, step - (this.lastAutosave?.step ?? this.startStep));
+  }
+
+  /**
+   * Saves the run when the document is hidden (a switched or closed tab, a phone's home button:
+   * the last moment a page can count on), and pauses it there if pauseWhenHidden; resumes when it
+   * shows again. Returns the listener's remover.
+   */
   watchVisibility(doc: Document): () => void {
     const onChange = () => {
       if (doc.visibilityState === 'hidden') {
+        if (this.unsavedSteps > 0) void this.autosave();
         if (this.pauseWhenHidden && this.status === 'training') {
           this.#pausedForHidden = true;
           this.pause();
@@ -425,6 +437,22 @@ export class RunState {
     };
     doc.addEventListener('visibilitychange', onChange);
     return () => doc.removeEventListener('visibilitychange', onChange);
+  }
+
+  /**
+   * Asks before the page is left (a reload, a closed tab) while the run has steps no save holds:
+   * the browser's own "leave site?" dialog, which also gives the save that hiding started time to
+   * land. Returns the listener's remover.
+   */
+  watchUnload(win: Window): () => void {
+    const onBeforeUnload = (e: BeforeUnloadEvent) => {
+      if (this.unsavedSteps === 0) return;
+      void this.autosave();
+      e.preventDefault();
+      e.returnValue = ''; // what older browsers need to show the dialog
+    };
+    win.addEventListener('beforeunload', onBeforeUnload);
+    return () => win.removeEventListener('beforeunload', onBeforeUnload);
   }
 
   /** The user's "it may yet come back": forget an unresponsive or stalled verdict and keep watching. */

@@ -61,6 +61,8 @@ export async function openApp(viewport = { width: 1280, height: 900 }): Promise<
   const page = await context.newPage();
   page.setDefaultTimeout(10_000); // clicks and fills: a control that stays disabled should fail soon
   const problems: string[] = [];
+  // Leaving a page whose run has unsaved steps asks first ("leave site?"): the tests leave, as a user may.
+  page.on('dialog', (d) => void (d.type() === 'beforeunload' ? d.accept() : d.dismiss()));
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
   page.on('console', (msg) => {
     if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);

@@ -8,6 +8,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { defaultModelConfig, defaultTrainConfig } from '../../../src/core/config.ts';
 import { RunState } from '../../../src/lib/run.svelte.ts';
+import { RunStore } from '../../../src/lib/run-store.ts';
 import type { FromWorker, RunInfo, ToWorker } from '../../../workers/protocol.ts';
 import { failingIndexedDB } from '../failing-indexeddb.ts';
 
@@ -311,6 +312,48 @@ describe('a diverged run', () => {
 });
 
 describe('a hidden tab', () => {
+  test('hiding the tab saves the run where it stands; leaving with unsaved steps asks first', async () => {
+    // A store that keeps what it is given (Node has no IndexedDB).
+    const put = vi.spyOn(RunStore.prototype, 'put').mockResolvedValue();
+    vi.spyOn(RunStore.prototype, 'list').mockResolvedValue([]);
+    vi.spyOn(RunStore.prototype, 'estimate').mockResolvedValue(null);
+    const { run } = await trainedRun(); // autosaved at 200, trained to 212
+    const w = latest();
+    expect(run.unsavedSteps).toBe(12);
+    const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' as DocumentVisibilityState });
+    const unwatch = run.watchVisibility(doc as unknown as Document);
+    const win = new EventTarget();
+    const unwatchUnload = run.watchUnload(win as unknown as Window);
+    const leave = () => {
+      const e = new Event('beforeunload', { cancelable: true });
+      Object.defineProperty(e, 'returnValue', { value: undefined, writable: true }); // settable, as on a BeforeUnloadEvent
+      win.dispatchEvent(e);
+      return e.defaultPrevented;
+    };
+    const saves = () => w.posted.filter((m) => m.type === 'save').length;
+    const before = saves();
+    expect(leave()).toBe(true); // 12 steps no save holds: the browser asks, and a save starts
+    doc.visibilityState = 'hidden'; // the same save: one is in flight
+    doc.dispatchEvent(new Event('visibilitychange'));
+    await answerSave(w, 212);
+    expect(saves()).toBe(before + 1);
+    expect(run.lastAutosave?.step).toBe(212);
+    expect(put.mock.calls.at(-1)![0]).toMatchObject({ step: 212 });
+    expect(run.unsavedSteps).toBe(0);
+    expect(leave()).toBe(false); // nothing to lose: no dialog
+    // Hidden again with nothing new: no second save.
+    doc.visibilityState = 'visible';
+    doc.dispatchEvent(new Event('visibilitychange'));
+    doc.visibilityState = 'hidden';
+    doc.dispatchEvent(new Event('visibilitychange'));
+    await settle();
+    expect(saves()).toBe(before + 1);
+    unwatch();
+    unwatchUnload();
+    run.dispose();
+    vi.restoreAllMocks();
+  });
+
   test('training goes on while hidden unless the user chose to pause; showing the tab resumes', async () => {
     const { run } = await trainedRun();
     const w = latest();
