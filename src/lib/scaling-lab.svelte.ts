@@ -17,7 +17,7 @@ import type {
   SweepToWorker,
 } from '../../workers/protocol.ts';
 import { DEFAULT_SIZES, parseLadder, parseShape, shapeN, sweepConfig, sweepFraction, type Budget } from '../core/sweep.ts';
-import type { ExportedFit } from './scaling-chart.ts';
+import { degenerateLaw, type ExportedFit } from './scaling-chart.ts';
 
 export type SweepStatus = 'idle' | 'running' | 'stopping' | 'stopped' | 'done' | 'error';
 
@@ -214,6 +214,11 @@ export class ScalingLab {
     }
     if (!(this.targetTokens > 0)) {
       this.predictError = 'the target needs a positive number of tokens';
+      return;
+    }
+    const degenerate = this.fitted ? degenerateLaw(this.fitted.law) : null;
+    if (degenerate) {
+      this.predictError = `the fitted law is degenerate (${degenerate}): train the sweep longer before predicting from it`;
       return;
     }
     const tokensPerStep = this.#config.train.batchSize * this.#config.blockSize;

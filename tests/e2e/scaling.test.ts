@@ -48,20 +48,18 @@ test('a micro sweep on wasm streams points onto the chart and fits a law shown b
   // The law is fitted in the worker once the ladder is measured.
   await waitFor('fit-floor', /Fitted E = \d/, 120_000);
   expect(await text('fit-floor')).toMatch(/entropy floor \(exact\), \d\.\d{3} nats\/char/);
-  for (const k of ['E', 'A', 'B', 'alpha', 'beta']) expect(await text(`fit-${k}`)).toMatch(/\d/);
+  for (const k of ['E', 'A', 'B', 'alpha', 'beta']) expect(await text(`fit-${k}`)).toMatch(/\d|∞/);
+  // 24-step models are still on the plateau near the bigram loss: the law they fit is flagged, not trusted.
+  await waitFor('fit-degenerate', /This fit is degenerate \([^)]+\): [\s\S]* Train longer/);
   expect(await page.getByTestId('scaling-chart').getAttribute('aria-label')).toMatch(/your fit as a solid curve, 6 sweep points/);
 
-  // A prediction for a bigger model comes with an interval before it is trained.
+  // Nothing is predicted from a law that says nothing: the prediction is refused with the reason.
   await page.getByTestId('target-size').fill('2x32');
   await page.getByTestId('target-tokens').fill('4096');
   await page.getByTestId('predict-button').click();
-  await page.waitForSelector('[data-testid="predictions-table"] tbody tr', { timeout: 120_000 });
-  expect(await page.locator('[data-testid="predictions-table"] tbody tr td').nth(2).textContent()).toMatch(/^\d\.\d{3} \[\d\.\d{3}, \d\.\d+(e\+\d+)?\]$/); // few points: the upper bound may be huge
-
-  // Training it fills in the actual loss and the prediction's error.
-  await page.locator('[data-testid="predictions-table"] tbody tr button').click();
-  await waitFor('predictions-table', /[+-]\d+\.\d%/, 240_000);
-  expect(Number(await text('sweep-count'))).toBe(6); // a verification is not a sweep point
+  await waitFor('predict-error', /^the fitted law is degenerate \([^)]+\): train the sweep longer before predicting from it$/);
+  expect(await page.locator('[data-testid="predictions-table"] tbody tr').count()).toBe(0);
+  expect(Number(await text('sweep-count'))).toBe(6);
 
   expect(problems).toEqual([]);
 });

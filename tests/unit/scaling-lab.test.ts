@@ -5,6 +5,7 @@ import { chinchilla, kaplanLossN } from '../../src/core/scaling.ts';
 import {
   buildSeries,
   computeOf,
+  degenerateLaw,
   errorPercent,
   fitsCsv,
   formatCount,
@@ -18,6 +19,17 @@ import { DEFAULT_LADDER, DEFAULT_SIZES, formatShape, parseLadder, planSweep, swe
 import type { FittedLaw, SweepPoint } from '../../workers/protocol.ts';
 
 const base = { charsPerToken: 4.3, vocabSize: 65, refD: 1e6, refN: 1e5, fit: null, sweep: [], run: null, verified: [] };
+
+describe('a degenerate fit', () => {
+  test('is named with its reason: a parameter that is not finite and positive, or an exponent past 5', () => {
+    const good = { E: 1.3, A: 400, B: 900, alpha: 0.34, beta: 0.28 };
+    expect(degenerateLaw(good)).toBeNull();
+    expect(degenerateLaw(chinchilla)).toBeNull();
+    expect(degenerateLaw({ ...good, A: Infinity })).toBe('A is not a finite positive number');
+    expect(degenerateLaw({ ...good, alpha: -67, B: NaN })).toBe('B, alpha are not a finite positive number');
+    expect(degenerateLaw({ ...good, alpha: 23.66 })).toBe('α = 23.7: no power law is that steep');
+  });
+});
 
 describe('ladders', () => {
   test('sizes parse as layers x width, with one head per 16 channels unless h says otherwise', () => {
