@@ -223,6 +223,8 @@ export interface TrainHooks {
   onEval?: (e: EvalEvent) => void;
   /** Checked between steps: return true to stop (a pause); calling train again continues. */
   shouldStop?: () => boolean;
+  /** Once the last step is reported, before the final evaluation: a trained run can be kept even if that evaluation fails. */
+  onTrained?: () => Promise<void>;
 }
 
 /** What a (possibly paused and resumed) run has measured so far. */
@@ -308,7 +310,10 @@ export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: Run
       await yieldToEventLoop(); // lets pause/stop messages in between steps
     }
     await flush();
-    if (trainer.step >= maxSteps && stats.lastEval?.step !== trainer.step) await evaluate();
+    if (trainer.step >= maxSteps && stats.lastEval?.step !== trainer.step) {
+      await hooks.onTrained?.();
+      await evaluate();
+    }
   } catch (err) {
     // A failed readback is often the symptom of a device fault reported a moment later.
     throw (await settleDeviceFault(err instanceof DivergenceError ? 10 : 2000)) ?? err;

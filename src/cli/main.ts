@@ -3,7 +3,7 @@
  * stderr with a non-zero exit. The training core is the same one the browser worker runs.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { corpora, isCorpusName, loadCorpus } from '../../datasets/corpora.ts';
@@ -292,15 +292,37 @@ function checkOutputPath(path: string, flag: string, inputs: { path: string; wha
   }
 }
 
-/** Writes a new file beside `path` and renames it over: an existing file is never left half-written. */
+/** Temporary files being written: removed if the process is interrupted (Ctrl-C, a kill). */
+const writing = new Set<string>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const tmp of writing) rmSync(tmp, { force: true });
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
+}
+
+/**
+ * Writes a new file beside `path`, flushes it to the disk and renames it over: an existing file is
+ * never left half-written, a crash after the rename leaves the whole new file, and an interrupted
+ * write leaves no temporary file behind.
+ */
 function writeAtomically(path: string, bytes: Uint8Array) {
   const tmp = tempPathOf(path);
+  writing.add(tmp);
   try {
-    writeFileSync(tmp, bytes);
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, bytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
+  } finally {
+    writing.delete(tmp);
   }
 }
 
@@ -551,6 +573,11 @@ async function train(v: Record<string, string | boolean | undefined>, explicit: 
     // The yardsticks: n-gram baselines on this split, and the entropy floor of a synthetic corpus.
     references: referenceLosses(prepared!, corpus.entropyRate),
   });
+  const save = async () => {
+    if (typeof v.save !== 'string') return;
+    const bytes = await saveCheckpoint(run.model, { vocab: run.tokenizer.vocab, train: run.trainer.config, trainer: run.trainer, corpus: corpusId, history });
+    writeAtomically(v.save, bytes);
+  };
   const stats = await runTraining(run.trainer, {
     onStep: (e) => {
       history.losses.push(e.loss);
@@ -560,11 +587,11 @@ async function train(v: Record<string, string | boolean | undefined>, explicit: 
       history.evals.push({ step: e.step, train: e.train, val: e.val });
       emit(e);
     },
+    // Saved as soon as the last step is in, so an error in the final evaluation cannot cost the run;
+    // saved again below with that evaluation in its history.
+    onTrained: save,
   });
-  if (typeof v.save === 'string') {
-    const bytes = await saveCheckpoint(run.model, { vocab: run.tokenizer.vocab, train: run.trainer.config, trainer: run.trainer, corpus: corpusId, history });
-    writeAtomically(v.save, bytes);
-  }
+  await save();
   emit(summarize(run.trainer, stats, backend.name));
   disposeRun(run);
 }

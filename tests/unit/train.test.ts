@@ -81,6 +81,27 @@ describe('train', () => {
     disposeRun(run);
   });
 
+  test('a finished run is handed over (to be saved) after its last step and before its final evaluation', async () => {
+    const run = createRun(prepareRun(prepareText(), { blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 }, { ...microTrain, maxSteps: 9, logEvery: 4, evalEvery: 6 }));
+    const order: string[] = [];
+    await train(run.trainer, {
+      onStep: (e) => order.push(`step ${e.step}`),
+      onEval: (e) => order.push(`eval ${e.step}`),
+      onTrained: async () => {
+        order.push(`trained at ${run.trainer.step}`);
+      },
+    });
+    expect(order.slice(-3)).toEqual(['step 9', 'trained at 9', 'eval 9']);
+    expect(order.filter((o) => o.startsWith('trained'))).toHaveLength(1); // not at the intermediate eval
+    // A stopped run is not finished: nothing is handed over.
+    const stopped = createRun(prepareRun(prepareText(), { blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 }, { ...microTrain, maxSteps: 9 }));
+    let handed = false;
+    await train(stopped.trainer, { shouldStop: () => stopped.trainer.step >= 3, onTrained: async () => void (handed = true) });
+    expect(handed).toBe(false);
+    disposeRun(run);
+    disposeRun(stopped);
+  });
+
   test('a paused and resumed run gives the same losses as an uninterrupted one', async () => {
     const cfg = { ...microTrain, maxSteps: 20 };
     const losses = async (pauseAt?: number) => {
