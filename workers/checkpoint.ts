@@ -204,6 +204,10 @@ export function loadCheckpoint(bytes: Uint8Array): Checkpoint {
   const weights = [...shapes.keys()].map(take);
   const head = tensors.get('lm_head.weight');
   if (head && JSON.stringify(head.shape) !== JSON.stringify(shapes.get('transformer.wte.weight'))) fail(`lm_head.weight has shape [${head.shape}], the config needs [${model.vocabSize},${model.nEmbd}]`);
+  // The head is tied to the embedding: a file whose head differs was not made by this model, and
+  // loading it would silently replace the head the file's model computed with.
+  const wte = tensors.get('transformer.wte.weight')!.data;
+  if (head && head.data.some((x, i) => x !== wte[i])) fail('lm_head.weight differs from transformer.wte.weight, but this GPT ties its output head to the embedding (an untied model is not supported)');
 
   let state: TrainerState | undefined;
   const saved = parseJson<{ batcher: unknown; dropoutRng: unknown }>(metadata, 'state');
@@ -217,6 +221,9 @@ export function loadCheckpoint(bytes: Uint8Array): Checkpoint {
       m: names.map((n) => take(`optimizer.exp_avg.${n}`)),
       v: names.map((n) => take(`optimizer.exp_avg_sq.${n}`)),
     };
+    // Second moments are averages of squares: a negative one would make AdamW's √v NaN a step later.
+    const negative = state.v.findIndex((v) => v.some((x) => x < 0));
+    if (negative >= 0) fail(`tensor optimizer.exp_avg_sq.${names[negative]} holds negative values: second moments are averages of squares`);
   }
 
   const gpt = new GPT(model, 0);

@@ -97,7 +97,10 @@ export function readSafetensors(bytes: Uint8Array, limits: ReadLimits = defaultR
   const dataStart = 8 + n;
   const dataLen = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
-  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  // Every description is checked first and the data copied only after, so the work is bounded by
+  // the file's size: the byte buffer must be covered exactly once (the format allows no holes and
+  // no overlaps), or a small file could name the same megabytes for many tensors.
+  const described: { name: string; shape: number[]; count: number; begin: number; end: number }[] = [];
   for (const [name, raw] of entries) {
     if (name === '__metadata__') {
       if (typeof raw !== 'object' || raw === null) bad('__metadata__ is not an object');
@@ -118,6 +121,17 @@ export function readSafetensors(bytes: Uint8Array, limits: ReadLimits = defaultR
     const count = shape.reduce((a, b) => a * b, 1);
     if (!(begin >= 0 && begin <= end && end <= dataLen)) bad(`tensor ${name} lies outside the file (truncated?)`);
     if (end - begin !== 4 * count) bad(`tensor ${name} has ${end - begin} bytes for shape [${shape}] (${4 * count} expected)`);
+    described.push({ name, shape, count, begin, end });
+  }
+  let covered = 0;
+  for (const t of [...described].sort((a, b) => a.begin - b.begin || a.end - b.end)) {
+    if (t.begin < covered) bad(`tensor ${t.name} overlaps another tensor's bytes (offset ${t.begin}, before ${covered})`);
+    if (t.begin > covered) bad(`the data has a hole: no tensor holds bytes ${covered}–${t.begin}`);
+    covered = t.end;
+  }
+  if (covered !== dataLen) bad(`the file has ${dataLen - covered} bytes after its last tensor (truncated, or not safetensors)`);
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const { name, shape, count, begin, end } of described) {
     const data = new Float32Array(count);
     const tv = new DataView(bytes.buffer, bytes.byteOffset + dataStart + begin, end - begin);
     for (let i = 0; i < count; i++) data[i] = tv.getFloat32(i * 4, true);

@@ -92,6 +92,16 @@ function tampered(change: (meta: Record<string, string>, tensors: NamedTensor[])
   return writeSafetensors(list, metadata);
 }
 
+/** A safetensors file from a header and a byte buffer as given, for layouts the writer never makes. */
+function rawSafetensors(header: object, data: Uint8Array): Uint8Array {
+  const h = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + h.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+  out.set(h, 8);
+  out.set(data, 8 + h.length);
+  return out;
+}
+
 /** Byte offset of the first occurrence of `needle` in `bytes`. */
 function indexOfBytes(bytes: Uint8Array, needle: Uint8Array): number {
   outer: for (let i = 0; i + needle.length <= bytes.length; i++) {
@@ -582,6 +592,11 @@ const coreRows: CoreRow[] = [
       ['a malformed corpus record', () => tampered((m) => (m.corpus = JSON.stringify('moby-dick'))), /^not a usable checkpoint: its corpus metadata is not \{name, sha256\}$/],
       ['an impossible training config', () => tampered((m) => (m.train = JSON.stringify({ ...JSON.parse(m.train), batchSize: 0 }))), /^invalid training config in checkpoint: batchSize must be at least 1, got 0$/],
       ['a negative step', () => tampered((m) => (m.step = '-3')), /^not a usable checkpoint: its step is -3$/],
+      ['two tensors on the same bytes (a small file naming the same data again and again)', () => rawSafetensors({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, new Uint8Array(8)), /^not a usable checkpoint: tensor [ab] overlaps another tensor's bytes/],
+      ['bytes no tensor holds', () => rawSafetensors({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, new Uint8Array(12)), /^not a usable checkpoint: the data has a hole: no tensor holds bytes 4–8$/],
+      ['bytes after the last tensor', () => Uint8Array.from([...goodCheckpoint, 1, 2, 3, 4]), /^not a usable checkpoint: the file has 4 bytes after its last tensor/],
+      ['an output head that differs from the tied embedding', () => tampered((_, t) => { const h = t.find((x) => x.name === 'lm_head.weight')!; h.data = Float32Array.from(h.data, (x, i) => (i === 0 ? x + 1 : x)); }), /^not a usable checkpoint: lm_head.weight differs from transformer.wte.weight, but this GPT ties its output head/],
+      ['negative second moments', () => tampered((_, t) => { const v = t.find((x) => x.name.startsWith('optimizer.exp_avg_sq.'))!; v.data = Float32Array.from(v.data, (x, i) => (i === 0 ? -1 : x)); }), /^not a usable checkpoint: tensor optimizer.exp_avg_sq.\S+ holds negative values: second moments are averages of squares$/],
     ] as [string, () => Uint8Array, RegExp][]
   ).map(([name, bytes, error]): CoreRow => ({ name: `checkpoint: ${name}`, act: () => noLeak(() => loadCheckpoint(bytes()).model.dispose()), error })),
 
