@@ -37,6 +37,13 @@ export class Heartbeat {
     this.#lastProgress = now;
   }
 
+  /** Forgets everything seen: the watch starts again at `now`. */
+  reset(now: number) {
+    this.#unansweredSince = null;
+    this.#lastProgress = now;
+    this.#longestStepMs = 0;
+  }
+
   /** A ping went out. */
   pinged(now: number) {
     this.#unansweredSince ??= now;

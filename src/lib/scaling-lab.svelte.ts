@@ -3,7 +3,7 @@
  * (the same module as the main run's, a second instance), so the main run never waits for them.
  * The worker's events are the only writers of what it measured; components read and call methods.
  */
-import { TrainWorker } from './worker-client.ts';
+import { WorkerLink } from './worker-link.ts';
 import type { ChinchillaLaw } from '../core/scaling.ts';
 import type {
   BackendChoice,
@@ -33,6 +33,9 @@ export interface Prediction {
   actual: number | null; // its final val loss, once trained
   status: 'predicted' | 'training' | 'trained' | 'stopped';
 }
+
+/** What a request to the lab's worker is: a sweep's points feed the fit, a verification's only its prediction. */
+type LabRequest = { kind: 'sweep' } | { kind: 'verify'; prediction: number } | { kind: 'fit'; prediction: Omit<Prediction, 'predicted' | 'interval'> | null; points: number };
 
 export class ScalingLab {
   // Sweep settings, as the form edits them.
@@ -81,11 +84,8 @@ export class ScalingLab {
   readonly law = $derived<ChinchillaLaw | null>(this.fitted?.law ?? null);
 
   /** The lab's own training worker, made on first use: it gets only sweep and fit requests. */
-  #worker: TrainWorker<SweepFromWorker | FromWorker, SweepToWorker> | null = null;
+  #link: WorkerLink<SweepFromWorker | FromWorker, SweepToWorker, LabRequest> | null = null;
   #backend: () => BackendChoice;
-  #id = 0;
-  /** What the request with this id is: the sweep's points feed the fit, a verification's only its prediction. */
-  #requests = new Map<number, { kind: 'sweep' } | { kind: 'verify'; prediction: number } | { kind: 'fit'; prediction: Omit<Prediction, 'predicted' | 'interval'> | null; points: number }>();
   #config: SweepConfig | null = null; // the sweep in progress or stopped: a resume reuses it
   #corpusMsg: CorpusMessage | null = null;
 
@@ -120,16 +120,22 @@ export class ScalingLab {
     return null;
   });
 
-  #ensureWorker(): TrainWorker<SweepFromWorker | FromWorker, SweepToWorker> {
+  #ensureLink(): WorkerLink<SweepFromWorker | FromWorker, SweepToWorker, LabRequest> {
     const onCrash = (message: string) => {
       this.error = message;
       this.status = 'error';
       this.fitting = false;
-      this.#worker?.terminate();
-      this.#worker = null; // the next request makes a new one
+      this.#link = null; // the next request makes a new one
     };
-    this.#worker ??= new TrainWorker(this.#backend(), { onEvent: this.#onEvent, onCrash }, 'sweep worker');
-    return this.#worker;
+    this.#link ??= new WorkerLink(this.#backend(), { onEvent: this.#onEvent, onCrash }, { name: 'sweep worker' });
+    return this.#link;
+  }
+
+  /** Sends a request; its events arrive through #onEvent, and a crash (the link's) is reported by onCrash. */
+  #send(context: LabRequest, make: (id: number) => SweepToWorker): number {
+    const { id, answer } = this.#ensureLink().request<void>(make, context);
+    answer.catch(() => {}); // a crash is reported once, by onCrash
+    return id;
   }
 
   /** The sweep the fields describe, built as the CLI's `sweep` builds it from its flags (src/core/sweep.ts). */
@@ -168,31 +174,29 @@ export class ScalingLab {
   stopSweep() {
     if (this.status !== 'running') return;
     this.status = 'stopping';
-    this.#worker?.post({ type: 'stopSweep' });
+    this.#link?.post({ type: 'stopSweep' });
   }
 
   readonly canResume = $derived(this.status === 'stopped' && this.nextModel < this.plan.length);
 
   #run(startModel: number) {
-    const id = ++this.#id;
-    this.#requests.set(id, { kind: 'sweep' });
     this.error = null;
     this.status = 'running';
     this.finished = startModel;
     this.currentStep = 0;
     this.currentModel = null;
-    this.#ensureWorker().post({ type: 'sweep', id, corpus: this.#corpusMsg!, config: $state.snapshot(this.#config!), startModel });
+    const config = $state.snapshot(this.#config!);
+    this.#send({ kind: 'sweep' }, (id) => ({ type: 'sweep', id, corpus: this.#corpusMsg!, config, startModel }));
   }
 
   /** Fits the law to the sweep's points in the worker (seconds); with `target`, predicts there too. */
   fit(target: Omit<Prediction, 'predicted' | 'interval'> | null = null) {
     if (this.fitting) return;
     const points = this.points.map(({ N, D, loss }) => ({ N, D, loss }));
-    const id = ++this.#id;
-    this.#requests.set(id, { kind: 'fit', prediction: target, points: points.length });
     this.fitting = true;
     this.fitError = null;
-    this.#ensureWorker().post({ type: 'fit', id, points, at: target ? [{ N: target.N, D: target.D }] : [], samples: 100, seed: 0 });
+    const at = target ? [{ N: target.N, D: target.D }] : [];
+    this.#send({ kind: 'fit', prediction: target, points: points.length }, (id) => ({ type: 'fit', id, points, at, samples: 100, seed: 0 }));
   }
 
   /** A fit can be asked for: enough points, and two sizes and two lengths among them. */
@@ -232,15 +236,14 @@ export class ScalingLab {
   verify(predictionId: number) {
     const p = this.predictions.find((q) => q.id === predictionId);
     if (!p || this.running || !this.#config || !this.#corpusMsg) return;
-    const id = ++this.#id;
-    this.#requests.set(id, { kind: 'verify', prediction: p.id });
     this.#update(p.id, { status: 'training', actual: null });
     this.status = 'running';
     this.error = null;
     this.finished = 0;
     this.currentStep = 0;
     const config: SweepConfig = { ...$state.snapshot(this.#config), ladder: [p.shape], budget: { tokens: p.D } };
-    this.#ensureWorker().post({ type: 'sweep', id, corpus: this.#corpusMsg, config, startModel: 0 });
+    const corpus = this.#corpusMsg;
+    this.#send({ kind: 'verify', prediction: p.id }, (id) => ({ type: 'sweep', id, corpus, config, startModel: 0 }));
   }
 
   #update(id: number, change: Partial<Prediction>) {
@@ -248,8 +251,8 @@ export class ScalingLab {
   }
 
   dispose() {
-    this.#worker?.terminate();
-    this.#worker = null;
+    this.#link?.close('the page closed the sweep worker');
+    this.#link = null;
   }
 
   // An arrow function: handed to the worker as its callback.
@@ -267,14 +270,14 @@ export class ScalingLab {
         this.currentStep = msg.step;
         break;
       case 'sweepPoint': {
-        const req = this.#requests.get(msg.id);
+        const req = this.#link?.context(msg.id);
         if (req?.kind === 'sweep') this.points = [...this.points, msg.point];
         else if (req?.kind === 'verify') this.#update(req.prediction, { actual: msg.point.loss });
         break;
       }
       case 'sweepDone': {
-        const req = this.#requests.get(msg.id);
-        this.#requests.delete(msg.id);
+        const req = this.#link?.context(msg.id);
+        this.#link?.settle(msg.id, { value: undefined });
         this.currentModel = null;
         this.finished = msg.nextModel;
         if (req?.kind === 'verify') {
@@ -289,8 +292,8 @@ export class ScalingLab {
         break;
       }
       case 'fitted': {
-        const req = this.#requests.get(msg.id);
-        this.#requests.delete(msg.id);
+        const req = this.#link?.context(msg.id);
+        this.#link?.settle(msg.id, { value: undefined });
         this.fitting = false;
         const { type: _, id: __, ...fitted } = msg;
         this.fitted = fitted;
@@ -304,8 +307,8 @@ export class ScalingLab {
         break;
       }
       case 'sweepError': {
-        const req = this.#requests.get(msg.id);
-        this.#requests.delete(msg.id);
+        const req = this.#link?.context(msg.id);
+        this.#link?.settle(msg.id, { value: undefined });
         if (msg.during === 'fit') {
           this.fitting = false;
           if (req?.kind === 'fit' && req.prediction) this.predictError = msg.message;

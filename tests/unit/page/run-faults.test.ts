@@ -7,6 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { defaultModelConfig, defaultTrainConfig } from '../../../src/core/config.ts';
+import { watchUnload, watchVisibility } from '../../../src/lib/page-lifecycle.ts';
 import { RunState } from '../../../src/lib/run.svelte.ts';
 import { RunStore } from '../../../src/lib/run-store.ts';
 import type { FromWorker, RunInfo, ToWorker } from '../../../workers/protocol.ts';
@@ -130,19 +131,19 @@ describe('a lost GPU device', () => {
     const second = latest();
     expect(second).not.toBe(first);
     expect(second.posted[0]).toEqual({ type: 'init', backend: 'webgpu' }); // not 'auto': no silent fallback
-    expect(run.recovering).toBe(true);
+    expect(run.recovery.recovering).toBe(true);
 
     const load = await answerResume(second, 200, 'webgpu');
     expect(load.mode).toBe('resume');
     expect(Array.from(load.bytes)).toEqual(Array.from(bytes));
     expect(second.last('resume')).toBeDefined();
     expect(run.status).toBe('training');
-    expect(run.fault).toBeNull();
+    expect(run.recovery.fault).toBeNull();
     expect(run.error).toBeNull();
-    expect(run.recoveryNote).toMatch(/GPU device failed at step 212.*restarted on webgpu from the checkpoint at step 200 \(12 steps lost\)/);
+    expect(run.recovery.note).toMatch(/GPU device failed at step 212.*restarted on webgpu from the checkpoint at step 200 \(12 steps lost\)/);
     // The same run goes on: its curve is replaced, not joined by a second one.
     expect(run.runs).toHaveLength(1);
-    expect(run.restartStep).toBe(200);
+    expect(run.checkpoints.restartStep).toBe(200);
     run.dispose();
   });
 
@@ -153,10 +154,10 @@ describe('a lost GPU device', () => {
     latest().emit({ type: 'error', during: 'init', message: 'webgpu failed: no adapter' });
     await settle();
     expect(run.status).toBe('error');
-    expect(run.fault?.kind).toBe('backend');
+    expect(run.recovery.fault?.kind).toBe('backend');
     expect(run.error).toMatch(/webgpu could not start again: .*no adapter/);
 
-    const restarting = run.restart('wasm');
+    const restarting = run.recovery.restart('wasm');
     const wasm = latest();
     expect(wasm.posted[0]).toEqual({ type: 'init', backend: 'wasm' });
     await answerResume(wasm, 200, 'wasm');
@@ -164,21 +165,21 @@ describe('a lost GPU device', () => {
     expect(run.status).toBe('training');
     expect(run.backendChoice).toBe('wasm');
     expect(run.backend?.name).toBe('wasm');
-    expect(run.recoveryNote).toMatch(/restarted on wasm from the checkpoint at step 200/);
+    expect(run.recovery.note).toMatch(/restarted on wasm from the checkpoint at step 200/);
     run.dispose();
   });
 
   test('does not restart by itself when the user turned that off, or after repeated faults', async () => {
     const { run } = await trainedRun();
-    run.autoRestart = false;
+    run.recovery.autoRestart = false;
     const w = latest();
     w.emit({ type: 'error', during: 'train', message: 'lost', fault: 'device', step: 212 });
     await settle();
     expect(latest()).toBe(w);
-    expect(run.fault?.kind).toBe('device');
-    expect(run.restartStep).toBe(200); // what the Restart button offers
+    expect(run.recovery.fault?.kind).toBe('device');
+    expect(run.checkpoints.restartStep).toBe(200); // what the Restart button offers
 
-    run.autoRestart = true;
+    run.recovery.autoRestart = true;
     for (let i = 0; i < 3; i++) {
       latest().emit({ type: 'error', during: 'train', message: 'lost', fault: 'device', step: 212 });
       await settle();
@@ -188,16 +189,16 @@ describe('a lost GPU device', () => {
     latest().emit({ type: 'error', during: 'train', message: 'lost', fault: 'device', step: 205 });
     await settle();
     expect(ScriptedWorker.all.length).toBe(count); // a fourth fault in a row waits for the user
-    expect(run.fault?.kind).toBe('device');
+    expect(run.recovery.fault?.kind).toBe('device');
     run.dispose();
   });
 
   test('with storage full, the run keeps training and still restarts from its last checkpoint, kept in memory', async () => {
     vi.stubGlobal('indexedDB', failingIndexedDB(new DOMException('quota', 'QuotaExceededError')));
     const { run, bytes } = await trainedRun();
-    expect(run.storeError).toMatch(/^storage is full: .* at step 200 was not saved; the run keeps training/);
+    expect(run.checkpoints.storeError).toMatch(/^storage is full: .* at step 200 was not saved; the run keeps training/);
     expect(run.status).toBe('training');
-    expect(run.restartStep).toBe(200);
+    expect(run.checkpoints.restartStep).toBe(200);
     latest().emit({ type: 'error', during: 'train', message: 'lost', fault: 'device', step: 212 });
     await settle();
     const load = await answerResume(latest(), 200, 'webgpu');
@@ -219,7 +220,7 @@ describe('a lost GPU device', () => {
     const start = latest().last('start');
     expect(start?.train).toEqual(train);
     expect(start?.corpus.text).toBe(corpus.text);
-    expect(run.recoveryNote).toMatch(/no checkpoint was kept yet, so the run started over/);
+    expect(run.recovery.note).toMatch(/no checkpoint was kept yet, so the run started over/);
     run.dispose();
   });
 });
@@ -230,10 +231,10 @@ describe('a worker that crashes or goes silent', () => {
     const w = latest();
     w.onerror!({ message: 'Uncaught RangeError: boom', preventDefault() {} });
     expect(run.status).toBe('error');
-    expect(run.fault?.kind).toBe('crash');
+    expect(run.recovery.fault?.kind).toBe('crash');
     expect(run.error).toMatch(/boom/);
     expect(w.terminated).toBe(true);
-    const restarting = run.restart();
+    const restarting = run.recovery.restart();
     const load = await answerResume(latest(), 200, 'webgpu');
     await restarting;
     expect(Array.from(load.bytes)).toEqual(Array.from(bytes));
@@ -244,17 +245,17 @@ describe('a worker that crashes or goes silent', () => {
   test('unanswered pings make the worker unresponsive; an answer clears it', async () => {
     const { run } = await trainedRun();
     const w = latest();
-    expect(run.fault).toBeNull();
+    expect(run.recovery.fault).toBeNull();
     vi.advanceTimersByTime(20_000);
     expect(w.last('ping')).toBeDefined();
-    expect(run.fault).toBeNull(); // not yet: a first step may compile shaders for a while
+    expect(run.recovery.fault).toBeNull(); // not yet: a first step may compile shaders for a while
     vi.advanceTimersByTime(20_000);
-    expect(run.fault?.kind).toBe('unresponsive');
-    expect(run.fault?.message).toMatch(/has not answered for \d+ s/);
+    expect(run.recovery.fault?.kind).toBe('unresponsive');
+    expect(run.recovery.fault?.message).toMatch(/has not answered for \d+ s/);
     w.emit({ type: 'pong', id: w.last('ping')!.id });
     steps(w, 213, 214);
     vi.advanceTimersByTime(5_000);
-    expect(run.fault).toBeNull();
+    expect(run.recovery.fault).toBeNull();
     run.dispose();
   });
 
@@ -265,10 +266,10 @@ describe('a worker that crashes or goes silent', () => {
       vi.advanceTimersByTime(5_000);
       w.emit({ type: 'pong', id: w.last('ping')!.id });
     }
-    expect(run.fault?.kind).toBe('stalled');
-    expect(run.fault?.message).toMatch(/no training step for \d+ s \(the last was step 212\)/);
-    run.keepWaiting();
-    expect(run.fault).toBeNull();
+    expect(run.recovery.fault?.kind).toBe('stalled');
+    expect(run.recovery.fault?.message).toMatch(/no training step for \d+ s \(the last was step 212\)/);
+    run.recovery.keepWaiting();
+    expect(run.recovery.fault).toBeNull();
     run.dispose();
   });
 
@@ -282,7 +283,7 @@ describe('a worker that crashes or goes silent', () => {
       vi.advanceTimersByTime(5_000);
       w.emit({ type: 'pong', id: w.last('ping')!.id });
     }
-    expect(run.fault).toBeNull();
+    expect(run.recovery.fault).toBeNull();
     run.dispose();
   });
 });
@@ -294,9 +295,9 @@ describe('a diverged run', () => {
     w.emit({ type: 'error', during: 'train', message: 'training diverged: the loss became NaN at step 230', fault: 'divergence', step: 230 });
     await settle();
     expect(latest()).toBe(w); // no restart: the same worker holds the run
-    expect(run.fault).toMatchObject({ kind: 'divergence', step: 230 });
-    expect(run.checkpointBefore(230)).toBe(200);
-    const rolling = run.rollBackDiverged();
+    expect(run.recovery.fault).toMatchObject({ kind: 'divergence', step: 230 });
+    expect(run.checkpoints.stepBefore(230)).toBe(200);
+    const rolling = run.recovery.rollBackDiverged();
     await settle();
     const load = w.last('load')!;
     expect(load.lrScale).toBe(0.5);
@@ -306,7 +307,7 @@ describe('a diverged run', () => {
     await rolling;
     expect(w.last('resume')).toBeDefined();
     expect(run.status).toBe('training');
-    expect(run.recoveryNote).toMatch(/Rolled back to step 200 after the divergence at step 230; the learning rate is halved/);
+    expect(run.recovery.note).toMatch(/Rolled back to step 200 after the divergence at step 230; the learning rate is halved/);
     run.dispose();
   });
 });
@@ -321,9 +322,9 @@ describe('a hidden tab', () => {
     const w = latest();
     expect(run.unsavedSteps).toBe(12);
     const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' as DocumentVisibilityState });
-    const unwatch = run.watchVisibility(doc as unknown as Document);
+    const unwatch = watchVisibility(run, doc as unknown as Document);
     const win = new EventTarget();
-    const unwatchUnload = run.watchUnload(win as unknown as Window);
+    const unwatchUnload = watchUnload(run, win as unknown as Window);
     const leave = () => {
       const e = new Event('beforeunload', { cancelable: true });
       Object.defineProperty(e, 'returnValue', { value: undefined, writable: true }); // settable, as on a BeforeUnloadEvent
@@ -337,7 +338,7 @@ describe('a hidden tab', () => {
     doc.dispatchEvent(new Event('visibilitychange'));
     await answerSave(w, 212);
     expect(saves()).toBe(before + 1);
-    expect(run.lastAutosave?.step).toBe(212);
+    expect(run.checkpoints.lastAutosave?.step).toBe(212);
     expect(put.mock.calls.at(-1)![0]).toMatchObject({ step: 212 });
     expect(run.unsavedSteps).toBe(0);
     expect(leave()).toBe(false); // nothing to lose: no dialog
@@ -358,7 +359,7 @@ describe('a hidden tab', () => {
     const { run } = await trainedRun();
     const w = latest();
     const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' as DocumentVisibilityState });
-    const unwatch = run.watchVisibility(doc as unknown as Document);
+    const unwatch = watchVisibility(run, doc as unknown as Document);
     const setVisibility = (v: DocumentVisibilityState) => {
       doc.visibilityState = v;
       doc.dispatchEvent(new Event('visibilitychange'));

@@ -1,0 +1,102 @@
+/**
+ * What the page shows of a run, and how the worker's run events change it: a pure function of
+ * the view before and the event, so every transition is tested without a worker
+ * (tests/unit/run-view.test.ts). One exception, kept for speed: the current record's curves grow
+ * in place (history.ts says why), and `revision` counts each growth so charts know to redraw.
+ */
+import type { EvalEvent, FromWorker, RunInfo, StepBatch, StepEvent, TrainSummary } from '../../workers/protocol.ts';
+import { newRecord, type RunRecord } from './history.ts';
+
+export type Status = 'idle' | 'starting' | 'training' | 'paused' | 'done' | 'error';
+
+export interface RunView {
+  status: Status;
+  info: RunInfo | null; // the run the worker holds, as it described it
+  maxSteps: number;
+  startStep: number; // the step a loaded run starts from (0 for a new run): shown until its first step arrives
+  lastStep: StepEvent | null;
+  lastEval: EvalEvent | null;
+  lastBatch: (StepBatch & { step: number }) | null; // the latest minibatch: where its rows start in the train split
+  summary: TrainSummary | null;
+  stoppedEarly: boolean;
+  runs: RunRecord[]; // every run of this page, oldest first; the last is the current one while a run exists
+  revision: number; // bumped whenever a record grows in place
+}
+
+/** The worker's events about its run: the ones this reducer handles. */
+export type RunEvent = Extract<FromWorker, { type: 'run' | 'step' | 'eval' | 'paused' | 'done' | 'reset' }>;
+
+export const emptyView: RunView = {
+  status: 'idle',
+  info: null,
+  maxSteps: 0,
+  startStep: 0,
+  lastStep: null,
+  lastEval: null,
+  lastBatch: null,
+  summary: null,
+  stoppedEarly: false,
+  runs: [],
+  revision: 0,
+};
+
+/** The view without a current run: the curves of earlier runs stay, as do status and counters. */
+export function withoutRun(view: RunView): RunView {
+  const { status, maxSteps, runs, revision } = view;
+  return { ...emptyView, status, maxSteps, runs, revision };
+}
+
+/**
+ * The view after `event`. `continuing`: the run is a restart of the current one (after a fault),
+ * whose curve it replaces from the checkpoint on, rather than a new run beside it.
+ */
+export function reduceRun(view: RunView, event: RunEvent, continuing = false): RunView {
+  switch (event.type) {
+    case 'run': {
+      const { type: _, step, history, ...info } = event;
+      const previous = view.runs.at(-1);
+      const record = newRecord(continuing && previous ? previous.id : (previous?.id ?? 0) + 1, info, info);
+      // A loaded run's curves: its losses are those of the last losses.length steps up to `step`.
+      const first = step - history.losses.length + 1;
+      record.steps = history.losses.map((_, i) => first + i);
+      record.losses = [...history.losses];
+      record.evals = history.evals.map(({ step, train, val }) => ({ step, train, val }));
+      const lastEval = history.evals.at(-1);
+      return {
+        ...withoutRun(view),
+        status: 'training',
+        info,
+        maxSteps: info.maxSteps,
+        startStep: step,
+        lastEval: lastEval ? { type: 'eval', ...lastEval } : null,
+        // A restarted run replaces its own curve (the steps after the checkpoint were lost).
+        runs: continuing && previous ? [...view.runs.slice(0, -1), record] : [...view.runs, record],
+      };
+    }
+    case 'step': {
+      const { starts, epoch, ...step } = event;
+      const record = view.runs.at(-1);
+      record?.steps.push(step.step);
+      record?.losses.push(step.loss);
+      return { ...view, lastStep: step, lastBatch: { starts, epoch, step: step.step }, revision: view.revision + (record ? 1 : 0) };
+    }
+    case 'eval': {
+      const record = view.runs.at(-1);
+      record?.evals.push({ step: event.step, train: event.train, val: event.val });
+      return { ...view, lastEval: event, revision: view.revision + 1 };
+    }
+    case 'paused':
+      return { ...view, status: 'paused' };
+    case 'done':
+      return { ...view, status: 'done', summary: event.summary, stoppedEarly: event.stopped };
+    case 'reset':
+      return { ...withoutRun(view), status: 'idle' };
+    default:
+      return event satisfies never;
+  }
+}
+
+/** Forgets the curves of finished runs; the current run's (while there is one) stays. */
+export function withoutHistory(view: RunView, hasRun: boolean): RunView {
+  return { ...view, runs: hasRun ? view.runs.slice(-1) : [] };
+}
