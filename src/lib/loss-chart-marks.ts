@@ -1,0 +1,130 @@
+/**
+ * What the loss chart draws over its curves, straight onto the canvas as Chart.js plugins:
+ * horizontal reference lines (entropy floor, n-gram baselines) with their names, and the current
+ * run's forecast and loss spikes. Both read the chart's Marks when Chart.js draws, not when made.
+ */
+import type { Chart, Plugin } from 'chart.js';
+import { formatLoss, lossIn, toAxis, type ChartView, type Point } from './chart-series.ts';
+import type { ForecastShape } from './learning-curve.ts';
+import type { ReferenceLoss } from '../../workers/protocol.ts';
+
+/** What is drawn over the curves: the forecast (dashed, with its band at the right) and spikes (red rings). */
+export interface Overlay {
+  forecast: ForecastShape | null;
+  spikes: Point[];
+}
+
+export const noOverlay: Overlay = { forecast: null, spikes: [] };
+
+/** The chart's state besides its datasets, shared by these plugins and the axes' callbacks. */
+export interface Marks {
+  view: ChartView | null; // the view the datasets were last built for
+  references: readonly ReferenceLoss[];
+  overlay: Overlay;
+}
+
+/** A reference loss's y coordinate on the axis of `v`, or null where the axis cannot show it. */
+export function referenceCoord(r: ReferenceLoss, v: ChartView): number | null {
+  return toAxis(lossIn(r.nats, v.y), v.logY);
+}
+
+/** Dashed lines across the plot with their names: the floor no model can beat is dotted. */
+export function referenceLines(marks: Marks): Plugin<'line'> {
+  return {
+    id: 'referenceLines',
+    afterDatasetsDraw(c) {
+      const { view, references } = marks;
+      if (!view || references.length === 0) return;
+      const { ctx, chartArea: area, scales } = c;
+      ctx.save();
+      ctx.font = '11px system-ui, sans-serif';
+      const labelled: { y: number; right: boolean }[] = [];
+      for (const r of references) {
+        const coord = referenceCoord(r, view);
+        if (coord === null) continue;
+        const y = scales.y.getPixelForValue(coord);
+        if (y < area.top || y > area.bottom) continue;
+        ctx.strokeStyle = ctx.fillStyle = r.kind === 'floor' ? '#1b7a3a' : '#777';
+        ctx.setLineDash(r.kind === 'floor' ? [2, 3] : [6, 4]);
+        ctx.beginPath();
+        ctx.moveTo(area.left, y);
+        ctx.lineTo(area.right, y);
+        ctx.stroke();
+        // Labels sit at the right end; one that would overprint a label on that side goes left.
+        const right = !labelled.some((l) => l.right && Math.abs(l.y - y) < 12);
+        labelled.push({ y, right });
+        ctx.textAlign = right ? 'right' : 'left';
+        ctx.fillText(`${r.label} ${formatLoss(lossIn(r.nats, view.y))}`, right ? area.right - 4 : area.left + 4, y - 3);
+      }
+      ctx.restore();
+    },
+  };
+}
+
+/**
+ * The forecast and the spikes. They are drawn here rather than as datasets: they are redrawn
+ * whole when refitted, stay out of the legend and the tooltip, and are not decimated.
+ */
+export function overlayMarks(marks: Marks): Plugin<'line'> {
+  return {
+    id: 'overlayMarks',
+    afterDatasetsDraw(c) {
+      const { ctx, chartArea: area } = c;
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(area.left, area.top, area.right - area.left, area.bottom - area.top);
+      ctx.clip();
+      const f = marks.overlay.forecast;
+      if (f) drawForecast(c, f);
+      drawSpikes(c, marks.overlay.spikes);
+      ctx.restore();
+    },
+  };
+}
+
+/** Pixel coordinates of a point in axis coordinates. */
+function pixels(c: Chart<'line'>): { px: (x: number) => number; py: (y: number) => number } {
+  return { px: (x) => c.scales.x.getPixelForValue(x), py: (y) => c.scales.y.getPixelForValue(y) };
+}
+
+function drawForecast(c: Chart<'line'>, f: ForecastShape) {
+  const { ctx } = c;
+  const { px, py } = pixels(c);
+  ctx.strokeStyle = ctx.fillStyle = '#2f5fa8';
+  ctx.lineWidth = 2;
+  ctx.setLineDash([8, 5]); // longer dashes than the reference lines', which it may run along
+  ctx.beginPath();
+  f.curve.forEach((p, i) => (i ? ctx.lineTo(px(p.x), py(p.y)) : ctx.moveTo(px(p.x), py(p.y))));
+  ctx.stroke();
+  if (f.band) drawBand(c, f.band);
+}
+
+/** The band as a bar at maxSteps: it bounds the final loss, not the path there. */
+function drawBand(c: Chart<'line'>, band: NonNullable<ForecastShape['band']>) {
+  const { ctx, chartArea: area } = c;
+  const { px, py } = pixels(c);
+  const x = Math.min(px(band.x), area.right - 4);
+  const top = py(band.hi);
+  const bottom = py(band.lo);
+  ctx.setLineDash([]);
+  ctx.font = '11px system-ui, sans-serif';
+  ctx.textAlign = 'right';
+  ctx.fillText('forecast', x - 7, bottom + 12);
+  ctx.fillStyle = '#2f5fa833';
+  ctx.fillRect(x - 4, top - 1, 8, bottom - top + 2);
+  ctx.lineWidth = 1.5;
+  ctx.strokeRect(x - 4, top - 1, 8, bottom - top + 2);
+}
+
+function drawSpikes(c: Chart<'line'>, spikes: readonly Point[]) {
+  const { ctx } = c;
+  const { px, py } = pixels(c);
+  ctx.setLineDash([]);
+  ctx.strokeStyle = '#d62728';
+  ctx.lineWidth = 2;
+  for (const p of spikes) {
+    ctx.beginPath();
+    ctx.arc(px(p.x), py(p.y), 5, 0, 2 * Math.PI);
+    ctx.stroke();
+  }
+}
