@@ -5,7 +5,7 @@
  * every config on cpu, wasm and webgpu. The report's JSON ends up in #report's data-json.
  */
 import mobyDickUrl from '../../datasets/dist/moby-dick.txt?url';
-import type { FromBenchWorker, ToBenchWorker } from '../../workers/bench.ts';
+import type { FromBenchWorker, ToBenchWorker } from './worker/protocol.ts';
 import { defaultPlan, type BenchPlan } from './plan.ts';
 import { formatReport, type BenchReport } from './report.ts';
 
@@ -27,7 +27,7 @@ function run() {
   button.disabled = true;
   report.dataset.state = 'running';
   const started = performance.now();
-  const worker = new Worker(new URL('../../workers/bench.worker.ts', import.meta.url), { type: 'module' });
+  const worker = new Worker(new URL('./worker/bench.worker.ts', import.meta.url), { type: 'module' });
   worker.onmessage = (e: MessageEvent<FromBenchWorker>) => {
     const msg = e.data;
     switch (msg.type) {

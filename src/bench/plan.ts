@@ -3,7 +3,7 @@
  * backend's default options. Pure TypeScript, shared by the Node runner, the page and its worker.
  */
 import type { BackendName } from '../core/config.ts';
-import type { VariantName } from '../../workers/bench-model.ts';
+import type { VariantName } from './worker/variant-gpt.ts';
 
 /** A model and batch size to measure. */
 export interface BenchShape {

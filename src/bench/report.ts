@@ -3,7 +3,8 @@
  * to save, and as short plain-text tables to read and to compare with an earlier run.
  * Pure TypeScript, shared by the Node runner and the bench page.
  */
-import type { BenchResult, BenchSkip, TrainingMeasure, VariantMeasure } from '../../workers/bench.ts';
+import type { BenchResult, BenchSkip, VariantMeasure } from './worker/bench.ts';
+import type { TrainingMeasure } from './worker/measure.ts';
 
 /** tests/bench/torch_gpt.py's output for one config. */
 export interface TorchResult {

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { distDir, isCorpusName, loadCorpus } from '../../datasets/corpora.ts';
 import { formatReport, parseReport, type BenchReport, type TorchResult } from '../../src/bench/report.ts';
-import { VARIANTS, type VariantName } from '../../workers/bench-model.ts';
+import { VARIANTS, type VariantName } from '../../src/bench/worker/variant-gpt.ts';
 import { BENCH_CONFIGS, DEFAULT_OPTIONS, type BenchConfigName, type BenchOptions, type BenchPlan } from '../../src/bench/plan.ts';
 import { findTorchPython, NO_TORCH, runTorch } from './torch.ts';
 
@@ -154,7 +154,7 @@ async function main(argv: string[]): Promise<void> {
       const { installNodeWebGPU } = await import('../../src/cli/dawn.ts');
       await installNodeWebGPU();
     }
-    const { runPlan } = await import('../../workers/bench.ts'); // tfjs loads only now, after Dawn's navigator.gpu
+    const { runPlan } = await import('../../src/bench/worker/bench.ts'); // tfjs loads only now, after Dawn's navigator.gpu
     const { results, skipped } = await runPlan(corpus.text, plan, progress);
     measured = { results, skipped, runtime: `node ${process.versions.node}`, machine: `${availableParallelism()} cores, ${platform()} ${arch()}` };
   }

@@ -276,7 +276,7 @@ npm run bench -- --show FILE, or --compare FILE.
 What is in here
 ---------------
     run.sh                      picks a node >= ${MIN_NODE} (PATH, else node.xz unpacked once to ./node or /tmp)
-    bench.mjs                   tests/bench/bench.ts and all it imports (tfjs, the workers/ code), one ES module
+    bench.mjs                   tests/bench/bench.ts and all it imports (tfjs, src/bench/worker/, workers/), one ES module
     node.xz                     node ${info.node} for Linux x64, xz-compressed
     dist/linux-x64/dawn.node    Dawn, the native WebGPU addon of the \`webgpu\` package
     dist/moby-dick.txt          the default corpus (--corpus PATH trains on another UTF-8 text file)

@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest';
 import { loadCorpus } from '../../datasets/corpora.ts';
 import { BENCH_CONFIGS, DEFAULT_OPTIONS } from '../../src/bench/plan.ts';
-import { runPlan } from '../../workers/bench.ts';
+import { runPlan } from '../../src/bench/worker/bench.ts';
 
 test('the bench counts GPU dispatches on webgpu, consistently between the timed loop and the profiled step', async () => {
   const options = { ...DEFAULT_OPTIONS.webgpu, warmup: 0, steps: 1, sampleChars: 1, variants: ['bias' as const], customKernels: true, variantSteps: 1 };
@@ -33,7 +33,7 @@ test('a training step of the default model encodes 100 GPU dispatches with the c
   const { Trainer } = await import('../../workers/train.ts');
   const { splitTrainVal } = await import('../../src/core/batching.ts');
   const { defaultTrainConfig } = await import('../../src/core/config.ts');
-  const { dispatchCount, installDispatchCounter } = await import('../../workers/bench.ts');
+  const { dispatchCount, installDispatchCounter } = await import('../../src/bench/worker/dispatches.ts');
   expect(installDispatchCounter()).toBe(true);
   const data = splitTrainVal(Int32Array.from({ length: 4000 }, (_, i) => (i * 7) % 83), 16);
   const stepDispatches = async (nLayer: number, nEmbd: number, blockSize: number, fusedKernels: boolean) => {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { BENCH_CONFIGS } from '../../src/bench/plan.ts';
 import { formatComparison, formatReport, parseReport, type BenchReport } from '../../src/bench/report.ts';
-import { VariantGPT, type VariantSwitches } from '../../workers/bench-model.ts';
+import { VariantGPT, type VariantSwitches } from '../../src/bench/worker/variant-gpt.ts';
 import { initBackend } from '../../workers/backend.ts';
 import { GPT } from '../../workers/model.ts';
 import { findTorchPython, NO_TORCH, runTorch, torchEnv } from '../bench/torch.ts';

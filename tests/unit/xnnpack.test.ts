@@ -5,7 +5,7 @@ import { splitTrainVal } from '../../src/core/batching.ts';
 import { adamwStep } from '../../workers/kernels/adamw.ts';
 import * as ops from '../../workers/ops.ts';
 import * as xnn from '../../workers/kernels/xnnpack.ts';
-import { profileSteps } from '../../workers/bench-profile.ts';
+import { profileSteps } from '../../src/bench/worker/profile.ts';
 import { GPT } from '../../workers/model.ts';
 import { Trainer } from '../../workers/train.ts';
 import { expectAllClose, microTrain, relErr, syntheticIds } from '../helpers.ts';

@@ -1,15 +1,15 @@
 /**
  * The benchmark's GPT with switches: each one undoes (or, for padVocab, adds) one of the speed
- * choices of model.ts, so the benchmark can measure what that choice is worth in kernels, GPU
+ * choices of workers/model.ts, so the benchmark can measure what that choice is worth in kernels, GPU
  * dispatches and ms per step. With every switch off it is model.ts's GPT, weight for weight and
  * kernel for kernel (a unit test checks both), so a difference measured with a switch on comes
  * from that switch alone. The app never uses this file.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../src/core/config.ts';
-import { Rng, streamSeed } from '../src/core/rng.ts';
-import { causalMask, MASKED } from './ops.ts';
-import { toVariable, type ForwardOptions, type GPT, type ParamName } from './model.ts';
+import type { ModelConfig } from '../../core/config.ts';
+import { Rng, streamSeed } from '../../core/rng.ts';
+import { causalMask, MASKED } from '../../../workers/ops.ts';
+import { toVariable, type ForwardOptions, type GPT, type ParamName } from '../../../workers/model.ts';
 
 /** One switch each; all off is model.ts. */
 export interface VariantSwitches {

@@ -2,19 +2,11 @@
  * The bench page's worker: runs a benchmark plan (bench.ts) on the browser's backends and posts
  * its progress and results. Measuring in a worker is what the app does: training runs in one.
  */
-// Vite serves these binaries and gives their URLs, as in train.worker.ts.
-import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
-import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
-import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { runPlan, type FromBenchWorker, type ToBenchWorker } from './bench.ts';
+import { WASM_PATHS } from '../../../workers/wasm-paths.ts'; // the binaries' URLs, as the training worker finds them
+import { runPlan } from './bench.ts';
+import type { FromBenchWorker, ToBenchWorker } from './protocol.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
-
-const WASM_PATHS = {
-  'tfjs-backend-wasm.wasm': wasmUrl,
-  'tfjs-backend-wasm-simd.wasm': wasmSimdUrl,
-  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimdUrl,
-};
 
 function post(msg: FromBenchWorker) {
   scope.postMessage(msg);
