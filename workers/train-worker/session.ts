@@ -1,0 +1,201 @@
+/**
+ * The one run the training worker holds, and its training loop: start, pause, resume, stop and
+ * reset, the events that describe the run to the page, and how a training failure is reported.
+ * Other parts of the worker read `current` (an ES live binding); only this module replaces it.
+ */
+import { countParams } from '../../src/core/config.ts';
+import { tokensPerStep, trainingFlopsPerStep } from '../../src/core/flops.ts';
+import type { BackendInfo } from '../backend.ts';
+import type { CorpusId, RunHistory } from '../checkpoint.ts';
+import { deviceFault } from '../device.ts';
+import type { CorpusMessage, FromWorker, ReferenceLoss, ToWorker, TrainFault } from '../protocol.ts';
+import { createRun, disposeRun, prepareRun, referenceLosses, type Run } from '../run.ts';
+import { DivergenceError, summarize, train, type RunStats, type TrainHooks } from '../train.ts';
+import { describe, drained, enqueue, enqueueReporting, post, ready } from './scope.ts';
+
+/** Why the training loop was asked to end before maxSteps. */
+type Interrupt = 'pause' | 'stop' | 'reset';
+
+/** The one run this worker holds. */
+export interface Current {
+  run: Run;
+  stats: RunStats; // carried across pause/resume so the summary covers the whole run
+  phase: 'training' | 'paused' | 'done';
+  interrupt: Interrupt | null; // checked between steps
+  loop: Promise<void> | null; // the training loop in progress (or about to start)
+  corpus: CorpusId; // saved with every checkpoint: a resume must find the same text
+  history: RunHistory; // losses of the last history.losses.length steps up to the current one, and evals
+  between: (() => Promise<void>)[]; // saves the loop runs between two steps (they report their own failures, never reject)
+}
+
+export let current: Current | null = null;
+
+/** A training failure as the page needs it: what kind, and at which step. */
+export function trainError(err: unknown, step: number | null): FromWorker {
+  // A lost device makes later ops fail in odd ways: the device's own report is the cause to name.
+  const device = deviceFault();
+  if (device) return { type: 'error', during: 'train', message: device.message, fault: 'device', step };
+  const fault: TrainFault = err instanceof DivergenceError ? 'divergence' : 'error';
+  return { type: 'error', during: 'train', message: describe(err), fault, step: err instanceof DivergenceError ? err.step : step };
+}
+
+/** Reports a device fault that comes while no loop runs (a paused or finished run): the loop reports its own. */
+export function reportIdleFault(err: Error) {
+  if (current && !current.loop) post({ type: 'error', during: 'train', message: err.message, fault: 'device', step: current.run.trainer.step });
+}
+
+/** Hex SHA-256 of the text's UTF-8 bytes: the CLI computes the same, so checkpoints resume in either. */
+export async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Describes a run to the page: its sizes, its references, and where it stands. */
+export function announce(run: Run, corpus: CorpusMessage, references: ReferenceLoss[], history: RunHistory) {
+  const params = countParams(run.model.config);
+  const { config } = run.trainer;
+  post({
+    type: 'run',
+    corpus: corpus.name,
+    vocabSize: run.tokenizer.size,
+    params: params.total,
+    nonEmbeddingParams: params.nonEmbedding,
+    trainChars: run.split.train,
+    valChars: run.split.val,
+    vocab: [...run.tokenizer.vocab],
+    blockSize: run.model.config.blockSize,
+    nLayer: run.model.config.nLayer,
+    nEmbd: run.model.config.nEmbd,
+    tokensPerStep: tokensPerStep(run.model.config, config.batchSize),
+    flopsPerStep: trainingFlopsPerStep(run.model.config, config.batchSize),
+    sampling: config.sampling,
+    maxSteps: config.maxSteps,
+    references,
+    step: run.trainer.step,
+    history,
+  });
+}
+
+/** Swaps `run` in for the current run (which must not be training), and frees the old one. */
+export function replaceCurrent(run: Run, corpus: CorpusId, phase: Current['phase'], history: RunHistory): Current {
+  if (current) disposeRun(current.run);
+  const lastEval = history.evals.at(-1);
+  const stats: RunStats = { trainMs: 0, tokens: 0, lastEval: lastEval && { type: 'eval', ...lastEval } };
+  current = { run, stats, phase, interrupt: null, loop: null, corpus, history, between: [] };
+  return current;
+}
+
+export async function start(msg: Extract<ToWorker, { type: 'start' }>) {
+  const info = await ready();
+  if (current?.phase === 'training') throw new Error('a run is training: stop it before starting another');
+  // Every input error surfaces here, before the current run is touched.
+  const prepared = prepareRun(msg.corpus.text, msg.model, msg.train);
+  const corpus = { name: msg.corpus.name, sha256: await sha256(msg.corpus.text) };
+  if (current) {
+    disposeRun(current.run);
+    current = null;
+  }
+  const references = referenceLosses(prepared, msg.corpus.entropyRate);
+  const run = createRun(prepared);
+  const history: RunHistory = { losses: [], evals: [] };
+  announce(run, msg.corpus, references, history);
+  const c = replaceCurrent(run, corpus, 'training', history);
+  c.loop = trainLoop(c, info);
+}
+
+/** Read through a call: TypeScript would keep a narrowing of `current` across an await. */
+export function isTraining(): boolean {
+  return current?.phase === 'training';
+}
+
+/** Trains until maxSteps or an interrupt, then reports why it ended. */
+async function trainLoop(c: Current, info: BackendInfo) {
+  const hooks: TrainHooks = {
+    onStep: (e, batch) => {
+      c.history.losses.push(e.loss);
+      post({ ...e, ...batch });
+    },
+    onEval: (e) => {
+      c.history.evals.push({ step: e.step, train: e.train, val: e.val });
+      post(e);
+    },
+    shouldStop: () => c.interrupt !== null || c.between.length > 0,
+  };
+  const { trainer } = c.run;
+  const runBetween = async () => {
+    for (const job of c.between.splice(0)) await job();
+  };
+  try {
+    // A resume can take back a pause before the loop noticed it: then train() returns with no interrupt left.
+    // A save stops train() too: it runs here, between two whole steps, and the loop goes on.
+    do {
+      await train(trainer, hooks, c.stats);
+      await runBetween();
+    } while (trainer.step < trainer.config.maxSteps && c.interrupt === null);
+    const why = trainer.step >= trainer.config.maxSteps ? null : c.interrupt;
+    c.interrupt = null;
+    if (why === 'pause') {
+      c.phase = 'paused';
+      post({ type: 'paused', step: trainer.step });
+    } else if (why !== 'reset') {
+      await finish(c, info, why === 'stop');
+    }
+  } catch (err) {
+    c.phase = 'done'; // the weights may be broken, but they stay for a look until the next start
+    post(trainError(err, trainer.step));
+  } finally {
+    c.loop = null;
+    // Saves asked for after the loop last looked: nothing steps any more, so the queue runs them.
+    for (const job of c.between.splice(0)) enqueueReporting(job); // each job reports its own failure
+  }
+}
+
+/** Ends the run: evaluates the model as it stands (a stop may land between evals) and reports it. */
+async function finish(c: Current, info: BackendInfo, stopped: boolean) {
+  const { trainer } = c.run;
+  if (c.stats.lastEval?.step !== trainer.step) {
+    const { train: trainLoss, val } = await trainer.estimateLoss();
+    c.stats.lastEval = { type: 'eval', step: trainer.step, train: trainLoss, val };
+    post(c.stats.lastEval);
+  }
+  c.phase = 'done';
+  post({ type: 'done', summary: summarize(trainer, c.stats, info.name), stopped });
+}
+
+export function pause() {
+  if (current?.phase === 'training') current.interrupt ??= 'pause';
+}
+
+export function resume() {
+  const c = current;
+  if (!c) return;
+  if (c.phase === 'training' && c.interrupt === 'pause') {
+    c.interrupt = null; // the loop has not stopped yet: let it go on
+  } else if (c.phase === 'paused') {
+    c.phase = 'training';
+    // A sample in progress finishes first: the model must not change under it.
+    c.loop = drained().then(ready).then((info) => trainLoop(c, info));
+  }
+}
+
+export function stop() {
+  const c = current;
+  if (c?.phase === 'training') c.interrupt = 'stop';
+  else if (c?.phase === 'paused') {
+    c.phase = 'done'; // a second stop finds nothing to do; the queue keeps samples off until finish ends
+    enqueue(
+      async () => finish(c, await ready(), true),
+      (message) => ({ type: 'error', during: 'train', message, fault: 'error', step: c.run.trainer.step }),
+    );
+  }
+}
+
+/** Frees the run once its training loop (if any) has noticed the interrupt and returned. */
+export async function reset() {
+  const c = current;
+  if (!c) return;
+  c.interrupt = 'reset';
+  await c.loop;
+  if (current === c) current = null;
+  disposeRun(c.run);
+}
