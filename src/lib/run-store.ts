@@ -5,6 +5,7 @@
  * reaches the training loop.
  */
 import type { CorpusSource } from './corpus.svelte.ts';
+import { committed, isQuotaError, message, request } from './idb.ts';
 
 /** How to get a run's corpus back: by name for bundled and synthetic ones, the text itself for a file. */
 export interface StoredCorpus {
@@ -30,33 +31,6 @@ export type SavedRunSummary = Omit<SavedRun, 'bytes' | 'corpus'> & { corpus: Omi
 const DB_NAME = 'tabgpt';
 const STORE = 'runs';
 const INDEX = 'runs-index'; // the summaries, so listing does not read every checkpoint
-
-function request<T>(req: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error ?? new Error('IndexedDB request failed'));
-  });
-}
-
-/** Resolves when the transaction commits: a write is only safe then (a full disk fails here). */
-function committed(tx: IDBTransaction): Promise<void> {
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'));
-    tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction was aborted'));
-  });
-}
-
-/** A full disk or origin quota, however the browser words it (Firefox's name, old Safari's code 22). */
-function isQuotaError(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const { name, code } = err as { name?: unknown; code?: unknown };
-  return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED' || (err instanceof DOMException && code === 22);
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 export class RunStore {
   #db: Promise<IDBDatabase> | null = null;

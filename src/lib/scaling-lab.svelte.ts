@@ -3,6 +3,7 @@
  * (the same module as the main run's, a second instance), so the main run never waits for them.
  * The worker's events are the only writers of what it measured; components read and call methods.
  */
+import { LabStore } from './lab-store.ts';
 import { WorkerLink } from './worker-link.ts';
 import type { ChinchillaLaw } from '../core/scaling.ts';
 import type {
@@ -35,6 +36,9 @@ export interface Prediction {
 }
 
 /** What a request to the lab's worker is: a sweep's points feed the fit, a verification's only its prediction. */
+/** The lab's form, kept with its points. */
+type LabSettings = Pick<ScalingLab, 'sizes' | 'budgetMode' | 'tokens' | 'tokensPerParam' | 'blockSize' | 'batchSize' | 'learningRate' | 'pointsPerModel' | 'targetSize' | 'targetTokens'>;
+
 type LabRequest = { kind: 'sweep' } | { kind: 'verify'; prediction: number } | { kind: 'fit'; prediction: Omit<Prediction, 'predicted' | 'interval'> | null; points: number };
 
 export class ScalingLab {
@@ -78,6 +82,8 @@ export class ScalingLab {
 
   predictions = $state.raw<Prediction[]>([]);
   predictError = $state<string | null>(null);
+  /** Why the lab could not be kept in (or read back from) this browser; the lab works on regardless. */
+  storeError = $state<string | null>(null);
 
   readonly progress = $derived(sweepFraction(this.plan, this.finished, this.currentStep));
   readonly running = $derived(this.status === 'running' || this.status === 'stopping');
@@ -88,6 +94,8 @@ export class ScalingLab {
   #backend: () => BackendChoice;
   #config: SweepConfig | null = null; // the sweep in progress or stopped: a resume reuses it
   #corpusMsg: CorpusMessage | null = null;
+  readonly #store = new LabStore();
+  #saving: Promise<void> = Promise.resolve(); // saves go one after another, the latest last
 
   /** `backend`: the choice the lab's worker starts on (the page's, read when the worker is made). */
   constructor(backend: () => BackendChoice) {
@@ -248,6 +256,66 @@ export class ScalingLab {
 
   #update(id: number, change: Partial<Prediction>) {
     this.predictions = this.predictions.map((p) => (p.id === id ? { ...p, ...change } : p));
+    this.#persist();
+  }
+
+  /** The form's fields, as kept with the lab. */
+  #settings(): LabSettings {
+    const { sizes, budgetMode, tokens, tokensPerParam, blockSize, batchSize, learningRate, pointsPerModel, targetSize, targetTokens } = this;
+    return { sizes, budgetMode, tokens, tokensPerParam, blockSize, batchSize, learningRate, pointsPerModel, targetSize, targetTokens };
+  }
+
+  /** Keeps the lab in IndexedDB (after every point, fit and prediction): a reload loses nothing measured. */
+  #persist() {
+    const status = this.status === 'running' || this.status === 'stopping' ? 'stopped' : this.status;
+    const snapshot = $state.snapshot({
+      settings: this.#settings(),
+      config: this.#config,
+      corpus: this.#corpusMsg,
+      plan: this.plan,
+      points: this.points,
+      finished: this.finished,
+      // A sweep cut short by a reload resumes at the model it was training.
+      nextModel: !this.running ? this.nextModel : this.predictions.some((p) => p.status === 'training') ? this.plan.length : this.finished,
+      status,
+      fitted: this.fitted,
+      fitPoints: this.fitPoints,
+      fits: this.fits,
+      predictions: this.predictions.map((p) => (p.status === 'training' ? { ...p, status: 'stopped' as const } : p)),
+    });
+    this.#saving = this.#saving
+      .then(() => this.#store.save(snapshot))
+      .then(
+        () => {
+          this.storeError = null;
+        },
+        (err: unknown) => {
+          this.storeError = (err as Error).message;
+        },
+      );
+  }
+
+  /** Takes up the lab this browser kept, if any (on page load, before any sweep starts). */
+  async restore() {
+    try {
+      const kept = await this.#store.load<LabSettings, Prediction>();
+      if (!kept || this.status !== 'idle' || this.points.length) return;
+      Object.assign(this, kept.settings);
+      this.#config = kept.config;
+      this.#corpusMsg = kept.corpus;
+      this.corpus = kept.corpus && { name: kept.corpus.name, entropyRate: kept.corpus.entropyRate ?? null, vocabSize: new Set(kept.corpus.text).size };
+      this.plan = kept.plan;
+      this.points = kept.points;
+      this.finished = kept.finished;
+      this.nextModel = kept.nextModel;
+      this.status = kept.status;
+      this.fitted = kept.fitted;
+      this.fitPoints = kept.fitPoints;
+      this.fits = kept.fits;
+      this.predictions = kept.predictions;
+    } catch (err) {
+      this.storeError = (err as Error).message;
+    }
   }
 
   dispose() {
@@ -257,6 +325,12 @@ export class ScalingLab {
 
   // An arrow function: handed to the worker as its callback.
   #onEvent = (msg: SweepFromWorker | FromWorker) => {
+    this.#handle(msg);
+    // What a reload must not lose: every point, the sweep's end, every fit.
+    if (msg.type === 'sweepPlan' || msg.type === 'sweepPoint' || msg.type === 'sweepDone' || msg.type === 'fitted' || msg.type === 'sweepError') this.#persist();
+  };
+
+  #handle(msg: SweepFromWorker | FromWorker) {
     switch (msg.type) {
       case 'sweepPlan':
         this.plan = msg.steps;
@@ -330,5 +404,5 @@ export class ScalingLab {
         // The run's other events never come from this worker: it is sent no run.
         break;
     }
-  };
+  }
 }

@@ -61,5 +61,15 @@ test('a micro sweep on wasm streams points onto the chart and fits a law shown b
   expect(await page.locator('[data-testid="predictions-table"] tbody tr').count()).toBe(0);
   expect(Number(await text('sweep-count'))).toBe(6);
 
+  // A reload loses nothing measured: the sweep's settings, its points and its fit come back from IndexedDB.
+  await page.reload();
+  await waitFor('corpus-stats', /characters/);
+  await page.waitForFunction(() => document.querySelector('[data-testid="sweep-count"]')?.textContent === '6');
+  await waitFor('sweep-status', /^done$/);
+  await waitFor('fit-floor', /Fitted E = \d/);
+  expect(await page.getByTestId('sweep-sizes').inputValue()).toBe('1x8,1x16,2x16');
+  expect(await page.getByTestId('fit-degenerate').count()).toBe(1);
+  expect(await page.getByTestId('lab-store-error').count()).toBe(0);
+
   expect(problems).toEqual([]);
 });
