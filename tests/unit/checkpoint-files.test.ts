@@ -1,5 +1,7 @@
-import { expect, test } from 'vitest';
-import { checkpointFileName, formatDate } from '../../src/lib/checkpoint-files.ts';
+import { describe, expect, test } from 'vitest';
+import { defaultModelConfig, defaultTrainConfig } from '../../src/core/config.ts';
+import { writeSafetensors } from '../../src/core/safetensors.ts';
+import { checkpointFileName, describeCheckpoint, formatAge, formatDate, formatSummary } from '../../src/lib/checkpoint-files.ts';
 
 test('a checkpoint file is named after its corpus and step', () => {
   expect(checkpointFileName('moby-dick', 400)).toBe('tabgpt-moby-dick-step400.safetensors');
@@ -10,4 +12,45 @@ test('a checkpoint file is named after its corpus and step', () => {
 
 test('dates read year first, to the minute', () => {
   expect(formatDate(new Date(2026, 0, 5, 9, 7).getTime())).toBe('2026-01-05 09:07');
+});
+
+test('ages read in the largest whole unit', () => {
+  const now = 1_000_000_000_000;
+  expect(formatAge(now - 20_000, now)).toBe('just now');
+  expect(formatAge(now - 12 * 60_000, now)).toBe('12 min ago');
+  expect(formatAge(now - 3 * 3_600_000, now)).toBe('3 h ago');
+  expect(formatAge(now - 5 * 86_400_000, now)).toBe('5 days ago');
+});
+
+describe('describeCheckpoint', () => {
+  const model = { ...defaultModelConfig, nLayer: 2, nHead: 4, nEmbd: 64, blockSize: 32, vocabSize: 3 };
+  const file = (metadata: Record<string, string>) => new Blob([writeSafetensors([{ name: 'w', shape: [2], data: new Float32Array([1, 2]) }], metadata) as Uint8Array<ArrayBuffer>]);
+  const meta = {
+    config: JSON.stringify(model),
+    vocab: JSON.stringify(['a', 'b', '🙂']),
+    step: '400',
+    train: JSON.stringify({ ...defaultTrainConfig, maxSteps: 600 }),
+    corpus: JSON.stringify({ name: 'moby-dick', sha256: '00' }),
+    state: '{}',
+  };
+
+  test("reads a checkpoint's shape, step, corpus and vocabulary from its header", async () => {
+    const s = await describeCheckpoint(file(meta));
+    expect(s).toEqual({ shape: '2 layers × 64 wide, 4 heads, context 32', step: 400, maxSteps: 600, corpus: 'moby-dick', vocabSize: 3, resumable: true });
+    expect(formatSummary(s)).toBe('2 layers × 64 wide, 4 heads, context 32 · step 400 of 600 · moby-dick · 3 characters');
+  });
+
+  test('a file without its trainer is described, and marked not resumable', async () => {
+    const { train: _, state: __, corpus: ___, ...weightsOnly } = meta;
+    const s = await describeCheckpoint(file(weightsOnly));
+    expect(s).toMatchObject({ maxSteps: null, corpus: null, resumable: false });
+    expect(formatSummary(s)).toContain('step 400 · corpus unknown');
+  });
+
+  test('anything else is refused with its reason', async () => {
+    await expect(describeCheckpoint(new Blob([new Uint8Array(3)]))).rejects.toThrow('too short');
+    await expect(describeCheckpoint(new Blob([new Uint8Array(64).fill(255)]))).rejects.toThrow('header length');
+    await expect(describeCheckpoint(file({ format: 'x' }))).rejects.toThrow('no model settings');
+    await expect(describeCheckpoint(file({ ...meta, config: '{' }))).rejects.toThrow('cannot be read');
+  });
 });
