@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { FIELD_FLAGS } from '../../src/cli/flags.ts';
 import { Batcher, checkSplit, minCorpusLength, splitTrainVal } from '../../src/core/batching.ts';
 import {
   defaultModelConfig,
@@ -139,26 +140,6 @@ interface HyperRow {
 const MODEL_KEYS = ['nLayer', 'nHead', 'nEmbd', 'blockSize', 'dropout'] as const;
 /** The form's number fields (the rest of a TrainConfig follows from them). */
 const FORM_KEYS = new Set(['nLayer', 'nHead', 'nEmbd', 'blockSize', 'dropout', 'batchSize', 'maxSteps', 'learningRate', 'seed']);
-/** Config field → CLI flag. */
-const FLAGS: Record<string, string> = {
-  nLayer: 'layers',
-  nHead: 'heads',
-  nEmbd: 'embd',
-  blockSize: 'ctx',
-  dropout: 'dropout',
-  batchSize: 'batch',
-  maxSteps: 'steps',
-  learningRate: 'lr',
-  minLr: 'min-lr',
-  warmupSteps: 'warmup',
-  weightDecay: 'wd',
-  gradClip: 'clip',
-  seed: 'seed',
-  evalEvery: 'eval-every',
-  evalBatches: 'eval-batches',
-  logEvery: 'log-every',
-};
-
 const hyperRows: HyperRow[] = [
   { name: 'layers 0', set: { nLayer: 0 }, field: 'nLayer', message: /^nLayer must be at least 1, got 0$/, cli: /--layers 0: nLayer must be at least 1, got 0/ },
   { name: 'layers negative', set: { nLayer: -2 }, field: 'nLayer', message: /^nLayer must be at least 1, got -2$/, cli: /--layers -2: nLayer must be at least 1, got -2/ },
@@ -217,7 +198,7 @@ const hyperRows: HyperRow[] = [
   { name: 'gradient clip huge', set: { gradClip: 1e9 }, field: 'gradClip', message: /^gradClip must be in \[0, 1000000\], got 1000000000$/ },
   { name: 'seed negative', set: { seed: -1 }, field: 'seed', message: /^seed must be at least 0, got -1$/, cli: /--seed -1: seed must be at least 0, got -1/ },
   { name: 'seed non-integer', set: { seed: 1.5 }, field: 'seed', message: /^seed must be a whole number, got 1.5$/ },
-  { name: 'seed huge', set: { seed: 2 ** 32 }, field: 'seed', message: /^seed must be at most 4294967295, got 4294967296$/ },
+  { name: 'seed huge', set: { seed: 2 ** 32 }, field: 'seed', message: /^seed must be at most 4294967295, got 4294967296$/, cli: /--seed 4294967296: seed must be at most 4294967295, got 4294967296$/ },
   { name: 'eval interval negative', set: { evalEvery: -1 }, field: 'evalEvery', message: /^evalEvery must be at least 0, got -1$/ },
   { name: 'eval batches 0', set: { evalBatches: 0 }, field: 'evalBatches', message: /^evalBatches must be at least 1, got 0$/ },
   { name: 'log interval 0', set: { logEvery: 0 }, field: 'logEvery', message: /^logEvery must be at least 1, got 0$/ },
@@ -793,7 +774,7 @@ const cliRows: CliRow[] = [
     .map((r) =>
       trainRow(
         `train: ${r.name}`,
-        Object.entries(r.set).flatMap(([k, v]) => [`--${FLAGS[k]}`, String(v)]),
+        Object.entries(r.set).flatMap(([k, v]) => [`--${FIELD_FLAGS[k as keyof typeof FIELD_FLAGS]}`, String(v)]),
         2,
         r.cli!,
       ),
@@ -831,6 +812,53 @@ const cliRows: CliRow[] = [
   { name: 'batches with a batch of a billion', args: ['batches', '--batch', '1000000000', '--ctx', '16'], code: 2, stderr: /^error: --batch 1000000000: batchSize must be/ },
   { name: 'batches with a seed past 2^32 - 1', args: ['batches', '--seed', '4294967296'], code: 2, stderr: /^error: --seed 4294967296: seed must be/ },
   { name: 'batches with a context of 10^6', args: ['batches', '--ctx', '1000000'], code: 2, stderr: /^error: --ctx 1000000: blockSize must be/ },
+
+  // Numbers: decimal only, read by one parser for every numeric flag of every command (before any file or backend).
+  trainRow('train --steps 0x10 (hex)', ['--steps', '0x10'], 2, /^error: --steps must be a number written in decimal, got "0x10"$/),
+  trainRow('train --lr 0b11 (binary)', ['--lr', '0b11'], 2, /^error: --lr must be a number written in decimal, got "0b11"$/),
+  trainRow('train --layers 0o7 (octal)', ['--layers', '0o7'], 2, /^error: --layers must be a number written in decimal, got "0o7"$/),
+  trainRow('train --steps 1e400 (past a double)', ['--steps', '1e400'], 2, /^error: --steps must be a finite number, got "1e400"$/),
+  trainRow('train --lr Infinity', ['--lr', 'Infinity'], 2, /^error: --lr must be a finite number, got "Infinity"$/),
+  trainRow('train --clip -Infinity', ['--clip', '-Infinity'], 2, /^error: --clip must be a finite number, got "-Infinity"$/),
+  trainRow('train --wd NaN', ['--wd', 'NaN'], 2, /^error: --wd must be a number, got "NaN"$/),
+  trainRow('train --batch "" (empty)', ['--batch', ''], 2, /^error: --batch must be a number, got ""$/),
+  trainRow('train --steps " 16" (padded)', ['--steps', ' 16'], 2, /^error: --steps must be a number, got " 16"$/),
+  trainRow('train --warmup 1_000', ['--warmup', '1_000'], 2, /^error: --warmup must be a number, got "1_000"$/),
+  { name: 'sample --length 0x10', args: ['sample', '--checkpoint', ckpt, '--length', '0x10'], code: 2, stderr: /^error: --length must be a number written in decimal, got "0x10"$/ },
+  { name: 'sample --temperature 1e400', args: ['sample', '--checkpoint', ckpt, '--temperature', '1e400'], code: 2, stderr: /^error: --temperature must be a finite number, got "1e400"$/ },
+  { name: 'batches --steps 0b11', args: ['batches', '--steps', '0b11'], code: 2, stderr: /^error: --steps must be a number written in decimal, got "0b11"$/ },
+  { name: 'baseline --order 0x2', args: ['baseline', '--order', '0x2'], code: 2, stderr: /^error: --order must be a number written in decimal, got "0x2"$/ },
+  { name: 'baseline --k Infinity', args: ['baseline', '--smoothing', 'addk', '--k', 'Infinity'], code: 2, stderr: /^error: --k must be a finite number, got "Infinity"$/ },
+  { name: 'sweep --tokens 1e400', args: ['sweep', '--tokens', '1e400'], code: 2, stderr: /^error: --tokens must be a finite number, got "1e400"$/ },
+  { name: 'sweep --warmup-frac ""', args: ['sweep', '--warmup-frac', ''], code: 2, stderr: /^error: --warmup-frac must be a number, got ""$/ },
+  { name: 'fit --bootstrap 0x10', args: ['fit', '--points', path('points.csv'), '--bootstrap', '0x10'], code: 2, stderr: /^error: --bootstrap must be a number written in decimal, got "0x10"$/ },
+  { name: 'fit --predict 0x10:1e5', args: ['fit', '--points', path('points.csv'), '--predict', '0x10:1e5'], code: 2, stderr: /^error: --predict entry "0x10:1e5" is not N:D with positive, finite numbers$/ },
+  { name: 'fit --predict 1e6:1e5:7 (three numbers)', args: ['fit', '--points', path('points.csv'), '--predict', '1e6:1e5:7'], code: 2, stderr: /^error: --predict entry "1e6:1e5:7" is not N:D with positive, finite numbers$/ },
+
+  // Seeds: one limit, train's (a whole number from 0 to 2^32 - 1), in every command that takes one; none wraps.
+  { name: 'sample --seed 4294967296', args: ['sample', '--checkpoint', ckpt, '--seed', '4294967296'], code: 2, stderr: /^error: --seed 4294967296: seed must be at most 4294967295, got 4294967296$/ },
+  { name: 'sample --seed -1', args: ['sample', '--checkpoint', ckpt, '--seed', '-1'], code: 2, stderr: /^error: --seed -1: seed must be at least 0, got -1$/ },
+  { name: 'sample --seed 1.5', args: ['sample', '--checkpoint', ckpt, '--seed', '1.5'], code: 2, stderr: /^error: --seed 1.5: seed must be a whole number, got 1.5$/ },
+  { name: 'batches --seed -1', args: ['batches', '--seed', '-1'], code: 2, stderr: /^error: --seed -1: seed must be at least 0, got -1$/ },
+  { name: 'sweep --seed 4294967296', args: ['sweep', '--corpus', path('unicode.txt'), '--sizes', '1x8', '--seed', '4294967296', '--backend', 'webgpu'], code: 2, stderr: /^error: --seed 4294967296: seed must be at most 4294967295, got 4294967296$/ },
+  { name: 'fit --seed 4294967296', args: ['fit', '--points', path('points.csv'), '--seed', '4294967296'], code: 2, stderr: /^error: --seed 4294967296: seed must be at most 4294967295, got 4294967296$/ },
+  { name: 'sample --seed 4294967295 (the largest) samples', args: ['sample', '--checkpoint', ckpt, '--prompt', ' ', '--length', '3', '--seed', '4294967295', '--backend', 'wasm'], code: 0, check: (r) => expect(r.lines[0]).toMatchObject({ type: 'sample', seed: 4294967295 }) },
+
+  // --save-every: checked with the other flags, before the corpus is read or a backend starts.
+  { name: '--save-every without --save', args: ['train', ...tinyFlags, '--steps', '2', '--save-every', '1'], code: 2, stderr: /^error: --save-every says how often to write the --save file: give --save too$/ },
+  trainRow('--save-every negative', ['--save-every', '-1'], 2, /^error: --save-every must be a whole number ≥ 0, got -1$/),
+  trainRow('--save-every non-integer', ['--save-every', '2.5'], 2, /^error: --save-every must be a whole number ≥ 0, got 2.5$/),
+  trainRow('--save-every 0x2', ['--save-every', '0x2'], 2, /^error: --save-every must be a number written in decimal, got "0x2"$/),
+
+  // Flag syntax: one line naming the flag, never a parser's multi-line hint.
+  trainRow('a flag whose value is missing (the next flag follows)', ['--lr', '--steps', '3'], 2, /^error: --lr needs a value, got the flag --steps/),
+  { name: 'a flag with no value at the end', args: ['train', '--steps'], code: 2, stderr: /^error: --steps needs a value$/ },
+  { name: 'an unknown flag', args: ['sample', '--checkpoint', ckpt, '--frobnicate', '1'], code: 2, stderr: /^error: unknown flag --frobnicate for sample/ },
+  { name: 'a switch given a value', args: ['sample', '--checkpoint', ckpt, '--no-kv-cache=yes'], code: 2, stderr: /^error: --no-kv-cache is a switch and takes no value, got "yes"$/ },
+  { name: 'a stray argument', args: ['batches', 'moby-dick'], code: 2, stderr: /^error: unexpected argument "moby-dick"; flags look like --name value$/ },
+  trainRow('a synthetic corpus spec with a bad value', ['--corpus', 'markov:order=x'], 2, /^error: --corpus markov:order=x: markov spec: order must be a non-negative integer, got "x"$/),
+  { name: 'sweep with a budget too long to train', args: ['sweep', '--corpus', path('unicode.txt'), '--sizes', '1x8', '--tokens', '1e15', '--backend', 'webgpu'], code: 2, stderr: /^error: --tokens 1e15: maxSteps must be at most 1000000000/ },
+  { name: 'sweep with a budget of 0', args: ['sweep', '--tokens', '0'], code: 2, stderr: /^error: --tokens must be positive, got 0$/ },
 
   // Checkpoint files.
   { name: '--checkpoint truncated', args: ['sample', '--checkpoint', path('truncated.safetensors'), '--backend', 'wasm'], code: 1, stderr: /not a usable checkpoint: the header claims \d+ bytes but the file has 300 \(truncated, or not safetensors\)$/ },
@@ -908,6 +936,7 @@ describe(`bad input through the CLI (${cliRows.length} rows)`, () => {
     writeFileSync(path('short.txt'), 'too short');
     writeFileSync(path('one.txt'), 'a'.repeat(5000));
     writeFileSync(path('unicode.txt'), unicodeCorpus);
+    writeFileSync(path('points.csv'), 'N,D,loss\n1e4,1e5,3\n');
     writeFileSync(path('truncated.safetensors'), goodCheckpoint.slice(0, 300));
     writeFileSync(path('foreign.safetensors'), writeSafetensors([{ name: 'w', shape: [2], data: new Float32Array(2) }], {}));
     mkdirSync(path('sentinels'));

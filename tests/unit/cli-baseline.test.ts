@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
+import { COMMANDS } from '../../src/cli/flags.ts';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'tabgpt-baseline-'));
@@ -31,7 +32,7 @@ describe('cli baseline', () => {
     expect((await cli('--help')).stdout).toContain('baseline');
     const help = await cli('baseline', '--help');
     expect(help.code).toBe(0);
-    for (const f of ['--corpus', '--order', '--smoothing', '--k']) expect(help.stdout).toContain(f);
+    for (const f of Object.keys(COMMANDS.baseline.flags)) expect(help.stdout).toContain(`--${f}`);
     expect(help.stdout).toMatch(/first 90%/);
   });
 

@@ -1,7 +1,8 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
 import { readSafetensors } from '../../src/core/safetensors.ts';
@@ -20,7 +21,7 @@ async function cli(...args: string[]) {
 }
 
 const micro = ['--layers', '1', '--heads', '2', '--embd', '16', '--ctx', '16', '--batch', '4', '--dropout', '0.1', '--backend', 'cpu', '--eval-every', '10', '--eval-batches', '2'];
-const steps = (lines: { type: string }[]) => lines.filter((l) => l.type === 'step');
+const steps = <L extends { type: string }>(lines: L[]) => lines.filter((l) => l.type === 'step');
 
 describe('train --save / --resume / --init-from', () => {
   test('a run saved at step 10 and resumed gives the same losses, step by step, and the same final weights', async () => {
@@ -63,6 +64,51 @@ describe('train --save / --resume / --init-from', () => {
     expect(evals.at(-1).val).toBeLessThan(evals[0].val - 0.5);
     const refused = await cli('train', '--init-from', base, '--corpus', text, '--layers', '3');
     expect(refused.stderr).toMatch(/takes the model's shape from the checkpoint; drop --layers/);
+  });
+
+  test('--save-every N saves at every multiple of N and at the end, without changing the run', async () => {
+    const [every, once] = [join(dir, 'every.safetensors'), join(dir, 'once.safetensors')];
+    const periodic = await cli('train', ...micro, '--steps', '12', '--save-every', '5', '--save', every);
+    const atEnd = await cli('train', ...micro, '--steps', '12', '--save-every', '0', '--save', once);
+    expect([periodic.code, atEnd.code]).toEqual([0, 0]);
+    // At 5 and 10, then as soon as the last step is in and again after the final evaluation.
+    expect(periodic.lines.filter((l) => l.type === 'saved').map((l) => l.step)).toEqual([5, 10, 12, 12]);
+    expect(atEnd.lines.filter((l) => l.type === 'saved').map((l) => l.step)).toEqual([12, 12]);
+    // Pausing to save changes nothing: the same losses, and the same bytes at the end.
+    expect(steps(periodic.lines)).toEqual(steps(atEnd.lines).map((s) => ({ ...s, ms: expect.any(Number) })));
+    expect(Buffer.compare(readFileSync(every), readFileSync(once))).toBe(0);
+  });
+
+  test('a run killed after a periodic save leaves that checkpoint whole, and --resume continues it to the same losses', async () => {
+    const path = join(dir, 'killed.safetensors');
+    const child = spawn('node', ['--import', 'tsx', 'src/cli/main.ts', 'train', ...micro, '--steps', '120', '--log-every', '1', '--save-every', '10', '--save', path]);
+    const printed: { type: string; step: number; loss: number }[] = [];
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const l = JSON.parse(line);
+      printed.push(l);
+      // A few steps past the first save, so that the run has steps no file holds; SIGKILL has no
+      // handler and no cleanup, as a crash or the OOM killer.
+      const first = printed.find((p) => p.type === 'saved');
+      if (first && l.type === 'step' && l.step >= first.step + 3) child.kill('SIGKILL');
+    });
+    await new Promise((resolve) => child.on('close', resolve));
+    expect(child.signalCode).toBe('SIGKILL');
+    const { metadata } = readSafetensors(new Uint8Array(readFileSync(path)));
+    const saved = Number(metadata.step);
+    expect(saved % 10).toBe(0);
+    expect(saved).toBeGreaterThanOrEqual(10);
+    expect(saved).toBeLessThan(120);
+    expect(JSON.parse(metadata.history).losses).toHaveLength(saved); // one consistent step: history, weights and optimizer
+
+    const resumed = await cli('train', '--resume', path, '--backend', 'cpu');
+    expect(resumed.code).toBe(0);
+    expect(resumed.lines[0]).toMatchObject({ type: 'start', step: saved });
+    const after = steps(resumed.lines);
+    expect(after.map((s) => s.step)).toEqual(Array.from({ length: 120 - saved }, (_, i) => saved + 1 + i));
+    // The steps the killed run got through after its last save come out the same from the file.
+    const lost = steps(printed).filter((s) => s.step > saved);
+    if (saved === 10) expect(lost.length).toBeGreaterThanOrEqual(3); // killed before the next save, as almost always
+    expect(after.slice(0, lost.length).map((s) => s.loss)).toEqual(lost.map((s) => s.loss));
   });
 
   test('sample and score read the files train writes', async () => {

@@ -1,0 +1,151 @@
+/**
+ * `train`: a new run, a resumed one (--resume) or a fine-tuned one (--init-from), checked flag by
+ * flag before any backend starts, and kept with --save: every --save-every steps while it trains,
+ * as soon as the last step is in, and again after the final evaluation.
+ */
+import { defaultTrainConfig, validateModelConfig, validateRunConfig, validateTrainConfig, type ModelConfig, type TrainConfig } from '../core/config.ts';
+import { CharTokenizer } from '../core/tokenizer.ts';
+import type { RunHistory } from '../../workers/checkpoint.ts';
+import type { FromCheckpoint } from '../../workers/run.ts';
+import type { RunStats } from '../../workers/train.ts';
+import { startBackend } from './backend.ts';
+import { checkInputFile, checkOutputPath, readCheckpoint, readCorpusWithFloor, sha256, writeAtomically } from './files.ts';
+import { backendChoice, checkWhole, refuseFlags, sampling, UsageError, type ParsedFlags } from './flags.ts';
+import { emit } from './output.ts';
+
+/** Flags a resumed run may still set: everything else comes from its checkpoint. */
+const RESUME_FLAGS = new Set(['corpus', 'steps', 'backend', 'save', 'save-every', 'resume', 'log-every', 'eval-every']);
+/** The model's shape comes from the checkpoint when fine-tuning. */
+const SHAPE_FLAGS = ['layers', 'heads', 'embd', 'ctx'];
+
+export async function train({ values: v, text, explicit }: ParsedFlags<'train'>) {
+  const model: Omit<ModelConfig, 'vocabSize'> = { nLayer: v.layers, nHead: v.heads, nEmbd: v.embd, blockSize: v.ctx, dropout: v.dropout };
+  let config: TrainConfig = {
+    ...defaultTrainConfig,
+    batchSize: v.batch,
+    maxSteps: v.steps,
+    learningRate: v.lr,
+    minLr: v['min-lr'],
+    warmupSteps: v.warmup,
+    weightDecay: v.wd,
+    gradClip: v.clip,
+    sampling: sampling(v.sampling),
+    seed: v.seed,
+    evalEvery: v['eval-every'],
+    evalBatches: v['eval-batches'],
+    logEvery: v['log-every'],
+  };
+  // Every flag is checked before the corpus is read or a backend starts. The vocabulary is not
+  // known yet: 2 stands in for it (the corpus is checked against the model once it is read).
+  refuseFlags([...validateModelConfig({ ...model, vocabSize: 2 }), ...validateTrainConfig(config)], text);
+  const backendName = backendChoice(v.backend);
+  if (v['save-every'] !== undefined) {
+    checkWhole(v['save-every'], 'save-every', 0);
+    if (v.save === undefined) throw new UsageError('--save-every says how often to write the --save file: give --save too');
+  }
+  // Given is given: an empty --resume is an error, never a silent fresh run (which would overwrite --save).
+  const resume = v.resume ?? null;
+  const initFrom = v['init-from'] ?? null;
+  if (resume !== null) checkInputFile(resume, 'resume');
+  if (initFrom !== null) checkInputFile(initFrom, 'init-from');
+  if (resume && initFrom) throw new UsageError('--resume continues a run and --init-from starts a new one from its weights: give one of them');
+  if (resume) {
+    const fixed = [...explicit].filter((f) => !RESUME_FLAGS.has(f));
+    if (fixed.length) throw new UsageError(`--resume continues the saved run with its own settings; drop --${fixed.join(', --')} (only --steps may change)`);
+  }
+  if (initFrom) {
+    const fixed = SHAPE_FLAGS.filter((f) => explicit.has(f));
+    if (fixed.length) throw new UsageError(`--init-from takes the model's shape from the checkpoint; drop --${fixed.join(', --')}`);
+  }
+  if (v.save !== undefined) checkOutputPath(v.save, 'save', [{ path: v.corpus, what: 'the corpus' }, ...(initFrom ? [{ path: initFrom, what: 'the --init-from checkpoint' }] : [])]);
+
+  const { prepareRun, createRun, disposeRun, referenceLosses, runFromCheckpoint, CheckpointMisfit } = await import('../../workers/run.ts');
+  const corpus = readCorpusWithFloor(v.corpus);
+  const corpusId = { name: v.corpus, sha256: sha256(corpus.text) };
+  // A new run is checked before any backend work; a resumed or fine-tuned one needs its checkpoint first.
+  // Memory is checked here too, so that its error names the flag (prepareRun would only say the config is invalid).
+  if (!resume && !initFrom) refuseFlags(validateRunConfig({ ...model, vocabSize: CharTokenizer.fromText(corpus.text).size }, config), text);
+  let prepared = resume || initFrom ? null : prepareRun(corpus.text, model, config);
+  const backend = await startBackend(backendName);
+  const { train: runTraining, summarize } = await import('../../workers/train.ts');
+  const { loadCheckpoint, saveCheckpoint } = await import('../../workers/checkpoint.ts');
+  let history: RunHistory = { losses: [], evals: [] };
+  let run;
+  if (resume || initFrom) {
+    // The same rules as the app's Load and Resume (runFromCheckpoint in workers/run.ts).
+    const file = (resume ?? initFrom)!;
+    const ck = loadCheckpoint(readCheckpoint(file));
+    const how: FromCheckpoint = resume
+      ? { mode: 'resume', overrides: { ...(explicit.has('steps') ? { maxSteps: config.maxSteps } : {}), ...(explicit.has('log-every') ? { logEvery: config.logEvery } : {}), ...(explicit.has('eval-every') ? { evalEvery: config.evalEvery } : {}) } }
+      : { mode: 'finetune', train: config, ...(explicit.has('dropout') ? { dropout: model.dropout } : {}) };
+    let built;
+    try {
+      built = await runFromCheckpoint(ck, { name: `--corpus ${corpusId.name}`, text: corpus.text, sha256: corpusId.sha256 }, how);
+    } catch (err) {
+      throw err instanceof CheckpointMisfit ? new UsageError(`${file}: ${err.message}`) : err;
+    }
+    ({ prepared, run, history } = built);
+    config = prepared.train;
+    // The CLI's train trains: a finished run has nothing left to do unless --steps asks for more.
+    if (resume && config.maxSteps <= run.trainer.step) {
+      disposeRun(run);
+      throw new UsageError(`${resume} is already at step ${run.trainer.step}; give --steps above that to train on`);
+    }
+  } else {
+    run = createRun(prepared!);
+  }
+  const { total, nonEmbedding } = (await import('../core/config.ts')).countParams(run.model.config);
+  emit({
+    type: 'start',
+    backend: backend.name,
+    adapter: backend.adapter,
+    vocabSize: run.tokenizer.size,
+    trainChars: run.split.train,
+    valChars: run.split.val,
+    params: total,
+    nonEmbeddingParams: nonEmbedding,
+    step: run.trainer.step,
+    // The yardsticks: n-gram baselines on this split, and the entropy floor of a synthetic corpus.
+    references: referenceLosses(prepared!, corpus.entropyRate),
+  });
+  const trainer = run.trainer;
+  // Without --save-every, the run saves at each evaluation (a resumed run: at its own interval).
+  const saveEvery = v.save === undefined ? 0 : (v['save-every'] ?? config.evalEvery);
+  let savedAt = trainer.step; // the file resumed from already holds this step
+  const save = async () => {
+    if (v.save === undefined) return;
+    const bytes = await saveCheckpoint(run.model, { vocab: run.tokenizer.vocab, train: trainer.config, trainer, corpus: corpusId, history });
+    writeAtomically(v.save, bytes);
+    savedAt = trainer.step;
+    emit({ type: 'saved', step: trainer.step, path: v.save });
+  };
+  // A periodic save pauses the loop between steps (every loss read back, every evaluation of that
+  // step done), so the file holds one consistent step; train() then continues where it stopped.
+  const saveDue = () => saveEvery > 0 && trainer.step % saveEvery === 0 && trainer.step !== savedAt;
+  let stats: RunStats = { trainMs: 0, tokens: 0 };
+  for (;;) {
+    stats = await runTraining(
+      trainer,
+      {
+        onStep: (e) => {
+          history.losses.push(e.loss);
+          emit(e);
+        },
+        onEval: (e) => {
+          history.evals.push({ step: e.step, train: e.train, val: e.val });
+          emit(e);
+        },
+        shouldStop: saveDue,
+        // Saved as soon as the last step is in, so an error in the final evaluation cannot cost the run;
+        // saved again below with that evaluation in its history.
+        onTrained: save,
+      },
+      stats,
+    );
+    if (trainer.step >= trainer.config.maxSteps) break;
+    await save();
+  }
+  await save();
+  emit(summarize(trainer, stats, backend.name));
+  disposeRun(run);
+}
