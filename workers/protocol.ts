@@ -130,7 +130,7 @@ export type FromWorker =
   | { type: 'scored'; id: number; score: Score }
   | { type: 'probs'; id: number; probs: number[] }
   /** A checkpoint of the run at `step` (its buffer is transferred); valLoss is the latest eval's. */
-  | { type: 'saved'; id: number; bytes: Uint8Array; step: number; valLoss: number | null }
+  | { type: 'saved'; id: number; bytes: Uint8Array; step: number; valLoss: number | null; ms: number } // ms: the worker's time to make it
   | { type: 'pong'; id: number }
   | WorkerError;
 

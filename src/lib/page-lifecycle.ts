@@ -13,7 +13,10 @@ export function watchVisibility(run: RunState, doc: Document): () => void {
   let pausedForHidden = false; // the pause was ours, not the user's: showing the tab resumes
   const onChange = () => {
     if (doc.visibilityState === 'hidden') {
-      if (run.unsavedSteps > 0) void run.checkpoints.autosave();
+      if (run.unsavedSteps > 0) {
+        run.checkpoints.persistShadow(); // written at once, in case the page is being left
+        void run.checkpoints.autosave(); // the run as it stands, if the page stays long enough
+      }
       if (run.pauseWhenHidden && run.status === 'training') {
         pausedForHidden = true;
         run.pause();
@@ -35,6 +38,7 @@ export function watchVisibility(run: RunState, doc: Document): () => void {
 export function watchUnload(run: RunState, win: Window): () => void {
   const onBeforeUnload = (e: BeforeUnloadEvent) => {
     if (run.unsavedSteps === 0) return;
+    run.checkpoints.persistShadow();
     void run.checkpoints.autosave();
     e.preventDefault();
     e.returnValue = ''; // what older browsers need to show the dialog

@@ -13,6 +13,7 @@ export interface SavedCheckpoint {
   bytes: Uint8Array;
   step: number;
   valLoss: number | null; // the latest eval's
+  ms: number; // the worker's time to make it (training waits that long)
 }
 
 /** A checkpoint kept in memory; `pinned` ones stay until the run ends (a loss spike's "before"). */
@@ -84,6 +85,11 @@ export class RunCheckpoints {
   #kept: KeptCheckpoint[] = [];
   #saving = false;
   #again = false; // a request came while one was in flight: run once more after it
+  // The latest checkpoint of the run, fetched whenever it is cheap (shadow()): what a page that is
+  // being left writes at once, since by then no answer from the worker would arrive in time.
+  #shadow: (SavedCheckpoint & { key: string; info: RunInfo }) | null = null;
+  #shadowing = false;
+  #shadowCost = { ms: 0, at: 0 }; // how long the worker took over the last one, and when it came
 
   constructor(private readonly run: Saveable) {}
 
@@ -139,6 +145,46 @@ export class RunCheckpoints {
     }
   }
 
+  /**
+   * Fetches a fresh checkpoint to hold in memory while the run trains, taking at most `share` of
+   * the worker's time: one that takes 1 ms comes every few steps, one that takes 300 ms every 6 s.
+   */
+  shadow(now: number, share = 0.05) {
+    const entry = this.entry;
+    const current = this.run.current();
+    if (!entry || !current || this.#shadowing || now - this.#shadowCost.at < this.#shadowCost.ms / share) return;
+    if (Math.max(this.#shadow?.step ?? 0, this.lastAutosave?.step ?? 0) >= current.step) return;
+    this.#shadowing = true;
+    this.run
+      .save()
+      .then(
+        (saved) => {
+          this.#shadowCost = { ms: saved.ms, at: Date.now() };
+          if (this.entry === entry) this.#shadow = { ...saved, key: entry.key, info: current.info };
+        },
+        () => {}, // the next autosave reports what is wrong
+      )
+      .finally(() => (this.#shadowing = false));
+  }
+
+  /**
+   * Writes the in-memory checkpoint when it is newer than the store's, starting the write at once
+   * (the page is being hidden or left: an answer from the worker would come too late).
+   */
+  persistShadow() {
+    const shadow = this.#shadow;
+    const entry = this.entry;
+    if (!shadow || !entry || shadow.key !== entry.key || shadow.step <= (this.lastAutosave?.step ?? -1)) return;
+    const { bytes, step, valLoss, info } = shadow;
+    const date = Date.now();
+    this.store.put({ key: entry.key, name: runName(info), date, step, valLoss, bytes, corpus: entry.corpus }).then(
+      () => {
+        if (this.entry === entry && (this.lastAutosave?.step ?? -1) < step) this.lastAutosave = { step, date };
+      },
+      (err: unknown) => (this.storeError = describe(err)),
+    );
+  }
+
   /** Keeps a checkpoint in memory as the run's latest. */
   keep(step: number, bytes: Uint8Array) {
     if (this.restartStep !== null && step > this.restartStep) this.run.recovered();
@@ -184,6 +230,7 @@ export class RunCheckpoints {
   clear() {
     this.lastAutosave = null;
     this.entry = null;
+    this.#shadow = null;
     this.#set([]);
   }
 

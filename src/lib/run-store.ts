@@ -86,6 +86,7 @@ export class RunStore {
         // Some browsers throw here (a full disk, a record they cannot clone) instead of aborting later.
         tx.objectStore(STORE).put(record);
         tx.objectStore(INDEX).put(summary);
+        tx.commit?.(); // commit now rather than when the task ends: a page being left may not get another
       } catch (err) {
         try {
           tx.abort(); // neither half is written: the run's previous save stays as it was

@@ -325,6 +325,7 @@ export class RunState {
         this.view = reduceRun(this.view, msg);
         const every = this.checkpoints.autosaveEvery;
         if (every > 0 && msg.step % every === 0) void this.checkpoints.autosave();
+        else this.checkpoints.shadow(Date.now()); // what a reload or a closed tab would write
         break;
       }
       case 'eval':
@@ -349,7 +350,7 @@ export class RunState {
         this.view = reduceRun(this.view, msg);
         break;
       case 'saved':
-        this.#link.settle(msg.id, { value: { bytes: msg.bytes, step: msg.step, valLoss: msg.valLoss } });
+        this.#link.settle(msg.id, { value: { bytes: msg.bytes, step: msg.step, valLoss: msg.valLoss, ms: msg.ms } });
         break;
       case 'sampleToken':
         this.sample.token(msg.id, msg.text);

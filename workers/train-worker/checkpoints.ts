@@ -41,8 +41,10 @@ async function saveRun(c: Current, id: number) {
   if (current !== c) throw new Error('the run was replaced or reset before it could be saved');
   const { model, tokenizer, trainer } = c.run;
   const step = trainer.step;
+  const began = performance.now();
   const bytes = await saveCheckpoint(model, { vocab: tokenizer.vocab, train: trainer.config, trainer, corpus: c.corpus, history: c.history });
-  post({ type: 'saved', id, bytes, step, valLoss: c.stats.lastEval?.val ?? null }, [bytes.buffer]);
+  const ms = performance.now() - began;
+  post({ type: 'saved', id, bytes, step, valLoss: c.stats.lastEval?.val ?? null, ms }, [bytes.buffer]);
 }
 
 export function save(id: number) {
