@@ -32,6 +32,7 @@ const KEY = 'current';
 
 export class LabStore {
   #db: Promise<IDBDatabase> | null = null;
+  #last: Promise<unknown> = Promise.resolve(); // saves go one after another, the latest last
 
   #open(): Promise<IDBDatabase> {
     this.#db ??= new Promise<IDBDatabase>((resolve, reject) => {
@@ -55,8 +56,14 @@ export class LabStore {
     return kept?.version === VERSION ? kept : undefined;
   }
 
-  /** Replaces the kept lab; rejects with a message for the page (a full disk says so). */
-  async save<S, P>(snapshot: Omit<LabSnapshot<S, P>, 'version'>): Promise<void> {
+  /** Replaces the kept lab, after any save still under way; rejects with a message for the page (a full disk says so). */
+  save<S, P>(snapshot: Omit<LabSnapshot<S, P>, 'version'>): Promise<void> {
+    const saved = this.#last.then(() => this.#write(snapshot));
+    this.#last = saved.catch(() => {});
+    return saved;
+  }
+
+  async #write<S, P>(snapshot: Omit<LabSnapshot<S, P>, 'version'>): Promise<void> {
     try {
       const db = await this.#open();
       const tx = db.transaction(STORE, 'readwrite');

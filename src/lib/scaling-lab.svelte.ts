@@ -95,7 +95,6 @@ export class ScalingLab {
   #config: SweepConfig | null = null; // the sweep in progress or stopped: a resume reuses it
   #corpusMsg: CorpusMessage | null = null;
   readonly #store = new LabStore();
-  #saving: Promise<void> = Promise.resolve(); // saves go one after another, the latest last
 
   /** `backend`: the choice the lab's worker starts on (the page's, read when the worker is made). */
   constructor(backend: () => BackendChoice) {
@@ -283,16 +282,10 @@ export class ScalingLab {
       fits: this.fits,
       predictions: this.predictions.map((p) => (p.status === 'training' ? { ...p, status: 'stopped' as const } : p)),
     });
-    this.#saving = this.#saving
-      .then(() => this.#store.save(snapshot))
-      .then(
-        () => {
-          this.storeError = null;
-        },
-        (err: unknown) => {
-          this.storeError = (err as Error).message;
-        },
-      );
+    this.#store.save(snapshot).then(
+      () => void (this.storeError = null),
+      (err: Error) => void (this.storeError = err.message),
+    );
   }
 
   /** Takes up the lab this browser kept, if any (on page load, before any sweep starts). */
@@ -300,19 +293,11 @@ export class ScalingLab {
     try {
       const kept = await this.#store.load<LabSettings, Prediction>();
       if (!kept || this.status !== 'idle' || this.points.length) return;
-      Object.assign(this, kept.settings);
-      this.#config = kept.config;
-      this.#corpusMsg = kept.corpus;
-      this.corpus = kept.corpus && { name: kept.corpus.name, entropyRate: kept.corpus.entropyRate ?? null, vocabSize: new Set(kept.corpus.text).size };
-      this.plan = kept.plan;
-      this.points = kept.points;
-      this.finished = kept.finished;
-      this.nextModel = kept.nextModel;
-      this.status = kept.status;
-      this.fitted = kept.fitted;
-      this.fitPoints = kept.fitPoints;
-      this.fits = kept.fits;
-      this.predictions = kept.predictions;
+      const { settings, config, corpus, version: _, ...measured } = kept;
+      Object.assign(this, settings, measured);
+      this.#config = config;
+      this.#corpusMsg = corpus;
+      this.corpus = corpus && { name: corpus.name, entropyRate: corpus.entropyRate ?? null, vocabSize: new Set(corpus.text).size };
     } catch (err) {
       this.storeError = (err as Error).message;
     }
