@@ -34,7 +34,8 @@ function contentSecurityPolicy(): Plugin {
     name: 'tabgpt:csp',
     apply: 'build',
     // Right after the charset, before any script or stylesheet it must govern.
-    transformIndexHtml: (html) => html.replace(/<meta charset[^>]*>/i, (charset) => `${charset}\n    <meta http-equiv="Content-Security-Policy" content="${CSP}" />`),
+    transformIndexHtml: (html) =>
+      html.replace(/<meta charset[^>]*>/i, (charset) => `${charset}\n    <meta http-equiv="Content-Security-Policy" content="${CSP}" />`),
   };
 }
 

@@ -91,7 +91,10 @@ export async function saveCheckpoint(
   // A run that has just diverged may not have reported its NaN loss yet (losses are read a group
   // behind): its weights must not become a restart point, which loading would refuse anyway.
   const broken = tensors.find((t) => !t.data.every(Number.isFinite));
-  if (broken) throw new Error(`the weights hold NaN or infinite values (${broken.name}) at step ${state?.step ?? opts.trainer?.step ?? 0}: a diverged model is not saved`);
+  if (broken)
+    throw new Error(
+      `the weights hold NaN or infinite values (${broken.name}) at step ${state?.step ?? opts.trainer?.step ?? 0}: a diverged model is not saved`,
+    );
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
     config: JSON.stringify(model.config),
@@ -142,7 +145,9 @@ function isRunHistory(x: unknown): x is RunHistory {
 
 function isBatcherState(x: unknown): x is BatcherState {
   const b = x as BatcherState;
-  return typeof b === 'object' && b !== null && isRngState(b.rng) && [b.epoch, b.offset, b.cursor].every((n) => Number.isInteger(n) && n >= 0);
+  return (
+    typeof b === 'object' && b !== null && isRngState(b.rng) && [b.epoch, b.offset, b.cursor].every((n) => Number.isInteger(n) && n >= 0)
+  );
 }
 
 /**
@@ -161,14 +166,17 @@ export function loadCheckpoint(bytes: Uint8Array): Checkpoint {
   const { metadata, tensors } = file;
   // A file from nanoGPT has no format; one from a later version of this format may not load right.
   if (metadata.format !== undefined && metadata.format !== CHECKPOINT_FORMAT) {
-    fail(`its format is ${JSON.stringify(metadata.format)}; this version reads ${CHECKPOINT_FORMAT} (or a file with no format, from nanoGPT)`);
+    fail(
+      `its format is ${JSON.stringify(metadata.format)}; this version reads ${CHECKPOINT_FORMAT} (or a file with no format, from nanoGPT)`,
+    );
   }
   const model = parseJson<ModelConfig>(metadata, 'config');
   const vocab = parseJson<string[]>(metadata, 'vocab');
   if (!model || !vocab) fail('its metadata has no model config or vocabulary (a safetensors file from elsewhere?)');
   const configIssues = validateModelConfig(model);
   if (configIssues.length) fail(`its model config is invalid: ${configIssues.map((i) => i.message).join('; ')}`);
-  if (!Array.isArray(vocab) || vocab.length !== model.vocabSize) fail(`its vocabulary has ${Array.isArray(vocab) ? vocab.length : 'no'} characters, its config says ${model.vocabSize}`);
+  if (!Array.isArray(vocab) || vocab.length !== model.vocabSize)
+    fail(`its vocabulary has ${Array.isArray(vocab) ? vocab.length : 'no'} characters, its config says ${model.vocabSize}`);
   let tokenizer: CharTokenizer;
   try {
     tokenizer = new CharTokenizer(vocab);
@@ -191,7 +199,8 @@ export function loadCheckpoint(bytes: Uint8Array): Checkpoint {
     const want = shapes.get(name.replace(/^optimizer\.exp_avg(_sq)?\./, ''))!;
     const fileShape = isLinear(name) ? [want[1], want[0]] : want;
     if (!t) fail(`tensor ${name} is missing`);
-    if (JSON.stringify(t.shape) !== JSON.stringify(fileShape)) fail(`tensor ${name} has shape [${t.shape}], the config needs [${fileShape}]`);
+    if (JSON.stringify(t.shape) !== JSON.stringify(fileShape))
+      fail(`tensor ${name} has shape [${t.shape}], the config needs [${fileShape}]`);
     if (!t.data.every(Number.isFinite)) fail(`tensor ${name} holds NaN or infinite values`);
     return fromFile(name, want, t.data);
   };
@@ -199,15 +208,20 @@ export function loadCheckpoint(bytes: Uint8Array): Checkpoint {
   // dropped: refuse instead, since the model would not compute what the file's model computed.
   for (const name of tensors.keys()) {
     const base = name.replace(/^optimizer\.exp_avg(_sq)?\./, '');
-    if (!shapes.has(base) && name !== 'lm_head.weight') fail(`tensor ${name} has no place in a bias-free GPT of this config (models with biases are not supported)`);
+    if (!shapes.has(base) && name !== 'lm_head.weight')
+      fail(`tensor ${name} has no place in a bias-free GPT of this config (models with biases are not supported)`);
   }
   const weights = [...shapes.keys()].map(take);
   const head = tensors.get('lm_head.weight');
-  if (head && JSON.stringify(head.shape) !== JSON.stringify(shapes.get('transformer.wte.weight'))) fail(`lm_head.weight has shape [${head.shape}], the config needs [${model.vocabSize},${model.nEmbd}]`);
+  if (head && JSON.stringify(head.shape) !== JSON.stringify(shapes.get('transformer.wte.weight')))
+    fail(`lm_head.weight has shape [${head.shape}], the config needs [${model.vocabSize},${model.nEmbd}]`);
   // The head is tied to the embedding: a file whose head differs was not made by this model, and
   // loading it would silently replace the head the file's model computed with.
   const wte = tensors.get('transformer.wte.weight')!.data;
-  if (head && head.data.some((x, i) => x !== wte[i])) fail('lm_head.weight differs from transformer.wte.weight, but this GPT ties its output head to the embedding (an untied model is not supported)');
+  if (head && head.data.some((x, i) => x !== wte[i]))
+    fail(
+      'lm_head.weight differs from transformer.wte.weight, but this GPT ties its output head to the embedding (an untied model is not supported)',
+    );
 
   let state: TrainerState | undefined;
   const saved = parseJson<{ batcher: unknown; dropoutRng: unknown }>(metadata, 'state');

@@ -42,7 +42,9 @@ export function watchDevice(device: GPUDevice) {
   fault = null;
   device.onuncapturederror = (e: GPUUncapturedErrorEvent) => reportDeviceFault(new Error(`WebGPU error: ${e.error.message}`));
   lost = device.lost.then((info) => {
-    const err = new Error(`the GPU device was lost${info.reason === 'destroyed' ? ' (destroyed)' : ''}: ${info.message || 'no reason given'}`);
+    const err = new Error(
+      `the GPU device was lost${info.reason === 'destroyed' ? ' (destroyed)' : ''}: ${info.message || 'no reason given'}`,
+    );
     err.name = 'DeviceLostError';
     reportDeviceFault(err);
   });

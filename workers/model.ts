@@ -143,7 +143,8 @@ function causalSelfAttention(x: tf.Tensor2D, p: BlockParams, pass: Pass, kv?: La
   const { B, T, nHead } = pass;
   const qkv = linear(x, p.cAttn, pass.opts); // [B*T, 3C]
   // One cached position on webgpu: one dispatch stores its key and value and attends over the cache.
-  if (kv && pass.pos !== undefined && !pass.write) return linear(attendStep(qkv as tf.Tensor2D, kv, pass.pos, nHead), p.attnProj, pass.opts);
+  if (kv && pass.pos !== undefined && !pass.write)
+    return linear(attendStep(qkv as tf.Tensor2D, kv, pass.pos, nHead), p.attnProj, pass.opts);
   // Without a cache or attention dropout, the fused kernel: one dispatch forward, one backward,
   // reading heads in place from qkv (no split, no transposes) and never storing the T×T weights.
   if (!kv && !(pass.opts.training && pass.rate > 0) && fused(pass.opts)) {
@@ -171,8 +172,26 @@ function causalSelfAttention(x: tf.Tensor2D, p: BlockParams, pass: Pass, kv?: La
 function throughCache(kv: LayerKV, k: tf.Tensor4D, v: tf.Tensor4D, pass: Pass): [tf.Tensor4D, tf.Tensor4D] {
   if (!pass.write) {
     const rows = kv.k.shape[2] - k.shape[2]; // blockSize - T
-    kv.k.assign(rows > 0 ? k.pad([[0, 0], [0, 0], [0, rows], [0, 0]]) : k); // (1, nh, blockSize, hs)
-    kv.v.assign(rows > 0 ? v.pad([[0, 0], [0, 0], [0, rows], [0, 0]]) : v);
+    kv.k.assign(
+      rows > 0
+        ? k.pad([
+            [0, 0],
+            [0, 0],
+            [0, rows],
+            [0, 0],
+          ])
+        : k,
+    ); // (1, nh, blockSize, hs)
+    kv.v.assign(
+      rows > 0
+        ? v.pad([
+            [0, 0],
+            [0, 0],
+            [0, rows],
+            [0, 0],
+          ])
+        : v,
+    );
     return [k, v];
   }
   const [, nh, , hs] = k.shape;
@@ -278,7 +297,10 @@ export class GPT {
     const pass: Pass = { B, T, nHead, mask: this.causalMask(T), rate, opts };
     const tok = embed(tf.oneHot(idx.reshape([B * T]), V).cast('float32') as tf.Tensor2D, this.wte, opts); // [B*T, C]
     const pos = this.wpe.slice([0, 0], [T, C]); // [T, C]
-    let x = tok.reshape([B, T, C]).add(pos).reshape([B * T, C]) as tf.Tensor2D; // [B*T, C]
+    let x = tok
+      .reshape([B, T, C])
+      .add(pos)
+      .reshape([B * T, C]) as tf.Tensor2D; // [B*T, C]
     x = dropout(x, pass);
     for (const [i, p] of this.blocks.entries()) x = block(x, p, pass, cache?.layers[i]);
     if (cache) cache.filledWith(this);
@@ -294,7 +316,8 @@ export class GPT {
    */
   step(token: number, pos: number, cache: KVCache, { fusedKernels }: { fusedKernels?: boolean } = {}): tf.Tensor2D {
     const { vocabSize: V, blockSize, nHead } = this.config;
-    if (!Number.isInteger(pos) || pos < 0 || pos >= blockSize) throw new RangeError(`position ${pos} is outside the context of ${blockSize}`);
+    if (!Number.isInteger(pos) || pos < 0 || pos >= blockSize)
+      throw new RangeError(`position ${pos} is outside the context of ${blockSize}`);
     if (pos === 0) cache.filledWith(this);
     else if (!cache.current(this)) throw new Error('the weights changed since the KV cache was filled: prefill it again');
     const at = tf.tensor1d([pos], 'int32');
@@ -311,7 +334,11 @@ export class GPT {
             rate: 0,
             opts,
             pos,
-            write: tf.tensor2d(Array.from({ length: nHead }, (_, h) => [0, h, pos]), [nHead, 3], 'int32'), // where k, v go
+            write: tf.tensor2d(
+              Array.from({ length: nHead }, (_, h) => [0, h, pos]),
+              [nHead, 3],
+              'int32',
+            ), // where k, v go
           };
     const tok = embed(tf.oneHot(tf.tensor1d([token], 'int32'), V).cast('float32') as tf.Tensor2D, this.wte, opts); // [1, C]
     let x = tok.add(tf.gather(this.wpe, at)) as tf.Tensor2D; // [1, C]

@@ -21,7 +21,10 @@ export function causalMask(T: number): tf.Tensor2D {
 /** LayerNorm without bias over the last axis: (x − mean) / √(var + eps) · γ. x: [N, C], γ: [C]. */
 export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, eps: number): tf.Tensor2D {
   const { mean, variance } = tf.moments(x, -1, true); // [N, 1] each
-  return x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(gamma);
+  return x
+    .sub(mean)
+    .mul(tf.rsqrt(variance.add(eps)))
+    .mul(gamma);
 }
 
 /** Exact GELU, x·Φ(x) = x·(erf(x/√2) + 1)·½, as PyTorch's nn.GELU() computes it. Any shape. */
@@ -52,7 +55,13 @@ export function mergeHeads(y: tf.Tensor4D): tf.Tensor2D {
  * cache's rows); mask broadcasts to (T, S): position t attends to the keys the mask leaves at 0.
  * `dropout` acts on the attention weights (training only; the identity otherwise).
  */
-export function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor2D, dropout: (w: tf.Tensor4D) => tf.Tensor4D = (w) => w): tf.Tensor4D {
+export function attend(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  mask: tf.Tensor2D,
+  dropout: (w: tf.Tensor4D) => tf.Tensor4D = (w) => w,
+): tf.Tensor4D {
   const hs = q.shape[3];
   const scores = tf.matMul(q.mul(1 / Math.sqrt(hs)), k, false, true).add(mask); // (B, nh, T, S)
   return tf.matMul(dropout(tf.softmax(scores) as tf.Tensor4D), v); // (B, nh, T, hs)

@@ -59,7 +59,15 @@ export type ToWorker =
    * finetune: its weights, the vocabulary grown to the corpus's, and a fresh optimizer with
    * `train`, at step 0.
    */
-  | { type: 'load'; id: number; bytes: Uint8Array; corpus: CorpusMessage; mode: 'resume' | 'finetune'; train?: TrainConfig; lrScale?: number }
+  | {
+      type: 'load';
+      id: number;
+      bytes: Uint8Array;
+      corpus: CorpusMessage;
+      mode: 'resume' | 'finetune';
+      train?: TrainConfig;
+      lrScale?: number;
+    }
   /** Answered at once by 'pong' from the message handler: a worker that does not answer is stuck. */
   | { type: 'ping'; id: number };
 

@@ -1,6 +1,13 @@
 /** Everything one training run holds, built from a corpus and two configs. */
 import { Batcher, checkSplit, splitTrainVal } from '../src/core/batching.ts';
-import { assertValid, validateModelConfig, validateRunConfig, validateTrainConfig, type ModelConfig, type TrainConfig } from '../src/core/config.ts';
+import {
+  assertValid,
+  validateModelConfig,
+  validateRunConfig,
+  validateTrainConfig,
+  type ModelConfig,
+  type TrainConfig,
+} from '../src/core/config.ts';
 import { baselines } from '../src/core/ngram.ts';
 import { CharTokenizer } from '../src/core/tokenizer.ts';
 import { growVocabulary, type Checkpoint, type RunHistory } from './checkpoint.ts';
@@ -36,7 +43,11 @@ export function prepareRun(
   assertValid(train, validateTrainConfig(train), 'training config');
   const modelConfig: ModelConfig = { ...model, vocabSize: tokenizer.size };
   assertValid(modelConfig, validateModelConfig(modelConfig), 'model config');
-  return withConfigs({ tokenizer, model: modelConfig, train, data: splitTrainVal(tokenizer.encode(text), modelConfig.blockSize) }, model, train);
+  return withConfigs(
+    { tokenizer, model: modelConfig, train, data: splitTrainVal(tokenizer.encode(text), modelConfig.blockSize) },
+    model,
+    train,
+  );
 }
 
 /** The same corpus (tokenized once) with other configs, checked as prepareRun checks them. */
@@ -57,7 +68,8 @@ export function withConfigs(base: PreparedRun, model: Omit<ModelConfig, 'vocabSi
  */
 export function createRun({ tokenizer, model: modelConfig, train, data }: PreparedRun, from?: { model: GPT; state?: TrainerState }): Run {
   const keys: (keyof ModelConfig)[] = ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd', 'dropout'];
-  if (from && keys.some((k) => from.model.config[k] !== modelConfig[k])) throw new Error("the checkpoint's model does not match the prepared config");
+  if (from && keys.some((k) => from.model.config[k] !== modelConfig[k]))
+    throw new Error("the checkpoint's model does not match the prepared config");
   const gpt = from?.model ?? new GPT(modelConfig, train.seed);
   try {
     const trainer = new Trainer(gpt, data, train);
@@ -99,7 +111,11 @@ export type FromCheckpoint =
  *   characters (growVocabulary), with fresh optimizer state and no history.
  * Throws a specific error for any misfit; the checkpoint's model becomes the run's, or is freed.
  */
-export async function runFromCheckpoint(ck: Checkpoint, corpus: { name: string; text: string; sha256: string }, how: FromCheckpoint): Promise<{ prepared: PreparedRun; run: Run; history: RunHistory }> {
+export async function runFromCheckpoint(
+  ck: Checkpoint,
+  corpus: { name: string; text: string; sha256: string },
+  how: FromCheckpoint,
+): Promise<{ prepared: PreparedRun; run: Run; history: RunHistory }> {
   if (how.mode === 'finetune') {
     const grown = await growVocabulary(ck, new Set(corpus.text), how.train.seed, how.dropout).finally(() => ck.model.dispose()); // the grown model is a copy
     try {
@@ -112,16 +128,22 @@ export async function runFromCheckpoint(ck: Checkpoint, corpus: { name: string; 
     }
   }
   try {
-    if (!ck.state || !ck.meta.train) throw new CheckpointMisfit('this checkpoint holds weights only, not a run to resume: fine-tune from it instead');
+    if (!ck.state || !ck.meta.train)
+      throw new CheckpointMisfit('this checkpoint holds weights only, not a run to resume: fine-tune from it instead');
     if (ck.meta.corpus && ck.meta.corpus.sha256 !== corpus.sha256) {
-      throw new CheckpointMisfit(`this checkpoint was trained on ${ck.meta.corpus.name}, another text than ${corpus.name}: resuming needs the same corpus (fine-tuning starts a new run on it)`);
+      throw new CheckpointMisfit(
+        `this checkpoint was trained on ${ck.meta.corpus.name}, another text than ${corpus.name}: resuming needs the same corpus (fine-tuning starts a new run on it)`,
+      );
     }
     const scale = how.lrScale ?? 1;
     if (!(scale > 0 && scale <= 1)) throw new CheckpointMisfit(`lrScale must be in (0, 1], got ${scale}`);
     const saved = ck.meta.train;
     const config: TrainConfig = { ...saved, ...how.overrides, learningRate: saved.learningRate * scale, minLr: saved.minLr * scale };
     const step = ck.meta.step;
-    if (config.maxSteps < step) throw new CheckpointMisfit(`this checkpoint is at step ${step}: a resumed run cannot end before it (asked for ${config.maxSteps} steps)`);
+    if (config.maxSteps < step)
+      throw new CheckpointMisfit(
+        `this checkpoint is at step ${step}: a resumed run cannot end before it (asked for ${config.maxSteps} steps)`,
+      );
     const { vocabSize: _, ...shape } = ck.meta.model;
     const prepared = prepareRun(corpus.text, shape, config, ck.tokenizer);
     const run = createRun(prepared, { model: ck.model, state: ck.state });

@@ -189,7 +189,8 @@ export async function* generate(
     throw new RangeError(`length must be a whole number from 0 to ${MAX_GENERATE_LENGTH}, got ${length}`);
   }
   annealedDistribution([1], temperature); // validates the temperature before any work
-  if (prompt.length === 0) throw new Error('the prompt is empty: give at least one character to continue from (the model has no start token)');
+  if (prompt.length === 0)
+    throw new Error('the prompt is empty: give at least one character to continue from (the model has no start token)');
   const ids = tokenizer.encode(prompt);
   if (length === 0) return;
   const rng = new Rng(seed);

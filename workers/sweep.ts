@@ -22,7 +22,10 @@ export async function runSweep(text: string, cfg: SweepConfig, hooks: SweepHooks
   const points: SweepPoint[] = [];
   const plan = planSweep(cfg, new Set(text).size);
   // Every model is checked against the corpus before the first one trains; the text is tokenized once.
-  const configs = cfg.ladder.map((shape, i) => ({ model: { ...shape, blockSize: cfg.blockSize, dropout: cfg.dropout }, train: sweepTrainConfig(cfg, plan, i) }));
+  const configs = cfg.ladder.map((shape, i) => ({
+    model: { ...shape, blockSize: cfg.blockSize, dropout: cfg.dropout },
+    train: sweepTrainConfig(cfg, plan, i),
+  }));
   const base = prepareRun(text, configs[0].model, configs[0].train);
   const prepared = configs.map((c) => withConfigs(base, c.model, c.train));
   for (let i = startModel; i < cfg.ladder.length && !hooks.shouldStop?.(); i++) {

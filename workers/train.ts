@@ -148,13 +148,10 @@ export class Trainer {
     const vars = this.model.params.map((p) => p.variable);
     const loss = tf.tidy(() => {
       const { x, y } = this.batchTensors(batch);
-      const { value, grads } = tf.variableGrads(
-        () => {
-          const opts = { training: true, rng: this.dropoutRng, fusedKernels: this.fusedKernels };
-          return this.model.loss(this.model.forward(x, opts), y, opts);
-        },
-        vars,
-      );
+      const { value, grads } = tf.variableGrads(() => {
+        const opts = { training: true, rng: this.dropoutRng, fusedKernels: this.fusedKernels };
+        return this.model.loss(this.model.forward(x, opts), y, opts);
+      }, vars);
       const gs = vars.map((p) => grads[p.name]);
       const hp = { lr, beta1, beta2, eps, weightDecay, gradClip, t };
       adamwStep({ params: vars, m: this.m, v: this.v, decay: this.decay }, gs, hp, this.usesFusedKernels);
@@ -188,13 +185,23 @@ export class Trainer {
   /** A copy of the optimizer and data state (the weights are the model's). */
   async getState(): Promise<TrainerState> {
     const read = (vs: tf.Variable[]) => Promise.all(vs.map(async (t) => Float32Array.from(await t.data())));
-    return { step: this.step, batcher: this.batcher.getState(), dropoutRng: this.dropoutRng.getState(), m: await read(this.m), v: await read(this.v) };
+    return {
+      step: this.step,
+      batcher: this.batcher.getState(),
+      dropoutRng: this.dropoutRng.getState(),
+      m: await read(this.m),
+      v: await read(this.v),
+    };
   }
 
   /** Puts back a state from getState (of a trainer of the same model shape). */
   setState(s: TrainerState) {
     const sizes = this.m.map((t) => t.size);
-    if (s.m.length !== sizes.length || s.v.length !== sizes.length || s.m.some((a, i) => a.length !== sizes[i] || s.v[i].length !== sizes[i])) {
+    if (
+      s.m.length !== sizes.length ||
+      s.v.length !== sizes.length ||
+      s.m.some((a, i) => a.length !== sizes[i] || s.v[i].length !== sizes[i])
+    ) {
       throw new Error("the saved optimizer state does not match this model's parameters");
     }
     tf.tidy(() => {

@@ -43,9 +43,48 @@ export interface BenchOptions {
 
 /** Sensible defaults per backend: enough steps for a median, few enough to finish. */
 export const DEFAULT_OPTIONS: Record<BenchBackend, BenchOptions> = {
-  cpu: { warmup: 1, steps: 4, readEvery: 4, sampleChars: 8, breakdown: true, variants: [], blockingReadback: false, customKernels: false, naive: false, variantWarmup: 0, variantSteps: 2, profile: false },
-  wasm: { warmup: 2, steps: 12, readEvery: 4, sampleChars: 32, breakdown: true, variants: [], blockingReadback: false, customKernels: false, naive: false, variantWarmup: 1, variantSteps: 8, profile: false },
-  webgpu: { warmup: 1, steps: 4, readEvery: 4, sampleChars: 8, breakdown: true, variants: [], blockingReadback: false, customKernels: false, naive: false, variantWarmup: 0, variantSteps: 2, profile: false },
+  cpu: {
+    warmup: 1,
+    steps: 4,
+    readEvery: 4,
+    sampleChars: 8,
+    breakdown: true,
+    variants: [],
+    blockingReadback: false,
+    customKernels: false,
+    naive: false,
+    variantWarmup: 0,
+    variantSteps: 2,
+    profile: false,
+  },
+  wasm: {
+    warmup: 2,
+    steps: 12,
+    readEvery: 4,
+    sampleChars: 32,
+    breakdown: true,
+    variants: [],
+    blockingReadback: false,
+    customKernels: false,
+    naive: false,
+    variantWarmup: 1,
+    variantSteps: 8,
+    profile: false,
+  },
+  webgpu: {
+    warmup: 1,
+    steps: 4,
+    readEvery: 4,
+    sampleChars: 8,
+    breakdown: true,
+    variants: [],
+    blockingReadback: false,
+    customKernels: false,
+    naive: false,
+    variantWarmup: 0,
+    variantSteps: 2,
+    profile: false,
+  },
 };
 
 /** What to run: configs, backends with their options, and the configs the variants run on. */
@@ -56,11 +95,13 @@ export interface BenchPlan {
 }
 
 /** Every config and backend with its defaults; no variants. */
-export function defaultPlan(configs: BenchConfigName[] = ['tiny', 'reference'], backends: BenchBackend[] = ['cpu', 'wasm', 'webgpu']): BenchPlan {
+export function defaultPlan(
+  configs: BenchConfigName[] = ['tiny', 'reference'],
+  backends: BenchBackend[] = ['cpu', 'wasm', 'webgpu'],
+): BenchPlan {
   return {
     configs: configs.map((name) => ({ name, shape: BENCH_CONFIGS[name] })),
     backends: backends.map((name) => ({ name, options: DEFAULT_OPTIONS[name] })),
     variantConfigs: [],
   };
 }
-

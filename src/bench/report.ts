@@ -100,10 +100,38 @@ export function formatResults(report: BenchReport): string {
   });
   if ('results' in report.torch) {
     for (const t of report.torch.results) {
-      rows.push([t.config, t.device && t.device !== 'cpu' ? `torch ${t.device}` : `torch ${t.threads}t`, fmt(t.msPerStep), fmt(t.cpuMsPerStep), fmt(t.tokensPerSec), '1.00×', '1.00×', fmt(t.firstStepMs), '—', '—', '—', fmt(t.sampling.msPerChar), '—']);
+      rows.push([
+        t.config,
+        t.device && t.device !== 'cpu' ? `torch ${t.device}` : `torch ${t.threads}t`,
+        fmt(t.msPerStep),
+        fmt(t.cpuMsPerStep),
+        fmt(t.tokensPerSec),
+        '1.00×',
+        '1.00×',
+        fmt(t.firstStepMs),
+        '—',
+        '—',
+        '—',
+        fmt(t.sampling.msPerChar),
+        '—',
+      ]);
     }
   }
-  const header = ['config', 'backend', 'ms/step', 'CPU ms/step', 'tokens/s', 'vs torch', 'vs torch (CPU)', 'first step ms', 'dispatches/step', 'kernels/step', 'peak MB', 'sample ms/char', 'KV cache ms/char (mean)'];
+  const header = [
+    'config',
+    'backend',
+    'ms/step',
+    'CPU ms/step',
+    'tokens/s',
+    'vs torch',
+    'vs torch (CPU)',
+    'first step ms',
+    'dispatches/step',
+    'kernels/step',
+    'peak MB',
+    'sample ms/char',
+    'KV cache ms/char (mean)',
+  ];
   return table(header, rows);
 }
 
@@ -113,8 +141,16 @@ export function formatBreakdown(report: BenchReport): string {
     .filter((r) => r.training.breakdown)
     .map((r) => {
       const b = r.training.breakdown!;
-      const pair = (c: { kernels: number; dispatches: number | null }) => (c.dispatches === null ? `${c.kernels}` : `${c.kernels} / ${c.dispatches}`);
-      return [r.config, r.backend, pair(b.forward), pair(b.backward), pair(b.optimizer), pair({ kernels: r.training.kernelsPerStep, dispatches: r.training.dispatchesPerStep })];
+      const pair = (c: { kernels: number; dispatches: number | null }) =>
+        c.dispatches === null ? `${c.kernels}` : `${c.kernels} / ${c.dispatches}`;
+      return [
+        r.config,
+        r.backend,
+        pair(b.forward),
+        pair(b.backward),
+        pair(b.optimizer),
+        pair({ kernels: r.training.kernelsPerStep, dispatches: r.training.dispatchesPerStep }),
+      ];
     });
   return table(['config', 'backend', 'forward', 'backward', 'optimizer', 'step (with readback)'], rows);
 }
@@ -125,13 +161,20 @@ export function formatVariants(report: BenchReport): string {
   for (const r of report.results) {
     if (r.variants.length === 0) continue;
     // The baseline is measured first and last; variants are compared with the mean of the two.
-    const bases = r.variants.filter((v) => v.name === 'baseline' || v.name === 'baselineAgain').flatMap((v) => (v.training ? [v.training] : []));
+    const bases = r.variants
+      .filter((v) => v.name === 'baseline' || v.name === 'baselineAgain')
+      .flatMap((v) => (v.training ? [v.training] : []));
     const mean = (f: (t: TrainingMeasure) => number | null) => {
       const xs = bases.map(f).filter((x): x is number => x !== null);
       return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
     };
     const base = bases.length
-      ? { kernelsPerStep: bases[0].kernelsPerStep, dispatchesPerStep: bases[0].dispatchesPerStep, msPerStep: mean((t) => t.msPerStep), cpuMsPerStep: mean((t) => t.cpuMsPerStep) }
+      ? {
+          kernelsPerStep: bases[0].kernelsPerStep,
+          dispatchesPerStep: bases[0].dispatchesPerStep,
+          msPerStep: mean((t) => t.msPerStep),
+          cpuMsPerStep: mean((t) => t.cpuMsPerStep),
+        }
       : null;
     const rows = r.variants.map((v: VariantMeasure) => {
       const t: TrainingMeasure | null = v.training;
@@ -181,7 +224,10 @@ export function formatComparison(before: BenchReport, after: BenchReport): strin
     ]);
   }
   if (rows.length === 0) return `nothing to compare: the earlier run (${before.date}) measured no config on a backend this one did`;
-  return `against ${before.date} (${before.runtime}):\n` + table(['config', 'backend', 'ms/step', 'Δ', 'dispatches/step', 'kernels/step', 'tokens/s', 'KV ms/char'], rows);
+  return (
+    `against ${before.date} (${before.runtime}):\n` +
+    table(['config', 'backend', 'ms/step', 'Δ', 'dispatches/step', 'kernels/step', 'tokens/s', 'KV ms/char'], rows)
+  );
 }
 
 /** Each profiled result's kernels, slowest first (the first `top` of them). */
@@ -193,7 +239,9 @@ export function formatProfiles(report: BenchReport, top = 20): string {
     const head = p.timed
       ? `${r.config} on ${r.backend}: ${fmt(p.msPerStep)} ms/step over ${p.steps} profiled steps, ${fmt(p.kernelMs)} ms in kernels, ${fmt(p.msPerStep - p.kernelMs!)} outside them`
       : `${r.config} on ${r.backend}: kernels run asynchronously here, so they are counted, not timed`;
-    const rows = p.rows.slice(0, top).map((k) => [k.kernel, k.shapes, k.attrs, fmt(k.calls), fmt(k.ms), p.timed ? `${((100 * k.ms!) / p.msPerStep).toFixed(1)}%` : '—']);
+    const rows = p.rows
+      .slice(0, top)
+      .map((k) => [k.kernel, k.shapes, k.attrs, fmt(k.calls), fmt(k.ms), p.timed ? `${((100 * k.ms!) / p.msPerStep).toFixed(1)}%` : '—']);
     const rest = p.rows.length > top ? `\n(${p.rows.length - top} more kinds of kernel call)` : '';
     blocks.push(`${head}\n${table(['kernel', 'input shapes', 'transposes', 'calls', 'ms', 'of step'], rows)}${rest}`);
   }
@@ -225,6 +273,7 @@ export function parseReport(text: string, source: string): BenchReport {
     throw new Error(`${source} is not JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
   const r = value as Partial<BenchReport>;
-  if (r?.type !== 'bench' || r.version !== 1 || !Array.isArray(r.results)) throw new Error(`${source} is not a tabgpt bench report (version 1)`);
+  if (r?.type !== 'bench' || r.version !== 1 || !Array.isArray(r.results))
+    throw new Error(`${source} is not a tabgpt bench report (version 1)`);
   return r as BenchReport;
 }

@@ -13,7 +13,9 @@ export function batches({ values: v, text }: ParsedFlags<'batches'>) {
   // The limits `train` has for the same flags, checked before the corpus is read or a batch allocated.
   refuseFlags(
     [
-      ...validateTrainConfig({ ...defaultTrainConfig, batchSize: B, maxSteps: steps, seed }).filter((i) => ['batchSize', 'maxSteps', 'seed'].includes(i.field)),
+      ...validateTrainConfig({ ...defaultTrainConfig, batchSize: B, maxSteps: steps, seed }).filter((i) =>
+        ['batchSize', 'maxSteps', 'seed'].includes(i.field),
+      ),
       ...validateModelConfig({ ...defaultModelConfig, blockSize: T, vocabSize: 2 }).filter((i) => i.field === 'blockSize'),
     ],
     text,

@@ -3,7 +3,21 @@
  * within a size limit, and written atomically (never a half-written checkpoint).
  */
 import { createHash } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { corpora, isCorpusName, loadCorpus } from '../../datasets/corpora.ts';
 import { generateMarkov, isMarkovSpec, parseMarkovSpec } from '../core/markov.ts';
@@ -16,7 +30,8 @@ export function checkInputFile(path: string, flag: string) {
   if (path === '') throw new UsageError(`--${flag} is empty; give a file path`);
   if (!existsSync(path)) throw new UsageError(`--${flag} ${path}: no such file`);
   const stat = statSync(path);
-  if (!stat.isFile()) throw new UsageError(`--${flag} ${path} ${stat.isDirectory() ? 'is a directory, not a file' : 'is not a regular file'}`);
+  if (!stat.isFile())
+    throw new UsageError(`--${flag} ${path} ${stat.isDirectory() ? 'is a directory, not a file' : 'is not a regular file'}`);
 }
 
 /** The same file, however it is spelled (relative, through links): for existing paths only. */
@@ -37,8 +52,11 @@ function tempPathOf(path: string): string {
  */
 export function checkOutputPath(path: string, flag: string, inputs: { path: string; what: string }[] = []) {
   if (path === '') throw new UsageError(`--${flag} is empty; give a file path`);
-  if (/[\\/]$/.test(path) || (existsSync(path) && !statSync(path).isFile())) throw new UsageError(`--${flag} ${path} is a directory; give a file path`);
-  for (const input of inputs) if (sameFile(path, input.path)) throw new UsageError(`--${flag} ${path} is ${input.what}: saving would overwrite it; give another path`);
+  if (/[\\/]$/.test(path) || (existsSync(path) && !statSync(path).isFile()))
+    throw new UsageError(`--${flag} ${path} is a directory; give a file path`);
+  for (const input of inputs)
+    if (sameFile(path, input.path))
+      throw new UsageError(`--${flag} ${path} is ${input.what}: saving would overwrite it; give another path`);
   const dir = dirname(resolve(path));
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--${flag} ${path}: the directory ${dir} does not exist`);
   const tmp = tempPathOf(path);
@@ -47,7 +65,9 @@ export function checkOutputPath(path: string, flag: string, inputs: { path: stri
     rmSync(tmp);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`--${flag} ${path}: a file cannot be written there (${code === 'ENAMETOOLONG' ? 'the name is too long' : code === 'EACCES' || code === 'EPERM' ? 'not writable' : (code ?? String(err))})`);
+    throw new UsageError(
+      `--${flag} ${path}: a file cannot be written there (${code === 'ENAMETOOLONG' ? 'the name is too long' : code === 'EACCES' || code === 'EPERM' ? 'not writable' : (code ?? String(err))})`,
+    );
   }
   if (existsSync(path)) {
     try {
@@ -101,7 +121,8 @@ function readBytes(path: string): Uint8Array {
 /** A checkpoint file's bytes; one over the reader's size limit is refused before it is read. */
 export function readCheckpoint(path: string): Uint8Array {
   const size = statSync(path).size;
-  if (size > defaultReadLimits.maxBytes) throw new Error(`not a usable checkpoint: ${path} is ${size} bytes; the limit is ${defaultReadLimits.maxBytes}`);
+  if (size > defaultReadLimits.maxBytes)
+    throw new Error(`not a usable checkpoint: ${path} is ${size} bytes; the limit is ${defaultReadLimits.maxBytes}`);
   return readBytes(path);
 }
 
@@ -112,7 +133,8 @@ const MAX_POINTS_BYTES = 50e6;
 export function checkPointsFile(path: string) {
   checkInputFile(path, 'points');
   const size = statSync(path).size;
-  if (size > MAX_POINTS_BYTES) throw new UsageError(`--points ${path} is ${(size / 1e6).toFixed(1)} MB; a file of points is at most ${MAX_POINTS_BYTES / 1e6} MB`);
+  if (size > MAX_POINTS_BYTES)
+    throw new UsageError(`--points ${path} is ${(size / 1e6).toFixed(1)} MB; a file of points is at most ${MAX_POINTS_BYTES / 1e6} MB`);
 }
 
 /** A --corpus text, by name, synthetic spec or path; a synthetic one also knows its exact entropy rate (nats/char). */
@@ -134,7 +156,8 @@ export function readCorpusWithFloor(nameOrPath: string): { text: string; entropy
     );
   }
   const stat = statSync(nameOrPath);
-  if (!stat.isFile()) throw new UsageError(`--corpus ${nameOrPath} ${stat.isDirectory() ? 'is a directory, not a text file' : 'is not a regular file'}`);
+  if (!stat.isFile())
+    throw new UsageError(`--corpus ${nameOrPath} ${stat.isDirectory() ? 'is a directory, not a text file' : 'is not a regular file'}`);
   checkCorpusSize(stat.size, nameOrPath); // before reading it: a huge file is refused at once
   return { text: decodeCorpus(readFileSync(nameOrPath), nameOrPath) };
 }

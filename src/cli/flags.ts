@@ -23,7 +23,11 @@ export type FlagSpec = { type: 'string' | 'number' | 'boolean'; help: string; de
 
 /** Training flags; each (but --save-every and the file flags) maps to one config key. */
 const TRAIN_FLAGS = {
-  corpus: { type: 'string', help: 'bundled corpus (moby-dick, sotu), a synthetic one (markov, or markov:order=2,alphabet=8,length=1000000,seed=1,alpha=0.5), or a UTF-8 .txt file', default: 'moby-dick' },
+  corpus: {
+    type: 'string',
+    help: 'bundled corpus (moby-dick, sotu), a synthetic one (markov, or markov:order=2,alphabet=8,length=1000000,seed=1,alpha=0.5), or a UTF-8 .txt file',
+    default: 'moby-dick',
+  },
   layers: { type: 'number', help: 'transformer blocks (nLayer)', default: String(defaultModelConfig.nLayer) },
   heads: { type: 'number', help: 'attention heads per block (nHead); must divide --embd', default: String(defaultModelConfig.nHead) },
   embd: { type: 'number', help: 'embedding width (nEmbd)', default: String(defaultModelConfig.nEmbd) },
@@ -39,16 +43,26 @@ const TRAIN_FLAGS = {
   sampling: { type: 'string', help: 'minibatches: random | sequential', default: defaultTrainConfig.sampling },
   seed: { type: 'number', help: 'seed for init, data order and dropout (0 to 4294967295)', default: String(defaultTrainConfig.seed) },
   backend: { type: 'string', help: 'auto | webgpu | wasm | webgl | cpu (auto: first that works, in that order)', default: 'auto' },
-  'eval-every': { type: 'number', help: 'estimate train/val loss every N steps (0: at the end only)', default: String(defaultTrainConfig.evalEvery) },
+  'eval-every': {
+    type: 'number',
+    help: 'estimate train/val loss every N steps (0: at the end only)',
+    default: String(defaultTrainConfig.evalEvery),
+  },
   'eval-batches': { type: 'number', help: 'fixed batches per loss estimate', default: String(defaultTrainConfig.evalBatches) },
   'log-every': { type: 'number', help: 'read losses back from the device every N steps', default: String(defaultTrainConfig.logEvery) },
-  save: { type: 'string', help: 'write a checkpoint (safetensors: weights, optimizer, data order, history) to this path at the end, and every --save-every steps' },
+  save: {
+    type: 'string',
+    help: 'write a checkpoint (safetensors: weights, optimizer, data order, history) to this path at the end, and every --save-every steps',
+  },
   'save-every': {
     type: 'number',
     help: 'with --save, also write the checkpoint every N steps while training, so a killed run can --resume from there (0: at the end only; default: at each evaluation, every --eval-every steps)',
   },
   resume: { type: 'string', help: 'continue the run saved in this checkpoint exactly (same corpus; only --steps may change)' },
-  'init-from': { type: 'string', help: "start a new run from this checkpoint's weights (fine-tuning; new characters get new embedding rows)" },
+  'init-from': {
+    type: 'string',
+    help: "start a new run from this checkpoint's weights (fine-tuning; new characters get new embedding rows)",
+  },
 } satisfies Record<string, FlagSpec>;
 
 /** Every command: its one-line help and its flags. */
@@ -58,11 +72,18 @@ export const COMMANDS = {
     help: 'generate text from a checkpoint',
     flags: {
       checkpoint: { type: 'string', help: 'checkpoint file written by train --save' },
-      prompt: { type: 'string', help: "text to continue (at least one character); without it, a newline (a space, if the model's vocabulary has no newline)", default: '\n' },
+      prompt: {
+        type: 'string',
+        help: "text to continue (at least one character); without it, a newline (a space, if the model's vocabulary has no newline)",
+        default: '\n',
+      },
       temperature: { type: 'number', help: '0 = argmax, 1 = the model, large = uniform', default: '1' },
       length: { type: 'number', help: 'characters to generate', default: '200' },
       seed: { type: 'number', help: 'sampling seed (0 to 4294967295)', default: '0' },
-      'no-kv-cache': { type: 'boolean', help: 'recompute the whole window for every character (slower; past the context each character always sees a full context)' },
+      'no-kv-cache': {
+        type: 'boolean',
+        help: 'recompute the whole window for every character (slower; past the context each character always sees a full context)',
+      },
       backend: TRAIN_FLAGS.backend,
     },
   },
@@ -89,7 +110,11 @@ export const COMMANDS = {
     help: 'train a ladder of model sizes for a token budget; prints (N, D, val loss) points for a scaling law',
     flags: {
       corpus: TRAIN_FLAGS.corpus,
-      sizes: { type: 'string', help: 'the ladder: LAYERSxWIDTH[hHEADS], comma-separated (heads default to width/16)', default: DEFAULT_SIZES },
+      sizes: {
+        type: 'string',
+        help: 'the ladder: LAYERSxWIDTH[hHEADS], comma-separated (heads default to width/16)',
+        default: DEFAULT_SIZES,
+      },
       tokens: { type: 'number', help: 'tokens (characters) each model trains on; or use --tokens-per-param' },
       'tokens-per-param': { type: 'number', help: "each model's budget as a multiple of its non-embedding N (Chinchilla: ~20)" },
       points: { type: 'number', help: 'evaluations recorded along each run', default: '5' },
@@ -98,7 +123,11 @@ export const COMMANDS = {
       dropout: TRAIN_FLAGS.dropout,
       lr: TRAIN_FLAGS.lr,
       'min-lr': TRAIN_FLAGS['min-lr'],
-      'warmup-frac': { type: 'number', help: "linear warm-up as a fraction of each model's steps", default: String(DEFAULT_WARMUP_FRACTION) },
+      'warmup-frac': {
+        type: 'number',
+        help: "linear warm-up as a fraction of each model's steps",
+        default: String(DEFAULT_WARMUP_FRACTION),
+      },
       wd: TRAIN_FLAGS.wd,
       clip: TRAIN_FLAGS.clip,
       sampling: TRAIN_FLAGS.sampling,
@@ -110,7 +139,10 @@ export const COMMANDS = {
   fit: {
     help: "fit L(N, D) = E + A/N^α + B/D^β (Chinchilla's method, Epoch AI's correction) to measured points",
     flags: {
-      points: { type: 'string', help: 'a file of points: CSV with columns N,D,loss; a JSON array of {N, D, loss}; or the JSON lines `sweep` prints' },
+      points: {
+        type: 'string',
+        help: 'a file of points: CSV with columns N,D,loss; a JSON array of {N, D, loss}; or the JSON lines `sweep` prints',
+      },
       bootstrap: { type: 'number', help: 'resamples for the intervals (0: none)', default: '200' },
       predict: { type: 'string', help: 'predict the loss at N:D pairs, comma-separated (e.g. 1.2e6:3e5), with bootstrap intervals' },
       seed: { type: 'number', help: 'seed of the resampling (0 to 4294967295)', default: '0' },
@@ -119,7 +151,10 @@ export const COMMANDS = {
   baseline: {
     help: 'val cross-entropy of a smoothed character n-gram: the score a model must beat',
     flags: {
-      corpus: { ...TRAIN_FLAGS.corpus, help: `${TRAIN_FLAGS.corpus.help}; train's split: counts from the first 90%, scored on the last 10%` },
+      corpus: {
+        ...TRAIN_FLAGS.corpus,
+        help: `${TRAIN_FLAGS.corpus.help}; train's split: counts from the first 90%, scored on the last 10%`,
+      },
       order: {
         type: 'number',
         help: 'characters per n-gram (1 unigram, 2 bigram, 3 trigram, …); scores val characters max(2, order)..L, each with its full context (like score, never the first)',
@@ -163,14 +198,17 @@ export function parseDecimal(text: string): number {
 export function numberFlag(text: string, flag: string): number {
   const v = parseDecimal(text);
   if (!Number.isNaN(v)) return v;
-  if (DECIMAL.test(text) || /^[+-]?Infinity$/.test(text)) throw new UsageError(`--${flag} must be a finite number, got ${JSON.stringify(text)}`);
+  if (DECIMAL.test(text) || /^[+-]?Infinity$/.test(text))
+    throw new UsageError(`--${flag} must be a finite number, got ${JSON.stringify(text)}`);
   if (/^\s*[+-]?0[box]/i.test(text)) throw new UsageError(`--${flag} must be a number written in decimal, got ${JSON.stringify(text)}`);
   throw new UsageError(`--${flag} must be a number, got ${JSON.stringify(text)}`);
 }
 
 type ValueOf<S extends FlagSpec> = S['type'] extends 'number' ? number : S['type'] extends 'boolean' ? boolean : string;
 /** A command's flag values: numbers for numeric flags, and defined wherever the flag has a default. */
-export type FlagValues<F extends Record<string, FlagSpec>> = { [K in keyof F]: F[K] extends { default: string } ? ValueOf<F[K]> : ValueOf<F[K]> | undefined };
+export type FlagValues<F extends Record<string, FlagSpec>> = {
+  [K in keyof F]: F[K] extends { default: string } ? ValueOf<F[K]> : ValueOf<F[K]> | undefined;
+};
 
 export interface ParsedFlags<C extends Command> {
   values: FlagValues<FlagsOf<C>>;
@@ -204,14 +242,18 @@ export function parseFlags<C extends Command>(command: C, args: string[]): Parse
       help = true;
       continue;
     }
-    if (/^-[^-]/.test(arg) && !NEGATIVE.test(arg)) throw new UsageError(`unknown flag ${arg} for ${command}; flags look like --name value (npm run cli -- ${command} --help lists them)`);
+    if (/^-[^-]/.test(arg) && !NEGATIVE.test(arg))
+      throw new UsageError(
+        `unknown flag ${arg} for ${command}; flags look like --name value (npm run cli -- ${command} --help lists them)`,
+      );
     if (!arg.startsWith('--') || arg === '--') {
       stray ??= arg;
       continue;
     }
     const eq = arg.indexOf('=');
     const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-    if (!Object.hasOwn(specs, name)) throw new UsageError(`unknown flag --${name} for ${command} (npm run cli -- ${command} --help lists them)`);
+    if (!Object.hasOwn(specs, name))
+      throw new UsageError(`unknown flag --${name} for ${command} (npm run cli -- ${command} --help lists them)`);
     if (specs[name].type === 'boolean') {
       if (eq >= 0) throw new UsageError(`--${name} is a switch and takes no value, got ${JSON.stringify(arg.slice(eq + 1))}`);
       given.set(name, true);
@@ -220,7 +262,8 @@ export function parseFlags<C extends Command>(command: C, args: string[]): Parse
     const value = eq < 0 ? args[i + 1] : arg.slice(eq + 1);
     if (eq < 0) {
       if (value === undefined) throw new UsageError(`--${name} needs a value`);
-      if (/^-./.test(value) && !NEGATIVE.test(value)) throw new UsageError(`--${name} needs a value, got the flag ${value} (a value that starts with a dash goes as --${name}=${value})`);
+      if (/^-./.test(value) && !NEGATIVE.test(value))
+        throw new UsageError(`--${name} needs a value, got the flag ${value} (a value that starts with a dash goes as --${name}=${value})`);
       i++;
     }
     given.set(name, value);
@@ -281,7 +324,11 @@ export const FIELD_FLAGS = {
  * must be …". `flagOf` says which flag a field comes from (train's, by default); a field it has no
  * flag for keeps the bare message.
  */
-export function refuseFlags(issues: ConfigIssue[], text: Record<string, string | undefined>, flagOf: (field: string) => string | undefined = (f) => (FIELD_FLAGS as Record<string, string>)[f]) {
+export function refuseFlags(
+  issues: ConfigIssue[],
+  text: Record<string, string | undefined>,
+  flagOf: (field: string) => string | undefined = (f) => (FIELD_FLAGS as Record<string, string>)[f],
+) {
   if (issues.length === 0) return;
   const lines = issues.map((i) => {
     const flag = flagOf(i.field);
@@ -292,7 +339,10 @@ export function refuseFlags(issues: ConfigIssue[], text: Record<string, string |
 
 /** Every command's --seed has train's limits (a whole number from 0 to 2^32 − 1), decided by the one validator. */
 export function checkSeed(seed: number, text: Record<string, string | undefined>) {
-  refuseFlags(validateTrainConfig({ ...defaultTrainConfig, seed }).filter((i) => i.field === 'seed'), text);
+  refuseFlags(
+    validateTrainConfig({ ...defaultTrainConfig, seed }).filter((i) => i.field === 'seed'),
+    text,
+  );
 }
 
 /** A flag that counts something: a whole number from `min` to `max`. */

@@ -36,7 +36,8 @@ export async function sample({ values: v, text, explicit }: ParsedFlags<'sample'
   const { generate, MAX_GENERATE_LENGTH } = await import('../../workers/sample.ts');
   checkWhole(length, 'length', 0, MAX_GENERATE_LENGTH);
   checkSeed(seed, text);
-  if (explicit.has('prompt') && v.prompt === '') throw new UsageError('--prompt is empty: give at least one character to continue from (the model has no start token)');
+  if (explicit.has('prompt') && v.prompt === '')
+    throw new UsageError('--prompt is empty: give at least one character to continue from (the model has no start token)');
   const { model, tokenizer } = await openCheckpoint(v);
   try {
     const prompt = explicit.has('prompt') ? v.prompt : defaultPrompt(tokenizer);

@@ -5,7 +5,19 @@ import { bootstrapChinchilla, fitChinchilla } from '../core/fit.ts';
 import { parseLadder, planSweep, sweepConfig, sweepTrainConfig, type ModelShape } from '../core/sweep.ts';
 import { startBackend } from './backend.ts';
 import { checkPointsFile, readCorpusWithFloor } from './files.ts';
-import { backendChoice, checkSeed, checkWhole, COMMANDS, FIELD_FLAGS, parseDecimal, refuseFlags, required, sampling, UsageError, type ParsedFlags } from './flags.ts';
+import {
+  backendChoice,
+  checkSeed,
+  checkWhole,
+  COMMANDS,
+  FIELD_FLAGS,
+  parseDecimal,
+  refuseFlags,
+  required,
+  sampling,
+  UsageError,
+  type ParsedFlags,
+} from './flags.ts';
 import { emit } from './output.ts';
 
 export async function sweep({ values: v, text }: ParsedFlags<'sweep'>) {
@@ -51,18 +63,30 @@ export async function sweep({ values: v, text }: ParsedFlags<'sweep'>) {
     const train = sweepTrainConfig(cfg, plan, i);
     const trainIssues = validateTrainConfig(train);
     const tooLong = trainIssues.some((issue) => issue.field === 'maxSteps');
-    const issues = [...validateModelConfig(model), ...trainIssues.filter((issue) => !(tooLong && (issue.field === 'warmupSteps' || issue.field === 'evalEvery')))];
+    const issues = [
+      ...validateModelConfig(model),
+      ...trainIssues.filter((issue) => !(tooLong && (issue.field === 'warmupSteps' || issue.field === 'evalEvery'))),
+    ];
     refuseFlags(issues.length ? issues : validateRunConfig(model, train), shown, flagOf);
   });
   const backend = await startBackend(backendChoice(v.backend));
-  emit({ type: 'start', backend: backend.name, adapter: backend.adapter, models: ladder.length, steps, warmupSteps, entropyRate: corpus.entropyRate ?? null });
+  emit({
+    type: 'start',
+    backend: backend.name,
+    adapter: backend.adapter,
+    models: ladder.length,
+    steps,
+    warmupSteps,
+    entropyRate: corpus.entropyRate ?? null,
+  });
   const all = await runSweep(corpus.text, cfg, {
     onModel: (i, shape, N, n) => emit({ type: 'model', index: i, ...shape, N, steps: n }),
     onPoint: (p) => emit({ type: 'point', ...p }),
   });
   emit({ type: 'sweep', points: all });
   // Each model's last point carries its final loss; every point goes into the fit.
-  if (all.length >= 5 && new Set(all.map((p) => p.N)).size >= 2) emit({ ...fitLaw(all, 100, v.seed), entropyRate: corpus.entropyRate ?? null });
+  if (all.length >= 5 && new Set(all.map((p) => p.N)).size >= 2)
+    emit({ ...fitLaw(all, 100, v.seed), entropyRate: corpus.entropyRate ?? null });
 }
 
 /** Points from CSV (N,D,loss), a JSON array, or `sweep`'s JSON lines. */
@@ -88,7 +112,8 @@ export function parsePoints(text: string, source: string): { N: number; D: numbe
       .filter(({ l }) => l !== '')
       .map(({ l, i }) => {
         const o = json(l, `line ${i + 1}`);
-        if (o === null || typeof o !== 'object') throw new UsageError(`${source}: line ${i + 1} is ${JSON.stringify(o)}, not a JSON object`);
+        if (o === null || typeof o !== 'object')
+          throw new UsageError(`${source}: line ${i + 1} is ${JSON.stringify(o)}, not a JSON object`);
         return o as { type?: string };
       })
       .filter((o) => o.type === 'point');
@@ -101,10 +126,12 @@ export function parsePoints(text: string, source: string): { N: number; D: numbe
       return i;
     };
     const [iN, iD, iL] = [at('N'), at('D'), at('loss')];
-    rows = lines.filter((l) => l.trim()).map((l) => {
-      const f = l.split(',');
-      return { N: Number(f[iN]), D: Number(f[iD]), loss: Number(f[iL]) };
-    });
+    rows = lines
+      .filter((l) => l.trim())
+      .map((l) => {
+        const f = l.split(',');
+        return { N: Number(f[iN]), D: Number(f[iD]), loss: Number(f[iL]) };
+      });
   }
   if (rows.length === 0) throw new UsageError(`${source}: no points (CSV N,D,loss; a JSON array; or sweep's point lines)`);
   return rows.map((r, i) => {
@@ -142,7 +169,8 @@ function predictAt(list: string | undefined): { N: number; D: number }[] {
   return list.split(',').map((pair) => {
     const parts = pair.split(':');
     const [N, D] = parts.map(parseDecimal);
-    if (parts.length !== 2 || !(N > 0 && D > 0)) throw new UsageError(`--predict entry ${JSON.stringify(pair)} is not N:D with positive, finite numbers`);
+    if (parts.length !== 2 || !(N > 0 && D > 0))
+      throw new UsageError(`--predict entry ${JSON.stringify(pair)} is not N:D with positive, finite numbers`);
     return { N, D };
   });
 }

@@ -3,7 +3,14 @@
  * flag before any backend starts, and kept with --save: every --save-every steps while it trains,
  * as soon as the last step is in, and again after the final evaluation.
  */
-import { defaultTrainConfig, validateModelConfig, validateRunConfig, validateTrainConfig, type ModelConfig, type TrainConfig } from '../core/config.ts';
+import {
+  defaultTrainConfig,
+  validateModelConfig,
+  validateRunConfig,
+  validateTrainConfig,
+  type ModelConfig,
+  type TrainConfig,
+} from '../core/config.ts';
 import { CharTokenizer } from '../core/tokenizer.ts';
 import type { RunHistory } from '../../workers/checkpoint.ts';
 import type { FromCheckpoint } from '../../workers/run.ts';
@@ -48,16 +55,24 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
   const initFrom = v['init-from'] ?? null;
   if (resume !== null) checkInputFile(resume, 'resume');
   if (initFrom !== null) checkInputFile(initFrom, 'init-from');
-  if (resume && initFrom) throw new UsageError('--resume continues a run and --init-from starts a new one from its weights: give one of them');
+  if (resume && initFrom)
+    throw new UsageError('--resume continues a run and --init-from starts a new one from its weights: give one of them');
   if (resume) {
     const fixed = [...explicit].filter((f) => !RESUME_FLAGS.has(f));
-    if (fixed.length) throw new UsageError(`--resume continues the saved run with its own settings; drop --${fixed.join(', --')} (only --steps may change)`);
+    if (fixed.length)
+      throw new UsageError(
+        `--resume continues the saved run with its own settings; drop --${fixed.join(', --')} (only --steps may change)`,
+      );
   }
   if (initFrom) {
     const fixed = SHAPE_FLAGS.filter((f) => explicit.has(f));
     if (fixed.length) throw new UsageError(`--init-from takes the model's shape from the checkpoint; drop --${fixed.join(', --')}`);
   }
-  if (v.save !== undefined) checkOutputPath(v.save, 'save', [{ path: v.corpus, what: 'the corpus' }, ...(initFrom ? [{ path: initFrom, what: 'the --init-from checkpoint' }] : [])]);
+  if (v.save !== undefined)
+    checkOutputPath(v.save, 'save', [
+      { path: v.corpus, what: 'the corpus' },
+      ...(initFrom ? [{ path: initFrom, what: 'the --init-from checkpoint' }] : []),
+    ]);
 
   const { prepareRun, createRun, disposeRun, referenceLosses, runFromCheckpoint, CheckpointMisfit } = await import('../../workers/run.ts');
   const corpus = readCorpusWithFloor(v.corpus);
@@ -76,7 +91,14 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
     const file = (resume ?? initFrom)!;
     const ck = loadCheckpoint(readCheckpoint(file));
     const how: FromCheckpoint = resume
-      ? { mode: 'resume', overrides: { ...(explicit.has('steps') ? { maxSteps: config.maxSteps } : {}), ...(explicit.has('log-every') ? { logEvery: config.logEvery } : {}), ...(explicit.has('eval-every') ? { evalEvery: config.evalEvery } : {}) } }
+      ? {
+          mode: 'resume',
+          overrides: {
+            ...(explicit.has('steps') ? { maxSteps: config.maxSteps } : {}),
+            ...(explicit.has('log-every') ? { logEvery: config.logEvery } : {}),
+            ...(explicit.has('eval-every') ? { evalEvery: config.evalEvery } : {}),
+          },
+        }
       : { mode: 'finetune', train: config, ...(explicit.has('dropout') ? { dropout: model.dropout } : {}) };
     let built;
     try {
@@ -114,7 +136,13 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
   let savedAt = trainer.step; // the file resumed from already holds this step
   const save = async () => {
     if (v.save === undefined) return;
-    const bytes = await saveCheckpoint(run.model, { vocab: run.tokenizer.vocab, train: trainer.config, trainer, corpus: corpusId, history });
+    const bytes = await saveCheckpoint(run.model, {
+      vocab: run.tokenizer.vocab,
+      train: trainer.config,
+      trainer,
+      corpus: corpusId,
+      history,
+    });
     writeAtomically(v.save, bytes);
     savedAt = trainer.step;
     emit({ type: 'saved', step: trainer.step, path: v.save });

@@ -92,7 +92,14 @@ function realIn(issues: ConfigIssue[], field: string, v: number, min: number, ma
 export function validateModelConfig(c: ModelConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   // One character leaves nothing to predict (and a one-class softmax has no gradient).
-  intIn(issues, 'vocabSize', c.vocabSize, 2, LIMITS.vocabSize, ' (a text needs two distinct characters for a model to have anything to predict)');
+  intIn(
+    issues,
+    'vocabSize',
+    c.vocabSize,
+    2,
+    LIMITS.vocabSize,
+    ' (a text needs two distinct characters for a model to have anything to predict)',
+  );
   intIn(issues, 'blockSize', c.blockSize, 1, LIMITS.blockSize);
   intIn(issues, 'nLayer', c.nLayer, 1, LIMITS.nLayer);
   intIn(issues, 'nHead', c.nHead, 1, LIMITS.nHead);
@@ -166,7 +173,8 @@ export function validateTrainConfig(c: TrainConfig): ConfigIssue[] {
   if (c.learningRate === 0) issues.push({ field: 'learningRate', message: 'learningRate must be above 0' });
   realIn(issues, 'minLr', c.minLr, 0, 10);
   // Only against a valid peak: a bad learningRate is its own issue, not also minLr's.
-  if (c.learningRate > 0 && c.learningRate <= 10 && c.minLr > c.learningRate) issues.push({ field: 'minLr', message: `minLr (${c.minLr}) must not exceed learningRate (${c.learningRate})` });
+  if (c.learningRate > 0 && c.learningRate <= 10 && c.minLr > c.learningRate)
+    issues.push({ field: 'minLr', message: `minLr (${c.minLr}) must not exceed learningRate (${c.learningRate})` });
   intIn(issues, 'warmupSteps', c.warmupSteps, 0, LIMITS.maxSteps);
   realIn(issues, 'weightDecay', c.weightDecay, 0, 10);
   realIn(issues, 'beta1', c.beta1, 0, 1, true);

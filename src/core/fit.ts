@@ -163,13 +163,25 @@ class Objective {
 /** The L(N, D) objective over these points; 'mean' divides the sum by n (kept only to test that it is not used). */
 function chinchillaObjectiveOf(points: ChinchillaPoint[], opts: { delta?: number; reduction?: 'sum' | 'mean' }): Objective {
   const scale = opts.reduction === 'mean' ? 1 / points.length : 1;
-  return new Objective(points.map((q) => q.N), points.map((q) => q.D), points.map((q) => q.loss), opts.delta ?? HUBER_DELTA, scale);
+  return new Objective(
+    points.map((q) => q.N),
+    points.map((q) => q.D),
+    points.map((q) => q.loss),
+    opts.delta ?? HUBER_DELTA,
+    scale,
+  );
 }
 
 /** The L(N) objective over these points. */
 function lnObjectiveOf(points: LNPoint[], opts: { delta?: number; reduction?: 'sum' | 'mean' }): Objective {
   const scale = opts.reduction === 'mean' ? 1 / points.length : 1;
-  return new Objective(points.map((q) => q.N), null, points.map((q) => q.loss), opts.delta ?? HUBER_DELTA, scale);
+  return new Objective(
+    points.map((q) => q.N),
+    null,
+    points.map((q) => q.loss),
+    opts.delta ?? HUBER_DELTA,
+    scale,
+  );
 }
 
 /**

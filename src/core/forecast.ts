@@ -85,7 +85,11 @@ export function forecastLoss(points: CurvePoint[], opts: ForecastOptions): Forec
   if (binned.length < 6) {
     throw new RangeError(`forecasting needs losses at 6 or more distinct step ranges after warm-up (step ${skip}), got ${binned.length}`);
   }
-  const fitOf = (pts: CurvePoint[], starts?: number[][]) => fitLN(pts.map((p) => ({ N: p.step, loss: p.loss })), { starts });
+  const fitOf = (pts: CurvePoint[], starts?: number[][]) =>
+    fitLN(
+      pts.map((p) => ({ N: p.step, loss: p.loss })),
+      { starts },
+    );
   const fit = fitOf(binned, lnGrid());
 
   const rng = new Rng(opts.seed ?? 0);
@@ -101,7 +105,9 @@ export function forecastLoss(points: CurvePoint[], opts: ForecastOptions): Forec
   }
   const final = fit.predict(opts.maxSteps);
   const f = Float64Array.from(finals).sort();
-  const band: Interval = f.length ? [Math.min(final, quantile(f, (1 - level) / 2)), Math.max(final, quantile(f, (1 + level) / 2))] : [final, final];
+  const band: Interval = f.length
+    ? [Math.min(final, quantile(f, (1 - level) / 2)), Math.max(final, quantile(f, (1 + level) / 2))]
+    : [final, final];
   return {
     Linf: fit.E,
     Sc: Math.exp(fit.a / fit.alpha),

@@ -85,7 +85,8 @@ export function validateMarkovParams(p: MarkovParams): MarkovParams {
   if (!Number.isInteger(p.length) || p.length < 1 || p.length > MAX_LENGTH) {
     throw new Error(`markov length must be an integer from 1 to ${MAX_LENGTH.toLocaleString('en-US')}, got ${p.length}`);
   }
-  if (!Number.isInteger(p.seed) || p.seed < 0 || p.seed > 0xffffffff) throw new Error(`markov seed must be an integer from 0 to 4294967295, got ${p.seed}`);
+  if (!Number.isInteger(p.seed) || p.seed < 0 || p.seed > 0xffffffff)
+    throw new Error(`markov seed must be an integer from 0 to 4294967295, got ${p.seed}`);
   if (!(Number.isFinite(p.alpha) && p.alpha >= MIN_ALPHA && p.alpha <= MAX_ALPHA)) {
     throw new Error(`markov alpha must be a number from ${MIN_ALPHA} to ${MAX_ALPHA}, got ${p.alpha}`);
   }
@@ -136,7 +137,8 @@ function chainShape(chain: MarkovChain): { V: number; S: number } {
   const V = chain.symbols.length;
   const S = V ** chain.order;
   if (V < 1 || !Number.isInteger(chain.order) || chain.order < 0) throw new RangeError(`a chain needs ≥ 1 symbol and an integer order ≥ 0`);
-  if (chain.probs.length !== S * V) throw new RangeError(`a ${V}-symbol order-${chain.order} chain needs ${S}×${V} probabilities, got ${chain.probs.length}`);
+  if (chain.probs.length !== S * V)
+    throw new RangeError(`a ${V}-symbol order-${chain.order} chain needs ${S}×${V} probabilities, got ${chain.probs.length}`);
   for (let s = 0; s < S; s++) {
     let sum = 0;
     for (let x = 0; x < V; x++) {
@@ -344,7 +346,8 @@ export function parseMarkovSpec(spec: string): MarkovParams {
         p.seed = parseInteger(key, value);
         break;
       case 'alpha':
-        if (!/^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value)) throw new Error(`markov spec: alpha must be a positive number, got ${JSON.stringify(value)}`);
+        if (!/^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value))
+          throw new Error(`markov spec: alpha must be a positive number, got ${JSON.stringify(value)}`);
         p.alpha = Number(value);
         break;
       case 'alphabet':
@@ -368,7 +371,9 @@ export function formatMarkovSpec(params: MarkovParams): string {
   let alphabet: string;
   if (p.alphabet === ALPHABET_POOL.slice(0, V)) alphabet = String(V);
   else if (SPEC_UNSAFE.test(p.alphabet) || /^\d+$/.test(p.alphabet)) {
-    throw new Error(`markov alphabet ${JSON.stringify(p.alphabet)} cannot be written in a spec (it has spaces, ",", "=" or ":", or only digits)`);
+    throw new Error(
+      `markov alphabet ${JSON.stringify(p.alphabet)} cannot be written in a spec (it has spaces, ",", "=" or ":", or only digits)`,
+    );
   } else alphabet = p.alphabet;
   return `markov:order=${p.order},alphabet=${alphabet},length=${p.length},seed=${p.seed},alpha=${p.alpha}`;
 }

@@ -83,7 +83,8 @@ function increment(counts: Counts, key: number) {
 /** Throws unless every id is in [0, V), naming the first that is not. */
 function checkIds(ids: Int32Array, vocabSize: number, split: string) {
   for (let i = 0; i < ids.length; i++) {
-    if (ids[i] < 0 || ids[i] >= vocabSize) throw new RangeError(`${split} id ${ids[i]} at position ${i} is outside the vocabulary (size ${vocabSize})`);
+    if (ids[i] < 0 || ids[i] >= vocabSize)
+      throw new RangeError(`${split} id ${ids[i]} at position ${i} is outside the vocabulary (size ${vocabSize})`);
   }
 }
 
@@ -110,7 +111,8 @@ export class NgramModel {
     let key = 0;
     for (let i = context.length - n1; i < context.length; i++) {
       const id = context[i];
-      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw new RangeError(`context id ${id} is outside the vocabulary (size ${this.vocabSize})`);
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize)
+        throw new RangeError(`context id ${id} is outside the vocabulary (size ${this.vocabSize})`);
       key = key * this.vocabSize + id;
     }
     return key;
@@ -125,7 +127,8 @@ export class NgramModel {
   /** ln p(next | context); only the last n−1 ids of `context` matter, as the transformer crops its context. */
   logProb(context: ArrayLike<number>, next: number): number {
     const key = this.packContext(context);
-    if (!Number.isInteger(next) || next < 0 || next >= this.vocabSize) throw new RangeError(`id ${next} is outside the vocabulary (size ${this.vocabSize})`);
+    if (!Number.isInteger(next) || next < 0 || next >= this.vocabSize)
+      throw new RangeError(`id ${next} is outside the vocabulary (size ${this.vocabSize})`);
     return this.logProbPacked(key, next);
   }
 
@@ -143,7 +146,8 @@ export class NgramModel {
 /** Counts every n-gram of `train` (ids in [0, vocabSize)) into an order-n model with this smoothing. */
 export function fitNgram(train: Int32Array, vocabSize: number, order: number, smoothing: Smoothing): NgramModel {
   if (!Number.isInteger(order) || order < 1) throw new RangeError(`the n-gram order must be a whole number ≥ 1, got ${order}`);
-  if (!Number.isInteger(vocabSize) || vocabSize < 1) throw new RangeError(`the vocabulary size must be a whole number ≥ 1, got ${vocabSize}`);
+  if (!Number.isInteger(vocabSize) || vocabSize < 1)
+    throw new RangeError(`the vocabulary size must be a whole number ≥ 1, got ${vocabSize}`);
   const k = smoothingK(smoothing);
   const cells = vocabSize ** order;
   if (cells > Number.MAX_SAFE_INTEGER) {
@@ -177,7 +181,10 @@ export function firstPredicted(order: number): number {
 export function crossEntropy(model: NgramModel, val: Int32Array): CrossEntropy {
   const start = firstPredicted(model.order);
   const predicted = val.length - start;
-  if (predicted < 1) throw new RangeError(`an order-${model.order} model needs a val split of at least ${start + 1} characters to predict one; it has ${val.length}`);
+  if (predicted < 1)
+    throw new RangeError(
+      `an order-${model.order} model needs a val split of at least ${start + 1} characters to predict one; it has ${val.length}`,
+    );
   checkIds(val, model.vocabSize, 'val');
   const n = model.order;
   const V = model.vocabSize;

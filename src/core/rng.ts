@@ -63,7 +63,13 @@ export class Rng {
 
 /** Independent purposes draw from independent streams of one user seed. */
 export type SeedStream = 'init' | 'data' | 'dropout' | 'evalTrain' | 'evalVal';
-const STREAM_SALT: Record<SeedStream, number> = { init: 0x1f123bb5, data: 0x5851f42d, dropout: 0x2545f491, evalTrain: 0x9e3779b9, evalVal: 0x7f4a7c15 };
+const STREAM_SALT: Record<SeedStream, number> = {
+  init: 0x1f123bb5,
+  data: 0x5851f42d,
+  dropout: 0x2545f491,
+  evalTrain: 0x9e3779b9,
+  evalVal: 0x7f4a7c15,
+};
 
 /** The seed of one stream: `train --seed S` and `batches --seed S` see the same data order. */
 export function streamSeed(seed: number, stream: SeedStream): number {

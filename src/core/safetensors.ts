@@ -116,7 +116,8 @@ export function readSafetensors(bytes: Uint8Array, limits: ReadLimits = defaultR
     if (!isShape(e.shape)) bad(`tensor ${name} has an invalid shape`);
     const shape = e.shape as number[];
     const offsets = e.data_offsets;
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o))) bad(`tensor ${name} has invalid data offsets`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o)))
+      bad(`tensor ${name} has invalid data offsets`);
     const [begin, end] = offsets as [number, number];
     const count = shape.reduce((a, b) => a * b, 1);
     if (!(begin >= 0 && begin <= end && end <= dataLen)) bad(`tensor ${name} lies outside the file (truncated?)`);

@@ -52,7 +52,12 @@ export function sampleIndex(dist: ArrayLike<number>, rng: Rng): number {
 export const MAX_GENERATE_LENGTH = 100_000;
 
 /** What is wrong with a sample request's settings, per field (empty when it can run). */
-export function sampleRequestIssues(r: { prompt: string; temperature: number; length: number; seed: number }): { field: 'prompt' | 'temperature' | 'length' | 'seed'; message: string }[] {
+export function sampleRequestIssues(r: {
+  prompt: string;
+  temperature: number;
+  length: number;
+  seed: number;
+}): { field: 'prompt' | 'temperature' | 'length' | 'seed'; message: string }[] {
   const issues: { field: 'prompt' | 'temperature' | 'length' | 'seed'; message: string }[] = [];
   if (r.prompt.length === 0) issues.push({ field: 'prompt', message: 'give at least one character to continue from' });
   if (typeof r.temperature !== 'number' || !Number.isFinite(r.temperature) || r.temperature < 0) {

@@ -87,17 +87,28 @@ export interface SweepPlan {
 }
 
 /** The plan of a sweep on a vocabulary of `vocabSize` characters. */
-export function planSweep(cfg: Pick<SweepConfig, 'ladder' | 'blockSize' | 'budget' | 'warmupFraction'> & { train: Pick<TrainConfig, 'batchSize'> }, vocabSize: number): SweepPlan {
-  if (!(cfg.warmupFraction >= 0 && cfg.warmupFraction < 1)) throw new Error(`the warm-up fraction must be in [0, 1), got ${cfg.warmupFraction}`);
+export function planSweep(
+  cfg: Pick<SweepConfig, 'ladder' | 'blockSize' | 'budget' | 'warmupFraction'> & { train: Pick<TrainConfig, 'batchSize'> },
+  vocabSize: number,
+): SweepPlan {
+  if (!(cfg.warmupFraction >= 0 && cfg.warmupFraction < 1))
+    throw new Error(`the warm-up fraction must be in [0, 1), got ${cfg.warmupFraction}`);
   const tokensPerStep = cfg.train.batchSize * cfg.blockSize;
   const N = cfg.ladder.map((shape) => shapeN(shape, vocabSize, cfg.blockSize));
-  const steps = N.map((n) => Math.max(1, Math.ceil(('tokens' in cfg.budget ? cfg.budget.tokens : cfg.budget.tokensPerParam * n) / tokensPerStep)));
+  const steps = N.map((n) =>
+    Math.max(1, Math.ceil(('tokens' in cfg.budget ? cfg.budget.tokens : cfg.budget.tokensPerParam * n) / tokensPerStep)),
+  );
   return { steps, warmupSteps: steps.map((s) => Math.floor(cfg.warmupFraction * s)), N };
 }
 
 /** Model i's training config in a sweep: the shared one with its own length, warm-up and eval interval. */
 export function sweepTrainConfig(cfg: SweepConfig, plan: SweepPlan, i: number): TrainConfig {
-  return { ...cfg.train, maxSteps: plan.steps[i], warmupSteps: plan.warmupSteps[i], evalEvery: Math.max(1, Math.floor(plan.steps[i] / cfg.points)) };
+  return {
+    ...cfg.train,
+    maxSteps: plan.steps[i],
+    warmupSteps: plan.warmupSteps[i],
+    evalEvery: Math.max(1, Math.floor(plan.steps[i] / cfg.points)),
+  };
 }
 
 /** Fraction of a sweep done: steps of finished models plus the current one's, over all steps. */

@@ -38,7 +38,9 @@ export function decodeCorpus(bytes: Uint8Array, name: string): string {
   if (text.length === 0) throw new Error(`${name} is empty`);
   const first = String.fromCodePoint(text.codePointAt(0)!);
   if (!hasSecondCharacter(text, first)) {
-    throw new Error(`${name} holds one character, ${describeChar(first)}, repeated: a model needs at least two distinct characters to have anything to predict`);
+    throw new Error(
+      `${name} holds one character, ${describeChar(first)}, repeated: a model needs at least two distinct characters to have anything to predict`,
+    );
   }
   return text;
 }

@@ -49,19 +49,23 @@ export async function describeCheckpoint(file: Blob): Promise<CheckpointSummary>
   if (n > Math.min(file.size - 8, 100e6)) fail('its header length does not fit the file (truncated, or not safetensors)');
   let meta: Record<string, string> | undefined;
   try {
-    const header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await file.slice(8, 8 + n).arrayBuffer())) as { __metadata__?: Record<string, string> };
+    const header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await file.slice(8, 8 + n).arrayBuffer())) as {
+      __metadata__?: Record<string, string>;
+    };
     meta = header.__metadata__;
   } catch {
     fail('its header is not valid JSON');
   }
-  if (!meta?.config || !meta.vocab || meta.step === undefined) return fail('it has no model settings, vocabulary or step (a safetensors file of something else?)');
+  if (!meta?.config || !meta.vocab || meta.step === undefined)
+    return fail('it has no model settings, vocabulary or step (a safetensors file of something else?)');
   try {
     const model = JSON.parse(meta.config) as { nLayer: number; nEmbd: number; nHead: number; blockSize: number };
     const vocab = JSON.parse(meta.vocab) as string[];
     const train = meta.train ? (JSON.parse(meta.train) as { maxSteps: number }) : null;
     const corpus = meta.corpus ? (JSON.parse(meta.corpus) as { name: string }) : null;
     const step = Number(meta.step);
-    if (![model.nLayer, model.nEmbd, model.nHead, model.blockSize, step].every(Number.isInteger) || !Array.isArray(vocab)) throw new Error();
+    if (![model.nLayer, model.nEmbd, model.nHead, model.blockSize, step].every(Number.isInteger) || !Array.isArray(vocab))
+      throw new Error();
     return {
       shape: `${model.nLayer} ${model.nLayer === 1 ? 'layer' : 'layers'} × ${model.nEmbd} wide, ${model.nHead} ${model.nHead === 1 ? 'head' : 'heads'}, context ${model.blockSize}`,
       step,

@@ -89,7 +89,13 @@ export class CorpusState {
   readonly trainChars = $derived(Math.floor(this.characters * TRAIN_FRACTION));
   readonly valChars = $derived(this.characters - this.trainChars);
   /** The first few hundred characters, whole code points. */
-  readonly preview = $derived(this.text === null ? '' : Array.from(this.text.slice(0, 4 * PREVIEW_CHARS)).slice(0, PREVIEW_CHARS).join(''));
+  readonly preview = $derived(
+    this.text === null
+      ? ''
+      : Array.from(this.text.slice(0, 4 * PREVIEW_CHARS))
+          .slice(0, PREVIEW_CHARS)
+          .join(''),
+  );
   /** A single distinct character: there is nothing to learn but repetition. */
   readonly trivial = $derived(this.text !== null && this.vocabSize === 1);
 

@@ -36,7 +36,8 @@ export class LabStore {
 
   #open(): Promise<IDBDatabase> {
     this.#db ??= new Promise<IDBDatabase>((resolve, reject) => {
-      if (typeof indexedDB === 'undefined') return reject(new Error('this browser has no IndexedDB (a private window?): the lab cannot be kept'));
+      if (typeof indexedDB === 'undefined')
+        return reject(new Error('this browser has no IndexedDB (a private window?): the lab cannot be kept'));
       const req = indexedDB.open(DB_NAME, 1);
       req.onupgradeneeded = () => req.result.createObjectStore(STORE);
       req.onsuccess = () => resolve(req.result);

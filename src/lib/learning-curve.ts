@@ -131,7 +131,11 @@ export class SpikeWatch {
 }
 
 /** Spike markers in axis coordinates. */
-export function spikePoints(spikes: readonly SpikeMark[], rec: Pick<RunRecord, 'tokensPerStep' | 'flopsPerStep'>, view: Pick<ChartView, 'x' | 'y' | 'logX' | 'logY'>): Point[] {
+export function spikePoints(
+  spikes: readonly SpikeMark[],
+  rec: Pick<RunRecord, 'tokensPerStep' | 'flopsPerStep'>,
+  view: Pick<ChartView, 'x' | 'y' | 'logX' | 'logY'>,
+): Point[] {
   const k = xPerStep(rec, view.x);
   const out: Point[] = [];
   for (const s of spikes) {

@@ -105,7 +105,8 @@ export function createLossChart(canvas: HTMLCanvasElement): LossChart {
     },
     setReferences(refs) {
       const { references } = marks;
-      const same = refs.length === references.length && refs.every((r, i) => r.nats === references[i].nats && r.label === references[i].label);
+      const same =
+        refs.length === references.length && refs.every((r, i) => r.nats === references[i].nats && r.label === references[i].label);
       if (same) return;
       marks.references = refs.slice();
       chart.update('none');
@@ -316,5 +317,7 @@ function pngOnWhite(canvas: HTMLCanvasElement): Promise<Blob> {
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, out.width, out.height);
   ctx.drawImage(canvas, 0, 0);
-  return new Promise((resolve, reject) => out.toBlob((b) => (b ? resolve(b) : reject(new Error('the browser could not encode the chart as PNG'))), 'image/png'));
+  return new Promise((resolve, reject) =>
+    out.toBlob((b) => (b ? resolve(b) : reject(new Error('the browser could not encode the chart as PNG'))), 'image/png'),
+  );
 }

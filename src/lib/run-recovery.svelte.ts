@@ -142,7 +142,11 @@ export class RunRecovery {
     try {
       if (from) {
         run.status = 'error'; // still the fault's state, until the load succeeds
-        await run.load(from.bytes, corpus.message, 'resume', undefined, { source: corpus.source, key: entry?.key, continuing: run.checkpoints.all() });
+        await run.load(from.bytes, corpus.message, 'resume', undefined, {
+          source: corpus.source,
+          key: entry?.key,
+          continuing: run.checkpoints.all(),
+        });
         this.fault = null;
         this.note = note;
         if (this.#trainingAtFault) run.resume();

@@ -98,9 +98,13 @@ export class RunStore {
       await done;
     } catch (err) {
       if (isQuotaError(err)) {
-        throw new Error(`storage is full: ${run.name} at step ${run.step} was not saved; the run keeps training. Delete saved runs or download this one.`);
+        throw new Error(
+          `storage is full: ${run.name} at step ${run.step} was not saved; the run keeps training. Delete saved runs or download this one.`,
+        );
       }
-      throw new Error(`${run.name} at step ${run.step} could not be saved (${message(err)}); the run keeps training. Delete saved runs or download this one.`);
+      throw new Error(
+        `${run.name} at step ${run.step} could not be saved (${message(err)}); the run keeps training. Delete saved runs or download this one.`,
+      );
     }
   }
 

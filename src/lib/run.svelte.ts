@@ -164,14 +164,21 @@ export class RunState {
     train: TrainConfig | undefined,
     opts: { source: CorpusSource; key?: string; lrScale?: number; continuing?: KeptCheckpoint[] },
   ): Promise<void> {
-    if (this.status === 'training' || this.status === 'starting') return Promise.reject(new Error('a run is training: pause or stop it before loading a checkpoint'));
+    if (this.status === 'training' || this.status === 'starting')
+      return Promise.reject(new Error('a run is training: pause or stop it before loading a checkpoint'));
     if (this.#loadId !== null) return Promise.reject(new Error('a checkpoint is loading already'));
     if (this.#crashed) this.setBackend(this.backendChoice);
     this.#statusBeforeStart = this.status;
     this.status = 'starting';
     this.error = null;
     const { source, key } = opts;
-    this.checkpoints.next = { key: key ?? newKey(), corpus: storedCorpus(corpus, source), stored: key !== undefined, message: corpus, source };
+    this.checkpoints.next = {
+      key: key ?? newKey(),
+      corpus: storedCorpus(corpus, source),
+      stored: key !== undefined,
+      message: corpus,
+      source,
+    };
     this.#continuing = opts.continuing ?? null;
     const { id, answer } = this.#link.request<void>((id) => ({ type: 'load', id, bytes, corpus, mode, train, lrScale: opts.lrScale }));
     this.#loadId = id;
@@ -265,7 +272,8 @@ export class RunState {
     return new WorkerLink(choice, {
       onEvent: this.#onEvent,
       onCrash: this.#onCrash,
-      onUnreadable: (message) => this.#onEvent({ type: 'error', during: 'train', message, fault: 'error', step: this.lastStep?.step ?? null }),
+      onUnreadable: (message) =>
+        this.#onEvent({ type: 'error', during: 'train', message, fault: 'error', step: this.lastStep?.step ?? null }),
     });
   }
 

@@ -3,7 +3,18 @@
  * (published laws converted to nats per character, the user's fit, measured points), and the
  * exports. The chart itself is Chart.js on two logarithmic axes, created once per canvas.
  */
-import { Chart, Legend, LineController, LineElement, LinearScale, LogarithmicScale, PointElement, ScatterController, Tooltip, type ChartDataset } from 'chart.js';
+import {
+  Chart,
+  Legend,
+  LineController,
+  LineElement,
+  LinearScale,
+  LogarithmicScale,
+  PointElement,
+  ScatterController,
+  Tooltip,
+  type ChartDataset,
+} from 'chart.js';
 import {
   chinchilla,
   chinchillaLoss,
@@ -91,18 +102,29 @@ export function buildSeries(inp: SeriesInput): { curves: Curve[]; measured: Meas
     { label: 'current run (latest val)', kind: 'run', points: inp.run ? [{ x: xOf(axis, inp.run), y: inp.run.loss }] : [] },
     { label: 'verified predictions', kind: 'verify', points: inp.verified.map((p) => ({ x: xOf(axis, p), y: p.loss })) },
   ];
-  const range = xRange(axis, measured.flatMap((m) => m.points.map((p) => p.x)));
+  const range = xRange(
+    axis,
+    measured.flatMap((m) => m.points.map((p) => p.x)),
+  );
   const xs = logSpace(range[0], range[1], inp.samples ?? 60);
   const pub = (f: (x: number) => number) => xs.map((x) => ({ x, y: publishedPerChar(f(x), cpt, V) }));
   const own = (f: (x: number) => number) => xs.map((x) => ({ x, y: positive(f(x)) }));
   const curves: Curve[] = [];
   if (axis === 'N') {
     curves.push({ label: 'Kaplan L(N)', kind: 'kaplan', points: pub(kaplanLossN) });
-    curves.push({ label: `Chinchilla L(N, D=${formatCount(refD)})`, kind: 'chinchilla', points: pub((N) => chinchillaLoss(chinchilla, N, refD)) });
+    curves.push({
+      label: `Chinchilla L(N, D=${formatCount(refD)})`,
+      kind: 'chinchilla',
+      points: pub((N) => chinchillaLoss(chinchilla, N, refD)),
+    });
     if (fit) curves.push({ label: `your fit L(N, D=${formatCount(refD)})`, kind: 'fit', points: own((N) => chinchillaLoss(fit, N, refD)) });
   } else if (axis === 'D') {
     curves.push({ label: 'Kaplan L(D)', kind: 'kaplan', points: pub(kaplanLossD) });
-    curves.push({ label: `Chinchilla L(N=${formatCount(refN)}, D)`, kind: 'chinchilla', points: pub((D) => chinchillaLoss(chinchilla, refN, D)) });
+    curves.push({
+      label: `Chinchilla L(N=${formatCount(refN)}, D)`,
+      kind: 'chinchilla',
+      points: pub((D) => chinchillaLoss(chinchilla, refN, D)),
+    });
     if (fit) curves.push({ label: `your fit L(N=${formatCount(refN)}, D)`, kind: 'fit', points: own((D) => chinchillaLoss(fit, refN, D)) });
   } else {
     curves.push({ label: 'Kaplan L(C_min)', kind: 'kaplan', points: pub(kaplanLossC) });
@@ -150,7 +172,8 @@ export function degenerateLaw(law: ChinchillaLaw): string | null {
   const bad = (['E', 'A', 'B', 'alpha', 'beta'] as const).filter((k) => !(Number.isFinite(law[k]) && law[k] > 0));
   if (bad.length) return `${bad.join(', ')} ${bad.length === 1 ? 'is' : 'are'} not a finite positive number`;
   const steep = (['alpha', 'beta'] as const).filter((k) => law[k] > 5);
-  if (steep.length) return `${steep.map((k) => `${k === 'alpha' ? 'α' : 'β'} = ${law[k].toPrecision(3)}`).join(' and ')}: no power law is that steep`;
+  if (steep.length)
+    return `${steep.map((k) => `${k === 'alpha' ? 'α' : 'β'} = ${law[k].toPrecision(3)}`).join(' and ')}: no power law is that steep`;
   return null;
 }
 
@@ -181,7 +204,11 @@ const LAW_KEYS = ['E', 'A', 'B', 'alpha', 'beta'] as const;
 /** One row per fit: each parameter with its 95% interval. */
 export function fitsCsv(fits: ExportedFit[]): string {
   const header = ['label', 'points', ...LAW_KEYS.flatMap((k) => [k, `${k}_lo`, `${k}_hi`])];
-  const rows = fits.map((f) => [csvText(f.label), String(f.points), ...LAW_KEYS.flatMap((k) => [f.fitted.law[k], ...f.fitted.intervals[k]].map(String))]);
+  const rows = fits.map((f) => [
+    csvText(f.label),
+    String(f.points),
+    ...LAW_KEYS.flatMap((k) => [f.fitted.law[k], ...f.fitted.intervals[k]].map(String)),
+  ]);
   return [header, ...rows].map((r) => r.join(',')).join('\n') + '\n';
 }
 
@@ -250,7 +277,11 @@ export function createScalingChart(canvas: HTMLCanvasElement): ScalingChart {
       parsing: false,
       spanGaps: false, // a null is a range where the law means nothing: leave it blank
       scales: {
-        x: { type: 'logarithmic', title: { display: true, text: AXIS_TITLES.N }, ticks: { callback: decadeTick, autoSkip: false, maxRotation: 0 } },
+        x: {
+          type: 'logarithmic',
+          title: { display: true, text: AXIS_TITLES.N },
+          ticks: { callback: decadeTick, autoSkip: false, maxRotation: 0 },
+        },
         y: { type: 'logarithmic', title: { display: true, text: 'loss (nats per character)' } },
       },
       plugins: { legend: { position: 'bottom' }, tooltip: { mode: 'nearest', intersect: false } },
@@ -259,10 +290,26 @@ export function createScalingChart(canvas: HTMLCanvasElement): ScalingChart {
   return {
     draw({ curves, measured, range }, axis) {
       const datasets: ChartDataset<'line', XY[]>[] = [
-        ...curves.map((c) => ({ label: c.label, data: c.points, borderColor: COLORS[c.kind], backgroundColor: COLORS[c.kind], pointRadius: 0, borderWidth: 2, borderDash: c.kind === 'fit' ? [] : [6, 4] })),
+        ...curves.map((c) => ({
+          label: c.label,
+          data: c.points,
+          borderColor: COLORS[c.kind],
+          backgroundColor: COLORS[c.kind],
+          pointRadius: 0,
+          borderWidth: 2,
+          borderDash: c.kind === 'fit' ? [] : [6, 4],
+        })),
         ...measured
           .filter((m) => m.points.length > 0)
-          .map((m) => ({ label: m.label, data: m.points, borderColor: COLORS[m.kind], backgroundColor: COLORS[m.kind], showLine: false, pointRadius: m.kind === 'sweep' ? 3 : 5, pointStyle: m.kind === 'run' ? ('rectRot' as const) : ('circle' as const) })),
+          .map((m) => ({
+            label: m.label,
+            data: m.points,
+            borderColor: COLORS[m.kind],
+            backgroundColor: COLORS[m.kind],
+            showLine: false,
+            pointRadius: m.kind === 'sweep' ? 3 : 5,
+            pointStyle: m.kind === 'run' ? ('rectRot' as const) : ('circle' as const),
+          })),
       ];
       chart.data.datasets = datasets;
       const x = chart.options.scales!.x as { min?: number; max?: number; title: { text: string } };

@@ -37,9 +37,24 @@ export interface Prediction {
 
 /** What a request to the lab's worker is: a sweep's points feed the fit, a verification's only its prediction. */
 /** The lab's form, kept with its points. */
-type LabSettings = Pick<ScalingLab, 'sizes' | 'budgetMode' | 'tokens' | 'tokensPerParam' | 'blockSize' | 'batchSize' | 'learningRate' | 'pointsPerModel' | 'targetSize' | 'targetTokens'>;
+type LabSettings = Pick<
+  ScalingLab,
+  | 'sizes'
+  | 'budgetMode'
+  | 'tokens'
+  | 'tokensPerParam'
+  | 'blockSize'
+  | 'batchSize'
+  | 'learningRate'
+  | 'pointsPerModel'
+  | 'targetSize'
+  | 'targetTokens'
+>;
 
-type LabRequest = { kind: 'sweep' } | { kind: 'verify'; prediction: number } | { kind: 'fit'; prediction: Omit<Prediction, 'predicted' | 'interval'> | null; points: number };
+type LabRequest =
+  | { kind: 'sweep' }
+  | { kind: 'verify'; prediction: number }
+  | { kind: 'fit'; prediction: Omit<Prediction, 'predicted' | 'interval'> | null; points: number };
 
 export class ScalingLab {
   // Sweep settings, as the form edits them.
@@ -203,11 +218,20 @@ export class ScalingLab {
     this.fitting = true;
     this.fitError = null;
     const at = target ? [{ N: target.N, D: target.D }] : [];
-    this.#send({ kind: 'fit', prediction: target, points: points.length }, (id) => ({ type: 'fit', id, points, at, samples: 100, seed: 0 }));
+    this.#send({ kind: 'fit', prediction: target, points: points.length }, (id) => ({
+      type: 'fit',
+      id,
+      points,
+      at,
+      samples: 100,
+      seed: 0,
+    }));
   }
 
   /** A fit can be asked for: enough points, and two sizes and two lengths among them. */
-  readonly canFit = $derived(this.points.length >= 5 && new Set(this.points.map((p) => p.N)).size >= 2 && new Set(this.points.map((p) => p.D)).size >= 2);
+  readonly canFit = $derived(
+    this.points.length >= 5 && new Set(this.points.map((p) => p.N)).size >= 2 && new Set(this.points.map((p) => p.D)).size >= 2,
+  );
 
   /** Predicts the target model's final loss from a fresh fit, before training it. */
   predict() {
@@ -260,7 +284,8 @@ export class ScalingLab {
 
   /** The form's fields, as kept with the lab. */
   #settings(): LabSettings {
-    const { sizes, budgetMode, tokens, tokensPerParam, blockSize, batchSize, learningRate, pointsPerModel, targetSize, targetTokens } = this;
+    const { sizes, budgetMode, tokens, tokensPerParam, blockSize, batchSize, learningRate, pointsPerModel, targetSize, targetTokens } =
+      this;
     return { sizes, budgetMode, tokens, tokensPerParam, blockSize, batchSize, learningRate, pointsPerModel, targetSize, targetTokens };
   }
 
@@ -312,7 +337,14 @@ export class ScalingLab {
   #onEvent = (msg: SweepFromWorker | FromWorker) => {
     this.#handle(msg);
     // What a reload must not lose: every point, the sweep's end, every fit.
-    if (msg.type === 'sweepPlan' || msg.type === 'sweepPoint' || msg.type === 'sweepDone' || msg.type === 'fitted' || msg.type === 'sweepError') this.#persist();
+    if (
+      msg.type === 'sweepPlan' ||
+      msg.type === 'sweepPoint' ||
+      msg.type === 'sweepDone' ||
+      msg.type === 'fitted' ||
+      msg.type === 'sweepError'
+    )
+      this.#persist();
   };
 
   #handle(msg: SweepFromWorker | FromWorker) {

@@ -105,7 +105,11 @@ export function parseSetup(search: string, corpora: readonly string[], defaults:
  * well-formed value (an emptied number field), is left out. Keys this module does not own stay.
  * `corpus: null` leaves the corpus out (a user's file cannot travel in a link).
  */
-export function setupToSearch(setup: Omit<Setup, 'corpus'> & { corpus: string | null }, search = '', defaults: Setup = defaultSetup): string {
+export function setupToSearch(
+  setup: Omit<Setup, 'corpus'> & { corpus: string | null },
+  search = '',
+  defaults: Setup = defaultSetup,
+): string {
   const params = new URLSearchParams(search);
   for (const key of setupKeys) {
     const { param, kind } = KEYS[key];

@@ -45,7 +45,9 @@ export class WorkerLink<In extends { type: string } = FromWorker, Out extends { 
     this.#worker.onerror = (e: ErrorEvent) => {
       e.preventDefault();
       // A module that fails to import gives an event with no message at all.
-      const message = e.message ? `the ${this.#name} failed: ${e.message}` : `the ${this.#name} could not be loaded (the browser console names the module that failed)`;
+      const message = e.message
+        ? `the ${this.#name} failed: ${e.message}`
+        : `the ${this.#name} could not be loaded (the browser console names the module that failed)`;
       this.close(message);
       handlers.onCrash(message);
     };

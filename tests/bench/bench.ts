@@ -84,8 +84,12 @@ function count(raw: string | undefined, flag: string, min = 0): number | undefin
 }
 
 function list<T extends string>(raw: string, flag: string, allowed: readonly T[]): T[] {
-  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const item of items) if (!allowed.includes(item as T)) throw new UsageError(`--${flag}: ${JSON.stringify(item)} is not one of ${allowed.join(', ')}`);
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const item of items)
+    if (!allowed.includes(item as T)) throw new UsageError(`--${flag}: ${JSON.stringify(item)} is not one of ${allowed.join(', ')}`);
   if (items.length === 0) throw new UsageError(`--${flag} is empty`);
   return items as T[];
 }
@@ -94,8 +98,14 @@ function planFrom(v: Record<string, string | boolean | undefined>): BenchPlan {
   const configNames = Object.keys(BENCH_CONFIGS) as BenchConfigName[];
   const configs = list(String(v.configs), 'configs', configNames).map((name) => ({ name, shape: BENCH_CONFIGS[name] }));
   const variantNames = [...(Object.keys(VARIANTS) as VariantName[]), 'blockingReadback', 'kernels', 'naive'] as const;
-  const picked = v.variants === undefined || v.variants === 'none' ? [] : v.variants === 'all' ? [...variantNames] : list(String(v.variants), 'variants', variantNames);
-  const variantConfigs = v['variant-configs'] === undefined ? configs.map((c) => c.name) : list(String(v['variant-configs']), 'variant-configs', configNames);
+  const picked =
+    v.variants === undefined || v.variants === 'none'
+      ? []
+      : v.variants === 'all'
+        ? [...variantNames]
+        : list(String(v.variants), 'variants', variantNames);
+  const variantConfigs =
+    v['variant-configs'] === undefined ? configs.map((c) => c.name) : list(String(v['variant-configs']), 'variant-configs', configNames);
   const overrides: Partial<BenchOptions> = {};
   const set = <K extends keyof BenchOptions>(key: K, value: BenchOptions[K] | undefined) => {
     if (value !== undefined) overrides[key] = value;
@@ -139,7 +149,8 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write((v.json ? JSON.stringify(shown) : formatReport(shown, before)) + '\n');
     return;
   }
-  if (v['wasm-threads'] !== undefined && !v.browser) throw new UsageError("--wasm-threads needs --browser: Node's wasm backend runs on one thread");
+  if (v['wasm-threads'] !== undefined && !v.browser)
+    throw new UsageError("--wasm-threads needs --browser: Node's wasm backend runs on one thread");
   const plan = planFrom(v);
   const corpus = corpusOf(v.corpus);
   const t0 = performance.now();
@@ -156,7 +167,12 @@ async function main(argv: string[]): Promise<void> {
     }
     const { runPlan } = await import('../../src/bench/worker/bench.ts'); // tfjs loads only now, after Dawn's navigator.gpu
     const { results, skipped } = await runPlan(corpus.text, plan, progress);
-    measured = { results, skipped, runtime: `node ${process.versions.node}`, machine: `${availableParallelism()} cores, ${platform()} ${arch()}` };
+    measured = {
+      results,
+      skipped,
+      runtime: `node ${process.versions.node}`,
+      machine: `${availableParallelism()} cores, ${platform()} ${arch()}`,
+    };
   }
 
   let torch: BenchReport['torch'];
@@ -170,7 +186,14 @@ async function main(argv: string[]): Promise<void> {
     const wasm = DEFAULT_OPTIONS.wasm;
     for (const c of plan.configs) {
       progress(`${c.name} on PyTorch (${python})`);
-      results.push(runTorch(python, corpus.path, c.name, c.shape, { warmup: wasm.warmup, steps: wasm.steps, sampleChars: wasm.sampleChars, threads: count(v['torch-threads'], 'torch-threads', 1)! }));
+      results.push(
+        runTorch(python, corpus.path, c.name, c.shape, {
+          warmup: wasm.warmup,
+          steps: wasm.steps,
+          sampleChars: wasm.sampleChars,
+          threads: count(v['torch-threads'], 'torch-threads', 1)!,
+        }),
+      );
     }
     torch = { results };
   }

@@ -40,11 +40,15 @@ export async function benchInChromium(
     });
     page.on('pageerror', (err) => problems.push(err.message));
     const { port } = server.httpServer.address() as AddressInfo;
-    await page.goto(`http://127.0.0.1:${port}/bench.html?run&plan=${encodeURIComponent(JSON.stringify(plan))}${wasmThreads ? `&threads=${wasmThreads}` : ''}`);
+    await page.goto(
+      `http://127.0.0.1:${port}/bench.html?run&plan=${encodeURIComponent(JSON.stringify(plan))}${wasmThreads ? `&threads=${wasmThreads}` : ''}`,
+    );
     const report = page.locator('#report');
     await page.locator('#report[data-state="done"], #report[data-state="error"]').waitFor({ state: 'attached', timeout: TIMEOUT_MS });
     if ((await report.getAttribute('data-state')) === 'error') {
-      throw new Error(`the bench page failed: ${await report.getAttribute('data-error')}${problems.length ? ` (${problems.join('; ')})` : ''}`);
+      throw new Error(
+        `the bench page failed: ${await report.getAttribute('data-error')}${problems.length ? ` (${problems.join('; ')})` : ''}`,
+      );
     }
     const r = JSON.parse((await report.getAttribute('data-json'))!) as BenchReport;
     return { results: r.results, skipped: r.skipped, runtime: `chromium: ${r.runtime}`, machine: r.machine };

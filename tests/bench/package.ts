@@ -13,7 +13,19 @@
  * looks in __dirname, which the bundle defines as bench.mjs's folder).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -59,12 +71,15 @@ export function formatBytes(bytes: number): string {
 export function sizeReport(files: readonly PackagedFile[], limit = SIZE_LIMIT): { text: string; total: number; ok: boolean } {
   const total = files.reduce((sum, f) => sum + f.bytes, 0);
   const width = Math.max(...files.map((f) => f.path.length), 'total'.length);
-  const line = (name: string, bytes: number) => `  ${name.padEnd(width)}  ${formatBytes(bytes).padStart(10)}  ${bytes.toLocaleString('en-US').padStart(12)} B`;
+  const line = (name: string, bytes: number) =>
+    `  ${name.padEnd(width)}  ${formatBytes(bytes).padStart(10)}  ${bytes.toLocaleString('en-US').padStart(12)} B`;
   const ok = total < limit;
   const text = [
     ...files.map((f) => line(f.path, f.bytes)),
     line('total', total),
-    ok ? `  under the ${formatBytes(limit)} limit by ${formatBytes(limit - total)}` : `  ${formatBytes(total - limit)} over the ${formatBytes(limit)} limit (it must be under)`,
+    ok
+      ? `  under the ${formatBytes(limit)} limit by ${formatBytes(limit - total)}`
+      : `  ${formatBytes(total - limit)} over the ${formatBytes(limit)} limit (it must be under)`,
   ].join('\n');
   return { text, total, ok };
 }
@@ -73,7 +88,9 @@ export function sizeReport(files: readonly PackagedFile[], limit = SIZE_LIMIT): 
 export function copiedFiles(): [from: string, to: string][] {
   const wasmDir = join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
   const webgpuDir = dirname(createRequire(import.meta.url).resolve('webgpu/package.json'));
-  const wasm = readdirSync(wasmDir).filter((f) => f.endsWith('.wasm')).sort();
+  const wasm = readdirSync(wasmDir)
+    .filter((f) => f.endsWith('.wasm'))
+    .sort();
   if (wasm.length === 0) throw new Error(`no .wasm binaries in ${wasmDir}`);
   return [
     ...wasm.map((f): [string, string] => [join(wasmDir, f), f]),
@@ -86,7 +103,9 @@ export function copiedFiles(): [from: string, to: string][] {
 /** The Vulkan loader that Dawn opens (libvulkan.so.1), where this machine has one: run.sh uses it only where the target has none. */
 function vulkanLoader(): string | null {
   try {
-    const line = execFileSync('ldconfig', ['-p'], { encoding: 'utf8' }).split('\n').find((l) => /libvulkan\.so\.1 \(libc6,x86-64\)/.test(l));
+    const line = execFileSync('ldconfig', ['-p'], { encoding: 'utf8' })
+      .split('\n')
+      .find((l) => /libvulkan\.so\.1 \(libc6,x86-64\)/.test(l));
     const path = line?.split('=> ')[1]?.trim();
     if (path && existsSync(path)) return path;
   } catch {
@@ -140,7 +159,8 @@ async function bundle(outFile: string): Promise<void> {
         rolldownOptions: { output: { format: 'es', entryFileNames: 'bench.mjs', codeSplitting: false } },
       },
     });
-    if (!stubbed) throw new Error("tests/bench/bench.ts no longer imports './browser.ts': update the --browser stub in tests/bench/package.ts");
+    if (!stubbed)
+      throw new Error("tests/bench/bench.ts no longer imports './browser.ts': update the --browser stub in tests/bench/package.ts");
     const out = readdirSync(tmp);
     if (out.length !== 1 || out[0] !== 'bench.mjs') throw new Error(`the bundle came out as ${out.join(', ')}, not one bench.mjs`);
     copyFileSync(join(tmp, 'bench.mjs'), outFile);
@@ -154,7 +174,10 @@ async function bundle(outFile: string): Promise<void> {
  * compressing ~100 MB takes a minute or two.
  */
 function compressedNode(): string {
-  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error(`the package's node is this machine's own, and Dawn's addon is linux-x64: package on Linux x64 (this is ${process.platform} ${process.arch})`);
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    throw new Error(
+      `the package's node is this machine's own, and Dawn's addon is linux-x64: package on Linux x64 (this is ${process.platform} ${process.arch})`,
+    );
   try {
     execFileSync('xz', ['--version'], { stdio: 'ignore' });
   } catch {
@@ -173,8 +196,13 @@ function compressedNode(): string {
 
 function gitDescription(): string {
   try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    const dirty =
+      execFileSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
     return `commit ${commit}${dirty ? ' with uncommitted changes' : ''}`;
   } catch {
     return 'no git commit known';
@@ -281,8 +309,12 @@ What is in here
     dist/linux-x64/dawn.node    Dawn, the native WebGPU addon of the \`webgpu\` package
     dist/moby-dick.txt          the default corpus (--corpus PATH trains on another UTF-8 text file)
     tfjs-backend-wasm*.wasm     the wasm backend's binaries
-    torch_gpt.py                the PyTorch reference (the same model and optimizer)${info.vulkan ? `
-    lib/libvulkan.so.1          the Vulkan loader, used only where the system has none` : ''}
+    torch_gpt.py                the PyTorch reference (the same model and optimizer)${
+      info.vulkan
+        ? `
+    lib/libvulkan.so.1          the Vulkan loader, used only where the system has none`
+        : ''
+    }
 
 GPU notes
 ---------
@@ -321,7 +353,11 @@ function prepareOutDir(dir: string): void {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { out: { type: 'string', default: join('out', 'bench-gpu') }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { out: { type: 'string', default: join('out', 'bench-gpu') }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  });
   if (values.help) {
     process.stdout.write(HELP + '\n');
     return;
@@ -347,7 +383,14 @@ async function main(argv: string[]): Promise<void> {
   } else process.stderr.write('no Vulkan loader (libvulkan.so.1) on this machine: the package leaves it to the target\n');
   writeFileSync(join(out, 'run.sh'), runScript());
   chmodSync(join(out, 'run.sh'), 0o755);
-  const info = { node: process.versions.node, git: gitDescription(), tfjs: packageVersion('@tensorflow/tfjs'), webgpu: packageVersion('webgpu'), date: new Date().toISOString().slice(0, 10), vulkan: vulkan !== null };
+  const info = {
+    node: process.versions.node,
+    git: gitDescription(),
+    tfjs: packageVersion('@tensorflow/tfjs'),
+    webgpu: packageVersion('webgpu'),
+    date: new Date().toISOString().slice(0, 10),
+    vulkan: vulkan !== null,
+  };
   writeFileSync(join(out, 'README.txt'), readme(info));
 
   const report = sizeReport(listFiles(out));

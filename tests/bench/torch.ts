@@ -46,20 +46,35 @@ export function torchEnv(threads: number, base: NodeJS.ProcessEnv = process.env)
 export function runTorch(python: string, corpusPath: string, config: string, shape: BenchShape, opts: TorchOptions): TorchResult {
   const args = [
     SCRIPT,
-    '--corpus', corpusPath,
-    '--layers', String(shape.nLayer),
-    '--heads', String(shape.nHead),
-    '--embd', String(shape.nEmbd),
-    '--ctx', String(shape.blockSize),
-    '--batch', String(shape.batchSize),
-    '--warmup', String(opts.warmup),
-    '--steps', String(opts.steps),
-    '--sample-chars', String(opts.sampleChars),
-    '--threads', String(opts.threads),
+    '--corpus',
+    corpusPath,
+    '--layers',
+    String(shape.nLayer),
+    '--heads',
+    String(shape.nHead),
+    '--embd',
+    String(shape.nEmbd),
+    '--ctx',
+    String(shape.blockSize),
+    '--batch',
+    String(shape.batchSize),
+    '--warmup',
+    String(opts.warmup),
+    '--steps',
+    String(opts.steps),
+    '--sample-chars',
+    String(opts.sampleChars),
+    '--threads',
+    String(opts.threads),
   ];
   const device = opts.device ?? process.env.TABGPT_TORCH_DEVICE;
   if (device) args.push('--device', device);
-  const out = execFileSync(python, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20, env: torchEnv(opts.threads) });
+  const out = execFileSync(python, args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+    env: torchEnv(opts.threads),
+  });
   const r = JSON.parse(out.trim().split('\n').at(-1)!) as Omit<TorchResult, 'config'>;
   return { config, ...r };
 }

@@ -95,12 +95,23 @@ describe('tabgpt in Chromium', () => {
   test('the page loads the bundled corpus and the worker reports its backend', async () => {
     await page.goto(baseUrl);
     const corpus = manifest['moby-dick'];
-    await waitForText('corpus-stats', new RegExp(`${corpus.characters.toLocaleString('en')} characters, vocabulary of ${corpus.vocabSize}`));
+    await waitForText(
+      'corpus-stats',
+      new RegExp(`${corpus.characters.toLocaleString('en')} characters, vocabulary of ${corpus.vocabSize}`),
+    );
     const backend = await waitForText('backend-name', /\S/);
     expect(['webgpu', 'wasm', 'webgl', 'cpu']).toContain(backend);
     expect(await page.getByTestId('backend-adapter').textContent()).not.toBe('');
     // The defaults of src/core/config.ts, ready to train.
-    for (const [key, value] of Object.entries({ nLayer: 2, nHead: 4, nEmbd: 64, blockSize: 64, batchSize: 16, maxSteps: 600, learningRate: 0.001 })) {
+    for (const [key, value] of Object.entries({
+      nLayer: 2,
+      nHead: 4,
+      nEmbd: 64,
+      blockSize: 64,
+      batchSize: 16,
+      maxSteps: 600,
+      learningRate: 0.001,
+    })) {
       expect(Number(await page.getByTestId(`cfg-${key}`).inputValue()), key).toBe(value);
     }
     expect(await page.getByTestId('train-button').isEnabled()).toBe(true);

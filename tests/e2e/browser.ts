@@ -27,7 +27,11 @@ export async function serveBuiltApp(): Promise<{ url: string; server: PreviewSer
  * them once the stream has ended: tokens arrive before the end, so once "generating…" is gone
  * every character is in.
  */
-export async function generateText(page: Page, length: number, { prompt, timeout = 120_000 }: { prompt?: string; timeout?: number } = {}): Promise<string> {
+export async function generateText(
+  page: Page,
+  length: number,
+  { prompt, timeout = 120_000 }: { prompt?: string; timeout?: number } = {},
+): Promise<string> {
   if (prompt !== undefined) await page.getByTestId('sample-prompt').fill(prompt);
   await page.getByTestId('sample-length').fill(String(length));
   await page.getByTestId('generate-button').click();
@@ -68,7 +72,8 @@ export async function openApp(viewport = { width: 1280, height: 900 }): Promise<
     if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
   });
   const text = async (testId: string) => (await page.getByTestId(testId).first().textContent()) ?? '';
-  const shown = async (testId: string) => ((await page.getByTestId(testId).count()) ? JSON.stringify(await text(testId)) : '(not on the page)');
+  const shown = async (testId: string) =>
+    (await page.getByTestId(testId).count()) ? JSON.stringify(await text(testId)) : '(not on the page)';
   return {
     page,
     baseUrl,
@@ -83,8 +88,12 @@ export async function openApp(viewport = { width: 1280, height: 900 }): Promise<
         );
       } catch (err) {
         const reported = [];
-        for (const id of ['run-error', 'fault-action-error', 'checkpoint-error', 'corpus-error']) if ((await page.getByTestId(id).count()) && (await text(id))) reported.push(`${id}: ${await text(id)}`);
-        throw new Error(`${testId} did not match ${pattern} within ${timeout} ms: it shows ${await shown(testId)}${reported.length ? `; ${reported.join('; ')}` : ''}`, { cause: err });
+        for (const id of ['run-error', 'fault-action-error', 'checkpoint-error', 'corpus-error'])
+          if ((await page.getByTestId(id).count()) && (await text(id))) reported.push(`${id}: ${await text(id)}`);
+        throw new Error(
+          `${testId} did not match ${pattern} within ${timeout} ms: it shows ${await shown(testId)}${reported.length ? `; ${reported.join('; ')}` : ''}`,
+          { cause: err },
+        );
       }
     },
     async close() {

@@ -55,7 +55,10 @@ test('a run autosaves, survives a reload, resumes at its step and finishes; a co
   await page.reload();
   await waitFor('backend-name', /^wasm$/);
   expect(await page.getByTestId('autosave-every').inputValue()).toBe('10'); // the interval is remembered
-  await waitFor('resume-offer-what', new RegExp(`^moby-dick · 1×16 · ctx 16 at step ${pausedAt}, val loss \\d\\.\\d{3}, saved (just now|1 min ago)$`));
+  await waitFor(
+    'resume-offer-what',
+    new RegExp(`^moby-dick · 1×16 · ctx 16 at step ${pausedAt}, val loss \\d\\.\\d{3}, saved (just now|1 min ago)$`),
+  );
   await page.getByTestId('resume-last').click();
   await waitFor('status', /^paused$/);
   expect(await text('step')).toBe(`${pausedAt} / 400`);
@@ -69,7 +72,9 @@ test('a run autosaves, survives a reload, resumes at its step and finishes; a co
   expect(await page.getByTestId('saved-run').count()).toBe(1); // the same run, saved again under its key
 
   // A file that is not a checkpoint is refused when picked, with the reason, and offers no Resume.
-  await page.getByTestId('checkpoint-file').setInputFiles({ name: 'broken.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('not a checkpoint at all') });
+  await page
+    .getByTestId('checkpoint-file')
+    .setInputFiles({ name: 'broken.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('not a checkpoint at all') });
   await waitFor('checkpoint-error', /^broken\.safetensors: not a tabgpt checkpoint: its header length does not fit the file/);
   expect(await page.getByTestId('load-resume').count()).toBe(0);
   expect(await text('status')).toBe('done');
@@ -78,7 +83,10 @@ test('a run autosaves, survives a reload, resumes at its step and finishes; a co
   // The downloaded file resumes too, at its own step, as a second saved run.
   // The file says what it holds before it is loaded.
   await page.getByTestId('checkpoint-file').setInputFiles(downloaded);
-  await waitFor('picked-summary', new RegExp(`1 layer × 16 wide, 2 heads, context 16 · step ${pausedAt} of 400 · moby-dick · \\d+ characters$`));
+  await waitFor(
+    'picked-summary',
+    new RegExp(`1 layer × 16 wide, 2 heads, context 16 · step ${pausedAt} of 400 · moby-dick · \\d+ characters$`),
+  );
   expect(await page.getByTestId('picked-mismatch').count()).toBe(0);
   await page.getByTestId('load-resume').click();
   await waitFor('status', /^paused$/);

@@ -73,14 +73,20 @@ test('a file of emoji, CJK and combining marks is counted by code point and prev
   await upload('mixed.txt', line.repeat(40));
   await settled('mixed.txt');
   expect(await text('corpus-error')).toBe('');
-  expect(await text('corpus-stats')).toContain(`${(Array.from(line).length * 40).toLocaleString('en')} characters, vocabulary of ${new Set(line).size}`);
+  expect(await text('corpus-stats')).toContain(
+    `${(Array.from(line).length * 40).toLocaleString('en')} characters, vocabulary of ${new Set(line).size}`,
+  );
   expect(await text('corpus-preview')).toContain('<b>not bold</b>'); // shown as text, not markup
   expect(await page.locator('[data-testid="corpus-preview"] b').count()).toBe(0);
 });
 
 test('the synthetic corpus states its exact entropy rate', async () => {
   await page.getByTestId('corpus-select').selectOption('markov');
-  await page.waitForFunction(() => /entropy rate/.test(document.querySelector('[data-testid="corpus-entropy"]')?.textContent ?? ''), undefined, { timeout: 60_000 });
+  await page.waitForFunction(
+    () => /entropy rate/.test(document.querySelector('[data-testid="corpus-entropy"]')?.textContent ?? ''),
+    undefined,
+    { timeout: 60_000 },
+  );
   expect(await text('corpus-entropy')).toMatch(/true entropy rate 1\.5065 nats = 2\.1734 bits per character/);
   expect(problems).toEqual([]);
 });

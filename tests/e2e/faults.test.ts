@@ -67,14 +67,20 @@ test('a lost GPU device: the run restarts by itself on WebGPU from its last auto
     const engine = (globalThis as unknown as { _tfengine: { backend: { device: { destroy: () => void } } } })._tfengine;
     engine.backend.device.destroy();
   });
-  await waitFor('recovery-note', /GPU device failed at step \d+ .*restarted on webgpu from the checkpoint at step \d+ \(\d+ steps lost\)/, 180_000);
+  await waitFor(
+    'recovery-note',
+    /GPU device failed at step \d+ .*restarted on webgpu from the checkpoint at step \d+ \(\d+ steps lost\)/,
+    180_000,
+  );
   const note = await text('recovery-note');
   const [, lostAt, from] = note.match(/at step (\d+) .*checkpoint at step (\d+)/)!.map(Number);
   expect(lostAt - from).toBeLessThanOrEqual(5 + 4); // an autosave interval, plus the steps in flight
   await waitFor('status', /^training$/);
   expect(await text('backend-name')).toBe('webgpu');
   const resumedAt = await stepNow();
-  await page.waitForFunction((s) => Number(document.querySelector('[data-testid="step"]')?.textContent?.split('/')[0]) > s + 3, resumedAt, { timeout: 180_000 });
+  await page.waitForFunction((s) => Number(document.querySelector('[data-testid="step"]')?.textContent?.split('/')[0]) > s + 3, resumedAt, {
+    timeout: 180_000,
+  });
   await stopRun();
 });
 
@@ -96,7 +102,9 @@ test('a NaN: the run stops naming the step and the learning rate, and rolls back
   await waitFor('recovery-note', /Rolled back to step \d+ after the divergence at step \d+; the learning rate is halved/);
   await waitFor('status', /^training$/);
   const at = await stepNow();
-  await page.waitForFunction((s) => Number(document.querySelector('[data-testid="step"]')?.textContent?.split('/')[0]) > s + 3, at, { timeout: 60_000 });
+  await page.waitForFunction((s) => Number(document.querySelector('[data-testid="step"]')?.textContent?.split('/')[0]) > s + 3, at, {
+    timeout: 60_000,
+  });
   expect(Number.isFinite(Number(await text('loss')))).toBe(true);
   expect(await page.getByTestId('run-error').count()).toBe(0);
   await stopRun();

@@ -68,7 +68,10 @@ test('a visitor trains a micro model on WebGPU, watches the chart, samples and s
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: `${artifacts}app.png`, fullPage: true });
   const longest = longTasks.length ? Math.max(...longTasks) : 0;
-  writeFileSync(`${artifacts}long-tasks.json`, JSON.stringify({ backend: 'webgpu', steps: 8, count: longTasks.length, longestMs: longest, all: longTasks }, null, 2));
+  writeFileSync(
+    `${artifacts}long-tasks.json`,
+    JSON.stringify({ backend: 'webgpu', steps: 8, count: longTasks.length, longestMs: longest, all: longTasks }, null, 2),
+  );
   console.log(`main-thread long tasks while training: ${longTasks.length}, longest ${longest.toFixed(0)} ms`);
 
   expect(problems).toEqual([]);

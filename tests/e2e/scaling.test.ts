@@ -40,7 +40,9 @@ test('a micro sweep on wasm streams points onto the chart and fits a law shown b
   await page.getByTestId('sweep-points').fill('2');
   await page.getByTestId('sweep-start').click();
 
-  await page.waitForFunction(() => Number(document.querySelector('[data-testid="sweep-count"]')?.textContent) >= 1, undefined, { timeout: 120_000 });
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="sweep-count"]')?.textContent) >= 1, undefined, {
+    timeout: 120_000,
+  });
   await waitFor('sweep-status', /^done$/, 240_000);
   expect(Number(await text('sweep-count'))).toBe(6); // 3 models × 2 points
   expect(await page.getByTestId('sweep-progress').getAttribute('value')).toBe('1');

@@ -46,7 +46,9 @@ beforeAll(async () => {
   await page.addInitScript(() => {
     const w = window as unknown as Flags;
     w.__violations = [];
-    document.addEventListener('securitypolicyviolation', (e) => w.__violations.push(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`));
+    document.addEventListener('securitypolicyviolation', (e) =>
+      w.__violations.push(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`),
+    );
   });
 });
 
@@ -137,7 +139,13 @@ test('HTML in a file, its name, a prompt or a scored sentence is shown as text a
 test('served without the isolation headers, wasm runs on one thread and the page says why', async () => {
   if (missingChromium) throw missingChromium;
   // Any static server: the built files alone, without this project's preview headers.
-  const bare = await preview({ root, configFile: false, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, headers: {} } });
+  const bare = await preview({
+    root,
+    configFile: false,
+    logLevel: 'warn',
+    build: { outDir },
+    preview: { host: '127.0.0.1', port: 0, headers: {} },
+  });
   const other = await page.context().newPage();
   try {
     const problems: string[] = [];
@@ -190,6 +198,9 @@ test('on webgpu, a run that autosaves and a Scaling lab sweep request nothing bu
   await app.waitFor('sweep-status', /^done$/, 240_000);
   expect(Number(await app.text('sweep-count'))).toBe(1);
   // The lab's worker is the app's own script (and, on wasm, its binary), fetched from this origin; nothing else.
-  expect(requests.slice(before).filter((r) => !/^GET .*\/assets\/[\w.-]+\.(js|wasm)$/.test(r)), 'a sweep').toEqual([]);
+  expect(
+    requests.slice(before).filter((r) => !/^GET .*\/assets\/[\w.-]+\.(js|wasm)$/.test(r)),
+    'a sweep',
+  ).toEqual([]);
   expect(foreign(requests.slice(first))).toEqual([]);
 });

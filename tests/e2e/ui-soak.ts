@@ -12,7 +12,13 @@ import { build } from 'vite';
 import { launchChromium, serveBuiltApp } from './browser.ts';
 import { outDir, root } from './build-app.ts';
 
-const { values } = parseArgs({ options: { steps: { type: 'string', default: '5000' }, every: { type: 'string', default: '1000' }, slack: { type: 'string', default: '200' } } });
+const { values } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '5000' },
+    every: { type: 'string', default: '1000' },
+    slack: { type: 'string', default: '200' },
+  },
+});
 const steps = Number(values.steps);
 const every = Number(values.every);
 const slack = Number(values.slack);
@@ -35,7 +41,9 @@ const stepNow = () => page.evaluate(() => Number(document.querySelector('[data-t
 
 try {
   await page.goto(`${url}?layers=1&heads=2&embd=16&ctx=16&batch=4&steps=${steps}&backend=wasm`);
-  await page.waitForFunction(() => /\S/.test(document.querySelector('[data-testid="backend-name"]')?.textContent ?? ''), undefined, { timeout: 120_000 });
+  await page.waitForFunction(() => /\S/.test(document.querySelector('[data-testid="backend-name"]')?.textContent ?? ''), undefined, {
+    timeout: 120_000,
+  });
   await page.waitForFunction(() => /characters/.test(document.querySelector('[data-testid="corpus-stats"]')?.textContent ?? ''));
   const rows: { step: number; heapBytes: number; seconds: number }[] = [];
   const t0 = Date.now();
@@ -43,10 +51,18 @@ try {
   console.log(JSON.stringify(rows[0]));
   await page.getByTestId('train-button').click();
   for (let target = every; target <= steps; target += every) {
-    await page.waitForFunction((t) => Number(document.querySelector('[data-testid="step"]')?.textContent?.split('/')[0] ?? 0) >= t, target, { timeout: 0, polling: 250 });
+    await page.waitForFunction(
+      (t) => Number(document.querySelector('[data-testid="step"]')?.textContent?.split('/')[0] ?? 0) >= t,
+      target,
+      { timeout: 0, polling: 250 },
+    );
     // Pause so the heap is read at a quiet moment, not mid-message.
     if (target < steps) await page.getByTestId('pause-button').click();
-    await page.waitForFunction(() => /^(paused|done)$/.test(document.querySelector('[data-testid="status"]')?.textContent ?? ''), undefined, { timeout: 0 });
+    await page.waitForFunction(
+      () => /^(paused|done)$/.test(document.querySelector('[data-testid="status"]')?.textContent ?? ''),
+      undefined,
+      { timeout: 0 },
+    );
     const row = { step: await stepNow(), heapBytes: await heap(), seconds: Math.round((Date.now() - t0) / 1000) };
     rows.push(row);
     console.log(JSON.stringify(row));

@@ -48,7 +48,14 @@ async function runAdamW(fused: boolean, wd: number, clip: number): Promise<Resul
   }
   const read = (vs: tf.Variable[]) => Promise.all(vs.map(async (x) => (await x.data()) as Float32Array));
   const p = await read(params);
-  const out = { p, m: await read(m), v: await read(v), dp: p.map((x, i) => x.map((y, j) => y - init[i][j])), dispatchesPerStep, tensorsPerStep };
+  const out = {
+    p,
+    m: await read(m),
+    v: await read(v),
+    dp: p.map((x, i) => x.map((y, j) => y - init[i][j])),
+    dispatchesPerStep,
+    tensorsPerStep,
+  };
   tf.dispose([...params, ...m, ...v]);
   return out;
 }
@@ -80,7 +87,13 @@ for (const { name, wd, clip } of CASES) {
 
 test('the clip-scale kernel matches the tfjs ops, and a NaN gradient gives a NaN scale', async () => {
   const scaleOf = async (gs: Float32Array[], clip: number, fused: boolean) => {
-    const s = tf.tidy(() => clipScale(gs.map((g, i) => tf.tensor(g, SHAPES[i])), clip, fused));
+    const s = tf.tidy(() =>
+      clipScale(
+        gs.map((g, i) => tf.tensor(g, SHAPES[i])),
+        clip,
+        fused,
+      ),
+    );
     const [value] = await s.data();
     s.dispose();
     return value;

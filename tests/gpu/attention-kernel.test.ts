@@ -70,13 +70,19 @@ for (const shape of SHAPES) {
     const cpu = await on('cpu', () => attention(shape, qkv, dy, true)); // fused asked for, plain ops run
     // Each of y, dq, dk and dv against the plain ops on webgpu and on cpu.
     const errors: Record<string, number> = {};
-    for (const [ref, other] of [['webgpu', plain], ['cpu', cpu]] as const) {
+    for (const [ref, other] of [
+      ['webgpu', plain],
+      ['cpu', cpu],
+    ] as const) {
       errors[`y ${ref}`] = relErr(fused.y, other.y);
       ['dq', 'dk', 'dv'].forEach((name, part) => {
         errors[`${name} ${ref}`] = relErr(columns(fused.dqkv, 3 * C, part * C, C), columns(other.dqkv, 3 * C, part * C, C));
       });
     }
-    if (process.env.ATTENTION_REPORT) console.log(JSON.stringify({ shape, errors, plainDispatches: [plain.forwardDispatches, plain.gradDispatches - plain.forwardDispatches] }));
+    if (process.env.ATTENTION_REPORT)
+      console.log(
+        JSON.stringify({ shape, errors, plainDispatches: [plain.forwardDispatches, plain.gradDispatches - plain.forwardDispatches] }),
+      );
     for (const [name, e] of Object.entries(errors)) expect(e, name).toBeLessThan(TOL);
     expect(fused.forwardDispatches).toBe(1);
     expect(fused.gradDispatches).toBe(2); // the forward again, then the backward
@@ -154,7 +160,10 @@ test('a model of odd sizes trains with the custom kernels (attention among them)
   };
   const fused = await run(true);
   const plain = await run(false);
-  if (process.env.ATTENTION_REPORT) console.log(JSON.stringify({ fused: fused.losses, plain: plain.losses, dispatchesPerStep: { fused: fused.perStep[1], plain: plain.perStep[1] } }));
+  if (process.env.ATTENTION_REPORT)
+    console.log(
+      JSON.stringify({ fused: fused.losses, plain: plain.losses, dispatchesPerStep: { fused: fused.perStep[1], plain: plain.perStep[1] } }),
+    );
   expect(relErr(fused.losses, plain.losses)).toBeLessThan(TOL);
   expect(fused.losses.at(-1)).toBeLessThan(fused.losses[0]);
   fused.params.forEach((p, i) => expect(relErr(p, plain.params[i]), `parameter ${i}`).toBeLessThan(TOL));

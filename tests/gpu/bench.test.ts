@@ -4,8 +4,20 @@ import { BENCH_CONFIGS, DEFAULT_OPTIONS } from '../../src/bench/plan.ts';
 import { runPlan } from '../../src/bench/worker/bench.ts';
 
 test('the bench counts GPU dispatches on webgpu, consistently between the timed loop and the profiled step', async () => {
-  const options = { ...DEFAULT_OPTIONS.webgpu, warmup: 0, steps: 1, sampleChars: 1, variants: ['bias' as const], customKernels: true, variantSteps: 1 };
-  const { results, skipped } = await runPlan(loadCorpus('moby-dick'), { configs: [{ name: 'micro', shape: BENCH_CONFIGS.micro }], backends: [{ name: 'webgpu', options }], variantConfigs: ['micro'] });
+  const options = {
+    ...DEFAULT_OPTIONS.webgpu,
+    warmup: 0,
+    steps: 1,
+    sampleChars: 1,
+    variants: ['bias' as const],
+    customKernels: true,
+    variantSteps: 1,
+  };
+  const { results, skipped } = await runPlan(loadCorpus('moby-dick'), {
+    configs: [{ name: 'micro', shape: BENCH_CONFIGS.micro }],
+    backends: [{ name: 'webgpu', options }],
+    variantConfigs: ['micro'],
+  });
   expect(skipped).toEqual([]);
   const [r] = results;
   expect(r.backend).toBe('webgpu');
@@ -35,7 +47,10 @@ test('a training step of the default model encodes 100 GPU dispatches with the c
   const { defaultTrainConfig } = await import('../../src/core/config.ts');
   const { dispatchCount, installDispatchCounter } = await import('../../src/bench/worker/dispatches.ts');
   expect(installDispatchCounter()).toBe(true);
-  const data = splitTrainVal(Int32Array.from({ length: 4000 }, (_, i) => (i * 7) % 83), 16);
+  const data = splitTrainVal(
+    Int32Array.from({ length: 4000 }, (_, i) => (i * 7) % 83),
+    16,
+  );
   const stepDispatches = async (nLayer: number, nEmbd: number, blockSize: number, fusedKernels: boolean) => {
     const model = new GPT({ vocabSize: 83, blockSize, nLayer, nHead: 4, nEmbd, dropout: 0 }, 1);
     const trainer = new Trainer(model, data, { ...defaultTrainConfig, batchSize: 2, maxSteps: 10 }, { fusedKernels });

@@ -10,7 +10,13 @@ import { relErr } from '../helpers.ts';
 const TOL = 1e-4;
 // [rows, V]: odd vocabularies (Moby-Dick's is 83), one row, a workgroup and a bit of rows, and
 // B·T = 16·256 rows, the most the model trains on.
-const SHAPES: [number, number][] = [[1, 13], [7, 65], [65, 83], [130, 97], [4096, 65]];
+const SHAPES: [number, number][] = [
+  [1, 13],
+  [7, 65],
+  [65, 83],
+  [130, 97],
+  [4096, 65],
+];
 
 /** Logits [rows, V] with large offsets on some rows (the row max must come off before exp), and targets. */
 function inputs([rows, V]: [number, number], seed: number) {
@@ -134,7 +140,9 @@ test('softmaxCrossEntropy runs the plain tfjs ops off webgpu, and refuses the ke
 test('training with the fused LayerNorm and cross-entropy gives the loss curve of the tfjs ops', async () => {
   const [V, C, rows, steps] = [29, 16, 64, 6];
   const rng = new Rng(3);
-  const batches = Array.from({ length: steps }, () => Int32Array.from({ length: rows + 1 }, (_, i) => (i % 4 === 0 ? rng.int(V) : (i * 7) % V)));
+  const batches = Array.from({ length: steps }, () =>
+    Int32Array.from({ length: rows + 1 }, (_, i) => (i % 4 === 0 ? rng.int(V) : (i * 7) % V)),
+  );
   const init = (shape: number[], std: number) => Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => std * rng.normal());
   const values = { wte: init([V, C], 0.3), fc: init([C, 4 * C], 0.2), proj: init([4 * C, C], 0.1) };
   const train = async (fused: boolean) => {
@@ -152,12 +160,16 @@ test('training with the fused LayerNorm and cross-entropy gives the loss curve o
       const loss = tf.tidy(() => {
         const x = tf.tensor1d(ids.subarray(0, rows), 'int32');
         const y = tf.tensor1d(ids.subarray(1), 'int32');
-        return optimizer.minimize(() => {
-          let h = tf.matMul(tf.oneHot(x, V).cast('float32'), p.wte) as tf.Tensor2D; // [rows, C]
-          h = h.add(tf.relu(tf.matMul(layerNorm(h, p.ln1, 1e-5, fused), p.fc)).matMul(p.proj));
-          const logits = tf.matMul(layerNorm(h, p.lnF, 1e-5, fused), p.wte, false, true) as tf.Tensor2D; // [rows, V]
-          return softmaxCrossEntropy(logits, y, fused);
-        }, true, Object.values(p))!;
+        return optimizer.minimize(
+          () => {
+            let h = tf.matMul(tf.oneHot(x, V).cast('float32'), p.wte) as tf.Tensor2D; // [rows, C]
+            h = h.add(tf.relu(tf.matMul(layerNorm(h, p.ln1, 1e-5, fused), p.fc)).matMul(p.proj));
+            const logits = tf.matMul(layerNorm(h, p.lnF, 1e-5, fused), p.wte, false, true) as tf.Tensor2D; // [rows, V]
+            return softmaxCrossEntropy(logits, y, fused);
+          },
+          true,
+          Object.values(p),
+        )!;
       });
       losses.push((await loss.data())[0]);
       loss.dispose();

@@ -8,7 +8,12 @@ import { relErr } from '../helpers.ts';
 
 const TOL = 1e-4;
 // One element, odd sizes (a ragged last workgroup), and the tiny model's MLP activations [16·64, 4·64].
-const SHAPES: number[][] = [[1, 1], [7, 13], [65, 83], [1024, 256]];
+const SHAPES: number[][] = [
+  [1, 1],
+  [7, 13],
+  [65, 83],
+  [1024, 256],
+];
 
 /** Wide inputs: the tails (|x| > 4, where Φ saturates and φ vanishes) and zero itself are in range. */
 function wide(seed: number, n: number, std: number): Float32Array {
@@ -54,11 +59,15 @@ SHAPES.forEach((shape, i) => {
 test('fused GELU is exact GELU: known values, and the gradient against a central difference', async () => {
   // x·Φ(x) from float64 erf values (Abramowitz–Stegun 7.1.26 is good to 1.5e-7 absolute).
   const xs = [-3, -1, -0.5, 0, 0.5, 1, 3];
-  const phi = [0.0013498980316301, 0.15865525393145707, 0.3085375387259869, 0.5, 0.6914624612740131, 0.8413447460685429, 0.9986501019683699];
+  const phi = [
+    0.0013498980316301, 0.15865525393145707, 0.3085375387259869, 0.5, 0.6914624612740131, 0.8413447460685429, 0.9986501019683699,
+  ];
   const y = await gelu(tf.tensor1d(xs), true).data();
   xs.forEach((x, i) => expect(y[i]).toBeCloseTo(x * phi[i], 6));
   const h = 1e-2;
-  const dx = await tf.grad((a: tf.Tensor) => gelu(a, true))(tf.tensor1d(xs)).data();
+  const dx = await tf
+    .grad((a: tf.Tensor) => gelu(a, true))(tf.tensor1d(xs))
+    .data();
   const up = await gelu(tf.tensor1d(xs.map((x) => x + h)), true).data();
   const down = await gelu(tf.tensor1d(xs.map((x) => x - h)), true).data();
   xs.forEach((_, i) => expect(dx[i]).toBeCloseTo((up[i] - down[i]) / (2 * h), 3));

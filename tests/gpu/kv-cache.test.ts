@@ -47,7 +47,7 @@ test('generating past the context with the KV cache on webgpu leaves no tensor a
   model.dispose();
 });
 
-test('with the custom kernels a cached step gives the plain ops\' logits and caches in about 10 dispatches a layer', async () => {
+test("with the custom kernels a cached step gives the plain ops' logits and caches in about 10 dispatches a layer", async () => {
   // Odd sizes: head size 12 (not a multiple of 4), a context of 21 whose last 8 rows stay empty.
   const config = { vocabSize: 13, blockSize: 21, nLayer: 2, nHead: 3, nEmbd: 36, dropout: 0 };
   const prompt = [1, 5, 2, 11, 7];

@@ -8,7 +8,13 @@ import { relErr } from '../helpers.ts';
 const EPS = 1e-5; // model.ts's
 const TOL = 1e-4;
 // [rows, d]: odd widths (ragged rows), one row, a workgroup and a bit of rows, and B·T = 16·64 rows of the tiny model.
-const SHAPES: [number, number][] = [[1, 13], [5, 83], [65, 64], [130, 97], [1024, 64]];
+const SHAPES: [number, number][] = [
+  [1, 13],
+  [5, 83],
+  [65, 64],
+  [130, 97],
+  [1024, 64],
+];
 
 /** Inputs for one shape: rows off zero (the mean matters), and row 2 constant (zero variance: eps alone). */
 function inputs([rows, d]: [number, number], seed: number) {
@@ -92,7 +98,10 @@ test('layerNorm runs the plain tfjs ops off webgpu, and refuses the kernels ther
     const gamma = tf.tensor1d(gv);
     const y = layerNorm(x, gamma, EPS);
     const { mean, variance } = tf.moments(x, -1, true);
-    const expected = x.sub(mean).mul(tf.rsqrt(variance.add(EPS))).mul(gamma);
+    const expected = x
+      .sub(mean)
+      .mul(tf.rsqrt(variance.add(EPS)))
+      .mul(gamma);
     expect(Array.from(await y.data())).toEqual(Array.from(await expected.data())); // the same ops, bit for bit
     expect(() => layerNorm(x, gamma, EPS, true)).toThrow(/webgpu/);
     tf.dispose([x, gamma, y, mean, variance, expected]);

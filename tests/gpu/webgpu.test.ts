@@ -38,7 +38,10 @@ test('changing tokens after position t leaves the logits at positions ≤ t unch
 });
 
 test('forward on webgpu matches cpu on the same weights', async () => {
-  const ids = [[1, 2, 3, 4, 5, 6, 7, 8], [8, 7, 6, 5, 4, 3, 2, 1]];
+  const ids = [
+    [1, 2, 3, 4, 5, 6, 7, 8],
+    [8, 7, 6, 5, 4, 3, 2, 1],
+  ];
   const cpu = await on('cpu', async () => {
     const m = new GPT(microModel, 2);
     const out = await logitsOf(m, ids);

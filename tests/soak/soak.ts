@@ -27,12 +27,21 @@ const { values } = parseArgs({
 });
 const steps = Number(values.steps);
 const every = Number(values.every);
-if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(every) || every < 1) throw new Error('--steps and --every must be whole numbers ≥ 1');
+if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(every) || every < 1)
+  throw new Error('--steps and --every must be whole numbers ≥ 1');
 if (!isCorpusName(values.corpus)) throw new Error(`--corpus must be a bundled corpus, got ${JSON.stringify(values.corpus)}`);
 
 const backend = await initBackend(values.backend as BackendChoice);
 const model = { nLayer: 2, nHead: 4, nEmbd: 32, blockSize: 32, dropout: 0.1 }; // dropout on: its RNG path is exercised too
-const config: TrainConfig = { ...defaultTrainConfig, batchSize: 8, maxSteps: steps, warmupSteps: 100, evalEvery: 250, evalBatches: 4, logEvery: 4 };
+const config: TrainConfig = {
+  ...defaultTrainConfig,
+  batchSize: 8,
+  maxSteps: steps,
+  warmupSteps: 100,
+  evalEvery: 250,
+  evalBatches: 4,
+  logEvery: 4,
+};
 const run = createRun(prepareRun(loadCorpus(values.corpus), model, config));
 
 interface Mark {
@@ -65,7 +74,9 @@ const mark = () => {
   process.stdout.write(JSON.stringify(line) + '\n');
 };
 
-process.stdout.write(JSON.stringify({ type: 'start', backend: backend.name, adapter: backend.adapter, model, batchSize: config.batchSize, steps }) + '\n');
+process.stdout.write(
+  JSON.stringify({ type: 'start', backend: backend.name, adapter: backend.adapter, model, batchSize: config.batchSize, steps }) + '\n',
+);
 mark();
 const stats: RunStats = { trainMs: 0, tokens: 0 };
 while (run.trainer.step < steps) {

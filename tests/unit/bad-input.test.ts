@@ -57,7 +57,16 @@ const scripts = {
 const unicodeCorpus = (Object.values(scripts).join(' ') + ' ').repeat(40);
 
 const tinyModel = { nLayer: 1, nHead: 2, nEmbd: 16, blockSize: 16, dropout: 0 };
-const tinyTrain: TrainConfig = { ...defaultTrainConfig, batchSize: 4, maxSteps: 40, learningRate: 1e-2, minLr: 1e-3, warmupSteps: 4, evalEvery: 0, evalBatches: 1 };
+const tinyTrain: TrainConfig = {
+  ...defaultTrainConfig,
+  batchSize: 4,
+  maxSteps: 40,
+  learningRate: 1e-2,
+  minLr: 1e-3,
+  warmupSteps: 4,
+  evalEvery: 0,
+  evalBatches: 1,
+};
 
 /** Throws one Error listing the issues, each with its field: "[nHead] nEmbd (64) must be …". */
 function assertNoIssues(issues: ConfigIssue[]) {
@@ -117,7 +126,13 @@ beforeAll(async () => {
   (tf.backend() as unknown as { firstUse: boolean }).firstUse = false; // no tfjs-node advert on stderr
   run = createRun(prepareRun(unicodeCorpus, tinyModel, tinyTrain));
   await train(run.trainer);
-  goodCheckpoint = await saveCheckpoint(run.model, { vocab: run.tokenizer.vocab, train: run.trainer.config, trainer: run.trainer, corpus: { name: 'unicode', sha256: '00' }, history: { losses: [1], evals: [] } });
+  goodCheckpoint = await saveCheckpoint(run.model, {
+    vocab: run.tokenizer.vocab,
+    train: run.trainer.config,
+    trainer: run.trainer,
+    corpus: { name: 'unicode', sha256: '00' },
+    history: { losses: [1], evals: [] },
+  });
 });
 
 afterAll(() => {
@@ -141,17 +156,58 @@ const MODEL_KEYS = ['nLayer', 'nHead', 'nEmbd', 'blockSize', 'dropout'] as const
 /** The form's number fields (the rest of a TrainConfig follows from them). */
 const FORM_KEYS = new Set(['nLayer', 'nHead', 'nEmbd', 'blockSize', 'dropout', 'batchSize', 'maxSteps', 'learningRate', 'seed']);
 const hyperRows: HyperRow[] = [
-  { name: 'layers 0', set: { nLayer: 0 }, field: 'nLayer', message: /^nLayer must be at least 1, got 0$/, cli: /--layers 0: nLayer must be at least 1, got 0/ },
-  { name: 'layers negative', set: { nLayer: -2 }, field: 'nLayer', message: /^nLayer must be at least 1, got -2$/, cli: /--layers -2: nLayer must be at least 1, got -2/ },
-  { name: 'layers non-integer', set: { nLayer: 1.5 }, field: 'nLayer', message: /^nLayer must be a whole number, got 1.5$/, cli: /--layers 1.5: nLayer must be a whole number, got 1.5/ },
-  { name: 'layers huge', set: { nLayer: 1e9 }, field: 'nLayer', message: /^nLayer must be at most 64, got 1000000000$/, cli: /--layers 1000000000: nLayer must be at most 64/ },
-  { name: 'layers NaN (an emptied field)', set: { nLayer: NaN }, field: 'nLayer', message: /^nLayer must be a whole number, got NaN$/, cli: /--layers must be a number, got "NaN"/ },
+  {
+    name: 'layers 0',
+    set: { nLayer: 0 },
+    field: 'nLayer',
+    message: /^nLayer must be at least 1, got 0$/,
+    cli: /--layers 0: nLayer must be at least 1, got 0/,
+  },
+  {
+    name: 'layers negative',
+    set: { nLayer: -2 },
+    field: 'nLayer',
+    message: /^nLayer must be at least 1, got -2$/,
+    cli: /--layers -2: nLayer must be at least 1, got -2/,
+  },
+  {
+    name: 'layers non-integer',
+    set: { nLayer: 1.5 },
+    field: 'nLayer',
+    message: /^nLayer must be a whole number, got 1.5$/,
+    cli: /--layers 1.5: nLayer must be a whole number, got 1.5/,
+  },
+  {
+    name: 'layers huge',
+    set: { nLayer: 1e9 },
+    field: 'nLayer',
+    message: /^nLayer must be at most 64, got 1000000000$/,
+    cli: /--layers 1000000000: nLayer must be at most 64/,
+  },
+  {
+    name: 'layers NaN (an emptied field)',
+    set: { nLayer: NaN },
+    field: 'nLayer',
+    message: /^nLayer must be a whole number, got NaN$/,
+    cli: /--layers must be a number, got "NaN"/,
+  },
   { name: 'heads 0', set: { nHead: 0 }, field: 'nHead', message: /^nHead must be at least 1, got 0$/ },
   { name: 'heads negative', set: { nHead: -4 }, field: 'nHead', message: /^nHead must be at least 1, got -4$/ },
   { name: 'heads non-integer', set: { nHead: 2.5 }, field: 'nHead', message: /^nHead must be a whole number, got 2.5$/ },
   { name: 'heads huge', set: { nHead: 1000 }, field: 'nHead', message: /^nHead must be at most 64, got 1000$/ },
-  { name: 'heads not dividing the width', set: { nHead: 3 }, field: 'nHead', message: /^nEmbd \(64\) must be divisible by nHead \(3\)$/, cli: /--heads 3: nEmbd \(16\) must be divisible by nHead \(3\)/ },
-  { name: 'heads more than the width', set: { nHead: 32, nEmbd: 16 }, field: 'nHead', message: /^nEmbd \(16\) must be divisible by nHead \(32\)$/ },
+  {
+    name: 'heads not dividing the width',
+    set: { nHead: 3 },
+    field: 'nHead',
+    message: /^nEmbd \(64\) must be divisible by nHead \(3\)$/,
+    cli: /--heads 3: nEmbd \(16\) must be divisible by nHead \(3\)/,
+  },
+  {
+    name: 'heads more than the width',
+    set: { nHead: 32, nEmbd: 16 },
+    field: 'nHead',
+    message: /^nEmbd \(16\) must be divisible by nHead \(32\)$/,
+  },
   { name: 'width 0', set: { nEmbd: 0 }, field: 'nEmbd', message: /^nEmbd must be at least 1, got 0$/ },
   { name: 'width negative', set: { nEmbd: -64 }, field: 'nEmbd', message: /^nEmbd must be at least 1, got -64$/ },
   { name: 'width non-integer', set: { nEmbd: 63.5 }, field: 'nEmbd', message: /^nEmbd must be a whole number, got 63.5$/ },
@@ -160,15 +216,28 @@ const hyperRows: HyperRow[] = [
     name: 'layers and width each in range, together too big to train',
     set: { nLayer: 64, nEmbd: 4096 },
     field: 'nEmbd',
-    message: /^64 layers of width 4096 make 12\.9 billion parameters, 192\.\d GB to train with AdamW; the limit is 4\.0 GB: use fewer layers or a smaller width$/,
+    message:
+      /^64 layers of width 4096 make 12\.9 billion parameters, 192\.\d GB to train with AdamW; the limit is 4\.0 GB: use fewer layers or a smaller width$/,
     cli: /--embd 4096: 64 layers of width 4096 make 12\.9 billion parameters/,
   },
   { name: 'context 0', set: { blockSize: 0 }, field: 'blockSize', message: /^blockSize must be at least 1, got 0$/ },
   { name: 'context negative', set: { blockSize: -1 }, field: 'blockSize', message: /^blockSize must be at least 1, got -1$/ },
   { name: 'context non-integer', set: { blockSize: 8.5 }, field: 'blockSize', message: /^blockSize must be a whole number, got 8.5$/ },
-  { name: 'context huge', set: { blockSize: 1e9 }, field: 'blockSize', message: /^blockSize must be at most 4096, got 1000000000$/, cli: /--ctx 1000000000: blockSize must be at most 4096/ },
+  {
+    name: 'context huge',
+    set: { blockSize: 1e9 },
+    field: 'blockSize',
+    message: /^blockSize must be at most 4096, got 1000000000$/,
+    cli: /--ctx 1000000000: blockSize must be at most 4096/,
+  },
   { name: 'dropout negative', set: { dropout: -0.1 }, field: 'dropout', message: /^dropout must be in \[0, 1\), got -0.1$/ },
-  { name: 'dropout 1', set: { dropout: 1 }, field: 'dropout', message: /^dropout must be in \[0, 1\), got 1$/, cli: /--dropout 1: dropout must be in \[0, 1\), got 1/ },
+  {
+    name: 'dropout 1',
+    set: { dropout: 1 },
+    field: 'dropout',
+    message: /^dropout must be in \[0, 1\), got 1$/,
+    cli: /--dropout 1: dropout must be in \[0, 1\), got 1/,
+  },
   { name: 'dropout NaN', set: { dropout: NaN }, field: 'dropout', message: /^dropout must be a finite number, got NaN$/ },
   { name: 'batch 0', set: { batchSize: 0 }, field: 'batchSize', message: /^batchSize must be at least 1, got 0$/ },
   { name: 'batch negative', set: { batchSize: -4 }, field: 'batchSize', message: /^batchSize must be at least 1, got -4$/ },
@@ -178,27 +247,90 @@ const hyperRows: HyperRow[] = [
     name: 'batch, context and width each in range, one step too big for memory',
     set: { batchSize: 4096, blockSize: 512, nEmbd: 512, nHead: 8 },
     field: 'batchSize',
-    message: /^batchSize 4096 × blockSize 512 on this model needs about \d+\.\d GB per training step; the limit is 4\.0 GB: use a smaller batch, context or model$/,
+    message:
+      /^batchSize 4096 × blockSize 512 on this model needs about \d+\.\d GB per training step; the limit is 4\.0 GB: use a smaller batch, context or model$/,
     cli: /--batch 4096: batchSize 4096 × blockSize 512 on this model needs about \d+\.\d GB per training step/,
   },
   { name: 'steps 0', set: { maxSteps: 0 }, field: 'maxSteps', message: /^maxSteps must be at least 1, got 0$/ },
   { name: 'steps negative', set: { maxSteps: -100 }, field: 'maxSteps', message: /^maxSteps must be at least 1, got -100$/ },
   { name: 'steps non-integer', set: { maxSteps: 10.5 }, field: 'maxSteps', message: /^maxSteps must be a whole number, got 10.5$/ },
   { name: 'steps huge', set: { maxSteps: 1e12 }, field: 'maxSteps', message: /^maxSteps must be at most 1000000000, got 1000000000000$/ },
-  { name: 'learning rate 0', set: { learningRate: 0 }, field: 'learningRate', message: /^learningRate must be above 0$/, cli: /--lr 0: learningRate must be above 0/ },
-  { name: 'learning rate negative', set: { learningRate: -1e-3 }, field: 'learningRate', message: /^learningRate must be in \[0, 10\], got -0.001$/, cli: /--lr -0.001: learningRate must be in \[0, 10\], got -0.001/ },
-  { name: 'learning rate huge', set: { learningRate: 1e6 }, field: 'learningRate', message: /^learningRate must be in \[0, 10\], got 1000000$/ },
-  { name: 'learning rate NaN', set: { learningRate: NaN }, field: 'learningRate', message: /^learningRate must be a finite number, got NaN$/, cli: /--lr must be a number, got "NaN"/ },
-  { name: 'final learning rate above the peak', set: { minLr: 0.1 }, field: 'minLr', message: /^minLr \(0.1\) must not exceed learningRate \(0.001\)$/, cli: /--min-lr 0.1: minLr \(0.1\) must not exceed learningRate \(0.001\)/ },
+  {
+    name: 'learning rate 0',
+    set: { learningRate: 0 },
+    field: 'learningRate',
+    message: /^learningRate must be above 0$/,
+    cli: /--lr 0: learningRate must be above 0/,
+  },
+  {
+    name: 'learning rate negative',
+    set: { learningRate: -1e-3 },
+    field: 'learningRate',
+    message: /^learningRate must be in \[0, 10\], got -0.001$/,
+    cli: /--lr -0.001: learningRate must be in \[0, 10\], got -0.001/,
+  },
+  {
+    name: 'learning rate huge',
+    set: { learningRate: 1e6 },
+    field: 'learningRate',
+    message: /^learningRate must be in \[0, 10\], got 1000000$/,
+  },
+  {
+    name: 'learning rate NaN',
+    set: { learningRate: NaN },
+    field: 'learningRate',
+    message: /^learningRate must be a finite number, got NaN$/,
+    cli: /--lr must be a number, got "NaN"/,
+  },
+  {
+    name: 'final learning rate above the peak',
+    set: { minLr: 0.1 },
+    field: 'minLr',
+    message: /^minLr \(0.1\) must not exceed learningRate \(0.001\)$/,
+    cli: /--min-lr 0.1: minLr \(0.1\) must not exceed learningRate \(0.001\)/,
+  },
   { name: 'final learning rate negative', set: { minLr: -1 }, field: 'minLr', message: /^minLr must be in \[0, 10\], got -1$/ },
-  { name: 'warm-up negative', set: { warmupSteps: -5 }, field: 'warmupSteps', message: /^warmupSteps must be at least 0, got -5$/, cli: /--warmup -5: warmupSteps must be at least 0/ },
-  { name: 'warm-up non-integer', set: { warmupSteps: 1.5 }, field: 'warmupSteps', message: /^warmupSteps must be a whole number, got 1.5$/ },
-  { name: 'weight decay negative', set: { weightDecay: -0.1 }, field: 'weightDecay', message: /^weightDecay must be in \[0, 10\], got -0.1$/ },
+  {
+    name: 'warm-up negative',
+    set: { warmupSteps: -5 },
+    field: 'warmupSteps',
+    message: /^warmupSteps must be at least 0, got -5$/,
+    cli: /--warmup -5: warmupSteps must be at least 0/,
+  },
+  {
+    name: 'warm-up non-integer',
+    set: { warmupSteps: 1.5 },
+    field: 'warmupSteps',
+    message: /^warmupSteps must be a whole number, got 1.5$/,
+  },
+  {
+    name: 'weight decay negative',
+    set: { weightDecay: -0.1 },
+    field: 'weightDecay',
+    message: /^weightDecay must be in \[0, 10\], got -0.1$/,
+  },
   { name: 'gradient clip negative', set: { gradClip: -1 }, field: 'gradClip', message: /^gradClip must be in \[0, 1000000\], got -1$/ },
-  { name: 'gradient clip huge', set: { gradClip: 1e9 }, field: 'gradClip', message: /^gradClip must be in \[0, 1000000\], got 1000000000$/ },
-  { name: 'seed negative', set: { seed: -1 }, field: 'seed', message: /^seed must be at least 0, got -1$/, cli: /--seed -1: seed must be at least 0, got -1/ },
+  {
+    name: 'gradient clip huge',
+    set: { gradClip: 1e9 },
+    field: 'gradClip',
+    message: /^gradClip must be in \[0, 1000000\], got 1000000000$/,
+  },
+  {
+    name: 'seed negative',
+    set: { seed: -1 },
+    field: 'seed',
+    message: /^seed must be at least 0, got -1$/,
+    cli: /--seed -1: seed must be at least 0, got -1/,
+  },
   { name: 'seed non-integer', set: { seed: 1.5 }, field: 'seed', message: /^seed must be a whole number, got 1.5$/ },
-  { name: 'seed huge', set: { seed: 2 ** 32 }, field: 'seed', message: /^seed must be at most 4294967295, got 4294967296$/, cli: /--seed 4294967296: seed must be at most 4294967295, got 4294967296$/ },
+  {
+    name: 'seed huge',
+    set: { seed: 2 ** 32 },
+    field: 'seed',
+    message: /^seed must be at most 4294967295, got 4294967296$/,
+    cli: /--seed 4294967296: seed must be at most 4294967295, got 4294967296$/,
+  },
   { name: 'eval interval negative', set: { evalEvery: -1 }, field: 'evalEvery', message: /^evalEvery must be at least 0, got -1$/ },
   { name: 'eval batches 0', set: { evalBatches: 0 }, field: 'evalBatches', message: /^evalBatches must be at least 1, got 0$/ },
   { name: 'log interval 0', set: { logEvery: 0 }, field: 'logEvery', message: /^logEvery must be at least 1, got 0$/ },
@@ -337,7 +469,8 @@ const coreRows: CoreRow[] = [
   { name: 'file of only a byte-order mark', act: () => decodeCorpus(enc('\ufeff'), 'bom.txt'), error: /^bom.txt is empty$/ },
   {
     name: 'binary file (a PNG)',
-    act: () => decodeCorpus(Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]), 'x.png'),
+    act: () =>
+      decodeCorpus(Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]), 'x.png'),
     error: /^x.png looks like a binary file \(it contains NUL bytes\), not text$/,
   },
   {
@@ -345,31 +478,59 @@ const coreRows: CoreRow[] = [
     act: () => decodeCorpus(Uint8Array.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x61, 0x75]), 'cafe.txt'),
     error: /^cafe.txt is not valid UTF-8 \(first bad byte at offset 3\); save it as UTF-8 text$/,
   },
-  { name: 'a 100 MB+ file, by its bytes', act: () => decodeCorpus({ length: MAX_CORPUS_BYTES + 1 } as Uint8Array, 'big.txt'), error: /^big.txt is 100.0 MB; the limit is 100.0 MB$/ },
-  { name: 'a 150 MB file, by its size before reading', act: () => checkCorpusSize(150 * 1024 * 1024, 'big.txt'), error: /^big.txt is 150.0 MB; the limit is 100.0 MB$/ },
+  {
+    name: 'a 100 MB+ file, by its bytes',
+    act: () => decodeCorpus({ length: MAX_CORPUS_BYTES + 1 } as Uint8Array, 'big.txt'),
+    error: /^big.txt is 100.0 MB; the limit is 100.0 MB$/,
+  },
+  {
+    name: 'a 150 MB file, by its size before reading',
+    act: () => checkCorpusSize(150 * 1024 * 1024, 'big.txt'),
+    error: /^big.txt is 150.0 MB; the limit is 100.0 MB$/,
+  },
   {
     name: 'text of one distinct character',
     act: () => decodeCorpus(enc('a'.repeat(5000)), 'a.txt'),
     error: /^a.txt holds one character, "a" \(U\+0061\), repeated: a model needs at least two distinct characters/,
   },
-  { name: 'text of one distinct emoji', act: () => decodeCorpus(enc('😀'.repeat(500)), 'e.txt'), error: /holds one character, "😀" \(U\+1F600\), repeated/ },
-  { name: 'text of one distinct character after a byte-order mark', act: () => decodeCorpus(enc('\ufeff\n\n\n'), 'nl.txt'), error: /holds one character, "\\n" \(U\+000A\), repeated/ },
+  {
+    name: 'text of one distinct emoji',
+    act: () => decodeCorpus(enc('😀'.repeat(500)), 'e.txt'),
+    error: /holds one character, "😀" \(U\+1F600\), repeated/,
+  },
+  {
+    name: 'text of one distinct character after a byte-order mark',
+    act: () => decodeCorpus(enc('\ufeff\n\n\n'), 'nl.txt'),
+    error: /holds one character, "\\n" \(U\+000A\), repeated/,
+  },
   {
     name: 'one distinct character, handed to the training core directly',
     act: () => prepareRun('b'.repeat(5000), tinyModel, tinyTrain),
-    error: /^invalid model config: vocabSize must be at least 2 \(a text needs two distinct characters for a model to have anything to predict\), got 1$/,
+    error:
+      /^invalid model config: vocabSize must be at least 2 \(a text needs two distinct characters for a model to have anything to predict\), got 1$/,
   },
   {
     name: 'corpus shorter than context + 1',
     act: () => splitTrainVal(new CharTokenizer([...'ab']).encode('ab'.repeat(50)), 16),
-    error: new RegExp(`^the corpus has 100 characters: too short for a context of 16\\. Its 10% validation split must hold 17 characters, so the corpus needs at least ${minCorpusLength(16)}\\.$`),
+    error: new RegExp(
+      `^the corpus has 100 characters: too short for a context of 16\\. Its 10% validation split must hold 17 characters, so the corpus needs at least ${minCorpusLength(16)}\\.$`,
+    ),
   },
-  { name: 'corpus shorter than context + 1, through the training core', act: () => prepareRun('abc'.repeat(30), tinyModel, tinyTrain), error: /the corpus has 90 characters: too short for a context of 16/ },
-  { name: 'a validation split one character short of context + 1', act: () => checkSplit(200, 16, 16), error: /^the corpus has 216 characters: too short for a context of 16\./ },
+  {
+    name: 'corpus shorter than context + 1, through the training core',
+    act: () => prepareRun('abc'.repeat(30), tinyModel, tinyTrain),
+    error: /the corpus has 90 characters: too short for a context of 16/,
+  },
+  {
+    name: 'a validation split one character short of context + 1',
+    act: () => checkSplit(200, 16, 16),
+    error: /^the corpus has 216 characters: too short for a context of 16\./,
+  },
   {
     name: 'sequential batches that do not fit the train split',
     act: () => new Batcher(new Int32Array(100), 8, 16, 'sequential', 1),
-    error: /^sequential partitioning into 8 streams of 16 characters needs a training split of at least 129 characters; it has 100\. Use a smaller batch or context, or random sampling\.$/,
+    error:
+      /^sequential partitioning into 8 streams of 16 characters needs a training split of at least 129 characters; it has 100\. Use a smaller batch or context, or random sampling\.$/,
   },
   {
     name: 'a context of a billion (or of 10^14): the minimum corpus length is computed, not counted up to',
@@ -442,18 +603,19 @@ const coreRows: CoreRow[] = [
   },
 
   // Hyper-parameters: the validators name the field and the value.
-  ...hyperRows.map(
-    (r): CoreRow => ({
-      name: `config: ${r.name}`,
-      act: () => {
-        const { model: m, train: t } = configsOf(r.set);
-        const issues = [...validateModelConfig(m), ...validateTrainConfig(t), ...validateRunConfig(m, t)];
-        expect(issues.map((i) => i.field), 'one problem, reported on one field').toEqual([r.field]);
-        assertNoIssues(issues);
-      },
-      error: new RegExp(`^\\[${r.field}\\] ${r.message.source.replace(/^\^/, '')}`),
-    }),
-  ),
+  ...hyperRows.map((r): CoreRow => ({
+    name: `config: ${r.name}`,
+    act: () => {
+      const { model: m, train: t } = configsOf(r.set);
+      const issues = [...validateModelConfig(m), ...validateTrainConfig(t), ...validateRunConfig(m, t)];
+      expect(
+        issues.map((i) => i.field),
+        'one problem, reported on one field',
+      ).toEqual([r.field]);
+      assertNoIssues(issues);
+    },
+    error: new RegExp(`^\\[${r.field}\\] ${r.message.source.replace(/^\^/, '')}`),
+  })),
   {
     name: 'config: the training core refuses what the validators refuse, before a tensor is made',
     act: () => noLeak(() => prepareRun(unicodeCorpus, { ...tinyModel, nHead: 3 }, tinyTrain)),
@@ -501,17 +663,35 @@ const coreRows: CoreRow[] = [
       expect(new Set(out).size).toBeGreaterThan(0.8 * tok().size);
     },
   },
-  { name: 'generate at a negative temperature', act: () => noLeak(() => collect('a', 5, -0.5)), error: /^temperature must be a number ≥ 0, got -0.5$/ },
-  { name: 'generate at temperature NaN', act: () => noLeak(() => collect('a', 5, NaN)), error: /^temperature must be a number ≥ 0, got NaN$/ },
+  {
+    name: 'generate at a negative temperature',
+    act: () => noLeak(() => collect('a', 5, -0.5)),
+    error: /^temperature must be a number ≥ 0, got -0.5$/,
+  },
+  {
+    name: 'generate at temperature NaN',
+    act: () => noLeak(() => collect('a', 5, NaN)),
+    error: /^temperature must be a number ≥ 0, got NaN$/,
+  },
 
   // Prompts.
-  { name: 'a prompt with a character the model has never seen', act: () => noLeak(() => collect('春x', 5, 1)), error: /^character "x" \(U\+0078\) at position 1 is not in the model's vocabulary of \d+ characters$/ },
-  { name: 'an empty prompt', act: () => noLeak(() => collect('', 5, 1)), error: /^the prompt is empty: give at least one character to continue from \(the model has no start token\)$/ },
+  {
+    name: 'a prompt with a character the model has never seen',
+    act: () => noLeak(() => collect('春x', 5, 1)),
+    error: /^character "x" \(U\+0078\) at position 1 is not in the model's vocabulary of \d+ characters$/,
+  },
+  {
+    name: 'an empty prompt',
+    act: () => noLeak(() => collect('', 5, 1)),
+    error: /^the prompt is empty: give at least one character to continue from \(the model has no start token\)$/,
+  },
   {
     name: 'a prompt three times the context is cropped, not an error',
     act: () =>
       noLeak(async () => {
-        const prompt = Array.from(unicodeCorpus).slice(0, 3 * tinyModel.blockSize).join('');
+        const prompt = Array.from(unicodeCorpus)
+          .slice(0, 3 * tinyModel.blockSize)
+          .join('');
         expect(Array.from(await collect(prompt, 30, 0.8))).toHaveLength(30);
       }),
   },
@@ -533,14 +713,24 @@ const coreRows: CoreRow[] = [
   { name: 'length non-integer', act: () => collect('a', 2.5, 1), error: /^length must be a whole number from 0 to 100000, got 2.5$/ },
 
   // Scoring.
-  { name: 'score a single character', act: () => noLeak(() => score(model(), tok(), '春')), error: /^scoring needs at least 2 characters \(the first is given, the rest are predicted\); got 1$/ },
+  {
+    name: 'score a single character',
+    act: () => noLeak(() => score(model(), tok(), '春')),
+    error: /^scoring needs at least 2 characters \(the first is given, the rest are predicted\); got 1$/,
+  },
   { name: 'score an empty text', act: () => noLeak(() => score(model(), tok(), '')), error: /^scoring needs at least 2 characters/ },
-  { name: 'score a text with an unseen character', act: () => noLeak(() => score(model(), tok(), '春眠Z')), error: /^character "Z" \(U\+005A\) at position 2 is not in the model's vocabulary/ },
+  {
+    name: 'score a text with an unseen character',
+    act: () => noLeak(() => score(model(), tok(), '春眠Z')),
+    error: /^character "Z" \(U\+005A\) at position 2 is not in the model's vocabulary/,
+  },
   {
     name: 'score a text five times the context (sliding window)',
     act: () =>
       noLeak(async () => {
-        const text = Array.from(unicodeCorpus).slice(0, 5 * tinyModel.blockSize).join('');
+        const text = Array.from(unicodeCorpus)
+          .slice(0, 5 * tinyModel.blockSize)
+          .join('');
         expect((await score(model(), tok(), text)).surprisal).toHaveLength(5 * tinyModel.blockSize - 1);
       }),
   },
@@ -548,38 +738,198 @@ const coreRows: CoreRow[] = [
   // Checkpoint files: refused with what is wrong, before any tensor is made.
   ...(
     [
-      ['an empty checkpoint file', () => new Uint8Array(0), /^not a usable checkpoint: the file is 0 bytes, too short for a safetensors header$/],
-      ['a checkpoint truncated in its header', () => goodCheckpoint.slice(0, 300), /^not a usable checkpoint: the header claims \d+ bytes but the file has 300 \(truncated, or not safetensors\)$/],
-      ['a checkpoint truncated in its tensors', () => goodCheckpoint.slice(0, goodCheckpoint.length - 100), /^not a usable checkpoint: tensor .+ lies outside the file \(truncated\?\)$/],
-      ['a PNG renamed .safetensors', () => Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), /^not a usable checkpoint: the header claims \d+ bytes but the file has 12/],
-      ['a JSON file renamed .safetensors', () => enc('{"vocab": ["a", "b"], "config": {}}'), /^not a usable checkpoint: the header claims \d+ bytes/],
-      ['random bytes', () => Uint8Array.from({ length: 4096 }, (_, i) => (i * 2654435761) >>> 24), /^not a usable checkpoint: the header claims \d+ bytes/],
-      ['a header that is not JSON', () => Uint8Array.from([8, 0, 0, 0, 0, 0, 0, 0, ...enc('not json')]), /^not a usable checkpoint: the header is not valid JSON/],
-      ['a foreign safetensors file (no config, no vocabulary)', () => writeSafetensors([{ name: 'w', shape: [2], data: new Float32Array(2) }], {}), /^not a usable checkpoint: its metadata has no model config or vocabulary \(a safetensors file from elsewhere\?\)$/],
-      ['a checkpoint of a later format', () => tampered((m) => (m.format = 'tabgpt-99')), /^not a usable checkpoint: its format is "tabgpt-99"; this version reads tabgpt-1/],
-      ['a config that is not JSON', () => tampered((m) => (m.config = '{nLayer: 1')), /^not a usable checkpoint: its config metadata is not valid JSON$/],
-      ['a config whose heads do not divide the width', () => tampered((m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), nHead: 3 }))), /^not a usable checkpoint: its model config is invalid: nEmbd \(16\) must be divisible by nHead \(3\)$/],
-      ['a config too big to train', () => tampered((m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), nLayer: 64, nEmbd: 4096 }))), /^not a usable checkpoint: its model config is invalid: 64 layers of width 4096 make 12\.9 billion parameters/],
-      ['a vocabulary shorter than the config says', () => tampered((m) => (m.vocab = JSON.stringify(['a', 'b', 'c']))), /^not a usable checkpoint: its vocabulary has 3 characters, its config says \d+$/],
-      ['a vocabulary with a repeated character', () => tampered((m) => { const v = JSON.parse(m.vocab) as string[]; v[1] = v[0]; m.vocab = JSON.stringify(v); }), /^not a usable checkpoint: its vocabulary is invalid: the vocabulary has a repeated character$/],
-      ['a vocabulary entry of two characters', () => tampered((m) => { const v = JSON.parse(m.vocab) as string[]; v[1] = 'ab'; m.vocab = JSON.stringify(v); }), /^not a usable checkpoint: its vocabulary is invalid: vocabulary entry 1 is not one character: "ab"$/],
-      ['a tensor of the wrong shape', () => tampered((_, t) => { const i = t.findIndex((x) => x.name === 'transformer.ln_f.weight'); t[i] = { ...t[i], shape: [8], data: new Float32Array(8) }; }), /^not a usable checkpoint: tensor transformer.ln_f.weight has shape \[8\], the config needs \[16\]$/],
-      ['a missing tensor', () => tampered((_, t) => t.splice(t.findIndex((x) => x.name === 'transformer.wpe.weight'), 1)), /^not a usable checkpoint: tensor transformer.wpe.weight is missing$/],
-      ['NaN weights', () => tampered((_, t) => t.find((x) => x.name === 'transformer.ln_f.weight')!.data.fill(NaN)), /^not a usable checkpoint: tensor transformer.ln_f.weight holds NaN or infinite values$/],
-      ['a bias=True model (biases have no place)', () => tampered((_, t) => t.push({ name: 'transformer.h.0.attn.c_attn.bias', shape: [48], data: new Float32Array(48) })), /^not a usable checkpoint: tensor transformer.h.0.attn.c_attn.bias has no place in a bias-free GPT/],
-      ['float16 tensors', () => { const b = goodCheckpoint.slice(); b.set(enc('"F16"'), indexOfBytes(b, enc('"F32"'))); return b; }, /^not a usable checkpoint: tensor .+ is F16; only F32 is supported$/],
-      ['a malformed training state', () => tampered((m) => (m.state = JSON.stringify({ batcher: { rng: [1, 2] }, dropoutRng: [1, 2, 3, 4] }))), /^not a usable checkpoint: its training state is malformed$/],
-      ['a malformed loss history', () => tampered((m) => (m.history = JSON.stringify({ losses: 5 }))), /^not a usable checkpoint: its history metadata is not \{losses, evals\}$/],
-      ['a malformed corpus record', () => tampered((m) => (m.corpus = JSON.stringify('moby-dick'))), /^not a usable checkpoint: its corpus metadata is not \{name, sha256\}$/],
-      ['an impossible training config', () => tampered((m) => (m.train = JSON.stringify({ ...JSON.parse(m.train), batchSize: 0 }))), /^invalid training config in checkpoint: batchSize must be at least 1, got 0$/],
+      [
+        'an empty checkpoint file',
+        () => new Uint8Array(0),
+        /^not a usable checkpoint: the file is 0 bytes, too short for a safetensors header$/,
+      ],
+      [
+        'a checkpoint truncated in its header',
+        () => goodCheckpoint.slice(0, 300),
+        /^not a usable checkpoint: the header claims \d+ bytes but the file has 300 \(truncated, or not safetensors\)$/,
+      ],
+      [
+        'a checkpoint truncated in its tensors',
+        () => goodCheckpoint.slice(0, goodCheckpoint.length - 100),
+        /^not a usable checkpoint: tensor .+ lies outside the file \(truncated\?\)$/,
+      ],
+      [
+        'a PNG renamed .safetensors',
+        () => Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]),
+        /^not a usable checkpoint: the header claims \d+ bytes but the file has 12/,
+      ],
+      [
+        'a JSON file renamed .safetensors',
+        () => enc('{"vocab": ["a", "b"], "config": {}}'),
+        /^not a usable checkpoint: the header claims \d+ bytes/,
+      ],
+      [
+        'random bytes',
+        () => Uint8Array.from({ length: 4096 }, (_, i) => (i * 2654435761) >>> 24),
+        /^not a usable checkpoint: the header claims \d+ bytes/,
+      ],
+      [
+        'a header that is not JSON',
+        () => Uint8Array.from([8, 0, 0, 0, 0, 0, 0, 0, ...enc('not json')]),
+        /^not a usable checkpoint: the header is not valid JSON/,
+      ],
+      [
+        'a foreign safetensors file (no config, no vocabulary)',
+        () => writeSafetensors([{ name: 'w', shape: [2], data: new Float32Array(2) }], {}),
+        /^not a usable checkpoint: its metadata has no model config or vocabulary \(a safetensors file from elsewhere\?\)$/,
+      ],
+      [
+        'a checkpoint of a later format',
+        () => tampered((m) => (m.format = 'tabgpt-99')),
+        /^not a usable checkpoint: its format is "tabgpt-99"; this version reads tabgpt-1/,
+      ],
+      [
+        'a config that is not JSON',
+        () => tampered((m) => (m.config = '{nLayer: 1')),
+        /^not a usable checkpoint: its config metadata is not valid JSON$/,
+      ],
+      [
+        'a config whose heads do not divide the width',
+        () => tampered((m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), nHead: 3 }))),
+        /^not a usable checkpoint: its model config is invalid: nEmbd \(16\) must be divisible by nHead \(3\)$/,
+      ],
+      [
+        'a config too big to train',
+        () => tampered((m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), nLayer: 64, nEmbd: 4096 }))),
+        /^not a usable checkpoint: its model config is invalid: 64 layers of width 4096 make 12\.9 billion parameters/,
+      ],
+      [
+        'a vocabulary shorter than the config says',
+        () => tampered((m) => (m.vocab = JSON.stringify(['a', 'b', 'c']))),
+        /^not a usable checkpoint: its vocabulary has 3 characters, its config says \d+$/,
+      ],
+      [
+        'a vocabulary with a repeated character',
+        () =>
+          tampered((m) => {
+            const v = JSON.parse(m.vocab) as string[];
+            v[1] = v[0];
+            m.vocab = JSON.stringify(v);
+          }),
+        /^not a usable checkpoint: its vocabulary is invalid: the vocabulary has a repeated character$/,
+      ],
+      [
+        'a vocabulary entry of two characters',
+        () =>
+          tampered((m) => {
+            const v = JSON.parse(m.vocab) as string[];
+            v[1] = 'ab';
+            m.vocab = JSON.stringify(v);
+          }),
+        /^not a usable checkpoint: its vocabulary is invalid: vocabulary entry 1 is not one character: "ab"$/,
+      ],
+      [
+        'a tensor of the wrong shape',
+        () =>
+          tampered((_, t) => {
+            const i = t.findIndex((x) => x.name === 'transformer.ln_f.weight');
+            t[i] = { ...t[i], shape: [8], data: new Float32Array(8) };
+          }),
+        /^not a usable checkpoint: tensor transformer.ln_f.weight has shape \[8\], the config needs \[16\]$/,
+      ],
+      [
+        'a missing tensor',
+        () =>
+          tampered((_, t) =>
+            t.splice(
+              t.findIndex((x) => x.name === 'transformer.wpe.weight'),
+              1,
+            ),
+          ),
+        /^not a usable checkpoint: tensor transformer.wpe.weight is missing$/,
+      ],
+      [
+        'NaN weights',
+        () => tampered((_, t) => t.find((x) => x.name === 'transformer.ln_f.weight')!.data.fill(NaN)),
+        /^not a usable checkpoint: tensor transformer.ln_f.weight holds NaN or infinite values$/,
+      ],
+      [
+        'a bias=True model (biases have no place)',
+        () => tampered((_, t) => t.push({ name: 'transformer.h.0.attn.c_attn.bias', shape: [48], data: new Float32Array(48) })),
+        /^not a usable checkpoint: tensor transformer.h.0.attn.c_attn.bias has no place in a bias-free GPT/,
+      ],
+      [
+        'float16 tensors',
+        () => {
+          const b = goodCheckpoint.slice();
+          b.set(enc('"F16"'), indexOfBytes(b, enc('"F32"')));
+          return b;
+        },
+        /^not a usable checkpoint: tensor .+ is F16; only F32 is supported$/,
+      ],
+      [
+        'a malformed training state',
+        () => tampered((m) => (m.state = JSON.stringify({ batcher: { rng: [1, 2] }, dropoutRng: [1, 2, 3, 4] }))),
+        /^not a usable checkpoint: its training state is malformed$/,
+      ],
+      [
+        'a malformed loss history',
+        () => tampered((m) => (m.history = JSON.stringify({ losses: 5 }))),
+        /^not a usable checkpoint: its history metadata is not \{losses, evals\}$/,
+      ],
+      [
+        'a malformed corpus record',
+        () => tampered((m) => (m.corpus = JSON.stringify('moby-dick'))),
+        /^not a usable checkpoint: its corpus metadata is not \{name, sha256\}$/,
+      ],
+      [
+        'an impossible training config',
+        () => tampered((m) => (m.train = JSON.stringify({ ...JSON.parse(m.train), batchSize: 0 }))),
+        /^invalid training config in checkpoint: batchSize must be at least 1, got 0$/,
+      ],
       ['a negative step', () => tampered((m) => (m.step = '-3')), /^not a usable checkpoint: its step is -3$/],
-      ['two tensors on the same bytes (a small file naming the same data again and again)', () => rawSafetensors({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, new Uint8Array(8)), /^not a usable checkpoint: tensor [ab] overlaps another tensor's bytes/],
-      ['bytes no tensor holds', () => rawSafetensors({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, new Uint8Array(12)), /^not a usable checkpoint: the data has a hole: no tensor holds bytes 4–8$/],
-      ['bytes after the last tensor', () => Uint8Array.from([...goodCheckpoint, 1, 2, 3, 4]), /^not a usable checkpoint: the file has 4 bytes after its last tensor/],
-      ['an output head that differs from the tied embedding', () => tampered((_, t) => { const h = t.find((x) => x.name === 'lm_head.weight')!; h.data = Float32Array.from(h.data, (x, i) => (i === 0 ? x + 1 : x)); }), /^not a usable checkpoint: lm_head.weight differs from transformer.wte.weight, but this GPT ties its output head/],
-      ['negative second moments', () => tampered((_, t) => { const v = t.find((x) => x.name.startsWith('optimizer.exp_avg_sq.'))!; v.data = Float32Array.from(v.data, (x, i) => (i === 0 ? -1 : x)); }), /^not a usable checkpoint: tensor optimizer.exp_avg_sq.\S+ holds negative values: second moments are averages of squares$/],
+      [
+        'two tensors on the same bytes (a small file naming the same data again and again)',
+        () =>
+          rawSafetensors(
+            { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } },
+            new Uint8Array(8),
+          ),
+        /^not a usable checkpoint: tensor [ab] overlaps another tensor's bytes/,
+      ],
+      [
+        'bytes no tensor holds',
+        () =>
+          rawSafetensors(
+            { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } },
+            new Uint8Array(12),
+          ),
+        /^not a usable checkpoint: the data has a hole: no tensor holds bytes 4–8$/,
+      ],
+      [
+        'bytes after the last tensor',
+        () => Uint8Array.from([...goodCheckpoint, 1, 2, 3, 4]),
+        /^not a usable checkpoint: the file has 4 bytes after its last tensor/,
+      ],
+      [
+        'an output head that differs from the tied embedding',
+        () =>
+          tampered((_, t) => {
+            const h = t.find((x) => x.name === 'lm_head.weight')!;
+            h.data = Float32Array.from(h.data, (x, i) => (i === 0 ? x + 1 : x));
+          }),
+        /^not a usable checkpoint: lm_head.weight differs from transformer.wte.weight, but this GPT ties its output head/,
+      ],
+      [
+        'negative second moments',
+        () =>
+          tampered((_, t) => {
+            const v = t.find((x) => x.name.startsWith('optimizer.exp_avg_sq.'))!;
+            v.data = Float32Array.from(v.data, (x, i) => (i === 0 ? -1 : x));
+          }),
+        /^not a usable checkpoint: tensor optimizer.exp_avg_sq.\S+ holds negative values: second moments are averages of squares$/,
+      ],
     ] as [string, () => Uint8Array, RegExp][]
-  ).map(([name, bytes, error]): CoreRow => ({ name: `checkpoint: ${name}`, act: () => noLeak(() => loadCheckpoint(bytes()).model.dispose()), error })),
+  ).map(([name, bytes, error]): CoreRow => ({
+    name: `checkpoint: ${name}`,
+    act: () => noLeak(() => loadCheckpoint(bytes()).model.dispose()),
+    error,
+  })),
 
   // The saved-runs store (IndexedDB): a full disk is reported, the run goes on, the previous save stays.
   {
@@ -623,10 +973,16 @@ const coreRows: CoreRow[] = [
     act: () =>
       withIndexedDB(async (control) => {
         control.fail = new DOMException('disk I/O', 'UnknownError');
-        await expect(new RunStore().put(savedRun(9))).rejects.toThrow(/^unicode · 1×16 · ctx 16 at step 9 could not be saved \(disk I\/O\); the run keeps training/);
+        await expect(new RunStore().put(savedRun(9))).rejects.toThrow(
+          /^unicode · 1×16 · ctx 16 at step 9 could not be saved \(disk I\/O\); the run keeps training/,
+        );
       }),
   },
-  { name: 'no IndexedDB at all (a private window)', act: () => new RunStore().list(), error: /^this browser has no IndexedDB \(a private window\?\): runs cannot be kept$/ },
+  {
+    name: 'no IndexedDB at all (a private window)',
+    act: () => new RunStore().list(),
+    error: /^this browser has no IndexedDB \(a private window\?\): runs cannot be kept$/,
+  },
 ];
 
 describe(`bad input through the core (${coreRows.length} rows)`, () => {
@@ -653,22 +1009,35 @@ const formRows: FormRow[] = [
   ...hyperRows
     .filter((r) => Object.keys(r.set).every((k) => FORM_KEYS.has(k)))
     .map((r): FormRow => ({ name: r.name, set: r.set as Partial<FormValues>, field: r.field, message: r.message })),
-  { name: 'an emptied number field (null)', set: { learningRate: null as unknown as number }, field: 'learningRate', message: /^learningRate must be a finite number, got null$/ },
+  {
+    name: 'an emptied number field (null)',
+    set: { learningRate: null as unknown as number },
+    field: 'learningRate',
+    message: /^learningRate must be a finite number, got null$/,
+  },
   {
     name: 'corpus shorter than context + 1',
     set: { blockSize: 64 },
     corpus: { characters: 500, vocabSize: 20 },
     field: 'corpus',
-    message: /^the corpus has 500 characters: too short for a context of 64; it needs at least 641 \(its 10% validation split must hold 65\)$/,
+    message:
+      /^the corpus has 500 characters: too short for a context of 64; it needs at least 641 \(its 10% validation split must hold 65\)$/,
   },
   {
     name: 'sequential batches that do not fit the corpus',
     set: { sampling: 'sequential', batchSize: 64 },
     corpus: { characters: 2000, vocabSize: 20 },
     field: 'sampling',
-    message: /^sequential sampling cuts the train split into 64 streams of at least 64 characters, so it needs 4,097 characters; it has 1,800\./,
+    message:
+      /^sequential sampling cuts the train split into 64 streams of at least 64 characters, so it needs 4,097 characters; it has 1,800\./,
   },
-  { name: 'a corpus of one distinct character', set: {}, corpus: { characters: 5000, vocabSize: 1 }, field: 'vocabSize', message: /^vocabSize must be at least 2 \(a text needs two distinct characters/ },
+  {
+    name: 'a corpus of one distinct character',
+    set: {},
+    corpus: { characters: 5000, vocabSize: 1 },
+    field: 'vocabSize',
+    message: /^vocabSize must be at least 2 \(a text needs two distinct characters/,
+  },
 ];
 
 describe(`bad input through the settings form (${formRows.length} rows)`, () => {
@@ -725,7 +1094,16 @@ async function cli(args: string[]): Promise<CliResult> {
   return limited(async () => {
     try {
       const { stdout, stderr } = await pexec('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], { maxBuffer: 64 << 20 });
-      return { code: 0, stdout, lines: stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>), stderr };
+      return {
+        code: 0,
+        stdout,
+        lines: stdout
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+        stderr,
+      };
     } catch (err) {
       const e = err as { code: number; stdout: string; stderr: string };
       return { code: e.code, stdout: e.stdout, lines: [], stderr: e.stderr };
@@ -760,13 +1138,43 @@ const completion = (r: CliResult) => String(r.lines[0].completion);
 const cliRows: CliRow[] = [
   // Corpus files.
   trainRow('empty corpus file', ['--corpus', path('empty.txt')], 1, /empty.txt is empty$/),
-  trainRow('binary corpus file', ['--corpus', path('binary.bin')], 1, /binary.bin looks like a binary file \(it contains NUL bytes\), not text$/),
-  trainRow('invalid UTF-8 corpus file', ['--corpus', path('latin1.txt')], 1, /latin1.txt is not valid UTF-8 \(first bad byte at offset 3\); save it as UTF-8 text$/),
-  trainRow('a 150 MB corpus file (refused before it is read)', ['--corpus', path('huge.txt')], 1, /huge.txt is 150.0 MB; the limit is 100.0 MB$/),
-  trainRow('corpus shorter than context + 1', ['--corpus', path('short.txt')], 1, /the corpus has 9 characters: too short for a context of 16\. .* needs at least \d+\.$/),
-  trainRow('corpus of one distinct character', ['--corpus', path('one.txt')], 1, /one.txt holds one character, "a" \(U\+0061\), repeated: a model needs at least two distinct characters/),
+  trainRow(
+    'binary corpus file',
+    ['--corpus', path('binary.bin')],
+    1,
+    /binary.bin looks like a binary file \(it contains NUL bytes\), not text$/,
+  ),
+  trainRow(
+    'invalid UTF-8 corpus file',
+    ['--corpus', path('latin1.txt')],
+    1,
+    /latin1.txt is not valid UTF-8 \(first bad byte at offset 3\); save it as UTF-8 text$/,
+  ),
+  trainRow(
+    'a 150 MB corpus file (refused before it is read)',
+    ['--corpus', path('huge.txt')],
+    1,
+    /huge.txt is 150.0 MB; the limit is 100.0 MB$/,
+  ),
+  trainRow(
+    'corpus shorter than context + 1',
+    ['--corpus', path('short.txt')],
+    1,
+    /the corpus has 9 characters: too short for a context of 16\. .* needs at least \d+\.$/,
+  ),
+  trainRow(
+    'corpus of one distinct character',
+    ['--corpus', path('one.txt')],
+    1,
+    /one.txt holds one character, "a" \(U\+0061\), repeated: a model needs at least two distinct characters/,
+  ),
   trainRow('corpus path is a directory', ['--corpus', dir], 2, /--corpus .* is a directory, not a text file$/),
-  trainRow('corpus file that does not exist', ['--corpus', path('missing.txt')], 2, /--corpus ".*missing.txt" is neither a bundled corpus \(moby-dick, sotu\), a synthetic one \(markov:…\) nor a file$/),
+  trainRow(
+    'corpus file that does not exist',
+    ['--corpus', path('missing.txt')],
+    2,
+    /--corpus ".*missing.txt" is neither a bundled corpus \(moby-dick, sotu\), a synthetic one \(markov:…\) nor a file$/,
+  ),
 
   // Hyper-parameters.
   ...hyperRows
@@ -779,7 +1187,12 @@ const cliRows: CliRow[] = [
         r.cli!,
       ),
     ),
-  trainRow('two bad flags are both named', ['--layers', '0', '--steps', '-1'], 2, /--layers 0: nLayer must be at least 1, got 0; --steps -1: maxSteps must be at least 1, got -1$/),
+  trainRow(
+    'two bad flags are both named',
+    ['--layers', '0', '--steps', '-1'],
+    2,
+    /--layers 0: nLayer must be at least 1, got 0; --steps -1: maxSteps must be at least 1, got -1$/,
+  ),
 
   // Where the checkpoint goes: checked before training, so a finished run is never lost.
   {
@@ -789,10 +1202,30 @@ const cliRows: CliRow[] = [
     stderr: /--save .*run.safetensors: the directory .*dir does not exist$/,
     check: () => expect(existsSync(path('no'))).toBe(false),
   },
-  { name: '--save onto a directory', args: ['train', ...tinyFlags, '--steps', '2', '--save', dir], code: 2, stderr: /--save .* is a directory; give a file path$/ },
-  { name: '--save ending in a slash', args: ['train', ...tinyFlags, '--steps', '2', '--save', `${path('newdir')}/`], code: 2, stderr: /--save .*newdir\/ is a directory; give a file path$/ },
-  { name: '--save empty', args: ['train', ...tinyFlags, '--steps', '2', '--save', ''], code: 2, stderr: /^error: --save is empty; give a file path$/ },
-  { name: '--save with a name too long for the file system', args: ['train', ...tinyFlags, '--steps', '2', '--save', path(`${'x'.repeat(300)}.safetensors`)], code: 2, stderr: /--save .*: a file cannot be written there \(the name is too long\)$/ },
+  {
+    name: '--save onto a directory',
+    args: ['train', ...tinyFlags, '--steps', '2', '--save', dir],
+    code: 2,
+    stderr: /--save .* is a directory; give a file path$/,
+  },
+  {
+    name: '--save ending in a slash',
+    args: ['train', ...tinyFlags, '--steps', '2', '--save', `${path('newdir')}/`],
+    code: 2,
+    stderr: /--save .*newdir\/ is a directory; give a file path$/,
+  },
+  {
+    name: '--save empty',
+    args: ['train', ...tinyFlags, '--steps', '2', '--save', ''],
+    code: 2,
+    stderr: /^error: --save is empty; give a file path$/,
+  },
+  {
+    name: '--save with a name too long for the file system',
+    args: ['train', ...tinyFlags, '--steps', '2', '--save', path(`${'x'.repeat(300)}.safetensors`)],
+    code: 2,
+    stderr: /--save .*: a file cannot be written there \(the name is too long\)$/,
+  },
   {
     name: '--save onto the corpus file itself',
     args: ['train', ...tinyFlags, '--steps', '2', '--corpus', path('unicode.txt'), '--save', path('unicode.txt')],
@@ -800,18 +1233,58 @@ const cliRows: CliRow[] = [
     stderr: /--save .*unicode.txt is the corpus: saving would overwrite it; give another path$/,
     check: () => expect(readFileSync(path('unicode.txt'), 'utf8')).toBe(unicodeCorpus),
   },
-  trainRow('--resume "" is refused, not a fresh run over the --save file', ['--resume', ''], 2, /^error: --resume is empty; give a file path$/),
-  trainRow('--init-from "" is refused, not a fresh run over the --save file', ['--init-from', ''], 2, /^error: --init-from is empty; give a file path$/),
+  trainRow(
+    '--resume "" is refused, not a fresh run over the --save file',
+    ['--resume', ''],
+    2,
+    /^error: --resume is empty; give a file path$/,
+  ),
+  trainRow(
+    '--init-from "" is refused, not a fresh run over the --save file',
+    ['--init-from', ''],
+    2,
+    /^error: --init-from is empty; give a file path$/,
+  ),
 
   // sweep: every model checked before the backend starts, naming the sweep's own flags.
-  { name: 'sweep with a learning rate of 0', args: ['sweep', '--corpus', path('unicode.txt'), '--sizes', '1x8', '--lr', '0', '--backend', 'webgpu'], code: 2, stderr: /^error: --lr 0: learningRate must be/ },
-  { name: 'sweep with a batch too big for memory', args: ['sweep', '--corpus', path('unicode.txt'), '--sizes', '4x1024', '--ctx', '512', '--batch', '4096', '--backend', 'webgpu'], code: 2, stderr: /^error: --batch 4096: batchSize 4096 × blockSize 512/ },
-  { name: 'sweep with a size that is not a shape', args: ['sweep', '--sizes', '2x30h4'], code: 2, stderr: /^error: --sizes: 2x30h4: the width 30 must be divisible by the 4 heads$/ },
+  {
+    name: 'sweep with a learning rate of 0',
+    args: ['sweep', '--corpus', path('unicode.txt'), '--sizes', '1x8', '--lr', '0', '--backend', 'webgpu'],
+    code: 2,
+    stderr: /^error: --lr 0: learningRate must be/,
+  },
+  {
+    name: 'sweep with a batch too big for memory',
+    args: ['sweep', '--corpus', path('unicode.txt'), '--sizes', '4x1024', '--ctx', '512', '--batch', '4096', '--backend', 'webgpu'],
+    code: 2,
+    stderr: /^error: --batch 4096: batchSize 4096 × blockSize 512/,
+  },
+  {
+    name: 'sweep with a size that is not a shape',
+    args: ['sweep', '--sizes', '2x30h4'],
+    code: 2,
+    stderr: /^error: --sizes: 2x30h4: the width 30 must be divisible by the 4 heads$/,
+  },
 
   // batches: the limits train has, checked before anything is allocated.
-  { name: 'batches with a batch of a billion', args: ['batches', '--batch', '1000000000', '--ctx', '16'], code: 2, stderr: /^error: --batch 1000000000: batchSize must be/ },
-  { name: 'batches with a seed past 2^32 - 1', args: ['batches', '--seed', '4294967296'], code: 2, stderr: /^error: --seed 4294967296: seed must be/ },
-  { name: 'batches with a context of 10^6', args: ['batches', '--ctx', '1000000'], code: 2, stderr: /^error: --ctx 1000000: blockSize must be/ },
+  {
+    name: 'batches with a batch of a billion',
+    args: ['batches', '--batch', '1000000000', '--ctx', '16'],
+    code: 2,
+    stderr: /^error: --batch 1000000000: batchSize must be/,
+  },
+  {
+    name: 'batches with a seed past 2^32 - 1',
+    args: ['batches', '--seed', '4294967296'],
+    code: 2,
+    stderr: /^error: --seed 4294967296: seed must be/,
+  },
+  {
+    name: 'batches with a context of 10^6',
+    args: ['batches', '--ctx', '1000000'],
+    code: 2,
+    stderr: /^error: --ctx 1000000: blockSize must be/,
+  },
 
   // Numbers: decimal only, read by one parser for every numeric flag of every command (before any file or backend).
   trainRow('train --steps 0x10 (hex)', ['--steps', '0x10'], 2, /^error: --steps must be a number written in decimal, got "0x10"$/),
@@ -824,49 +1297,194 @@ const cliRows: CliRow[] = [
   trainRow('train --batch "" (empty)', ['--batch', ''], 2, /^error: --batch must be a number, got ""$/),
   trainRow('train --steps " 16" (padded)', ['--steps', ' 16'], 2, /^error: --steps must be a number, got " 16"$/),
   trainRow('train --warmup 1_000', ['--warmup', '1_000'], 2, /^error: --warmup must be a number, got "1_000"$/),
-  { name: 'sample --length 0x10', args: ['sample', '--checkpoint', ckpt, '--length', '0x10'], code: 2, stderr: /^error: --length must be a number written in decimal, got "0x10"$/ },
-  { name: 'sample --temperature 1e400', args: ['sample', '--checkpoint', ckpt, '--temperature', '1e400'], code: 2, stderr: /^error: --temperature must be a finite number, got "1e400"$/ },
-  { name: 'batches --steps 0b11', args: ['batches', '--steps', '0b11'], code: 2, stderr: /^error: --steps must be a number written in decimal, got "0b11"$/ },
-  { name: 'baseline --order 0x2', args: ['baseline', '--order', '0x2'], code: 2, stderr: /^error: --order must be a number written in decimal, got "0x2"$/ },
-  { name: 'baseline --k Infinity', args: ['baseline', '--smoothing', 'addk', '--k', 'Infinity'], code: 2, stderr: /^error: --k must be a finite number, got "Infinity"$/ },
-  { name: 'sweep --tokens 1e400', args: ['sweep', '--tokens', '1e400'], code: 2, stderr: /^error: --tokens must be a finite number, got "1e400"$/ },
-  { name: 'sweep --warmup-frac ""', args: ['sweep', '--warmup-frac', ''], code: 2, stderr: /^error: --warmup-frac must be a number, got ""$/ },
-  { name: 'fit --bootstrap 0x10', args: ['fit', '--points', path('points.csv'), '--bootstrap', '0x10'], code: 2, stderr: /^error: --bootstrap must be a number written in decimal, got "0x10"$/ },
-  { name: 'fit --predict 0x10:1e5', args: ['fit', '--points', path('points.csv'), '--predict', '0x10:1e5'], code: 2, stderr: /^error: --predict entry "0x10:1e5" is not N:D with positive, finite numbers$/ },
-  { name: 'fit --predict 1e6:1e5:7 (three numbers)', args: ['fit', '--points', path('points.csv'), '--predict', '1e6:1e5:7'], code: 2, stderr: /^error: --predict entry "1e6:1e5:7" is not N:D with positive, finite numbers$/ },
+  {
+    name: 'sample --length 0x10',
+    args: ['sample', '--checkpoint', ckpt, '--length', '0x10'],
+    code: 2,
+    stderr: /^error: --length must be a number written in decimal, got "0x10"$/,
+  },
+  {
+    name: 'sample --temperature 1e400',
+    args: ['sample', '--checkpoint', ckpt, '--temperature', '1e400'],
+    code: 2,
+    stderr: /^error: --temperature must be a finite number, got "1e400"$/,
+  },
+  {
+    name: 'batches --steps 0b11',
+    args: ['batches', '--steps', '0b11'],
+    code: 2,
+    stderr: /^error: --steps must be a number written in decimal, got "0b11"$/,
+  },
+  {
+    name: 'baseline --order 0x2',
+    args: ['baseline', '--order', '0x2'],
+    code: 2,
+    stderr: /^error: --order must be a number written in decimal, got "0x2"$/,
+  },
+  {
+    name: 'baseline --k Infinity',
+    args: ['baseline', '--smoothing', 'addk', '--k', 'Infinity'],
+    code: 2,
+    stderr: /^error: --k must be a finite number, got "Infinity"$/,
+  },
+  {
+    name: 'sweep --tokens 1e400',
+    args: ['sweep', '--tokens', '1e400'],
+    code: 2,
+    stderr: /^error: --tokens must be a finite number, got "1e400"$/,
+  },
+  {
+    name: 'sweep --warmup-frac ""',
+    args: ['sweep', '--warmup-frac', ''],
+    code: 2,
+    stderr: /^error: --warmup-frac must be a number, got ""$/,
+  },
+  {
+    name: 'fit --bootstrap 0x10',
+    args: ['fit', '--points', path('points.csv'), '--bootstrap', '0x10'],
+    code: 2,
+    stderr: /^error: --bootstrap must be a number written in decimal, got "0x10"$/,
+  },
+  {
+    name: 'fit --predict 0x10:1e5',
+    args: ['fit', '--points', path('points.csv'), '--predict', '0x10:1e5'],
+    code: 2,
+    stderr: /^error: --predict entry "0x10:1e5" is not N:D with positive, finite numbers$/,
+  },
+  {
+    name: 'fit --predict 1e6:1e5:7 (three numbers)',
+    args: ['fit', '--points', path('points.csv'), '--predict', '1e6:1e5:7'],
+    code: 2,
+    stderr: /^error: --predict entry "1e6:1e5:7" is not N:D with positive, finite numbers$/,
+  },
 
   // Seeds: one limit, train's (a whole number from 0 to 2^32 - 1), in every command that takes one; none wraps.
-  { name: 'sample --seed 4294967296', args: ['sample', '--checkpoint', ckpt, '--seed', '4294967296'], code: 2, stderr: /^error: --seed 4294967296: seed must be at most 4294967295, got 4294967296$/ },
-  { name: 'sample --seed -1', args: ['sample', '--checkpoint', ckpt, '--seed', '-1'], code: 2, stderr: /^error: --seed -1: seed must be at least 0, got -1$/ },
-  { name: 'sample --seed 1.5', args: ['sample', '--checkpoint', ckpt, '--seed', '1.5'], code: 2, stderr: /^error: --seed 1.5: seed must be a whole number, got 1.5$/ },
+  {
+    name: 'sample --seed 4294967296',
+    args: ['sample', '--checkpoint', ckpt, '--seed', '4294967296'],
+    code: 2,
+    stderr: /^error: --seed 4294967296: seed must be at most 4294967295, got 4294967296$/,
+  },
+  {
+    name: 'sample --seed -1',
+    args: ['sample', '--checkpoint', ckpt, '--seed', '-1'],
+    code: 2,
+    stderr: /^error: --seed -1: seed must be at least 0, got -1$/,
+  },
+  {
+    name: 'sample --seed 1.5',
+    args: ['sample', '--checkpoint', ckpt, '--seed', '1.5'],
+    code: 2,
+    stderr: /^error: --seed 1.5: seed must be a whole number, got 1.5$/,
+  },
   { name: 'batches --seed -1', args: ['batches', '--seed', '-1'], code: 2, stderr: /^error: --seed -1: seed must be at least 0, got -1$/ },
-  { name: 'sweep --seed 4294967296', args: ['sweep', '--corpus', path('unicode.txt'), '--sizes', '1x8', '--seed', '4294967296', '--backend', 'webgpu'], code: 2, stderr: /^error: --seed 4294967296: seed must be at most 4294967295, got 4294967296$/ },
-  { name: 'fit --seed 4294967296', args: ['fit', '--points', path('points.csv'), '--seed', '4294967296'], code: 2, stderr: /^error: --seed 4294967296: seed must be at most 4294967295, got 4294967296$/ },
-  { name: 'sample --seed 4294967295 (the largest) samples', args: ['sample', '--checkpoint', ckpt, '--prompt', ' ', '--length', '3', '--seed', '4294967295', '--backend', 'wasm'], code: 0, check: (r) => expect(r.lines[0]).toMatchObject({ type: 'sample', seed: 4294967295 }) },
+  {
+    name: 'sweep --seed 4294967296',
+    args: ['sweep', '--corpus', path('unicode.txt'), '--sizes', '1x8', '--seed', '4294967296', '--backend', 'webgpu'],
+    code: 2,
+    stderr: /^error: --seed 4294967296: seed must be at most 4294967295, got 4294967296$/,
+  },
+  {
+    name: 'fit --seed 4294967296',
+    args: ['fit', '--points', path('points.csv'), '--seed', '4294967296'],
+    code: 2,
+    stderr: /^error: --seed 4294967296: seed must be at most 4294967295, got 4294967296$/,
+  },
+  {
+    name: 'sample --seed 4294967295 (the largest) samples',
+    args: ['sample', '--checkpoint', ckpt, '--prompt', ' ', '--length', '3', '--seed', '4294967295', '--backend', 'wasm'],
+    code: 0,
+    check: (r) => expect(r.lines[0]).toMatchObject({ type: 'sample', seed: 4294967295 }),
+  },
 
   // --save-every: checked with the other flags, before the corpus is read or a backend starts.
-  { name: '--save-every without --save', args: ['train', ...tinyFlags, '--steps', '2', '--save-every', '1'], code: 2, stderr: /^error: --save-every says how often to write the --save file: give --save too$/ },
+  {
+    name: '--save-every without --save',
+    args: ['train', ...tinyFlags, '--steps', '2', '--save-every', '1'],
+    code: 2,
+    stderr: /^error: --save-every says how often to write the --save file: give --save too$/,
+  },
   trainRow('--save-every negative', ['--save-every', '-1'], 2, /^error: --save-every must be a whole number ≥ 0, got -1$/),
   trainRow('--save-every non-integer', ['--save-every', '2.5'], 2, /^error: --save-every must be a whole number ≥ 0, got 2.5$/),
   trainRow('--save-every 0x2', ['--save-every', '0x2'], 2, /^error: --save-every must be a number written in decimal, got "0x2"$/),
 
   // Flag syntax: one line naming the flag, never a parser's multi-line hint.
-  trainRow('a flag whose value is missing (the next flag follows)', ['--lr', '--steps', '3'], 2, /^error: --lr needs a value, got the flag --steps/),
+  trainRow(
+    'a flag whose value is missing (the next flag follows)',
+    ['--lr', '--steps', '3'],
+    2,
+    /^error: --lr needs a value, got the flag --steps/,
+  ),
   { name: 'a flag with no value at the end', args: ['train', '--steps'], code: 2, stderr: /^error: --steps needs a value$/ },
-  { name: 'an unknown flag', args: ['sample', '--checkpoint', ckpt, '--frobnicate', '1'], code: 2, stderr: /^error: unknown flag --frobnicate for sample/ },
-  { name: 'a switch given a value', args: ['sample', '--checkpoint', ckpt, '--no-kv-cache=yes'], code: 2, stderr: /^error: --no-kv-cache is a switch and takes no value, got "yes"$/ },
-  { name: 'a stray argument', args: ['batches', 'moby-dick'], code: 2, stderr: /^error: unexpected argument "moby-dick"; flags look like --name value$/ },
-  trainRow('a synthetic corpus spec with a bad value', ['--corpus', 'markov:order=x'], 2, /^error: --corpus markov:order=x: markov spec: order must be a non-negative integer, got "x"$/),
-  { name: 'sweep with a budget too long to train', args: ['sweep', '--corpus', path('unicode.txt'), '--sizes', '1x8', '--tokens', '1e15', '--backend', 'webgpu'], code: 2, stderr: /^error: --tokens 1e15: maxSteps must be at most 1000000000/ },
+  {
+    name: 'an unknown flag',
+    args: ['sample', '--checkpoint', ckpt, '--frobnicate', '1'],
+    code: 2,
+    stderr: /^error: unknown flag --frobnicate for sample/,
+  },
+  {
+    name: 'a switch given a value',
+    args: ['sample', '--checkpoint', ckpt, '--no-kv-cache=yes'],
+    code: 2,
+    stderr: /^error: --no-kv-cache is a switch and takes no value, got "yes"$/,
+  },
+  {
+    name: 'a stray argument',
+    args: ['batches', 'moby-dick'],
+    code: 2,
+    stderr: /^error: unexpected argument "moby-dick"; flags look like --name value$/,
+  },
+  trainRow(
+    'a synthetic corpus spec with a bad value',
+    ['--corpus', 'markov:order=x'],
+    2,
+    /^error: --corpus markov:order=x: markov spec: order must be a non-negative integer, got "x"$/,
+  ),
+  {
+    name: 'sweep with a budget too long to train',
+    args: ['sweep', '--corpus', path('unicode.txt'), '--sizes', '1x8', '--tokens', '1e15', '--backend', 'webgpu'],
+    code: 2,
+    stderr: /^error: --tokens 1e15: maxSteps must be at most 1000000000/,
+  },
   { name: 'sweep with a budget of 0', args: ['sweep', '--tokens', '0'], code: 2, stderr: /^error: --tokens must be positive, got 0$/ },
 
   // Checkpoint files.
-  { name: '--checkpoint truncated', args: ['sample', '--checkpoint', path('truncated.safetensors'), '--backend', 'wasm'], code: 1, stderr: /not a usable checkpoint: the header claims \d+ bytes but the file has 300 \(truncated, or not safetensors\)$/ },
-  { name: '--checkpoint empty', args: ['score', '--checkpoint', path('empty.txt'), '--text', 'ab', '--backend', 'wasm'], code: 1, stderr: /not a usable checkpoint: the file is 0 bytes, too short for a safetensors header$/ },
-  { name: '--checkpoint foreign safetensors', args: ['sample', '--checkpoint', path('foreign.safetensors'), '--backend', 'wasm'], code: 1, stderr: /not a usable checkpoint: its metadata has no model config or vocabulary/ },
-  { name: '--checkpoint a directory', args: ['sample', '--checkpoint', dir], code: 2, stderr: /--checkpoint .* is a directory, not a file$/ },
-  { name: '--checkpoint missing', args: ['sample', '--checkpoint', path('missing.safetensors')], code: 2, stderr: /--checkpoint .*missing.safetensors: no such file$/ },
-  trainRow('--resume with settings the saved run fixes', ['--resume', path('truncated.safetensors')], 2, /--resume continues the saved run with its own settings; drop --layers, --heads, .* \(only --steps may change\)$/),
+  {
+    name: '--checkpoint truncated',
+    args: ['sample', '--checkpoint', path('truncated.safetensors'), '--backend', 'wasm'],
+    code: 1,
+    stderr: /not a usable checkpoint: the header claims \d+ bytes but the file has 300 \(truncated, or not safetensors\)$/,
+  },
+  {
+    name: '--checkpoint empty',
+    args: ['score', '--checkpoint', path('empty.txt'), '--text', 'ab', '--backend', 'wasm'],
+    code: 1,
+    stderr: /not a usable checkpoint: the file is 0 bytes, too short for a safetensors header$/,
+  },
+  {
+    name: '--checkpoint foreign safetensors',
+    args: ['sample', '--checkpoint', path('foreign.safetensors'), '--backend', 'wasm'],
+    code: 1,
+    stderr: /not a usable checkpoint: its metadata has no model config or vocabulary/,
+  },
+  {
+    name: '--checkpoint a directory',
+    args: ['sample', '--checkpoint', dir],
+    code: 2,
+    stderr: /--checkpoint .* is a directory, not a file$/,
+  },
+  {
+    name: '--checkpoint missing',
+    args: ['sample', '--checkpoint', path('missing.safetensors')],
+    code: 2,
+    stderr: /--checkpoint .*missing.safetensors: no such file$/,
+  },
+  trainRow(
+    '--resume with settings the saved run fixes',
+    ['--resume', path('truncated.safetensors')],
+    2,
+    /--resume continues the saved run with its own settings; drop --layers, --heads, .* \(only --steps may change\)$/,
+  ),
   {
     name: '--resume from a corrupt checkpoint, nothing else changed',
     args: ['train', '--resume', path('truncated.safetensors'), '--corpus', path('unicode.txt'), '--steps', '9', '--backend', 'wasm'],
@@ -883,8 +1501,18 @@ const cliRows: CliRow[] = [
   },
 
   // Temperature.
-  { name: 'temperature negative', args: ['sample', '--checkpoint', ckpt, '--temperature', '-1'], code: 2, stderr: /--temperature must be ≥ 0 \(0 always takes the most probable character\), got -1$/ },
-  { name: 'temperature NaN', args: ['sample', '--checkpoint', ckpt, '--temperature', 'NaN'], code: 2, stderr: /--temperature must be a number, got "NaN"$/ },
+  {
+    name: 'temperature negative',
+    args: ['sample', '--checkpoint', ckpt, '--temperature', '-1'],
+    code: 2,
+    stderr: /--temperature must be ≥ 0 \(0 always takes the most probable character\), got -1$/,
+  },
+  {
+    name: 'temperature NaN',
+    args: ['sample', '--checkpoint', ckpt, '--temperature', 'NaN'],
+    code: 2,
+    stderr: /--temperature must be a number, got "NaN"$/,
+  },
   {
     name: 'temperature 1e-9 samples (near-argmax)',
     args: ['sample', '--checkpoint', ckpt, '--prompt', scripts.cjk, '--temperature', '1e-9', '--length', '12', '--backend', 'wasm'],
@@ -899,11 +1527,31 @@ const cliRows: CliRow[] = [
   },
 
   // Prompts.
-  { name: 'prompt with an unseen character', args: ['sample', '--checkpoint', ckpt, '--prompt', 'שָׁלוֹם x', '--backend', 'wasm'], code: 2, stderr: /--prompt: character "x" \(U\+0078\) at position 8 is not in the model's vocabulary of \d+ characters$/ },
-  { name: 'empty prompt', args: ['sample', '--checkpoint', ckpt, '--prompt', ''], code: 2, stderr: /--prompt is empty: give at least one character to continue from \(the model has no start token\)$/ },
+  {
+    name: 'prompt with an unseen character',
+    args: ['sample', '--checkpoint', ckpt, '--prompt', 'שָׁלוֹם x', '--backend', 'wasm'],
+    code: 2,
+    stderr: /--prompt: character "x" \(U\+0078\) at position 8 is not in the model's vocabulary of \d+ characters$/,
+  },
+  {
+    name: 'empty prompt',
+    args: ['sample', '--checkpoint', ckpt, '--prompt', ''],
+    code: 2,
+    stderr: /--prompt is empty: give at least one character to continue from \(the model has no start token\)$/,
+  },
   {
     name: 'prompt longer than the context (cropped)',
-    args: ['sample', '--checkpoint', ckpt, '--prompt', Array.from(unicodeCorpus).slice(0, 50).join(''), '--length', '10', '--backend', 'wasm'],
+    args: [
+      'sample',
+      '--checkpoint',
+      ckpt,
+      '--prompt',
+      Array.from(unicodeCorpus).slice(0, 50).join(''),
+      '--length',
+      '10',
+      '--backend',
+      'wasm',
+    ],
     code: 0,
     check: (r) => expect(Array.from(completion(r))).toHaveLength(10),
   },
@@ -915,21 +1563,54 @@ const cliRows: CliRow[] = [
   },
 
   // Generation length.
-  { name: 'length 0', args: ['sample', '--checkpoint', ckpt, '--prompt', ' ', '--length', '0', '--backend', 'wasm'], code: 0, check: (r) => expect(completion(r)).toBe('') },
-  { name: 'length 100,001', args: ['sample', '--checkpoint', ckpt, '--length', '100001'], code: 2, stderr: /--length must be a whole number from 0 to 100000, got 100001$/ },
-  { name: 'length negative', args: ['sample', '--checkpoint', ckpt, '--length', '-5'], code: 2, stderr: /--length must be a whole number from 0 to 100000, got -5$/ },
-  { name: 'length non-integer', args: ['sample', '--checkpoint', ckpt, '--length', '2.5'], code: 2, stderr: /--length must be a whole number from 0 to 100000, got 2.5$/ },
+  {
+    name: 'length 0',
+    args: ['sample', '--checkpoint', ckpt, '--prompt', ' ', '--length', '0', '--backend', 'wasm'],
+    code: 0,
+    check: (r) => expect(completion(r)).toBe(''),
+  },
+  {
+    name: 'length 100,001',
+    args: ['sample', '--checkpoint', ckpt, '--length', '100001'],
+    code: 2,
+    stderr: /--length must be a whole number from 0 to 100000, got 100001$/,
+  },
+  {
+    name: 'length negative',
+    args: ['sample', '--checkpoint', ckpt, '--length', '-5'],
+    code: 2,
+    stderr: /--length must be a whole number from 0 to 100000, got -5$/,
+  },
+  {
+    name: 'length non-integer',
+    args: ['sample', '--checkpoint', ckpt, '--length', '2.5'],
+    code: 2,
+    stderr: /--length must be a whole number from 0 to 100000, got 2.5$/,
+  },
 
   // Scoring.
-  { name: 'score a single character', args: ['score', '--checkpoint', ckpt, '--text', '春'], code: 2, stderr: /--text needs at least 2 characters \(the first is given, the rest are scored\), got 1$/ },
+  {
+    name: 'score a single character',
+    args: ['score', '--checkpoint', ckpt, '--text', '春'],
+    code: 2,
+    stderr: /--text needs at least 2 characters \(the first is given, the rest are scored\), got 1$/,
+  },
   { name: 'score an empty text', args: ['score', '--checkpoint', ckpt, '--text', ''], code: 2, stderr: /--text is empty$/ },
-  { name: 'score a text with an unseen character', args: ['score', '--checkpoint', ckpt, '--text', '春眠Z', '--backend', 'wasm'], code: 2, stderr: /--text: character "Z" \(U\+005A\) at position 2 is not in the model's vocabulary of \d+ characters$/ },
+  {
+    name: 'score a text with an unseen character',
+    args: ['score', '--checkpoint', ckpt, '--text', '春眠Z', '--backend', 'wasm'],
+    code: 2,
+    stderr: /--text: character "Z" \(U\+005A\) at position 2 is not in the model's vocabulary of \d+ characters$/,
+  },
 ];
 
 describe(`bad input through the CLI (${cliRows.length} rows)`, () => {
   beforeAll(async () => {
     writeFileSync(path('empty.txt'), new Uint8Array(0));
-    writeFileSync(path('binary.bin'), Uint8Array.from({ length: 4096 }, (_, i) => i % 256));
+    writeFileSync(
+      path('binary.bin'),
+      Uint8Array.from({ length: 4096 }, (_, i) => i % 256),
+    );
     writeFileSync(path('latin1.txt'), Uint8Array.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x61, 0x75, 0x20, 0x6c, 0x61, 0x69, 0x74]));
     writeFileSync(path('huge.txt'), '');
     truncateSync(path('huge.txt'), 150 * 1024 * 1024); // sparse: no disk is spent, and the CLI must not read it
@@ -941,7 +1622,22 @@ describe(`bad input through the CLI (${cliRows.length} rows)`, () => {
     writeFileSync(path('foreign.safetensors'), writeSafetensors([{ name: 'w', shape: [2], data: new Float32Array(2) }], {}));
     mkdirSync(path('sentinels'));
     // The checkpoint the sample and score rows read: trained on the Unicode corpus by the CLI itself.
-    const t = await cli(['train', ...tinyFlags, '--corpus', path('unicode.txt'), '--steps', '30', '--lr', '1e-2', '--eval-every', '0', '--eval-batches', '1', '--save', ckpt]);
+    const t = await cli([
+      'train',
+      ...tinyFlags,
+      '--corpus',
+      path('unicode.txt'),
+      '--steps',
+      '30',
+      '--lr',
+      '1e-2',
+      '--eval-every',
+      '0',
+      '--eval-batches',
+      '1',
+      '--save',
+      ckpt,
+    ]);
     expect(t.stderr).toBe('');
     expect(t.code).toBe(0);
   }, 300_000);
@@ -951,7 +1647,19 @@ describe(`bad input through the CLI (${cliRows.length} rows)`, () => {
   test('Unicode round trip: train, sample and score emoji, CJK, combining marks and RTL text', async () => {
     const vocab = [...new Set(Array.from(unicodeCorpus))];
     for (const [name, text] of Object.entries(scripts)) {
-      const s = await cli(['sample', '--checkpoint', ckpt, '--prompt', text, '--length', '16', '--temperature', '0.8', '--backend', 'wasm']);
+      const s = await cli([
+        'sample',
+        '--checkpoint',
+        ckpt,
+        '--prompt',
+        text,
+        '--length',
+        '16',
+        '--temperature',
+        '0.8',
+        '--backend',
+        'wasm',
+      ]);
       expect(s.code, `${name}: ${s.stderr}`).toBe(0);
       expect(s.lines[0].prompt).toBe(text);
       for (const ch of Array.from(completion(s))) expect(vocab).toContain(ch);
@@ -966,7 +1674,23 @@ describe(`bad input through the CLI (${cliRows.length} rows)`, () => {
 
   test('temperature 0 is greedy: two seeds give the same text', async () => {
     const [a, b] = await Promise.all(
-      ['1', '2'].map((seed) => cli(['sample', '--checkpoint', ckpt, '--prompt', scripts.rtl, '--temperature', '0', '--length', '20', '--seed', seed, '--backend', 'wasm'])),
+      ['1', '2'].map((seed) =>
+        cli([
+          'sample',
+          '--checkpoint',
+          ckpt,
+          '--prompt',
+          scripts.rtl,
+          '--temperature',
+          '0',
+          '--length',
+          '20',
+          '--seed',
+          seed,
+          '--backend',
+          'wasm',
+        ]),
+      ),
     );
     expect([a.code, b.code]).toEqual([0, 0]);
     expect(completion(a)).toBe(completion(b));
@@ -987,6 +1711,8 @@ describe(`bad input through the CLI (${cliRows.length} rows)`, () => {
     // Nothing written or damaged: the existing --save target, the checkpoint read, no stray files.
     if (row.save) expect(readFileSync(sentinel, 'utf8')).toBe(SENTINEL);
     expect(Buffer.compare(readFileSync(ckpt), ckptBefore)).toBe(0);
-    expect(readdirSync(join(dir, 'sentinels')).filter((f) => f.startsWith(`row-${row.i}.`) && f !== `row-${row.i}.safetensors`)).toEqual([]);
+    expect(readdirSync(join(dir, 'sentinels')).filter((f) => f.startsWith(`row-${row.i}.`) && f !== `row-${row.i}.safetensors`)).toEqual(
+      [],
+    );
   });
 });

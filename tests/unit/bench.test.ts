@@ -25,7 +25,10 @@ async function kernelsOfGrads(model: Pick<GPT, 'forward' | 'loss' | 'params'>): 
   const info = await tf.profile(() => {
     const x = tf.tensor2d(ids, undefined, 'int32');
     const y = tf.tensor1d(ids.flat(), 'int32');
-    const { value, grads } = tf.variableGrads(() => model.loss(model.forward(x), y), model.params.map((p) => p.variable));
+    const { value, grads } = tf.variableGrads(
+      () => model.loss(model.forward(x), y),
+      model.params.map((p) => p.variable),
+    );
     return [value, ...Object.values(grads)];
   });
   tf.dispose(info.result);
@@ -92,19 +95,53 @@ describe('npm run bench', () => {
     const file = join(dir, 'micro.json');
     const { stdout, stderr } = await run(
       'node',
-      ['--import', 'tsx', 'tests/bench/bench.ts', '--backends', 'cpu,wasm', '--configs', 'micro', '--steps', '2', '--warmup', '0', '--sample-chars', '2',
-        '--variants', 'all', '--variant-steps', '1', '--variant-warmup', '0', '--profile', '--no-torch', '--save', file],
+      [
+        '--import',
+        'tsx',
+        'tests/bench/bench.ts',
+        '--backends',
+        'cpu,wasm',
+        '--configs',
+        'micro',
+        '--steps',
+        '2',
+        '--warmup',
+        '0',
+        '--sample-chars',
+        '2',
+        '--variants',
+        'all',
+        '--variant-steps',
+        '1',
+        '--variant-warmup',
+        '0',
+        '--profile',
+        '--no-torch',
+        '--save',
+        file,
+      ],
       { maxBuffer: 16 << 20 },
     );
     expect(stderr).toContain(`report written to ${file}`);
-    for (const column of ['ms/step', 'tokens/s', 'vs torch', 'first step ms', 'dispatches/step', 'kernels/step', 'peak MB', 'sample ms/char']) expect(stdout).toContain(column);
+    for (const column of [
+      'ms/step',
+      'tokens/s',
+      'vs torch',
+      'first step ms',
+      'dispatches/step',
+      'kernels/step',
+      'peak MB',
+      'sample ms/char',
+    ])
+      expect(stdout).toContain(column);
     const report = parseReport(readFileSync(file, 'utf8'), file);
     expect(report.results.map((r) => r.backend)).toEqual(['cpu', 'wasm']);
     expect(report.torch).toEqual({ skipped: 'not asked for (--no-torch)' });
     for (const r of report.results) {
       expect(r.shape).toEqual(BENCH_CONFIGS.micro);
       expect(r.training.stepMs).toHaveLength(2);
-      for (const x of [r.training.firstStepMs, r.training.msPerStep, r.training.tokensPerSec, r.training.loss]) expect(Number.isFinite(x)).toBe(true);
+      for (const x of [r.training.firstStepMs, r.training.msPerStep, r.training.tokensPerSec, r.training.loss])
+        expect(Number.isFinite(x)).toBe(true);
       expect(r.training.dispatchesPerStep).toBeNull(); // no GPU here
       const b = r.training.breakdown!;
       expect(b.forward.kernels + b.backward.kernels + b.optimizer.kernels).toBe(r.training.kernelsPerStep);
@@ -115,7 +152,20 @@ describe('npm run bench', () => {
       // wasm has a fast path of its own (XNNPACK-only products), so the variants compare with its
       // plain ops and 'kernels' adds the model as it trains; cpu runs the plain ops anyway.
       const asTrained = r.backend === 'wasm' ? ['customKernels'] : [];
-      expect(names).toEqual(['baseline', 'bias', 'fusedMatMul', 'untiedHead', 'splitQkv', 'gatherEmbedding', 'maskEveryForward', 'padVocab', ...asTrained, 'blockingReadback', 'naive', 'baselineAgain']);
+      expect(names).toEqual([
+        'baseline',
+        'bias',
+        'fusedMatMul',
+        'untiedHead',
+        'splitQkv',
+        'gatherEmbedding',
+        'maskEveryForward',
+        'padVocab',
+        ...asTrained,
+        'blockingReadback',
+        'naive',
+        'baselineAgain',
+      ]);
       for (const v of r.variants) if (v.training) expect(v.training.stepMs).toHaveLength(1); // --variant-steps
       const kernels = (n: string) => r.variants.find((v) => v.name === n)!.training?.kernelsPerStep;
       expect(kernels(r.backend === 'wasm' ? 'customKernels' : 'baseline')).toBe(r.training.kernelsPerStep);
@@ -139,7 +189,11 @@ describe('npm run bench', () => {
     expect(wasmGather.skipped).toMatch(/gather/);
 
     // A later run compares with this one.
-    const later: BenchReport = { ...report, date: 'later', results: report.results.map((r) => ({ ...r, training: { ...r.training, msPerStep: r.training.msPerStep / 2 } })) };
+    const later: BenchReport = {
+      ...report,
+      date: 'later',
+      results: report.results.map((r) => ({ ...r, training: { ...r.training, msPerStep: r.training.msPerStep / 2 } })),
+    };
     const comparison = formatComparison(report, later);
     expect(comparison).toContain(`against ${report.date}`);
     expect(comparison).toContain('−50%');
@@ -149,10 +203,14 @@ describe('npm run bench', () => {
   });
 
   test('refuses a bad flag with exit code 2', async () => {
-    const err = await run('node', ['--import', 'tsx', 'tests/bench/bench.ts', '--backends', 'cpu,tpu']).catch((e: { code: number; stderr: string }) => e);
+    const err = await run('node', ['--import', 'tsx', 'tests/bench/bench.ts', '--backends', 'cpu,tpu']).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(err).toMatchObject({ code: 2 });
     expect((err as { stderr: string }).stderr).toContain('"tpu" is not one of cpu, wasm, webgpu');
-    const threads = await run('node', ['--import', 'tsx', 'tests/bench/bench.ts', '--wasm-threads', '2']).catch((e: { code: number; stderr: string }) => e);
+    const threads = await run('node', ['--import', 'tsx', 'tests/bench/bench.ts', '--wasm-threads', '2']).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(threads).toMatchObject({ code: 2 });
     expect((threads as { stderr: string }).stderr).toContain('--wasm-threads needs --browser');
   });
@@ -172,7 +230,12 @@ describe('the PyTorch reference', () => {
   test('torch_gpt.py trains the same architecture: the same parameter count', () => {
     const python = findTorchPython();
     if (!python) throw new Error(NO_TORCH);
-    const r = runTorch(python, 'datasets/dist/moby-dick.txt', 'micro', BENCH_CONFIGS.micro, { warmup: 0, steps: 1, sampleChars: 1, threads: 1 });
+    const r = runTorch(python, 'datasets/dist/moby-dick.txt', 'micro', BENCH_CONFIGS.micro, {
+      warmup: 0,
+      steps: 1,
+      sampleChars: 1,
+      threads: 1,
+    });
     const { nLayer: L, nEmbd: C, blockSize: T } = BENCH_CONFIGS.micro;
     expect(r.params).toBe(83 * C + T * C + L * (12 * C * C + 2 * C) + C); // countParams with moby-dick's 83 characters
     expect(Number.isFinite(r.tokensPerSec)).toBe(true);

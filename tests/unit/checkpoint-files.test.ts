@@ -24,7 +24,8 @@ test('ages read in the largest whole unit', () => {
 
 describe('describeCheckpoint', () => {
   const model = { ...defaultModelConfig, nLayer: 2, nHead: 4, nEmbd: 64, blockSize: 32, vocabSize: 3 };
-  const file = (metadata: Record<string, string>) => new Blob([writeSafetensors([{ name: 'w', shape: [2], data: new Float32Array([1, 2]) }], metadata) as Uint8Array<ArrayBuffer>]);
+  const file = (metadata: Record<string, string>) =>
+    new Blob([writeSafetensors([{ name: 'w', shape: [2], data: new Float32Array([1, 2]) }], metadata) as Uint8Array<ArrayBuffer>]);
   const meta = {
     config: JSON.stringify(model),
     vocab: JSON.stringify(['a', 'b', '🙂']),
@@ -36,7 +37,14 @@ describe('describeCheckpoint', () => {
 
   test("reads a checkpoint's shape, step, corpus and vocabulary from its header", async () => {
     const s = await describeCheckpoint(file(meta));
-    expect(s).toEqual({ shape: '2 layers × 64 wide, 4 heads, context 32', step: 400, maxSteps: 600, corpus: 'moby-dick', vocabSize: 3, resumable: true });
+    expect(s).toEqual({
+      shape: '2 layers × 64 wide, 4 heads, context 32',
+      step: 400,
+      maxSteps: 600,
+      corpus: 'moby-dick',
+      vocabSize: 3,
+      resumable: true,
+    });
     expect(formatSummary(s)).toBe('2 layers × 64 wide, 4 heads, context 32 · step 400 of 600 · moby-dick · 3 characters');
   });
 

@@ -56,7 +56,13 @@ async function trained(steps: number) {
 describe('checkpoints', () => {
   test('save → load round-trips weights and optimizer state bit for bit', async () => {
     const { model, trainer } = await trained(5);
-    const bytes = await saveCheckpoint(model, { vocab, train: trainer.config, trainer, corpus: { name: 'synthetic', sha256: 'ab' }, history: { losses: [4, 3.5], evals: [] } });
+    const bytes = await saveCheckpoint(model, {
+      vocab,
+      train: trainer.config,
+      trainer,
+      corpus: { name: 'synthetic', sha256: 'ab' },
+      history: { losses: [4, 3.5], evals: [] },
+    });
     const ck = loadCheckpoint(bytes);
     expect(ck.meta.model).toEqual(config);
     expect(ck.meta.step).toBe(5);
@@ -142,8 +148,10 @@ describe('checkpoints', () => {
       const bytes = new Uint8Array(good);
       const kind = trial % 3;
       let file: Uint8Array = bytes;
-      if (kind === 0) file = bytes.subarray(0, rng.int(bytes.length)); // truncated
-      else if (kind === 1) for (let k = 0; k < 1 + rng.int(8); k++) bytes[rng.int(Math.min(bytes.length, 8 + 3000))] = rng.int(256); // header garbled
+      if (kind === 0)
+        file = bytes.subarray(0, rng.int(bytes.length)); // truncated
+      else if (kind === 1)
+        for (let k = 0; k < 1 + rng.int(8); k++) bytes[rng.int(Math.min(bytes.length, 8 + 3000))] = rng.int(256); // header garbled
       else for (let k = 0; k < 4; k++) bytes[8 + rng.int(bytes.length - 8)] = rng.int(256); // anywhere
       try {
         loadCheckpoint(file).model.dispose(); // a flip inside a weight can leave a valid file
@@ -159,11 +167,17 @@ describe('checkpoints', () => {
 
   test('a safetensors file from elsewhere, or with NaN weights, is refused with what is wrong', async () => {
     const { readSafetensors, writeSafetensors } = await import('../../src/core/safetensors.ts');
-    expect(() => loadCheckpoint(writeSafetensors([{ name: 'w', shape: [2], data: new Float32Array(2) }], {}))).toThrow(/no model config or vocabulary/);
+    expect(() => loadCheckpoint(writeSafetensors([{ name: 'w', shape: [2], data: new Float32Array(2) }], {}))).toThrow(
+      /no model config or vocabulary/,
+    );
     const model = new GPT(config, 1);
     const file = readSafetensors(await saveCheckpoint(model, { vocab }));
     model.dispose();
-    const tensors = [...file.tensors].map(([name, t]) => ({ name, ...t, data: name === 'transformer.ln_f.weight' ? t.data.map(() => NaN) : t.data }));
+    const tensors = [...file.tensors].map(([name, t]) => ({
+      name,
+      ...t,
+      data: name === 'transformer.ln_f.weight' ? t.data.map(() => NaN) : t.data,
+    }));
     expect(() => loadCheckpoint(writeSafetensors(tensors, file.metadata))).toThrow(/transformer.ln_f.weight holds NaN/);
   });
 
@@ -174,9 +188,13 @@ describe('checkpoints', () => {
     tf.dispose([trainer.trainStep(), trainer.trainStep()]);
     await saveCheckpoint(model, { vocab, trainer }); // healthy: saved
     tf.tidy(() => model.lnF.assign(model.lnF.mul(Infinity)));
-    await expect(saveCheckpoint(model, { vocab, trainer })).rejects.toThrow(/^the weights hold NaN or infinite values \(transformer.ln_f.weight\) at step 2: a diverged model is not saved$/);
+    await expect(saveCheckpoint(model, { vocab, trainer })).rejects.toThrow(
+      /^the weights hold NaN or infinite values \(transformer.ln_f.weight\) at step 2: a diverged model is not saved$/,
+    );
     tf.dispose(trainer.trainStep()); // a step on broken weights: its NaN gradient reaches every weight
-    await expect(saveCheckpoint(model, { vocab, trainer })).rejects.toThrow(/^the weights hold NaN or infinite values \(transformer.wte.weight\) at step 3/);
+    await expect(saveCheckpoint(model, { vocab, trainer })).rejects.toThrow(
+      /^the weights hold NaN or infinite values \(transformer.wte.weight\) at step 3/,
+    );
     trainer.dispose();
     model.dispose();
   });

@@ -14,7 +14,17 @@ async function cli(...args: string[]) {
   try {
     const { stdout, stderr } = await run('node', ['--import', 'tsx', 'src/cli/main.ts', ...args]);
     const jsonl = stdout.startsWith('{');
-    return { code: 0, stdout, lines: jsonl ? stdout.trim().split('\n').map((l) => JSON.parse(l)) : [], stderr };
+    return {
+      code: 0,
+      stdout,
+      lines: jsonl
+        ? stdout
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l))
+        : [],
+      stderr,
+    };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, lines: [], stderr: e.stderr };
@@ -43,10 +53,22 @@ describe('cli baseline', () => {
     expect(r.lines).toHaveLength(1);
     const line = r.lines[0];
     // 1,190,317 characters: floor(0.9 × 1,190,317) = 1,071,285 train, 119,032 val, of which all but the first are predicted.
-    expect(line).toMatchObject({ type: 'baseline', corpus: 'moby-dick', order: 2, smoothing: 'laplace', k: 1, vocabSize: 83, trainChars: 1_071_285, valChars: 119_032, predicted: 119_031 });
+    expect(line).toMatchObject({
+      type: 'baseline',
+      corpus: 'moby-dick',
+      order: 2,
+      smoothing: 'laplace',
+      k: 1,
+      vocabSize: 83,
+      trainChars: 1_071_285,
+      valChars: 119_032,
+      predicted: 119_031,
+    });
     expect(line.nats).toBeCloseTo(2.4655, 3);
     expect(line.bits).toBeCloseTo(line.nats / Math.LN2, 12);
-    expect(Object.keys(line).sort()).toEqual(['bits', 'corpus', 'k', 'nats', 'order', 'predicted', 'smoothing', 'trainChars', 'type', 'valChars', 'vocabSize'].sort());
+    expect(Object.keys(line).sort()).toEqual(
+      ['bits', 'corpus', 'k', 'nats', 'order', 'predicted', 'smoothing', 'trainChars', 'type', 'valChars', 'vocabSize'].sort(),
+    );
   });
 
   test('on moby-dick each higher order scores lower, and a trigram predicts one character fewer', async () => {

@@ -13,14 +13,40 @@ const dir = mkdtempSync(join(tmpdir(), 'tabgpt-ckpt-'));
 async function cli(...args: string[]) {
   try {
     const { stdout, stderr } = await run('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], { maxBuffer: 64 << 20 });
-    return { code: 0, lines: stdout.trim().split('\n').map((l) => JSON.parse(l)), stderr };
+    return {
+      code: 0,
+      lines: stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+      stderr,
+    };
   } catch (err) {
     const e = err as { code: number; stderr: string };
     return { code: e.code, lines: [], stderr: e.stderr };
   }
 }
 
-const micro = ['--layers', '1', '--heads', '2', '--embd', '16', '--ctx', '16', '--batch', '4', '--dropout', '0.1', '--backend', 'cpu', '--eval-every', '10', '--eval-batches', '2'];
+const micro = [
+  '--layers',
+  '1',
+  '--heads',
+  '2',
+  '--embd',
+  '16',
+  '--ctx',
+  '16',
+  '--batch',
+  '4',
+  '--dropout',
+  '0.1',
+  '--backend',
+  'cpu',
+  '--eval-every',
+  '10',
+  '--eval-batches',
+  '2',
+];
 const steps = <L extends { type: string }>(lines: L[]) => lines.filter((l) => l.type === 'step');
 
 describe('train --save / --resume / --init-from', () => {
@@ -54,7 +80,27 @@ describe('train --save / --resume / --init-from', () => {
     expect((await cli('train', ...micro, '--steps', '5', '--save', base)).code).toBe(0);
     const text = join(dir, 'new.txt');
     writeFileSync(text, 'Ünïcödé whales 🐳 and ships ⛵ sail the northern seas. '.repeat(80));
-    const tuned = await cli('train', '--init-from', base, '--corpus', text, '--backend', 'cpu', '--steps', '60', '--lr', '1e-2', '--batch', '8', '--eval-every', '30', '--eval-batches', '4', '--warmup', '5');
+    const tuned = await cli(
+      'train',
+      '--init-from',
+      base,
+      '--corpus',
+      text,
+      '--backend',
+      'cpu',
+      '--steps',
+      '60',
+      '--lr',
+      '1e-2',
+      '--batch',
+      '8',
+      '--eval-every',
+      '30',
+      '--eval-batches',
+      '4',
+      '--warmup',
+      '5',
+    );
     expect(tuned.code).toBe(0);
     const baseVocab: string[] = JSON.parse(readSafetensors(new Uint8Array(readFileSync(base))).metadata.vocab);
     const union = new Set([...baseVocab, ...readFileSync(text, 'utf8')]);
@@ -81,7 +127,21 @@ describe('train --save / --resume / --init-from', () => {
 
   test('a run killed after a periodic save leaves that checkpoint whole, and --resume continues it to the same losses', async () => {
     const path = join(dir, 'killed.safetensors');
-    const child = spawn('node', ['--import', 'tsx', 'src/cli/main.ts', 'train', ...micro, '--steps', '120', '--log-every', '1', '--save-every', '10', '--save', path]);
+    const child = spawn('node', [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'train',
+      ...micro,
+      '--steps',
+      '120',
+      '--log-every',
+      '1',
+      '--save-every',
+      '10',
+      '--save',
+      path,
+    ]);
     const printed: { type: string; step: number; loss: number }[] = [];
     createInterface({ input: child.stdout }).on('line', (line) => {
       const l = JSON.parse(line);

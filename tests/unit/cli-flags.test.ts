@@ -8,7 +8,9 @@ import { COMMANDS, parseDecimal, parseFlags, usage, UsageError, type Command, ty
 
 const commands = Object.keys(COMMANDS) as Command[];
 const flagsOf = (c: Command) => Object.entries(COMMANDS[c].flags as Record<string, FlagSpec>);
-const numericFlags = commands.flatMap((c) => flagsOf(c).flatMap(([name, spec]) => (spec.type === 'number' ? [{ command: c, flag: name }] : [])));
+const numericFlags = commands.flatMap((c) =>
+  flagsOf(c).flatMap(([name, spec]) => (spec.type === 'number' ? [{ command: c, flag: name }] : [])),
+);
 
 /** What parseFlags throws for these arguments: a UsageError, or the test fails. */
 function refusal(command: Command, args: string[]): string {
@@ -21,7 +23,30 @@ function refusal(command: Command, args: string[]): string {
   throw new Error(`${command} ${args.join(' ')} was accepted`);
 }
 
-const NOT_DECIMAL = ['0x10', '0X1f', '0b11', '0o7', '1e400', '-1e400', 'Infinity', '-Infinity', '+Infinity', 'NaN', '', ' ', ' 16', '16 ', '1_000', '1,5', '1.2.3', 'e5', '.', '-', 'ten', '١٢'];
+const NOT_DECIMAL = [
+  '0x10',
+  '0X1f',
+  '0b11',
+  '0o7',
+  '1e400',
+  '-1e400',
+  'Infinity',
+  '-Infinity',
+  '+Infinity',
+  'NaN',
+  '',
+  ' ',
+  ' 16',
+  '16 ',
+  '1_000',
+  '1,5',
+  '1.2.3',
+  'e5',
+  '.',
+  '-',
+  'ten',
+  '١٢',
+];
 
 describe('cli flags', () => {
   test('the table has numeric flags in every command that counts something', () => {
@@ -33,7 +58,14 @@ describe('cli flags', () => {
       for (const args of [[`--${flag}`, bad], [`--${flag}=${bad}`]]) {
         const message = refusal(command, args);
         const got = `, got ${JSON.stringify(bad)}`;
-        expect([`--${flag} must be a number${got}`, `--${flag} must be a finite number${got}`, `--${flag} must be a number written in decimal${got}`], JSON.stringify(args)).toContain(message);
+        expect(
+          [
+            `--${flag} must be a number${got}`,
+            `--${flag} must be a finite number${got}`,
+            `--${flag} must be a number written in decimal${got}`,
+          ],
+          JSON.stringify(args),
+        ).toContain(message);
         expect(message).not.toContain('\n');
       }
     }
@@ -81,7 +113,9 @@ describe('cli flags', () => {
     expect(parseFlags('baseline', ['--k', '-.5']).values.k).toBe(-0.5);
     expect(parseFlags('sample', ['--prompt', '-5']).values.prompt).toBe('-5');
     expect(parseFlags('sample', ['--prompt=-x']).values.prompt).toBe('-x');
-    expect(refusal('sample', ['--prompt', '-x'])).toBe('--prompt needs a value, got the flag -x (a value that starts with a dash goes as --prompt=-x)');
+    expect(refusal('sample', ['--prompt', '-x'])).toBe(
+      '--prompt needs a value, got the flag -x (a value that starts with a dash goes as --prompt=-x)',
+    );
     expect(refusal('train', ['--save', '--steps', '3'])).toMatch(/^--save needs a value, got the flag --steps/);
     expect(refusal('train', ['--steps'])).toBe('--steps needs a value');
   });

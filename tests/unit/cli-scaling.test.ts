@@ -11,7 +11,14 @@ const dir = mkdtempSync(join(tmpdir(), 'tabgpt-scaling-'));
 async function cli(...args: string[]) {
   try {
     const { stdout } = await run('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], { maxBuffer: 64 << 20 });
-    return { code: 0, lines: stdout.trim().split('\n').map((l) => JSON.parse(l)), stderr: '' };
+    return {
+      code: 0,
+      lines: stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+      stderr: '',
+    };
   } catch (err) {
     const e = err as { code: number; stderr: string };
     return { code: e.code, lines: [], stderr: e.stderr };
@@ -43,12 +50,35 @@ test('fit refuses a file without usable points, saying which', async () => {
 
 test('sweep trains a ladder and prints its points and the law fitted to them', async () => {
   const r = await cli(
-    'sweep', '--corpus', 'markov:order=1,alphabet=6,length=40000,seed=2', '--sizes', '1x8,1x16,2x16', '--tokens', '3000',
-    '--ctx', '16', '--batch', '8', '--points', '2', '--lr', '1e-2', '--min-lr', '1e-3', '--backend', 'wasm', '--eval-batches', '2',
+    'sweep',
+    '--corpus',
+    'markov:order=1,alphabet=6,length=40000,seed=2',
+    '--sizes',
+    '1x8,1x16,2x16',
+    '--tokens',
+    '3000',
+    '--ctx',
+    '16',
+    '--batch',
+    '8',
+    '--points',
+    '2',
+    '--lr',
+    '1e-2',
+    '--min-lr',
+    '1e-3',
+    '--backend',
+    'wasm',
+    '--eval-batches',
+    '2',
   );
   expect(r.code).toBe(0);
   const models = r.lines.filter((l) => l.type === 'model');
-  expect(models.map((m) => [m.nLayer, m.nEmbd])).toEqual([[1, 8], [1, 16], [2, 16]]);
+  expect(models.map((m) => [m.nLayer, m.nEmbd])).toEqual([
+    [1, 8],
+    [1, 16],
+    [2, 16],
+  ]);
   expect(models[2].N).toBeGreaterThan(models[0].N);
   const points = r.lines.filter((l) => l.type === 'point');
   expect(points.length).toBeGreaterThanOrEqual(6);
@@ -74,7 +104,8 @@ test('fit predicts the loss at a new (N, D) with a bootstrap interval', async ()
   let s = 7;
   const noise = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.02; // ±1%
   for (const N of [1e4, 3e4, 1e5, 3e5, 1e6, 3e6, 1e7]) {
-    for (const D of [1e5, 1e6, 1e7, 1e8, 1e9, 3e9]) rows.push(`${N},${D},${(law.E + law.A / N ** law.alpha + law.B / D ** law.beta) * (1 + noise())}`);
+    for (const D of [1e5, 1e6, 1e7, 1e8, 1e9, 3e9])
+      rows.push(`${N},${D},${(law.E + law.A / N ** law.alpha + law.B / D ** law.beta) * (1 + noise())}`);
   }
   const path = join(dir, 'noisy.csv');
   writeFileSync(path, rows.join('\n'));
@@ -102,7 +133,10 @@ test('fit refuses a file it cannot read as points, each with its reason and exit
     [['--points', file('object.json', '[{"N": 1}')], /the file is not JSON/],
     [['--points', file('lines.jsonl', '{"type":"point","N":1,"D":2,"loss":3}\n\nnull\n')], /line 3 is null, not a JSON object$/],
     [['--points', file('none.jsonl', '{"type":"start"}\n')], /no points/],
-    [['--points', file('ok.csv', 'N,D,loss\n1e4,1e5,3\n'), '--predict', '1e400:1e5'], /--predict entry "1e400:1e5" is not N:D with positive, finite numbers$/],
+    [
+      ['--points', file('ok.csv', 'N,D,loss\n1e4,1e5,3\n'), '--predict', '1e400:1e5'],
+      /--predict entry "1e400:1e5" is not N:D with positive, finite numbers$/,
+    ],
   ];
   for (const [args, stderr] of cases) {
     const r = await cli('fit', ...args);

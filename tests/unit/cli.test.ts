@@ -14,7 +14,17 @@ async function cli(...args: string[]) {
   try {
     const { stdout, stderr } = await run('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], { maxBuffer: 64 << 20 });
     const jsonl = stdout.startsWith('{');
-    return { code: 0, stdout, lines: jsonl ? stdout.trim().split('\n').map((l) => JSON.parse(l)) : [], stderr };
+    return {
+      code: 0,
+      stdout,
+      lines: jsonl
+        ? stdout
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l))
+        : [],
+      stderr,
+    };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, lines: [], stderr: e.stderr };
@@ -59,10 +69,38 @@ describe('cli', () => {
     expect(summary).toMatchObject({ type: 'summary', backend: 'wasm', steps: 12 });
     for (const k of ['params', 'nonEmbeddingParams', 'trainLoss', 'valLoss', 'tokensPerSec']) expect(summary[k]).toBeGreaterThan(0);
 
-    const s = await cli('sample', '--checkpoint', ckpt, '--prompt', 'Call me', '--length', '25', '--temperature', '0.7', '--seed', '1', '--backend', 'wasm');
+    const s = await cli(
+      'sample',
+      '--checkpoint',
+      ckpt,
+      '--prompt',
+      'Call me',
+      '--length',
+      '25',
+      '--temperature',
+      '0.7',
+      '--seed',
+      '1',
+      '--backend',
+      'wasm',
+    );
     expect(s.code).toBe(0);
     expect(Array.from(s.lines[0].completion)).toHaveLength(25);
-    const again = await cli('sample', '--checkpoint', ckpt, '--prompt', 'Call me', '--length', '25', '--temperature', '0.7', '--seed', '1', '--backend', 'wasm');
+    const again = await cli(
+      'sample',
+      '--checkpoint',
+      ckpt,
+      '--prompt',
+      'Call me',
+      '--length',
+      '25',
+      '--temperature',
+      '0.7',
+      '--seed',
+      '1',
+      '--backend',
+      'wasm',
+    );
     expect(again.lines[0].completion).toBe(s.lines[0].completion);
 
     const sc = await cli('score', '--checkpoint', ckpt, '--text', 'Call me Ishmael.', '--backend', 'wasm');
@@ -111,6 +149,9 @@ describe('cli', () => {
     writeFileSync(path, '春眠不覺曉，處處聞啼鳥。🌸 spring sleep, no dawn; birds sing everywhere 🐦\n'.repeat(40));
     const r = await cli('train', ...tiny, '--corpus', path, '--steps', '3', '--eval-every', '0', '--eval-batches', '1');
     expect(r.code).toBe(0);
-    expect(r.lines[0]).toMatchObject({ type: 'start', vocabSize: new Set('春眠不覺曉，處處聞啼鳥。🌸 spring sleep, no dawn; birds sing everywhere 🐦\n').size });
+    expect(r.lines[0]).toMatchObject({
+      type: 'start',
+      vocabSize: new Set('春眠不覺曉，處處聞啼鳥。🌸 spring sleep, no dawn; birds sing everywhere 🐦\n').size,
+    });
   });
 });

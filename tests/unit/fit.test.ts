@@ -182,7 +182,12 @@ describe('fitLN', () => {
   });
 
   test('refuses fewer points than parameters', () => {
-    expect(() => fitLN([{ N: 1, loss: 2 }, { N: 2, loss: 1.5 }])).toThrow(/at least 3 points/);
+    expect(() =>
+      fitLN([
+        { N: 1, loss: 2 },
+        { N: 2, loss: 1.5 },
+      ]),
+    ).toThrow(/at least 3 points/);
   });
 });
 

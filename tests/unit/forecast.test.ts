@@ -55,7 +55,15 @@ describe('forecastLoss', () => {
 
   test('refuses too few points after warm-up and non-positive losses', () => {
     expect(() => forecastLoss(noisyCurve(3, 0, 0), { maxSteps: 100 })).toThrow(/6 or more distinct step ranges/);
-    expect(() => forecastLoss([{ step: 1, loss: 2 }, { step: 2, loss: -1 }], { maxSteps: 100 })).toThrow(/point 1/);
+    expect(() =>
+      forecastLoss(
+        [
+          { step: 1, loss: 2 },
+          { step: 2, loss: -1 },
+        ],
+        { maxSteps: 100 },
+      ),
+    ).toThrow(/point 1/);
   });
 });
 

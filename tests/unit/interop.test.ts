@@ -18,17 +18,44 @@ const checkpoint = join(dir, 'model.safetensors');
 // Longer than the context (32): the window slides, as both sides must agree on.
 const TEXT = 'Call me Ishmael. Some years ago, never mind how long precisely, having little money';
 
-const cli = async (...args: string[]) => JSON.parse((await run('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], { maxBuffer: 16 << 20 })).stdout.trim().split('\n').at(-1)!);
+const cli = async (...args: string[]) =>
+  JSON.parse(
+    (await run('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], { maxBuffer: 16 << 20 })).stdout.trim().split('\n').at(-1)!,
+  );
 
 beforeAll(async () => {
-  await cli('train', '--layers', '2', '--heads', '4', '--embd', '32', '--ctx', '32', '--batch', '8', '--steps', '40', '--lr', '3e-3', '--backend', 'wasm', '--eval-every', '0', '--save', checkpoint);
+  await cli(
+    'train',
+    '--layers',
+    '2',
+    '--heads',
+    '4',
+    '--embd',
+    '32',
+    '--ctx',
+    '32',
+    '--batch',
+    '8',
+    '--steps',
+    '40',
+    '--lr',
+    '3e-3',
+    '--backend',
+    'wasm',
+    '--eval-every',
+    '0',
+    '--save',
+    checkpoint,
+  );
 });
 
 test.each(['cpu', 'wasm'])('PyTorch scores a tabgpt checkpoint as `score --backend %s` does, character by character', async (backend) => {
   const python = findTorchPython();
   if (!python) throw new Error(NO_TORCH);
   const ours: number[] = (await cli('score', '--checkpoint', checkpoint, '--text', TEXT, '--backend', backend)).surprisal;
-  const { stdout } = await run(python, ['tests/interop/pytorch_score.py', checkpoint, TEXT], { env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } });
+  const { stdout } = await run(python, ['tests/interop/pytorch_score.py', checkpoint, TEXT], {
+    env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' },
+  });
   const theirs: number[] = JSON.parse(stdout);
   expect(ours).toHaveLength([...TEXT].length - 1);
   expect(theirs).toHaveLength(ours.length);

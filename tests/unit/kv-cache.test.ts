@@ -91,17 +91,20 @@ describe.each(['cpu', 'wasm'] as const)('the KV cache on %s', (backend) => {
     cache.dispose();
   });
 
-  test.each([1, 6, T - 1, T])('prompt of %i: the same next-character probabilities as the whole window at every position that fits', async (n) => {
-    const prompt = ids.slice(0, n);
-    const rest = ids.slice(n, T);
-    const cached = await teacherForced(new CachedContext(model, prompt), rest);
-    const window = await teacherForced(new WindowContext(model, prompt), rest);
-    expect(cached).toHaveLength(T - n + 1);
-    cached.forEach((c, i) => {
-      expect(c.seen).toBe(n + i);
-      expect(maxDiff(c.probs, window[i].probs), `after ${n + i} characters`).toBeLessThan(1e-5);
-    });
-  });
+  test.each([1, 6, T - 1, T])(
+    'prompt of %i: the same next-character probabilities as the whole window at every position that fits',
+    async (n) => {
+      const prompt = ids.slice(0, n);
+      const rest = ids.slice(n, T);
+      const cached = await teacherForced(new CachedContext(model, prompt), rest);
+      const window = await teacherForced(new WindowContext(model, prompt), rest);
+      expect(cached).toHaveLength(T - n + 1);
+      cached.forEach((c, i) => {
+        expect(c.seen).toBe(n + i);
+        expect(maxDiff(c.probs, window[i].probs), `after ${n + i} characters`).toBeLessThan(1e-5);
+      });
+    },
+  );
 
   test('past the context each character sees the last 3/4 to all of the context, at the positions a window there gives', async () => {
     const keep = refillLength(T);
@@ -163,14 +166,21 @@ describe.each(['cpu', 'wasm'] as const)('the KV cache on %s', (backend) => {
     m.dispose();
   });
 
-  test.each([0, 0.8, 1, 2])('temperature %s: the same text with and without the cache while prompt + completion fit', async (temperature) => {
-    for (const [prompt, seed] of [['a', 1], ['abc de', 2], ['abcdefghij klmn', 3]] as const) {
-      const length = T - Array.from(prompt).length;
-      const withCache = await sampleText(sharp, prompt, length, temperature, seed);
-      expect(Array.from(withCache)).toHaveLength(length);
-      expect(await sampleText(sharp, prompt, length, temperature, seed, false)).toBe(withCache);
-    }
-  });
+  test.each([0, 0.8, 1, 2])(
+    'temperature %s: the same text with and without the cache while prompt + completion fit',
+    async (temperature) => {
+      for (const [prompt, seed] of [
+        ['a', 1],
+        ['abc de', 2],
+        ['abcdefghij klmn', 3],
+      ] as const) {
+        const length = T - Array.from(prompt).length;
+        const withCache = await sampleText(sharp, prompt, length, temperature, seed);
+        expect(Array.from(withCache)).toHaveLength(length);
+        expect(await sampleText(sharp, prompt, length, temperature, seed, false)).toBe(withCache);
+      }
+    },
+  );
 
   test('past the context: the asked length, deterministic under a seed, and no tensor left behind', async () => {
     await sampleText(model, 'ab', 2 * T, 1, 5); // warm-up: masks and kernels

@@ -2,7 +2,16 @@ import { describe, expect, test } from 'vitest';
 import { Rng } from '../../src/core/rng.ts';
 import type { ChartView } from '../../src/lib/chart-series.ts';
 import type { RunRecord } from '../../src/lib/history.ts';
-import { forecastRecord, forecastShape, maxFitPoints, minForecastPoints, postWarmupCount, refitDue, SpikeWatch, spikePoints } from '../../src/lib/learning-curve.ts';
+import {
+  forecastRecord,
+  forecastShape,
+  maxFitPoints,
+  minForecastPoints,
+  postWarmupCount,
+  refitDue,
+  SpikeWatch,
+  spikePoints,
+} from '../../src/lib/learning-curve.ts';
 
 const curve = (step: number) => 1.5 + (5 / step) ** 0.4;
 
@@ -159,7 +168,11 @@ describe('SpikeWatch', () => {
   });
 
   test('spike markers follow the view', () => {
-    const marks = spikePoints([{ step: 100, loss: 2 }], { tokensPerStep: 20, flopsPerStep: 1e6 }, { x: 'tokens', y: 'bits', logX: true, logY: false });
+    const marks = spikePoints(
+      [{ step: 100, loss: 2 }],
+      { tokensPerStep: 20, flopsPerStep: 1e6 },
+      { x: 'tokens', y: 'bits', logX: true, logY: false },
+    );
     expect(marks[0].x).toBeCloseTo(Math.log10(2000), 12);
     expect(marks[0].y).toBeCloseTo(2 / Math.LN2, 12);
   });

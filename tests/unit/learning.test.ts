@@ -14,18 +14,21 @@ beforeAll(async () => {
 });
 
 test('on a small config the loss falls below the corpus unigram entropy within a few hundred steps', async () => {
-    const text = loadCorpus('moby-dick').slice(0, 200_000);
-    const tok = CharTokenizer.fromText(text);
-    const { train: trainIds, val } = splitTrainVal(tok.encode(text), 32);
-    // Unigram entropy of the train split: what a model that ignores context achieves at best.
-    const counts = new Map<number, number>();
-    for (const id of trainIds) counts.set(id, (counts.get(id) ?? 0) + 1);
-    let H = 0;
-    for (const c of counts.values()) H -= (c / trainIds.length) * Math.log(c / trainIds.length);
-    expect(H).toBeGreaterThan(2.5);
+  const text = loadCorpus('moby-dick').slice(0, 200_000);
+  const tok = CharTokenizer.fromText(text);
+  const { train: trainIds, val } = splitTrainVal(tok.encode(text), 32);
+  // Unigram entropy of the train split: what a model that ignores context achieves at best.
+  const counts = new Map<number, number>();
+  for (const id of trainIds) counts.set(id, (counts.get(id) ?? 0) + 1);
+  let H = 0;
+  for (const c of counts.values()) H -= (c / trainIds.length) * Math.log(c / trainIds.length);
+  expect(H).toBeGreaterThan(2.5);
 
-    const model = new GPT({ vocabSize: tok.size, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 32, dropout: 0 }, 1);
-    const trainer = new Trainer(model, { train: trainIds, val }, {
+  const model = new GPT({ vocabSize: tok.size, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 32, dropout: 0 }, 1);
+  const trainer = new Trainer(
+    model,
+    { train: trainIds, val },
+    {
       ...microTrain,
       batchSize: 16,
       maxSteps: 300,
@@ -34,15 +37,15 @@ test('on a small config the loss falls below the corpus unigram entropy within a
       warmupSteps: 20,
       evalEvery: 100,
       evalBatches: 4,
-    });
-    const evals: number[] = [];
-    await train(trainer, { onEval: (e) => evals.push(e.val) });
-    expect(evals[0]).toBeGreaterThan(H); // starts near ln(vocab)
-    expect(evals.at(-1)!).toBeLessThan(H);
-    trainer.dispose();
-    model.dispose();
-  });
-
+    },
+  );
+  const evals: number[] = [];
+  await train(trainer, { onEval: (e) => evals.push(e.val) });
+  expect(evals[0]).toBeGreaterThan(H); // starts near ln(vocab)
+  expect(evals.at(-1)!).toBeLessThan(H);
+  trainer.dispose();
+  model.dispose();
+});
 
 test('learns a task only attention can solve: repeat the character 4 places back', async () => {
   // Segments of 32: four random characters, then those four repeated. Given only the current

@@ -184,7 +184,13 @@ describe('corpus specs', () => {
   });
 
   test('a spec names order, alphabet size or letters, length, seed and alpha', () => {
-    expect(parseMarkovSpec('markov:order=2,alphabet=8,length=300000,seed=1')).toEqual({ ...defaultMarkovParams, order: 2, alphabet: 'abcdefgh', length: 300000, seed: 1 });
+    expect(parseMarkovSpec('markov:order=2,alphabet=8,length=300000,seed=1')).toEqual({
+      ...defaultMarkovParams,
+      order: 2,
+      alphabet: 'abcdefgh',
+      length: 300000,
+      seed: 1,
+    });
     expect(parseMarkovSpec('markov:alphabet=xyz,alpha=0.25').alphabet).toBe('xyz');
     expect(parseMarkovSpec('markov:alpha=2e-1').alpha).toBe(0.2);
   });
@@ -212,7 +218,9 @@ describe('corpus specs', () => {
     expect(() => parseMarkovSpec('markov:colour=red')).toThrow(/unknown key "colour"/);
     expect(() => parseMarkovSpec('markov:order=two')).toThrow(/order must be a non-negative integer, got "two"/);
     expect(() => parseMarkovSpec('markov:order=-1')).toThrow(/order must be/);
-    expect(() => parseMarkovSpec('markov:order=6')).toThrow(/order=6 with alphabet size 8 gives 8\^6 = 262,144 states; at most 65,536 \(order ≤ 5\)/);
+    expect(() => parseMarkovSpec('markov:order=6')).toThrow(
+      /order=6 with alphabet size 8 gives 8\^6 = 262,144 states; at most 65,536 \(order ≤ 5\)/,
+    );
     expect(() => parseMarkovSpec('markov:length=0')).toThrow(/length must be an integer from 1/);
     expect(() => parseMarkovSpec('markov:length=1.5')).toThrow(/length must be a non-negative integer/);
     expect(() => parseMarkovSpec('markov:seed=4294967296')).toThrow(/seed must be an integer from 0 to 4294967295/);

@@ -113,8 +113,18 @@ describe('GPT', () => {
 describe('gradients', () => {
   test('agree with finite differences on a micro model', async () => {
     const model = new GPT({ vocabSize: 7, blockSize: 4, nLayer: 1, nHead: 2, nEmbd: 4, dropout: 0 }, 11);
-    const x = tf.tensor2d([[1, 2, 3, 4], [6, 5, 0, 2]], undefined, 'int32');
-    const y = tf.tensor1d([2, 3, 4, 5, 5, 0, 2, 1].map((v) => v % 7), 'int32');
+    const x = tf.tensor2d(
+      [
+        [1, 2, 3, 4],
+        [6, 5, 0, 2],
+      ],
+      undefined,
+      'int32',
+    );
+    const y = tf.tensor1d(
+      [2, 3, 4, 5, 5, 0, 2, 1].map((v) => v % 7),
+      'int32',
+    );
     const lossOf = () => model.loss(model.forward(x), y);
     const vars = model.params.map((p) => p.variable);
     const { value, grads } = tf.variableGrads(lossOf, vars);
@@ -125,7 +135,9 @@ describe('gradients', () => {
       const g = await grads[variable.name].data();
       const base = Float32Array.from(await variable.data());
       // The three largest-magnitude coordinates of each tensor, where the relative check is meaningful.
-      const idx = Array.from(g.keys()).sort((a, b) => Math.abs(g[b]) - Math.abs(g[a])).slice(0, 3);
+      const idx = Array.from(g.keys())
+        .sort((a, b) => Math.abs(g[b]) - Math.abs(g[a]))
+        .slice(0, 3);
       for (const i of idx) {
         const at = async (delta: number) => {
           const moved = Float32Array.from(base);

@@ -109,7 +109,9 @@ describe('n-gram baselines', () => {
   test('a larger k pulls every model toward uniform, and the cross-entropy toward ln V', () => {
     const { train, val, V } = splitOf('the cat sat on the mat, the rat ate the hat. '.repeat(20), 'a cat and a rat on a mat');
     for (const order of [1, 2, 3]) {
-      const gaps = [10, 1e3, 1e5, 1e7].map((k) => Math.abs(crossEntropy(fitNgram(train, V, order, { kind: 'addk', k }), val).nats - Math.log(V)));
+      const gaps = [10, 1e3, 1e5, 1e7].map((k) =>
+        Math.abs(crossEntropy(fitNgram(train, V, order, { kind: 'addk', k }), val).nats - Math.log(V)),
+      );
       for (let i = 1; i < gaps.length; i++) expect(gaps[i]).toBeLessThan(gaps[i - 1]);
       expect(gaps.at(-1)).toBeLessThan(1e-4);
     }
@@ -145,12 +147,32 @@ describe('n-gram baselines', () => {
     ['k < 0', () => fitNgram(new Int32Array(4), 2, 2, { kind: 'addk', k: -1 }), /finite k > 0, got -1/],
     ['k NaN', () => fitNgram(new Int32Array(4), 2, 2, { kind: 'addk', k: NaN }), /finite k > 0, got NaN/],
     ['k ∞', () => fitNgram(new Int32Array(4), 2, 2, { kind: 'addk', k: Infinity }), /finite k > 0, got Infinity/],
-    ['an unknown smoothing', () => fitNgram(new Int32Array(4), 2, 2, { kind: 'kneser-ney' } as unknown as Smoothing), /unknown smoothing "kneser-ney"/],
+    [
+      'an unknown smoothing',
+      () => fitNgram(new Int32Array(4), 2, 2, { kind: 'kneser-ney' } as unknown as Smoothing),
+      /unknown smoothing "kneser-ney"/,
+    ],
     ['vocabulary size 0', () => fitNgram(new Int32Array(0), 0, 2, laplace), /vocabulary size must be a whole number ≥ 1, got 0/],
-    ['a train id outside the vocabulary', () => fitNgram(Int32Array.from([0, 1, 2]), 2, 2, laplace), /train id 2 at position 2 is outside the vocabulary \(size 2\)/],
-    ['a val id outside the vocabulary', () => crossEntropy(fitNgram(Int32Array.from([0, 1]), 2, 2, laplace), Int32Array.from([0, -1])), /val id -1 at position 1/],
-    ['a val split too short to predict one character', () => crossEntropy(fitNgram(Int32Array.from([0, 1]), 2, 3, laplace), Int32Array.from([0, 1])), /at least 3 characters/],
-    ['a context too short for the order', () => fitNgram(Int32Array.from([0, 1]), 2, 3, laplace).logProb([1], 0), /needs 2 characters of context, got 1/],
+    [
+      'a train id outside the vocabulary',
+      () => fitNgram(Int32Array.from([0, 1, 2]), 2, 2, laplace),
+      /train id 2 at position 2 is outside the vocabulary \(size 2\)/,
+    ],
+    [
+      'a val id outside the vocabulary',
+      () => crossEntropy(fitNgram(Int32Array.from([0, 1]), 2, 2, laplace), Int32Array.from([0, -1])),
+      /val id -1 at position 1/,
+    ],
+    [
+      'a val split too short to predict one character',
+      () => crossEntropy(fitNgram(Int32Array.from([0, 1]), 2, 3, laplace), Int32Array.from([0, 1])),
+      /at least 3 characters/,
+    ],
+    [
+      'a context too short for the order',
+      () => fitNgram(Int32Array.from([0, 1]), 2, 3, laplace).logProb([1], 0),
+      /needs 2 characters of context, got 1/,
+    ],
     ['an order too high to pack exactly', () => fitNgram(new Int32Array(4), 100, 9, laplace), /100\^9 .* use a lower order/],
   ])('%s is a clear error', (_, f, message) => {
     expect(f).toThrow(message);

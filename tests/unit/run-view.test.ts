@@ -24,9 +24,15 @@ const info: RunInfo = {
   references: [],
 };
 
-const run = (step = 0, losses: number[] = [], evals: { step: number; train: number; val: number }[] = []): RunEvent => ({ type: 'run', step, history: { losses, evals }, ...info });
+const run = (step = 0, losses: number[] = [], evals: { step: number; train: number; val: number }[] = []): RunEvent => ({
+  type: 'run',
+  step,
+  history: { losses, evals },
+  ...info,
+});
 const step = (s: number, loss = 2): RunEvent => ({ type: 'step', step: s, loss, lr: 1e-3, ms: 5, starts: [s * 3], epoch: 0 });
-const play = (events: RunEvent[], from: RunView = emptyView, continuing = false) => events.reduce((v, e) => reduceRun(v, e, continuing && e.type === 'run'), from);
+const play = (events: RunEvent[], from: RunView = emptyView, continuing = false) =>
+  events.reduce((v, e) => reduceRun(v, e, continuing && e.type === 'run'), from);
 
 describe('reduceRun', () => {
   test('a new run starts training with an empty curve, its record labelled and numbered after the earlier ones', () => {
@@ -78,11 +84,28 @@ describe('reduceRun', () => {
     expect(v.runs[0].evals).toEqual([{ step: 1, train: 2.2, val: 2.3 }]);
     expect(v.lastEval?.val).toBe(2.3);
     expect(reduceRun(v, { type: 'paused', step: 1 }).status).toBe('paused');
-    const summary = { type: 'summary' as const, params: 1000, nonEmbeddingParams: 900, trainLoss: 2.2, valLoss: 2.3, tokensPerSec: 100, backend: 'cpu', steps: 1 };
+    const summary = {
+      type: 'summary' as const,
+      params: 1000,
+      nonEmbeddingParams: 900,
+      trainLoss: 2.2,
+      valLoss: 2.3,
+      tokensPerSec: 100,
+      backend: 'cpu',
+      steps: 1,
+    };
     const done = reduceRun(v, { type: 'done', summary, stopped: true });
     expect(done).toMatchObject({ status: 'done', summary, stoppedEarly: true });
     const reset = reduceRun(done, { type: 'reset' });
-    expect(reset).toMatchObject({ status: 'idle', info: null, lastStep: null, lastEval: null, summary: null, stoppedEarly: false, startStep: 0 });
+    expect(reset).toMatchObject({
+      status: 'idle',
+      info: null,
+      lastStep: null,
+      lastEval: null,
+      summary: null,
+      stoppedEarly: false,
+      startStep: 0,
+    });
     expect(reset.runs).toHaveLength(1); // the finished run's curve stays for comparison
   });
 

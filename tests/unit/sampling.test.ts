@@ -65,7 +65,13 @@ describe('sampleIndex', () => {
 describe('sample request settings, as the Sample panel checks them', () => {
   const ok = { prompt: 'The ', temperature: 0.8, length: 200, seed: 1 };
   test('good settings, and the edges that are allowed, have no issue', () => {
-    for (const r of [ok, { ...ok, temperature: 0 }, { ...ok, temperature: 1e6 }, { ...ok, length: 0 }, { ...ok, length: MAX_GENERATE_LENGTH }]) {
+    for (const r of [
+      ok,
+      { ...ok, temperature: 0 },
+      { ...ok, temperature: 1e6 },
+      { ...ok, length: 0 },
+      { ...ok, length: MAX_GENERATE_LENGTH },
+    ]) {
       expect(sampleRequestIssues(r)).toEqual([]);
     }
   });

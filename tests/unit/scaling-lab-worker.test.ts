@@ -10,7 +10,6 @@ import { parseLadder, sweepConfig } from '../../src/core/sweep.ts';
 import type { SweepConfig, SweepFromWorker } from '../../workers/protocol.ts';
 import { events, next, send, startWorker } from './worker-harness.ts';
 
-
 const corpus = { name: 'markov', ...generateMarkov(parseMarkovSpec('markov:order=1,alphabet=6,length=40000')) };
 const config: SweepConfig = {
   ladder: [
@@ -32,7 +31,13 @@ beforeAll(async () => {
 describe('train.worker sweeps and fits', () => {
   test('a sweep announces its plan, then streams each model, its steps and points, and ends with sweepDone', async () => {
     const done = next('sweepDone');
-    send({ type: 'sweep', id: 1, corpus: { name: corpus.name, text: corpus.text, entropyRate: corpus.entropyRate }, config, startModel: 0 });
+    send({
+      type: 'sweep',
+      id: 1,
+      corpus: { name: corpus.name, text: corpus.text, entropyRate: corpus.entropyRate },
+      config,
+      startModel: 0,
+    });
     expect(await done).toEqual({ type: 'sweepDone', id: 1, stopped: false, nextModel: 2 });
     const plan = events.find((e) => e.type === 'sweepPlan') as Extract<SweepFromWorker, { type: 'sweepPlan' }>;
     expect(plan).toMatchObject({ id: 1, steps: [6, 6], vocabSize: 6 });
@@ -61,16 +66,52 @@ describe('train.worker sweeps and fits', () => {
 
   test('the CLI and the Scaling lab plan the same sweep: the same models, steps and warm-up each', async () => {
     // The lab's fields, as ScalingLab builds its config from them (minLr = lr / 10).
-    const fields = { ladder: parseLadder('1x8,2x16,2x32h4'), blockSize: 16, batchSize: 8, learningRate: 0.01, minLr: 0.001, budget: { tokensPerParam: 4 }, points: 2 };
+    const fields = {
+      ladder: parseLadder('1x8,2x16,2x32h4'),
+      blockSize: 16,
+      batchSize: 8,
+      learningRate: 0.01,
+      minLr: 0.001,
+      budget: { tokensPerParam: 4 },
+      points: 2,
+    };
     const done = next('sweepDone');
     const planned = next('sweepPlan', (e) => e.id === 5);
-    send({ type: 'sweep', id: 5, corpus: { name: corpus.name, text: corpus.text, entropyRate: corpus.entropyRate }, config: sweepConfig(fields), startModel: 0 });
+    send({
+      type: 'sweep',
+      id: 5,
+      corpus: { name: corpus.name, text: corpus.text, entropyRate: corpus.entropyRate },
+      config: sweepConfig(fields),
+      startModel: 0,
+    });
     const app = await planned;
     send({ type: 'stopSweep' });
     await done;
     // The CLI with the same settings as flags: its start line is its plan (read, then the process is ended).
-    const cli = spawn('node', ['--import', 'tsx', 'src/cli/main.ts', 'sweep', '--corpus', 'markov:order=1,alphabet=6,length=40000', '--sizes', '1x8,2x16,2x32h4',
-      '--tokens-per-param', '4', '--ctx', '16', '--batch', '8', '--lr', '0.01', '--min-lr', '0.001', '--points', '2', '--backend', 'cpu']);
+    const cli = spawn('node', [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'sweep',
+      '--corpus',
+      'markov:order=1,alphabet=6,length=40000',
+      '--sizes',
+      '1x8,2x16,2x32h4',
+      '--tokens-per-param',
+      '4',
+      '--ctx',
+      '16',
+      '--batch',
+      '8',
+      '--lr',
+      '0.01',
+      '--min-lr',
+      '0.001',
+      '--points',
+      '2',
+      '--backend',
+      'cpu',
+    ]);
     const start = await new Promise<{ steps: number[]; warmupSteps: number[] }>((resolve, reject) => {
       let out = '';
       cli.stdout.on('data', (d: Buffer) => {
@@ -112,7 +153,8 @@ describe('train.worker sweeps and fits', () => {
   test('fit answers with the law, its intervals and a prediction interval', async () => {
     const law = { E: 1.1, A: 30, B: 50, alpha: 0.35, beta: 0.3 };
     const points = [];
-    for (const N of [1e3, 3e3, 1e4, 3e4]) for (const D of [1e4, 3e4, 1e5]) points.push({ N, D, loss: law.E + law.A / N ** law.alpha + law.B / D ** law.beta });
+    for (const N of [1e3, 3e3, 1e4, 3e4])
+      for (const D of [1e4, 3e4, 1e5]) points.push({ N, D, loss: law.E + law.A / N ** law.alpha + law.B / D ** law.beta });
     const fitted = next('fitted');
     send({ type: 'fit', id: 5, points, at: [{ N: 1e5, D: 1e6 }], samples: 20, seed: 1 });
     const f = await fitted;

@@ -15,7 +15,16 @@ import {
   publishedPerChar,
   xRange,
 } from '../../src/lib/scaling-chart.ts';
-import { DEFAULT_LADDER, DEFAULT_SIZES, formatShape, parseLadder, planSweep, sweepConfig, sweepFraction, sweepTrainConfig } from '../../src/core/sweep.ts';
+import {
+  DEFAULT_LADDER,
+  DEFAULT_SIZES,
+  formatShape,
+  parseLadder,
+  planSweep,
+  sweepConfig,
+  sweepFraction,
+  sweepTrainConfig,
+} from '../../src/core/sweep.ts';
 import type { FittedLaw, SweepPoint } from '../../workers/protocol.ts';
 
 const base = { charsPerToken: 4.3, vocabSize: 65, refD: 1e6, refN: 1e5, fit: null, sweep: [], run: null, verified: [] };
@@ -63,7 +72,11 @@ describe('ladders', () => {
     expect(plan.N[1]).toBe(N);
     expect(plan.steps[1]).toBe(Math.ceil((20 * N) / 128));
     expect(plan.warmupSteps[1]).toBe(Math.floor(0.1 * plan.steps[1]));
-    expect(sweepTrainConfig(cfg, plan, 1)).toMatchObject({ maxSteps: plan.steps[1], warmupSteps: plan.warmupSteps[1], evalEvery: Math.floor(plan.steps[1] / 4) });
+    expect(sweepTrainConfig(cfg, plan, 1)).toMatchObject({
+      maxSteps: plan.steps[1],
+      warmupSteps: plan.warmupSteps[1],
+      evalEvery: Math.floor(plan.steps[1] / 4),
+    });
     expect(() => planSweep({ ...cfg, warmupFraction: 1 }, 10)).toThrow(/warm-up fraction/);
   });
 
@@ -139,7 +152,9 @@ describe('log–log series', () => {
       const { measured, curves } = buildSeries({ ...base, axis, sweep, run });
       const xs = measured.find((m) => m.kind === 'sweep')!.points.map((p) => p.x);
       expect(xs).toEqual(axis === 'N' ? [1e4, 1e5] : axis === 'D' ? [1e5, 1e5] : sweep.map(computeOf));
-      expect(measured.find((m) => m.kind === 'run')!.points).toEqual([{ x: axis === 'N' ? 3e4 : axis === 'D' ? 2e5 : 6 * 3e4 * 2e5, y: 1.8 }]);
+      expect(measured.find((m) => m.kind === 'run')!.points).toEqual([
+        { x: axis === 'N' ? 3e4 : axis === 'D' ? 2e5 : 6 * 3e4 * 2e5, y: 1.8 },
+      ]);
       expect(curves).toHaveLength(2);
     }
   });
@@ -162,7 +177,9 @@ describe('exports', () => {
   });
 
   test('fits CSV gives each parameter with its interval, quoting labels that need it', () => {
-    const csv = fitsCsv([{ label: 'fit 1 (a, b)', points: 2, fitted }]).trim().split('\n');
+    const csv = fitsCsv([{ label: 'fit 1 (a, b)', points: 2, fitted }])
+      .trim()
+      .split('\n');
     expect(csv[0]).toBe('label,points,E,E_lo,E_hi,A,A_lo,A_hi,B,B_lo,B_hi,alpha,alpha_lo,alpha_hi,beta,beta_lo,beta_hi');
     expect(csv[1]).toBe('"fit 1 (a, b)",2,1,0.9,1.1,2,1,3,3,2,4,0.3,0.2,0.4,0.4,0.3,0.5');
   });

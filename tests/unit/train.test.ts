@@ -71,7 +71,13 @@ describe('AdamW', () => {
 
 describe('train', () => {
   test('reports every step once, in order, with the learning rate of that step', async () => {
-    const run = createRun(prepareRun(prepareText(), { blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 }, { ...microTrain, maxSteps: 13, logEvery: 5, evalEvery: 6 }));
+    const run = createRun(
+      prepareRun(
+        prepareText(),
+        { blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 },
+        { ...microTrain, maxSteps: 13, logEvery: 5, evalEvery: 6 },
+      ),
+    );
     const steps: StepEvent[] = [];
     const evalSteps: number[] = [];
     await train(run.trainer, { onStep: (e) => steps.push(e), onEval: (e) => evalSteps.push(e.step) });
@@ -82,7 +88,13 @@ describe('train', () => {
   });
 
   test('a finished run is handed over (to be saved) after its last step and before its final evaluation', async () => {
-    const run = createRun(prepareRun(prepareText(), { blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 }, { ...microTrain, maxSteps: 9, logEvery: 4, evalEvery: 6 }));
+    const run = createRun(
+      prepareRun(
+        prepareText(),
+        { blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 },
+        { ...microTrain, maxSteps: 9, logEvery: 4, evalEvery: 6 },
+      ),
+    );
     const order: string[] = [];
     await train(run.trainer, {
       onStep: (e) => order.push(`step ${e.step}`),
@@ -94,7 +106,9 @@ describe('train', () => {
     expect(order.slice(-3)).toEqual(['step 9', 'trained at 9', 'eval 9']);
     expect(order.filter((o) => o.startsWith('trained'))).toHaveLength(1); // not at the intermediate eval
     // A stopped run is not finished: nothing is handed over.
-    const stopped = createRun(prepareRun(prepareText(), { blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 }, { ...microTrain, maxSteps: 9 }));
+    const stopped = createRun(
+      prepareRun(prepareText(), { blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 }, { ...microTrain, maxSteps: 9 }),
+    );
     let handed = false;
     await train(stopped.trainer, { shouldStop: () => stopped.trainer.step >= 3, onTrained: async () => void (handed = true) });
     expect(handed).toBe(false);
@@ -134,7 +148,13 @@ describe('train', () => {
   });
 
   test('tf.memory().numTensors stays flat across 200 training steps', async () => {
-    const run = createRun(prepareRun(prepareText(), { blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 8, dropout: 0.1 }, { ...microTrain, maxSteps: 220, evalEvery: 50 }));
+    const run = createRun(
+      prepareRun(
+        prepareText(),
+        { blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 8, dropout: 0.1 },
+        { ...microTrain, maxSteps: 220, evalEvery: 50 },
+      ),
+    );
     await train(run.trainer, { shouldStop: () => run.trainer.step >= 20 }); // warm-up: masks and such
     const before = tf.memory();
     await train(run.trainer, {});
@@ -147,11 +167,21 @@ describe('train', () => {
 
   test('config errors name the setting before anything is allocated', () => {
     const before = tf.memory().numTensors;
-    expect(() => prepareRun('abc'.repeat(100), { blockSize: 8, nLayer: 1, nHead: 3, nEmbd: 8, dropout: 0 }, microTrain)).toThrow(/divisible by nHead/);
-    expect(() => prepareRun('abc'.repeat(100), { blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 }, { ...microTrain, learningRate: -1 })).toThrow(/learningRate/);
-    expect(() => prepareRun('abc', { blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 }, microTrain)).toThrow(/3 characters: too short for a context of 8/);
+    expect(() => prepareRun('abc'.repeat(100), { blockSize: 8, nLayer: 1, nHead: 3, nEmbd: 8, dropout: 0 }, microTrain)).toThrow(
+      /divisible by nHead/,
+    );
     expect(() =>
-      prepareRun('abcdefgh'.repeat(20), { blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 }, { ...microTrain, batchSize: 64, sampling: 'sequential' }),
+      prepareRun('abc'.repeat(100), { blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 }, { ...microTrain, learningRate: -1 }),
+    ).toThrow(/learningRate/);
+    expect(() => prepareRun('abc', { blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 }, microTrain)).toThrow(
+      /3 characters: too short for a context of 8/,
+    );
+    expect(() =>
+      prepareRun(
+        'abcdefgh'.repeat(20),
+        { blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0 },
+        { ...microTrain, batchSize: 64, sampling: 'sequential' },
+      ),
     ).toThrow(/sequential partitioning into 64 streams/);
     expect(tf.memory().numTensors).toBe(before);
   });

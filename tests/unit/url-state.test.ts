@@ -88,7 +88,9 @@ test('well-formed values in decimal and exponent notation are read', () => {
 test('no parsed number is ever NaN', () => {
   const junk = ['', '-', '.', 'e5', '1e', '١', '½', 'null', 'undefined', '[]', '{}', '%', '\u0000'];
   for (const j of junk) {
-    const query = ['layers', 'heads', 'embd', 'ctx', 'dropout', 'batch', 'steps', 'lr', 'seed'].map((k) => `${k}=${encodeURIComponent(j)}`).join('&');
+    const query = ['layers', 'heads', 'embd', 'ctx', 'dropout', 'batch', 'steps', 'lr', 'seed']
+      .map((k) => `${k}=${encodeURIComponent(j)}`)
+      .join('&');
     const setup = parseSetup(query, corpora);
     expect(setup, JSON.stringify(j)).toEqual(defaultSetup);
   }

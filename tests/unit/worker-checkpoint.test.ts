@@ -15,7 +15,6 @@ import { readSafetensors } from '../../src/core/safetensors.ts';
 import type { ToWorker } from '../../workers/protocol.ts';
 import { events, next, send, startWorker } from './worker-harness.ts';
 
-
 const text = 'It is a truth universally acknowledged, that a single man in possession of a good fortune. '.repeat(30);
 const corpus = { name: 'austen', text };
 const model = { ...defaultModelConfig, nLayer: 1, nHead: 2, nEmbd: 16, blockSize: 16 };
@@ -25,7 +24,11 @@ const start = (over: Partial<typeof train> = {}): ToWorker => ({ type: 'start', 
 const run = promisify(execFile);
 
 /** Train losses of the step events posted since `mark`. */
-const lossesSince = (mark: number) => events.slice(mark).filter((e) => e.type === 'step').map((e) => e.loss);
+const lossesSince = (mark: number) =>
+  events
+    .slice(mark)
+    .filter((e) => e.type === 'step')
+    .map((e) => e.loss);
 
 let reference: number[] = [];
 
@@ -146,10 +149,47 @@ describe('train.worker checkpoints', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tabgpt-resume-'));
     const [textFile, ckpt] = [join(dir, 'austen.txt'), join(dir, 'six.safetensors')];
     writeFileSync(textFile, text);
-    const flags = ['--corpus', textFile, '--layers', '1', '--heads', '2', '--embd', '16', '--ctx', '16', '--batch', '4', '--dropout', '0.1', '--backend', 'cpu', '--eval-every', '0'];
+    const flags = [
+      '--corpus',
+      textFile,
+      '--layers',
+      '1',
+      '--heads',
+      '2',
+      '--embd',
+      '16',
+      '--ctx',
+      '16',
+      '--batch',
+      '4',
+      '--dropout',
+      '0.1',
+      '--backend',
+      'cpu',
+      '--eval-every',
+      '0',
+    ];
     await run('node', ['--import', 'tsx', 'src/cli/main.ts', 'train', ...flags, '--steps', '6', '--save', ckpt]);
-    const resumed = await run('node', ['--import', 'tsx', 'src/cli/main.ts', 'train', '--resume', ckpt, '--corpus', textFile, '--steps', '12', '--backend', 'cpu']);
-    const cliLosses = resumed.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'step').map((l) => l.loss);
+    const resumed = await run('node', [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'train',
+      '--resume',
+      ckpt,
+      '--corpus',
+      textFile,
+      '--steps',
+      '12',
+      '--backend',
+      'cpu',
+    ]);
+    const cliLosses = resumed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.type === 'step')
+      .map((l) => l.loss);
     expect(cliLosses).toHaveLength(6); // steps 7..12
 
     const bytes = new Uint8Array(readFileSync(ckpt));

@@ -10,7 +10,17 @@ import { events, next, send, startWorker } from './worker-harness.ts';
 
 const corpus = { name: 'rhyme', text: 'Twinkle, twinkle, little star, how I wonder what you are. '.repeat(30) };
 const model = { ...defaultModelConfig, nLayer: 1, nHead: 2, nEmbd: 16, blockSize: 16 };
-const train = { ...defaultTrainConfig, batchSize: 4, maxSteps: 40, warmupSteps: 0, minLr: 1e-3, learningRate: 1e-3, evalEvery: 0, evalBatches: 2, logEvery: 1 };
+const train = {
+  ...defaultTrainConfig,
+  batchSize: 4,
+  maxSteps: 40,
+  warmupSteps: 0,
+  minLr: 1e-3,
+  learningRate: 1e-3,
+  evalEvery: 0,
+  evalBatches: 2,
+  logEvery: 1,
+};
 
 beforeAll(startWorker);
 afterAll(() => send({ type: 'reset' }));

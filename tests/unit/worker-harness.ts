@@ -32,7 +32,10 @@ export function send(msg: ToWorker | SweepToWorker) {
 /** The next event (from now on) of this type that matches. */
 export function next<T extends Event['type']>(type: T, pred: (e: Of<T>) => boolean = () => true, ms = 120_000): Promise<Of<T>> {
   return new Promise<Of<T>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${type} event within ${ms} ms; last events: ${JSON.stringify(events.slice(-3))}`)), ms);
+    const timer = setTimeout(
+      () => reject(new Error(`no ${type} event within ${ms} ms; last events: ${JSON.stringify(events.slice(-3))}`)),
+      ms,
+    );
     waiters.push({
       pred: (e) => e.type === type && pred(e as Of<T>),
       resolve: (e) => {

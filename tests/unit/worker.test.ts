@@ -8,11 +8,15 @@ import { defaultModelConfig, defaultTrainConfig } from '../../src/core/config.ts
 import type { ToWorker } from '../../workers/protocol.ts';
 import { events, next, send, startWorker } from './worker-harness.ts';
 
-
 const text = 'It is a truth universally acknowledged, that a single man in possession of a good fortune. '.repeat(30);
 const model = { ...defaultModelConfig, nLayer: 1, nHead: 2, nEmbd: 16, blockSize: 16 };
 const train = { ...defaultTrainConfig, batchSize: 4, maxSteps: 30, warmupSteps: 3, evalEvery: 10, evalBatches: 2, logEvery: 2 };
-const start = (over: Partial<typeof train> = {}, m = model): ToWorker => ({ type: 'start', corpus: { name: 'austen', text }, model: m, train: { ...train, ...over } });
+const start = (over: Partial<typeof train> = {}, m = model): ToWorker => ({
+  type: 'start',
+  corpus: { name: 'austen', text },
+  model: m,
+  train: { ...train, ...over },
+});
 
 /** Trains a whole run from here (each test that needs a model makes its own) and returns its losses. */
 async function wholeRun(over: Partial<typeof train> = {}): Promise<number[]> {
@@ -20,7 +24,10 @@ async function wholeRun(over: Partial<typeof train> = {}): Promise<number[]> {
   const done = next('done');
   send(start(over));
   await done;
-  return events.slice(mark).filter((e) => e.type === 'step').map((e) => e.loss);
+  return events
+    .slice(mark)
+    .filter((e) => e.type === 'step')
+    .map((e) => e.loss);
 }
 
 beforeAll(async () => {
@@ -33,7 +40,12 @@ afterAll(() => {
 
 describe('train.worker', () => {
   test('init reports the backend it runs on', () => {
-    expect(events.find((e) => e.type === 'ready')).toMatchObject({ type: 'ready', backend: 'cpu', adapter: 'pure JavaScript', skipped: [] });
+    expect(events.find((e) => e.type === 'ready')).toMatchObject({
+      type: 'ready',
+      backend: 'cpu',
+      adapter: 'pure JavaScript',
+      skipped: [],
+    });
   });
 
   test('start describes the run, streams every step with its batch and evals, and ends with done', async () => {
@@ -106,7 +118,10 @@ describe('train.worker', () => {
     const done = next('done');
     send({ type: 'resume' });
     await done;
-    const losses = events.slice(mark).filter((e) => e.type === 'step').map((e) => e.loss);
+    const losses = events
+      .slice(mark)
+      .filter((e) => e.type === 'step')
+      .map((e) => e.loss);
     // Paused between two steps: at the step of the last step event before it, with every earlier step reported.
     const at = events.findIndex((e, i) => i >= mark && e.type === 'paused');
     const before = events.slice(mark, at).filter((e) => e.type === 'step');

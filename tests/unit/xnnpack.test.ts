@@ -31,13 +31,22 @@ function normal(shape: number[], seed: number): tf.Tensor {
  * Values and gradients of f and g at the same inputs, for the same random upstream gradient:
  * each within `rtol` of the other (relative to the largest magnitude).
  */
-async function expectSameFunction(f: (...xs: tf.Tensor[]) => tf.Tensor, g: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], rtol = 1e-5) {
+async function expectSameFunction(
+  f: (...xs: tf.Tensor[]) => tf.Tensor,
+  g: (...xs: tf.Tensor[]) => tf.Tensor,
+  inputs: tf.Tensor[],
+  rtol = 1e-5,
+) {
   const before = tf.memory().numTensors;
   const run = (h: (...xs: tf.Tensor[]) => tf.Tensor) =>
     tf.tidy(() => {
       const y = h(...inputs);
       const dy = normal(y.shape, 99);
-      const grads = tf.grads((...xs: tf.Tensor[]) => h(...xs).mul(dy).sum())(inputs);
+      const grads = tf.grads((...xs: tf.Tensor[]) =>
+        h(...xs)
+          .mul(dy)
+          .sum(),
+      )(inputs);
       return [y, ...grads];
     });
   const a = run(f);
@@ -56,7 +65,11 @@ describe('on wasm, the XNNPACK-only products equal tf.matMul in value and gradie
   ])('linear [%i, %i]·[%i, %i]', async (N, K, M) => {
     const x = normal([N, K], 1);
     const w = normal([K, M], 2);
-    await expectSameFunction((a, b) => xnn.linear(a as tf.Tensor2D, b as tf.Tensor2D), (a, b) => tf.matMul(a, b), [x, w]);
+    await expectSameFunction(
+      (a, b) => xnn.linear(a as tf.Tensor2D, b as tf.Tensor2D),
+      (a, b) => tf.matMul(a, b),
+      [x, w],
+    );
     tf.dispose([x, w]);
   });
 
@@ -66,7 +79,11 @@ describe('on wasm, the XNNPACK-only products equal tf.matMul in value and gradie
   ])('the tied head x·wᵀ, [%i, %i]·[%i, %i]ᵀ', async (N, K, M) => {
     const x = normal([N, K], 3);
     const w = normal([M, K], 4);
-    await expectSameFunction((a, b) => xnn.linearTransposed(a as tf.Tensor2D, b as tf.Tensor2D), (a, b) => tf.matMul(a, b, false, true), [x, w]);
+    await expectSameFunction(
+      (a, b) => xnn.linearTransposed(a as tf.Tensor2D, b as tf.Tensor2D),
+      (a, b) => tf.matMul(a, b, false, true),
+      [x, w],
+    );
     tf.dispose([x, w]);
   });
 
@@ -74,7 +91,11 @@ describe('on wasm, the XNNPACK-only products equal tf.matMul in value and gradie
     const ids = tf.tensor1d([0, 4, 4, 2, 6, 1, 0, 3, 5], 'int32');
     const rows = tf.oneHot(ids, 7).cast('float32') as tf.Tensor2D;
     const w = normal([7, 5], 5);
-    await expectSameFunction((t) => xnn.embed(rows, t as tf.Tensor2D), (t) => tf.matMul(rows, t), [w]);
+    await expectSameFunction(
+      (t) => xnn.embed(rows, t as tf.Tensor2D),
+      (t) => tf.matMul(rows, t),
+      [w],
+    );
     tf.dispose([ids, rows, w]);
   });
 
@@ -100,25 +121,43 @@ describe('on wasm, the XNNPACK-only products equal tf.matMul in value and gradie
   ])('LayerNorm over [%i, %i], with its gain', async (N, C) => {
     const x = normal([N, C], 8).mul(3).add(1);
     const g = normal([C], 9);
-    await expectSameFunction((a, b) => xnn.layerNorm(a as tf.Tensor2D, b as tf.Tensor1D, 1e-5), (a, b) => ops.layerNorm(a as tf.Tensor2D, b as tf.Tensor1D, 1e-5), [x, g]);
+    await expectSameFunction(
+      (a, b) => xnn.layerNorm(a as tf.Tensor2D, b as tf.Tensor1D, 1e-5),
+      (a, b) => ops.layerNorm(a as tf.Tensor2D, b as tf.Tensor1D, 1e-5),
+      [x, g],
+    );
     tf.dispose([x, g]);
   });
 
   test('GELU, exact, over the range where its gradient changes', async () => {
     const x = tf.linspace(-9, 9, 1001).reshape([7, 143]);
-    await expectSameFunction((a) => xnn.gelu(a), (a) => ops.gelu(a), [x]);
+    await expectSameFunction(
+      (a) => xnn.gelu(a),
+      (a) => ops.gelu(a),
+      [x],
+    );
     x.dispose();
   });
 
   test('the mean cross-entropy and its gradient', async () => {
     const targets = tf.tensor1d([0, 82, 5, 5, 41, 13, 77, 2, 9, 60, 1], 'int32');
     const logits = normal([11, 83], 11).mul(4);
-    await expectSameFunction((x) => xnn.crossEntropy(x as tf.Tensor2D, targets), (x) => ops.crossEntropy(x as tf.Tensor2D, targets), [logits]);
+    await expectSameFunction(
+      (x) => xnn.crossEntropy(x as tf.Tensor2D, targets),
+      (x) => ops.crossEntropy(x as tf.Tensor2D, targets),
+      [logits],
+    );
     tf.dispose([targets, logits]);
   });
 
   test('a transpose through rank 3 equals the plain one', async () => {
-    for (const shape of [[12, 5], [7, 10], [7, 11], [1, 9], [64, 83]]) {
+    for (const shape of [
+      [12, 5],
+      [7, 10],
+      [7, 11],
+      [1, 9],
+      [64, 83],
+    ]) {
       const x = normal(shape, 7) as tf.Tensor2D;
       const [a, b] = [xnn.transpose2d(x), x.transpose()];
       expect(a.shape).toEqual(b.shape);
@@ -188,7 +227,9 @@ test('every matrix product of a wasm training step is one XNNPACK takes: untrans
   // The same step with the plain ops has transposed and batched products: what the test would catch.
   const plain = new Trainer(gpt, splitTrainVal(syntheticIds(5_000, 13), 16), { ...microTrain, batchSize: 4 }, { fusedKernels: false });
   const plainProfile = await profileSteps(() => plain.trainStep(), 1);
-  expect(plainProfile.rows.filter((k) => k.kernel === 'BatchMatMul' && (k.attrs !== '' || k.shapes.split('×')[0].split(',').length > 2)).length).toBeGreaterThan(0);
+  expect(
+    plainProfile.rows.filter((k) => k.kernel === 'BatchMatMul' && (k.attrs !== '' || k.shapes.split('×')[0].split(',').length > 2)).length,
+  ).toBeGreaterThan(0);
   plain.dispose();
   trainer.dispose();
   gpt.dispose();

@@ -16,7 +16,15 @@ interface WasmBackend {
 }
 
 /** The kernel: inputs p{i}, m{i}, v{i}, g{i}; attrs AdamWStep and decay[i]; outputs p', m', v' (3n). */
-export function adamwWasmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+export function adamwWasmKernel({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: object;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo[] {
   const wasm = backend as WasmBackend;
   const hp = attrs as unknown as AdamWStep & { decay: boolean[] };
   const n = hp.decay.length;

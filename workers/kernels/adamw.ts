@@ -18,7 +18,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { adamwWasmKernel } from './adamw-wasm.ts';
 import { clipScale, clipScaleDispatches, partialsLayout } from './global-norm.ts';
-import { bufferOf, newOutput, pipelineFor, storageUsage, submitAfterTfjs, workgroupsFor, type Dispatch, type WebGPUBackend, WORKGROUP } from './webgpu.ts';
+import {
+  bufferOf,
+  newOutput,
+  pipelineFor,
+  storageUsage,
+  submitAfterTfjs,
+  workgroupsFor,
+  type Dispatch,
+  type WebGPUBackend,
+  WORKGROUP,
+} from './webgpu.ts';
 
 /** One update's settings: the Trainer's config and the schedule's learning rate for this step. */
 export interface AdamWStep {
@@ -95,7 +105,15 @@ function constants(hp: AdamWStep) {
   };
 }
 
-function adamwKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+function adamwKernel({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: object;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo[] {
   const b = backend as WebGPUBackend;
   const hp = attrs as unknown as AdamWStep & { decay: boolean[] };
   const n = hp.decay.length;
@@ -120,7 +138,17 @@ function adamwKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap
   for (let i = 0; i < n; i++) {
     const u = new ArrayBuffer(UPDATE_UNIFORM_BYTES);
     new Uint32Array(u, 0, 2).set([sizes[i], clipping ? 1 : 0]);
-    new Float32Array(u, 8, 9).set([hp.lr, hp.beta1, k.ib1, hp.beta2, k.ib2, hp.eps, k.c1, k.c2, hp.decay[i] && hp.weightDecay > 0 ? k.decay : 1]);
+    new Float32Array(u, 8, 9).set([
+      hp.lr,
+      hp.beta1,
+      k.ib1,
+      hp.beta2,
+      k.ib2,
+      hp.eps,
+      k.c1,
+      k.c2,
+      hp.decay[i] && hp.weightDecay > 0 ? k.decay : 1,
+    ]);
     dispatches.push({
       pipeline,
       uniforms: u,
@@ -135,8 +163,10 @@ function adamwKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap
 
 /** Registers the webgpu kernel and its wasm twin (adamw-wasm.ts) once (registering again would throw). */
 export function registerAdamWKernel() {
-  if (!tf.getKernel(ADAMW_KERNEL, 'webgpu')) tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'webgpu', kernelFunc: adamwKernel });
-  if (!tf.getKernel(ADAMW_KERNEL, 'wasm')) tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'wasm', kernelFunc: adamwWasmKernel as unknown as tf.KernelFunc });
+  if (!tf.getKernel(ADAMW_KERNEL, 'webgpu'))
+    tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'webgpu', kernelFunc: adamwKernel });
+  if (!tf.getKernel(ADAMW_KERNEL, 'wasm'))
+    tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'wasm', kernelFunc: adamwWasmKernel as unknown as tf.KernelFunc });
 }
 
 /** Whether the fused AdamW kernel runs on the current backend: webgpu, and wasm (in JavaScript). */

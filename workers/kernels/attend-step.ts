@@ -106,7 +106,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 /** Inputs qkv [1, 3C], kCache and vCache (1, nh, S, hs); attrs pos and nHead; outputs y [1, C], kCache', vCache'. */
 export const ATTEND_STEP_KERNEL = 'TabgptAttendStep';
 
-function attendStepKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+function attendStepKernel({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: object;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo[] {
   const b = backend as WebGPUBackend;
   const { qkv, k, v } = inputs as Record<'qkv' | 'k' | 'v', tf.TensorInfo>;
   const pos = attrs!.pos as number;
@@ -126,7 +134,8 @@ function attendStepKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorIn
 }
 
 function registerAttendStepKernel() {
-  if (!tf.getKernel(ATTEND_STEP_KERNEL, 'webgpu')) tf.registerKernel({ kernelName: ATTEND_STEP_KERNEL, backendName: 'webgpu', kernelFunc: attendStepKernel });
+  if (!tf.getKernel(ATTEND_STEP_KERNEL, 'webgpu'))
+    tf.registerKernel({ kernelName: ATTEND_STEP_KERNEL, backendName: 'webgpu', kernelFunc: attendStepKernel });
 }
 
 /** Whether the kernel can run a step over caches of `S` rows: webgpu, and scores that fit workgroup memory. */

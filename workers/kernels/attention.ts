@@ -43,7 +43,15 @@ function shapes(qkv: { shape: number[] }, T: number, nHead: number) {
 // ---------------------------------------------------------------------------------------------
 // Forward: y and L, one dispatch of its own compute pass.
 
-function attentionKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+function attentionKernel({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: object;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo[] {
   const b = backend as WebGPUBackend;
   const qkv = inputs.qkv!;
   const T = attrs!.T as number;
@@ -68,7 +76,15 @@ function attentionKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInf
 // ---------------------------------------------------------------------------------------------
 // Backward: dqkv, one dispatch through tfjs's program API.
 
-function attentionGradKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+function attentionGradKernel({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: object;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
   const b = backend as WebGPUBackend;
   const { qkv, y, lse, dy } = inputs as Record<'qkv' | 'y' | 'lse' | 'dy', tf.TensorInfo>;
   const T = attrs!.T as number;
@@ -81,8 +97,10 @@ function attentionGradKernel({ inputs, backend, attrs }: { inputs: tf.NamedTenso
 
 /** Registers both webgpu kernels once (registering again would throw). */
 export function registerAttentionKernels() {
-  if (!tf.getKernel(ATTENTION_KERNEL, 'webgpu')) tf.registerKernel({ kernelName: ATTENTION_KERNEL, backendName: 'webgpu', kernelFunc: attentionKernel });
-  if (!tf.getKernel(ATTENTION_GRAD_KERNEL, 'webgpu')) tf.registerKernel({ kernelName: ATTENTION_GRAD_KERNEL, backendName: 'webgpu', kernelFunc: attentionGradKernel });
+  if (!tf.getKernel(ATTENTION_KERNEL, 'webgpu'))
+    tf.registerKernel({ kernelName: ATTENTION_KERNEL, backendName: 'webgpu', kernelFunc: attentionKernel });
+  if (!tf.getKernel(ATTENTION_GRAD_KERNEL, 'webgpu'))
+    tf.registerKernel({ kernelName: ATTENTION_GRAD_KERNEL, backendName: 'webgpu', kernelFunc: attentionGradKernel });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,7 +12,17 @@
  * A non-finite norm gives a NaN (or 0) scale, as the tfjs ops do, so divergence still shows.
  */
 import * as tf from '@tensorflow/tfjs';
-import { IS_NAN_WGSL, WORKGROUP, bufferOf, newOutput, pipelineFor, storageUsage, submitAfterTfjs, type Dispatch, type WebGPUBackend } from './webgpu.ts';
+import {
+  IS_NAN_WGSL,
+  WORKGROUP,
+  bufferOf,
+  newOutput,
+  pipelineFor,
+  storageUsage,
+  submitAfterTfjs,
+  type Dispatch,
+  type WebGPUBackend,
+} from './webgpu.ts';
 
 /** Threads per workgroup of the sum of squares. */
 const SUM_WORKGROUP = 64;
@@ -119,7 +129,15 @@ export function clipScaleDispatches(
 /** The registered kernel's name: inputs g0, g1, … (float32), attr clip; output the scale, shape []. */
 export const CLIP_SCALE_KERNEL = 'TabgptClipScale';
 
-function clipScaleKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+function clipScaleKernel({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: object;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
   const b = backend as WebGPUBackend;
   const grads = Object.keys(inputs).map((_, i) => inputs[`g${i}`]!);
   const layout = partialsLayout(grads.map((g) => tf.util.sizeFromShape(g.shape)));
@@ -138,7 +156,8 @@ function clipScaleKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInf
 
 /** Registers the webgpu kernel once (registering it again would throw). */
 export function registerClipScaleKernel() {
-  if (!tf.getKernel(CLIP_SCALE_KERNEL, 'webgpu')) tf.registerKernel({ kernelName: CLIP_SCALE_KERNEL, backendName: 'webgpu', kernelFunc: clipScaleKernel });
+  if (!tf.getKernel(CLIP_SCALE_KERNEL, 'webgpu'))
+    tf.registerKernel({ kernelName: CLIP_SCALE_KERNEL, backendName: 'webgpu', kernelFunc: clipScaleKernel });
 }
 
 /**

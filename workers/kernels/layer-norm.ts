@@ -224,7 +224,8 @@ function layerNormFused(x: tf.Tensor2D, gamma: tf.Tensor1D, eps: number): tf.Ten
 export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, eps: number, fused = fusedKernelsAvailable()): tf.Tensor2D {
   if (!fused) return tf.tidy(() => ops.layerNorm(x, gamma, eps));
   if (!fusedKernelsAvailable()) throw new Error(`the fused LayerNorm kernels need the webgpu backend, not ${tf.getBackend()}`);
-  if (x.rank !== 2 || gamma.rank !== 1 || gamma.shape[0] !== x.shape[1]) throw new Error(`layerNorm: x [rows, d] and gamma [d], got [${x.shape}] and [${gamma.shape}]`);
+  if (x.rank !== 2 || gamma.rank !== 1 || gamma.shape[0] !== x.shape[1])
+    throw new Error(`layerNorm: x [rows, d] and gamma [d], got [${x.shape}] and [${gamma.shape}]`);
   if (x.dtype !== 'float32' || gamma.dtype !== 'float32') throw new Error('layerNorm: float32 tensors only');
   return layerNormFused(x, gamma, eps);
 }

@@ -42,9 +42,17 @@ function splitFactor(n: number): number {
 export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
   const [A, B] = x.shape;
   const fa = splitFactor(A);
-  if (fa > 1) return x.reshape([fa, A / fa, B]).transpose([2, 0, 1]).reshape([B, A]);
+  if (fa > 1)
+    return x
+      .reshape([fa, A / fa, B])
+      .transpose([2, 0, 1])
+      .reshape([B, A]);
   const fb = splitFactor(B);
-  if (fb > 1) return x.reshape([A, fb, B / fb]).transpose([1, 2, 0]).reshape([B, A]);
+  if (fb > 1)
+    return x
+      .reshape([A, fb, B / fb])
+      .transpose([1, 2, 0])
+      .reshape([B, A]);
   return x.transpose();
 }
 
@@ -179,10 +187,16 @@ export function causalAttention(qkv: tf.Tensor2D, T: number, nHead: number, mask
     const y = groupedProduct(px, v.reshape([T, G, hs]) as tf.Tensor3D); // (t, g, d) = (t, b, h, d)
     save([qs, k, v, p]);
     return {
-      value: y.reshape([T, B, C]).transpose([1, 0, 2]).reshape([B * T, C]), // (b, t, h·d)
+      value: y
+        .reshape([T, B, C])
+        .transpose([1, 0, 2])
+        .reshape([B * T, C]), // (b, t, h·d)
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
         const [sq, sk, sv, sp] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor3D];
-        const dyT = dy.reshape([B, T, G / B, hs]).transpose([1, 0, 2, 3]).reshape([T, G, hs]) as tf.Tensor3D; // (t, g, d)
+        const dyT = dy
+          .reshape([B, T, G / B, hs])
+          .transpose([1, 0, 2, 3])
+          .reshape([T, G, hs]) as tf.Tensor3D; // (t, g, d)
         // dP = dY·Vᵀ, then the softmax's gradient dS = P ⊙ (dP − Σ_s P ⊙ dP).
         const dp = groupedProduct(dyT.transpose([0, 2, 1]) as tf.Tensor3D, sv.reshape([T, G, hs]).transpose([2, 1, 0]) as tf.Tensor3D); // (t, g, s)
         const ds = sp.mul(dp.sub(sp.mul(dp).sum(2, true))) as tf.Tensor3D; // (t, g, s)
@@ -192,7 +206,11 @@ export function causalAttention(qkv: tf.Tensor2D, T: number, nHead: number, mask
         const dk = groupedProduct(dsTx, sq.reshape([T, G, hs]) as tf.Tensor3D); // dSᵀ·(scale·Q): (s, g, d)
         const dv = groupedProduct(sp.transpose([2, 0, 1]) as tf.Tensor3D, dyT); // Pᵀ·dY: (s, g, d)
         // (which, t, b, h·d) → (b, t, which, h·d): [B*T, 3C] as qkv.
-        return tf.stack([dq, dk, dv]).reshape([3, T, B, C]).transpose([2, 1, 0, 3]).reshape([B * T, 3 * C]);
+        return tf
+          .stack([dq, dk, dv])
+          .reshape([3, T, B, C])
+          .transpose([2, 1, 0, 3])
+          .reshape([B * T, 3 * C]);
       },
     };
   }) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor2D) => tf.Tensor2D;
@@ -218,7 +236,10 @@ export const layerNorm = (x: tf.Tensor2D, gamma: tf.Tensor1D, eps: number): tf.T
       value: xhat.mul(g),
       gradFunc: (dy: tf.Tensor2D, [sxhat, srstd, sg]: tf.Tensor[]) => {
         const gh = dy.mul(sg); // [N, C]
-        const dx = gh.sub(gh.mean(1, true)).sub(sxhat.mul(gh.mul(sxhat).mean(1, true))).mul(srstd);
+        const dx = gh
+          .sub(gh.mean(1, true))
+          .sub(sxhat.mul(gh.mul(sxhat).mean(1, true)))
+          .mul(srstd);
         const dg = tf.matMul(tf.ones([1, N]), dy.mul(sxhat)).reshape([C]); // [1, N]·[N, C]
         return [dx, dg];
       },

@@ -42,7 +42,13 @@ async function saveRun(c: Current, id: number) {
   const { model, tokenizer, trainer } = c.run;
   const step = trainer.step;
   const began = performance.now();
-  const bytes = await saveCheckpoint(model, { vocab: tokenizer.vocab, train: trainer.config, trainer, corpus: c.corpus, history: c.history });
+  const bytes = await saveCheckpoint(model, {
+    vocab: tokenizer.vocab,
+    train: trainer.config,
+    trainer,
+    corpus: c.corpus,
+    history: c.history,
+  });
   const ms = performance.now() - began;
   post({ type: 'saved', id, bytes, step, valLoss: c.stats.lastEval?.val ?? null, ms }, [bytes.buffer]);
 }

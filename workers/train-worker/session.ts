@@ -41,7 +41,8 @@ export function trainError(err: unknown, step: number | null): FromWorker {
 
 /** Reports a device fault that comes while no loop runs (a paused or finished run): the loop reports its own. */
 export function reportIdleFault(err: Error) {
-  if (current && !current.loop) post({ type: 'error', during: 'train', message: err.message, fault: 'device', step: current.run.trainer.step });
+  if (current && !current.loop)
+    post({ type: 'error', during: 'train', message: err.message, fault: 'device', step: current.run.trainer.step });
 }
 
 /** Hex SHA-256 of the text's UTF-8 bytes: the CLI computes the same, so checkpoints resume in either. */
@@ -174,7 +175,9 @@ export function resume() {
   } else if (c.phase === 'paused') {
     c.phase = 'training';
     // A sample in progress finishes first: the model must not change under it.
-    c.loop = drained().then(ready).then((info) => trainLoop(c, info));
+    c.loop = drained()
+      .then(ready)
+      .then((info) => trainLoop(c, info));
   }
 }
 

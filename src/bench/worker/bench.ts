@@ -156,7 +156,13 @@ export async function benchConfig(
     const m = new GPT(config, run.train.seed);
     try {
       const t = await measureTraining(run, m, variantOpts, { blocking: true, profileFirst: true, trainer: plain });
-      variants.push({ name: 'blockingReadback', label: 'every step waits for its loss', win: 'readbacks every N steps, never blocking', params: countParams(config).total, training: t });
+      variants.push({
+        name: 'blockingReadback',
+        label: 'every step waits for its loss',
+        win: 'readbacks every N steps, never blocking',
+        params: countParams(config).total,
+        training: t,
+      });
     } finally {
       m.dispose();
     }
@@ -167,7 +173,13 @@ export async function benchConfig(
     const gather = variantUnsupported({ gatherEmbedding: true }, backend) === null;
     const label = `all of the above undone at once${gather ? '' : ' (embedding stays one-hot: no gather gradient here)'}`;
     progress(`${tag}: variant ${label}`);
-    const m = new VariantGPT(config, run.train.seed, { bias: true, untiedHead: true, splitQkv: true, maskEveryForward: true, gatherEmbedding: gather });
+    const m = new VariantGPT(config, run.train.seed, {
+      bias: true,
+      untiedHead: true,
+      splitQkv: true,
+      maskEveryForward: true,
+      gatherEmbedding: gather,
+    });
     try {
       const t = await measureTraining(run, m, variantOpts, { blocking: true, profileFirst: true, trainer: { fusedKernels: false } });
       variants.push({ name: 'naive', label, win: 'all of them', params: m.params.reduce((a, p) => a + p.variable.size, 0), training: t });

@@ -20,7 +20,10 @@ scope.onmessage = async (e: MessageEvent<ToBenchWorker>) => {
         const response = await fetch(msg.corpusUrl);
         if (!response.ok) throw new Error(`the corpus did not load: ${response.status} ${response.statusText}`);
         const text = await response.text();
-        const { results, skipped } = await runPlan(text, msg.plan, (line) => post({ type: 'progress', line }), { wasmPaths: WASM_PATHS, wasmThreads: msg.wasmThreads });
+        const { results, skipped } = await runPlan(text, msg.plan, (line) => post({ type: 'progress', line }), {
+          wasmPaths: WASM_PATHS,
+          wasmThreads: msg.wasmThreads,
+        });
         post({ type: 'done', results, skipped });
       } catch (err) {
         post({ type: 'error', message: err instanceof Error ? err.message : String(err) });

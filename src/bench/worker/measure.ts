@@ -82,7 +82,11 @@ export async function measureTraining(
   run: PreparedRun,
   model: TrainableModel,
   opts: BenchOptions,
-  { blocking = false, profileFirst = false, trainer: trainerOptions = {} }: { blocking?: boolean; profileFirst?: boolean; trainer?: TrainerOptions } = {},
+  {
+    blocking = false,
+    profileFirst = false,
+    trainer: trainerOptions = {},
+  }: { blocking?: boolean; profileFirst?: boolean; trainer?: TrainerOptions } = {},
 ): Promise<TrainingMeasure> {
   const gpu = tf.getBackend() === 'webgpu';
   quietProfiling();
@@ -185,7 +189,13 @@ export async function measureTraining(
  * the KV cache most characters are one [1, 1] step and about one in blockSize/4 refills the
  * cache (see CachedContext): the median is a step, the mean includes the refills.
  */
-export async function measureSampling(model: GPT, tokenizer: CharTokenizer, prompt: string, chars: number, kvCache: boolean): Promise<SamplingMeasure> {
+export async function measureSampling(
+  model: GPT,
+  tokenizer: CharTokenizer,
+  prompt: string,
+  chars: number,
+  kvCache: boolean,
+): Promise<SamplingMeasure> {
   const gpu = tf.getBackend() === 'webgpu';
   const times: number[] = [];
   let firstCharMs = 0;

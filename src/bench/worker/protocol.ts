@@ -7,6 +7,4 @@ export type ToBenchWorker = { type: 'run'; plan: BenchPlan; corpusUrl: string; w
 
 /** Messages from it: progress lines, then the results or an error. */
 export type FromBenchWorker =
-  | { type: 'progress'; line: string }
-  | { type: 'done'; results: BenchResult[]; skipped: BenchSkip[] }
-  | { type: 'error'; message: string };
+  { type: 'progress'; line: string } | { type: 'done'; results: BenchResult[]; skipped: BenchSkip[] } | { type: 'error'; message: string };

@@ -37,7 +37,7 @@ export const VARIANTS: Record<VariantName, { label: string; win: string }> = {
 
 /** A backend on which a variant cannot train, and why; null when it can. */
 export function variantUnsupported(v: VariantSwitches, backend: string): string | null {
-  if (v.gatherEmbedding && backend === 'wasm') return "tfjs-backend-wasm has no gradient for gather (UnsortedSegmentSum, tfjs#8082)";
+  if (v.gatherEmbedding && backend === 'wasm') return 'tfjs-backend-wasm has no gradient for gather (UnsortedSegmentSum, tfjs#8082)';
   return null;
 }
 
@@ -139,14 +139,20 @@ export class VariantGPT implements TrainableModel {
 
   private layerNorm(x: tf.Tensor2D, n: Norm): tf.Tensor2D {
     const { mean, variance } = tf.moments(x, -1, true);
-    const y = x.sub(mean).mul(tf.rsqrt(variance.add(LN_EPS))).mul(n.g) as tf.Tensor2D;
+    const y = x
+      .sub(mean)
+      .mul(tf.rsqrt(variance.add(LN_EPS)))
+      .mul(n.g) as tf.Tensor2D;
     return n.b ? (y.add(n.b) as tf.Tensor2D) : y;
   }
 
   private mask(T: number): tf.Tensor2D {
     if (this.switches.maskEveryForward) {
       // The usual first port: ones → lower triangle → additive 0 / -1e9, inside the forward pass.
-      return tf.linalg.bandPart(tf.ones([T, T]), -1, 0).sub(1).mul(-MASKED) as tf.Tensor2D;
+      return tf.linalg
+        .bandPart(tf.ones([T, T]), -1, 0)
+        .sub(1)
+        .mul(-MASKED) as tf.Tensor2D;
     }
     let m = this.masks.get(T);
     if (!m) this.masks.set(T, (m = tf.keep(causalMask(T)))); // as model.ts keeps it
@@ -161,17 +167,27 @@ export class VariantGPT implements TrainableModel {
     const hs = C / nHead;
     const mask = this.mask(T);
     const ids = idx.reshape([B * T]) as tf.Tensor1D;
-    const tok = this.switches.gatherEmbedding ? tf.gather(this.wte, ids) : tf.matMul(tf.oneHot(ids, this.vocabPadded).cast('float32'), this.wte);
+    const tok = this.switches.gatherEmbedding
+      ? tf.gather(this.wte, ids)
+      : tf.matMul(tf.oneHot(ids, this.vocabPadded).cast('float32'), this.wte);
     const pos = this.wpe.slice([0, 0], [T, C]);
-    let x = tok.reshape([B, T, C]).add(pos).reshape([B * T, C]) as tf.Tensor2D;
+    let x = tok
+      .reshape([B, T, C])
+      .add(pos)
+      .reshape([B * T, C]) as tf.Tensor2D;
     for (const p of this.blocks) {
       // Attention, as model.ts's causalSelfAttention.
       const h = this.layerNorm(x, p.ln1);
       const heads = (t: tf.Tensor) => t.reshape([B, T, nHead, hs]).transpose([0, 2, 1, 3]);
-      const [q, k, v] = p.qkv.length === 1 ? tf.split(this.linear(h, p.qkv[0]), 3, 1).map(heads) : p.qkv.map((l) => heads(this.linear(h, l)));
+      const [q, k, v] =
+        p.qkv.length === 1 ? tf.split(this.linear(h, p.qkv[0]), 3, 1).map(heads) : p.qkv.map((l) => heads(this.linear(h, l)));
       let att = tf.matMul(q.mul(1 / Math.sqrt(hs)), k, false, true);
       att = tf.softmax(att.add(mask));
-      const y = tf.matMul(att, v).reshape([B, nHead, T, hs]).transpose([0, 2, 1, 3]).reshape([B * T, C]) as tf.Tensor2D; // as model.ts's swap
+      const y = tf
+        .matMul(att, v)
+        .reshape([B, nHead, T, hs])
+        .transpose([0, 2, 1, 3])
+        .reshape([B * T, C]) as tf.Tensor2D; // as model.ts's swap
       x = x.add(this.linear(y, p.attnProj));
       // MLP, exact GELU.
       const f = this.linear(this.layerNorm(x, p.ln2), p.cFc);

@@ -41,7 +41,9 @@ function shown(records: RunRecord[], active: boolean) {
 /** A dataset's point radius for its own points, as Chart.js would ask for it. */
 function radius(d: ReturnType<typeof lossDatasets>[number]): number {
   const r = d.pointRadius;
-  return typeof r === 'function' ? (r as (ctx: ScriptableContext<'line'>) => number)({ dataset: d } as unknown as ScriptableContext<'line'>) : (r as number);
+  return typeof r === 'function'
+    ? (r as (ctx: ScriptableContext<'line'>) => number)({ dataset: d } as unknown as ScriptableContext<'line'>)
+    : (r as number);
 }
 
 test('the current run is drawn on top (val, smoothed, raw), then each earlier run as one legend item', () => {

@@ -140,7 +140,9 @@ describe('a lost GPU device', () => {
     expect(run.status).toBe('training');
     expect(run.recovery.fault).toBeNull();
     expect(run.error).toBeNull();
-    expect(run.recovery.note).toMatch(/GPU device failed at step 212.*restarted on webgpu from the checkpoint at step 200 \(12 steps lost\)/);
+    expect(run.recovery.note).toMatch(
+      /GPU device failed at step 212.*restarted on webgpu from the checkpoint at step 200 \(12 steps lost\)/,
+    );
     // The same run goes on: its curve is replaced, not joined by a second one.
     expect(run.runs).toHaveLength(1);
     expect(run.checkpoints.restartStep).toBe(200);
@@ -292,7 +294,13 @@ describe('a diverged run', () => {
   test('rolls back to the checkpoint before the divergence at half the learning rate, and trains on', async () => {
     const { run, bytes } = await trainedRun();
     const w = latest();
-    w.emit({ type: 'error', during: 'train', message: 'training diverged: the loss became NaN at step 230', fault: 'divergence', step: 230 });
+    w.emit({
+      type: 'error',
+      during: 'train',
+      message: 'training diverged: the loss became NaN at step 230',
+      fault: 'divergence',
+      step: 230,
+    });
     await settle();
     expect(latest()).toBe(w); // no restart: the same worker holds the run
     expect(run.recovery.fault).toMatchObject({ kind: 'divergence', step: 230 });

@@ -32,7 +32,11 @@ afterEach(() => vi.unstubAllGlobals());
 function open() {
   const events: FromWorker[] = [];
   const crashes: string[] = [];
-  const link = new WorkerLink<FromWorker, ToWorker, string>('wasm', { onEvent: (m) => events.push(m), onCrash: (m) => crashes.push(m) }, { name: 'test worker' });
+  const link = new WorkerLink<FromWorker, ToWorker, string>(
+    'wasm',
+    { onEvent: (m) => events.push(m), onCrash: (m) => crashes.push(m) },
+    { name: 'test worker' },
+  );
   return { link, worker: StubWorker.all.at(-1)!, events, crashes };
 }
 
