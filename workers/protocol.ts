@@ -103,6 +103,7 @@ export interface RunInfo {
   nLayer: number;
   nEmbd: number;
   references: ReferenceLoss[]; // n-gram baselines on this split, and the entropy floor when the corpus has one
+  config: { model: ModelConfig; train: TrainConfig }; // the run's settings: a loaded run's form shows them
 }
 
 /**

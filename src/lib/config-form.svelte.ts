@@ -185,6 +185,22 @@ export class ConfigForm {
     this.numbers = $derived(formNumbers(this.values, corpus.vocabSize));
   }
 
+  /**
+   * Shows a loaded run's settings: the model's always (a fine-tuned run keeps the checkpoint's
+   * shape), the training settings too when the run resumes (`withTrain`).
+   */
+  adopt(model: Omit<ModelConfig, 'vocabSize'>, train: TrainConfig | null) {
+    const { nLayer, nHead, nEmbd, blockSize, dropout } = model;
+    const trained = train && {
+      batchSize: train.batchSize,
+      maxSteps: train.maxSteps,
+      learningRate: train.learningRate,
+      seed: train.seed,
+      sampling: train.sampling,
+    };
+    this.values = { ...this.values, nLayer, nHead, nEmbd, blockSize, dropout, ...trained };
+  }
+
   get valid(): boolean {
     return this.issues.length === 0;
   }

@@ -55,10 +55,13 @@ export function reduceRun(view: RunView, event: RunEvent, continuing = false): R
     case 'run': {
       const { type: _, step, history, ...info } = event;
       const previous = view.runs.at(-1);
-      const record = newRecord(continuing && previous ? previous.id : (previous?.id ?? 0) + 1, info, info);
       // A loaded run's curves: its losses are those of the last losses.length steps up to `step`.
       const first = step - history.losses.length + 1;
-      record.steps = history.losses.map((_, i) => first + i);
+      const steps = history.losses.map((_, i) => first + i);
+      // The run on the chart again (a restart, or its own checkpoint loaded) replaces its curve rather than adding a second.
+      const same = continuing || (previous !== undefined && isSameRun(previous, info, steps, history.losses));
+      const record = newRecord(same && previous ? previous.id : (previous?.id ?? 0) + 1, info, info);
+      record.steps = steps;
       record.losses = [...history.losses];
       record.evals = history.evals.map(({ step, train, val }) => ({ step, train, val }));
       const lastEval = history.evals.at(-1);
@@ -69,8 +72,7 @@ export function reduceRun(view: RunView, event: RunEvent, continuing = false): R
         maxSteps: info.maxSteps,
         startStep: step,
         lastEval: lastEval ? { type: 'eval', ...lastEval } : null,
-        // A restarted run replaces its own curve (the steps after the checkpoint were lost).
-        runs: continuing && previous ? [...view.runs.slice(0, -1), record] : [...view.runs, record],
+        runs: same && previous ? [...view.runs.slice(0, -1), record] : [...view.runs, record],
       };
     }
     case 'step': {
@@ -94,6 +96,19 @@ export function reduceRun(view: RunView, event: RunEvent, continuing = false): R
     default:
       return event satisfies never;
   }
+}
+
+/**
+ * Whether a loaded run is the one `record` drew: the same corpus, shape and sampling, and a loss
+ * history that starts where the record starts, value for value (a different run would not repeat
+ * its minibatch losses exactly).
+ */
+function isSameRun(record: RunRecord, info: RunInfo, steps: number[], losses: number[]): boolean {
+  const label = newRecord(record.id, info, info).label;
+  if (losses.length === 0 || record.label !== label || record.corpus !== info.corpus || record.steps[0] !== steps[0]) return false;
+  const n = Math.min(losses.length, record.losses.length);
+  for (let i = 0; i < n; i++) if (record.losses[i] !== losses[i]) return false;
+  return true;
 }
 
 /** Forgets the curves of finished runs; the current run's (while there is one) stays. */

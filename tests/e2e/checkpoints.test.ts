@@ -81,7 +81,8 @@ test('a run autosaves, survives a reload, resumes at its step and finishes; a co
   expect(await text('step')).toBe('400 / 400');
 
   // The downloaded file resumes too, at its own step, as a second saved run.
-  // The file says what it holds before it is loaded.
+  // The file says what it holds before it is loaded; once loaded, the form and the link show its settings.
+  await page.getByTestId('cfg-nEmbd').fill('32');
   await page.getByTestId('checkpoint-file').setInputFiles(downloaded);
   await waitFor(
     'picked-summary',
@@ -92,6 +93,8 @@ test('a run autosaves, survives a reload, resumes at its step and finishes; a co
   await waitFor('status', /^paused$/);
   expect(await text('step')).toBe(`${pausedAt} / 400`);
   await waitFor('checkpoint-error', /^$/);
+  expect(await page.getByTestId('cfg-nEmbd').inputValue()).toBe('16');
+  await page.waitForFunction(() => new URLSearchParams(location.search).get('embd') === '16');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="saved-run"]').length === 2);
 
   mkdirSync(artifacts, { recursive: true });

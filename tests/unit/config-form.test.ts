@@ -115,3 +115,13 @@ test('big numbers read as SI prefixes and scientific notation', () => {
   expect(formatSci(3.4e9)).toBe('3.4e9');
   expect(formatSci(1.23e-4)).toBe('1.2e-4');
 });
+
+test("a loaded run's settings replace the form's: the shape always, the training settings when it resumes", () => {
+  const form = new ConfigForm(mobyDick, { ...defaultSetup, nLayer: 1, nEmbd: 32, batchSize: 8, maxSteps: 100 });
+  const model = { ...defaultModelConfig, nLayer: 2, nHead: 2, nEmbd: 64, blockSize: 32, dropout: 0.1 };
+  form.adopt(model, null); // a fine-tune: the checkpoint's shape, the form's training
+  expect(form.values).toMatchObject({ nLayer: 2, nHead: 2, nEmbd: 64, blockSize: 32, dropout: 0.1, batchSize: 8, maxSteps: 100 });
+  form.adopt(model, { ...form.train, batchSize: 24, maxSteps: 900, learningRate: 2e-3, seed: 7, sampling: 'sequential' });
+  expect(form.values).toMatchObject({ batchSize: 24, maxSteps: 900, learningRate: 2e-3, seed: 7, sampling: 'sequential' });
+  expect(form.numbers?.params).toBe(formNumbers(form.values, mobyDick.vocabSize)?.params);
+});

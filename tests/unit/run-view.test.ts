@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { emptyView, reduceRun, withoutHistory, withoutRun, type RunEvent, type RunView } from '../../src/lib/run-view.ts';
+import { defaultModelConfig, defaultTrainConfig } from '../../src/core/config.ts';
 import type { RunInfo } from '../../workers/protocol.ts';
 
 const info: RunInfo = {
@@ -22,6 +23,7 @@ const info: RunInfo = {
   nLayer: 2,
   nEmbd: 64,
   references: [],
+  config: { model: { ...defaultModelConfig, vocabSize: 10 }, train: { ...defaultTrainConfig, maxSteps: 50 } },
 };
 
 const run = (step = 0, losses: number[] = [], evals: { step: number; train: number; val: number }[] = []): RunEvent => ({
@@ -76,6 +78,17 @@ describe('reduceRun', () => {
     expect(after.runs.map((r) => r.id)).toEqual([1, 2]);
     expect(after.runs[1].steps).toEqual([1, 2]);
     expect(after.runs[0]).toBe(before.runs[0]);
+  });
+
+  test("a run's own checkpoint loaded again replaces its curve; another run's is a curve of its own", () => {
+    const trained = play([run(), step(1, 3), step(2, 2.5), step(3, 2.4)]);
+    const again = play([run(2, [3, 2.5])], trained);
+    expect(again.runs.map((r) => r.id)).toEqual([1]);
+    expect(again.runs[0].losses).toEqual([3, 2.5]);
+    const other = play([run(2, [3, 2.6])], trained);
+    expect(other.runs.map((r) => r.id)).toEqual([1, 2]);
+    const fresh = play([run()], trained); // a new run has no history to match
+    expect(fresh.runs.map((r) => r.id)).toEqual([1, 2]);
   });
 
   test('evals, pauses, the end and a reset', () => {

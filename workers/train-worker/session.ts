@@ -72,6 +72,7 @@ export function announce(run: Run, corpus: CorpusMessage, references: ReferenceL
     sampling: config.sampling,
     maxSteps: config.maxSteps,
     references,
+    config: { model: run.model.config, train: config },
     step: run.trainer.step,
     history,
   });

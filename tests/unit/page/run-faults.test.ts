@@ -64,6 +64,7 @@ function info(): RunInfo {
     nLayer: 2,
     nEmbd: 64,
     references: [],
+    config: { model: { ...defaultModelConfig, vocabSize: 10 }, train },
   };
 }
 
