@@ -67,10 +67,6 @@ export class DivergenceError extends Error {
  * Sum of same-shaped tensors by pairwise adds. Not tf.addN: on webgpu it binds every input to
  * one shader, and past 7 inputs the pipeline is invalid and the result silently wrong.
  */
-function sumAll<T extends tf.Tensor>(ts: T[]): T {
-  return ts.reduce((a, b) => a.add(b));
-}
-
 export interface TrainerOptions {
   /**
    * Run the optimizer (AdamW with global-norm clipping), LayerNorm, attention and the loss as
@@ -163,16 +159,19 @@ export class Trainer {
 
   /** Mean train and val loss over the fixed batches, without dropout. */
   async estimateLoss(): Promise<{ train: number; val: number }> {
+    const opts = { training: false, fusedKernels: this.fusedKernels };
     const mean = async (batches: Batch[]) => {
-      const total = tf.tidy(() =>
-        sumAll(
-          batches.map((b) => {
-            const { x, y } = this.batchTensors(b);
-            const opts = { training: false, fusedKernels: this.fusedKernels };
-            return this.model.loss(this.model.forward(x, opts), y, opts);
-          }),
-        ),
-      );
+      // One batch at a time, each in its own tidy: only its scalar loss outlives it, so an
+      // evaluation never holds more than one forward pass (less than a training step needs).
+      let total: tf.Tensor = tf.scalar(0);
+      for (const b of batches) {
+        const next = tf.tidy(() => {
+          const { x, y } = this.batchTensors(b);
+          return total.add(this.model.loss(this.model.forward(x, opts), y, opts));
+        });
+        total.dispose();
+        total = next;
+      }
       const [sum] = await total.data();
       total.dispose();
       const fault = deviceFault();

@@ -198,3 +198,22 @@ test('creating and disposing a run leaves no tensor behind', () => {
   expect(tf.memory().numTensors).toBe(before.numTensors);
   expect(tf.memory().numBytes).toBe(before.numBytes);
 });
+
+describe('estimateLoss', () => {
+  test('holds one evaluation batch at a time: each forward pass starts with the tensors of the one before freed', async () => {
+    const model = new GPT(microModel, 5);
+    const trainer = new Trainer(model, data, { ...microTrain, evalBatches: 6 });
+    const live: number[] = []; // tensors alive as each batch's forward pass begins
+    const forward = model.forward.bind(model);
+    model.forward = (...args: Parameters<GPT['forward']>) => {
+      live.push(tf.memory().numTensors);
+      return forward(...args);
+    };
+    const { train, val } = await trainer.estimateLoss();
+    expect(Number.isFinite(train) && Number.isFinite(val)).toBe(true);
+    expect(live).toHaveLength(12); // 6 train batches, then 6 val batches
+    expect(new Set(live.slice(1)).size).toBe(1); // flat: nothing piles up from batch to batch
+    trainer.dispose();
+    model.dispose();
+  });
+});
