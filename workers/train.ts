@@ -63,10 +63,6 @@ export class DivergenceError extends Error {
   }
 }
 
-/**
- * Sum of same-shaped tensors by pairwise adds. Not tf.addN: on webgpu it binds every input to
- * one shader, and past 7 inputs the pipeline is invalid and the result silently wrong.
- */
 export interface TrainerOptions {
   /**
    * Run the optimizer (AdamW with global-norm clipping), LayerNorm, attention and the loss as
