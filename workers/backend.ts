@@ -21,6 +21,8 @@ export interface BackendOptions {
   wasmPaths?: Record<string, string>;
   /** Threads for the wasm backend where it can have them (a cross-origin isolated page); default: every logical core. */
   wasmThreads?: number;
+  /** Backends known not to work here, and why (Node without a GPU, say): skipped with that reason. */
+  unavailable?: Partial<Record<BackendName, string>>;
 }
 
 /** The logical cores the browser reports (navigator is missing in Node 20, whose wasm backend has no threads anyway). */
@@ -29,6 +31,8 @@ function logicalCores(): number | undefined {
 }
 
 async function register(name: BackendName, opts: BackendOptions): Promise<void> {
+  const unavailable = opts.unavailable?.[name];
+  if (unavailable) throw new Error(unavailable);
   if (name === 'webgpu') {
     // The webgpu backend registers itself on import, and only if navigator.gpu exists then.
     const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;

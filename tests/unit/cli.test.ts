@@ -11,8 +11,12 @@ const dir = mkdtempSync(join(tmpdir(), 'tabgpt-cli-'));
 
 /** Runs the CLI as users do; resolves with its exit code, stdout lines (parsed) and stderr. */
 async function cli(...args: string[]) {
+  return cliIn(process.env, ...args);
+}
+
+async function cliIn(env: NodeJS.ProcessEnv, ...args: string[]) {
   try {
-    const { stdout, stderr } = await run('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], { maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await run('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], { maxBuffer: 64 << 20, env });
     const jsonl = stdout.startsWith('{');
     return {
       code: 0,
@@ -34,6 +38,16 @@ async function cli(...args: string[]) {
 const tiny = ['--layers', '1', '--heads', '2', '--embd', '16', '--ctx', '16', '--batch', '4', '--backend', 'wasm'];
 
 describe('cli', () => {
+  test("'auto' keeps the Vulkan drivers' warnings off stderr and never trains on software WebGPU", async () => {
+    const { VK_ICD_FILENAMES: _, VK_DRIVER_FILES: __, ...env } = process.env; // the machine's own drivers, as a user has them
+    const r = await cliIn(env, 'train', ...tiny.slice(0, -2), '--steps', '1', '--eval-every', '0');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const start = r.lines.find((l) => l.type === 'start');
+    expect(['webgpu', 'wasm']).toContain(start.backend); // webgpu only where a GPU gives an adapter
+    if (start.backend === 'webgpu') expect(start.adapter).not.toMatch(/swiftshader/i);
+  });
+
   test('--help lists the commands, and each command its flags', async () => {
     const top = await cli('--help');
     expect(top.code).toBe(0);
