@@ -3,7 +3,7 @@
  * horizontal reference lines (entropy floor, n-gram baselines) with their names, and the current
  * run's forecast and loss spikes. Both read the chart's Marks when Chart.js draws, not when made.
  */
-import type { Chart, Plugin } from 'chart.js';
+import { Chart, type Plugin } from 'chart.js';
 import { formatLoss, lossIn, toAxis, type ChartView, type Point } from './chart-series.ts';
 import type { ForecastShape } from './learning-curve.ts';
 import type { ReferenceLoss } from '../../workers/protocol.ts';
@@ -28,6 +28,11 @@ export function referenceCoord(r: ReferenceLoss, v: ChartView): number | null {
   return toAxis(lossIn(r.nats, v.y), v.logY);
 }
 
+/** The chart's own labels in the page's font (chart-theme.ts sets it on Chart.js's defaults). */
+function labelFont(): string {
+  return `11px ${Chart.defaults.font.family ?? 'sans-serif'}`;
+}
+
 /** Dashed lines across the plot with their names: the floor no model can beat is dotted. */
 export function referenceLines(marks: Marks): Plugin<'line'> {
   return {
@@ -37,24 +42,34 @@ export function referenceLines(marks: Marks): Plugin<'line'> {
       if (!view || references.length === 0) return;
       const { ctx, chartArea: area, scales } = c;
       ctx.save();
-      ctx.font = '11px system-ui, sans-serif';
-      const labelled: { y: number; right: boolean }[] = [];
+      ctx.font = labelFont();
+      const labelled: { y: number; right: boolean; text: string; color: string }[] = [];
       for (const r of references) {
         const coord = referenceCoord(r, view);
         if (coord === null) continue;
         const y = scales.y.getPixelForValue(coord);
         if (y < area.top || y > area.bottom) continue;
-        ctx.strokeStyle = ctx.fillStyle = r.kind === 'floor' ? '#1b7a3a' : '#777';
+        const color = r.kind === 'floor' ? '#1b7a3a' : '#6e7781';
+        ctx.strokeStyle = color;
         ctx.setLineDash(r.kind === 'floor' ? [2, 3] : [6, 4]);
         ctx.beginPath();
         ctx.moveTo(area.left, y);
         ctx.lineTo(area.right, y);
         ctx.stroke();
         // Labels sit at the right end; one that would overprint a label on that side goes left.
-        const right = !labelled.some((l) => l.right && Math.abs(l.y - y) < 12);
-        labelled.push({ y, right });
-        ctx.textAlign = right ? 'right' : 'left';
-        ctx.fillText(`${r.label} ${formatLoss(lossIn(r.nats, view.y))}`, right ? area.right - 4 : area.left + 4, y - 3);
+        const right = !labelled.some((l) => l.right && Math.abs(l.y - y) < 14);
+        labelled.push({ y, right, text: `${r.label} ${formatLoss(lossIn(r.nats, view.y))}`, color });
+      }
+      // Labels after every line, each on a backdrop above its own line, so no line strikes through a label.
+      ctx.setLineDash([]);
+      for (const { y, right, text, color } of labelled) {
+        const width = ctx.measureText(text).width;
+        const x = right ? area.right - 4 - width : area.left + 4;
+        ctx.fillStyle = 'rgb(255 255 255 / 85%)';
+        ctx.fillRect(x - 2, y - 15, width + 4, 13);
+        ctx.fillStyle = color;
+        ctx.textAlign = 'left';
+        ctx.fillText(text, x, y - 5);
       }
       ctx.restore();
     },
@@ -107,7 +122,7 @@ function drawBand(c: Chart<'line'>, band: NonNullable<ForecastShape['band']>) {
   const top = py(band.hi);
   const bottom = py(band.lo);
   ctx.setLineDash([]);
-  ctx.font = '11px system-ui, sans-serif';
+  ctx.font = labelFont();
   ctx.textAlign = 'right';
   ctx.fillText('forecast', x - 7, bottom + 12);
   ctx.fillStyle = '#2f5fa833';

@@ -21,6 +21,7 @@ import {
   type LegendItem,
   type ScriptableContext,
 } from 'chart.js';
+import { applyChartTheme } from './chart-theme.ts';
 import { ChartSeries, formatLoss, formatX, fromAxis, logTicks, type ChartView, type Point, type ShownRun } from './chart-series.ts';
 import { noOverlay, overlayMarks, referenceCoord, referenceLines, type Marks, type Overlay } from './loss-chart-marks.ts';
 import type { ForecastShape } from './learning-curve.ts';
@@ -30,6 +31,7 @@ import type { RunRecord } from './history.ts';
 export type { Overlay };
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Legend, Tooltip, Decimation);
+applyChartTheme();
 
 /** A dataset with what the legend and tooltip need besides Chart.js's own fields. */
 export type Dataset = ChartDataset<'line', Point[]> & {

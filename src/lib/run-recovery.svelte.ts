@@ -56,7 +56,7 @@ export class RunRecovery {
   crashed(message: string): boolean {
     const canRestart = this.run.lastStart !== null || this.run.checkpoints.latest() !== undefined;
     this.#trainingAtFault = this.run.status === 'training';
-    this.fault = canRestart ? { kind: 'crash', message, step: this.run.lastStep?.step ?? this.run.startStep } : null;
+    this.fault = canRestart ? { kind: 'crash', message, step: this.run.step } : null;
     return canRestart;
   }
 
@@ -69,7 +69,7 @@ export class RunRecovery {
       return;
     }
     this.#trainingAtFault = this.run.status === 'training';
-    this.fault = silenceFault(health, silentFor(), this.run.lastStep?.step ?? this.run.startStep);
+    this.fault = silenceFault(health, silentFor(), this.run.step);
   }
 
   /** The user's "it may yet come back": forget an unresponsive or stalled verdict and keep watching. */

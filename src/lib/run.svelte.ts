@@ -15,6 +15,7 @@ import type { CorpusSource } from './corpus.svelte.ts';
 import { emptyView, reduceRun, withoutHistory, withoutRun, type RunView, type Status } from './run-view.ts';
 import { newKey, RunCheckpoints, storedCorpus, type KeptCheckpoint, type SavedCheckpoint } from './run-checkpoints.svelte.ts';
 import { RunRecovery } from './run-recovery.svelte.ts';
+import { Pace } from './progress.ts';
 import { Sampler, type SampleRequest } from './sampler.svelte.ts';
 import { WorkerLink } from './worker-link.ts';
 
@@ -41,6 +42,9 @@ export class RunState {
   error = $state<string | null>(null);
   /** Pause while the tab is hidden and resume when it shows again (otherwise training goes on). */
   pauseWhenHidden = $state(false);
+  /** Milliseconds per step over the last minute of training (progress.ts), or null while it settles. */
+  pace = $state<number | null>(null);
+  readonly #pace = new Pace();
 
   /** The latest sample, as it streams in. */
   readonly sample = new Sampler();
@@ -49,7 +53,7 @@ export class RunState {
     current: () => {
       const { info, status } = this.view;
       if (!info || status === 'error' || status === 'idle') return null;
-      return { info, step: this.view.lastStep?.step ?? this.view.startStep };
+      return { info, step: this.step };
     },
     save: () => this.save(),
     recovered: () => this.recovery.recovered(),
@@ -89,6 +93,10 @@ export class RunState {
   }
   get runs() {
     return this.view.runs;
+  }
+  /** The step the model is at: its latest step, or for a run just loaded, its checkpoint's. */
+  get step(): number {
+    return this.view.lastStep?.step ?? this.view.startStep;
   }
   get revision() {
     return this.view.revision;
@@ -188,7 +196,7 @@ export class RunState {
   /** Steps the run has taken since its last save in this browser: what closing the tab now would lose. */
   get unsavedSteps(): number {
     if (!this.checkpoints.entry || (this.status !== 'training' && this.status !== 'paused')) return 0;
-    const step = this.lastStep?.step ?? this.startStep;
+    const step = this.step;
     return Math.max(0, step - (this.checkpoints.lastAutosave?.step ?? this.startStep));
   }
 
@@ -200,6 +208,7 @@ export class RunState {
     if (this.status !== 'paused') return;
     this.status = 'training';
     this.#link.heartbeat.progressed(Date.now());
+    this.#restartPace(); // the pause is not training time
     this.#link.post({ type: 'resume' });
   }
 
@@ -299,6 +308,11 @@ export class RunState {
     this.failed(`${message}.${canRestart ? '' : ' Train starts a new worker.'}`);
   };
 
+  #restartPace() {
+    this.#pace.restart();
+    this.pace = null;
+  }
+
   #clearRun() {
     this.view = withoutRun(this.view);
     this.sample.clear();
@@ -326,11 +340,13 @@ export class RunState {
         this.checkpoints.next = null;
         this.trainedOn = this.backend?.name ?? null;
         this.#link.heartbeat.progressed(Date.now());
+        this.#restartPace();
         break;
       }
       case 'step': {
         this.#link.heartbeat.progressed(Date.now(), msg.ms);
         this.view = reduceRun(this.view, msg);
+        this.pace = this.#pace.observe(msg.step, Date.now());
         const every = this.checkpoints.autosaveEvery;
         if (every > 0 && msg.step % every === 0) void this.checkpoints.autosave();
         else this.checkpoints.shadow(Date.now()); // what a reload or a closed tab would write
@@ -372,6 +388,9 @@ export class RunState {
       case 'probs':
         this.#link.settle(msg.id, { value: msg.probs });
         break;
+      case 'inspected':
+        this.#link.settle(msg.id, { value: msg.inspection });
+        break;
       case 'error':
         this.#onError(msg);
         break;
@@ -403,6 +422,7 @@ export class RunState {
         break;
       case 'score':
       case 'probs':
+      case 'inspect':
       case 'save':
         this.#link.settle(msg.id, { error: msg.message });
         break;

@@ -15,6 +15,7 @@ import {
   Tooltip,
   type ChartDataset,
 } from 'chart.js';
+import { applyChartTheme } from './chart-theme.ts';
 import {
   chinchilla,
   chinchillaLoss,
@@ -30,6 +31,7 @@ import {
 import type { FittedLaw, SweepPoint } from '../../workers/protocol.ts';
 
 Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Tooltip);
+applyChartTheme();
 
 // ---------------------------------------------------------------------------------------------
 // Units and series

@@ -62,7 +62,7 @@ test('a run autosaves, survives a reload, resumes at its step and finishes; a co
   await page.getByTestId('resume-last').click();
   await waitFor('status', /^paused$/);
   expect(await text('step')).toBe(`${pausedAt} / 400`);
-  await waitFor('checkpoint-message', /resumed at step/);
+  await waitFor('run-bar-note', /resumed at step \d+; press Resume to train/);
   // The chart holds the steps before the reload.
   expect(Number(await page.getByTestId('loss-chart').getAttribute('data-points'))).toBeGreaterThanOrEqual(2 * pausedAt);
   await page.getByTestId('resume-button').click();
