@@ -64,16 +64,17 @@ export interface ForwardOptions {
   training: boolean;
   rng?: Rng; // seeds the dropout masks; required when training with dropout > 0
   fusedKernels?: boolean; // the backend's fast paths (default true): custom kernels on webgpu, XNNPACK-only products on wasm; false: plain tfjs ops
+  attention?: tf.Tensor4D[]; // collects each layer's attention weights (B, nh, T, T) in order; the plain ops only (see inspect)
 }
 
 /** Whether a pass with these options runs the custom kernels. */
-function fused(opts: { fusedKernels?: boolean }): boolean {
-  return (opts.fusedKernels ?? true) && fusedKernelsAvailable();
+function fused(opts: { fusedKernels?: boolean; attention?: unknown }): boolean {
+  return (opts.fusedKernels ?? true) && !opts.attention && fusedKernelsAvailable();
 }
 
 /** Whether a pass with these options runs the wasm backend's XNNPACK-only products. */
-function xnnpack(opts: { fusedKernels?: boolean }): boolean {
-  return (opts.fusedKernels ?? true) && xnnpackApplies();
+function xnnpack(opts: { fusedKernels?: boolean; attention?: unknown }): boolean {
+  return (opts.fusedKernels ?? true) && !opts.attention && xnnpackApplies();
 }
 
 const LN_EPS = 1e-5;
@@ -159,7 +160,10 @@ function causalSelfAttention(x: tf.Tensor2D, p: BlockParams, pass: Pass, kv?: La
   let [q, k, v] = ops.splitHeads(qkv, B, T, nHead); // (B, nh, T, hs)
   if (kv) [k, v] = throughCache(kv, k, v, pass);
   // Position t attends to positions ≤ t only (mask [T, T]; one cached position: [1, blockSize], the rows past pos hidden).
-  const y = ops.attend(q, k, v, pass.mask, (w) => dropout(w, pass)); // (B, nh, T, hs)
+  const y = ops.attend(q, k, v, pass.mask, (w) => {
+    pass.opts.attention?.push(w); // (B, nh, T, T): what inspect shows
+    return dropout(w, pass);
+  }); // (B, nh, T, hs)
   return dropout(linear(ops.mergeHeads(y), p.attnProj, pass.opts), pass); // heads side by side again: [B*T, C]
 }
 
@@ -306,6 +310,19 @@ export class GPT {
     if (cache) cache.filledWith(this);
     x = layerNorm(x, this.lnF, pass);
     return linearTransposed(x, this.wte, opts); // [B*T, V]: the head is the embedding, transposed
+  }
+
+  /**
+   * The forward pass with what happens inside it: logits [B*T, V] and every layer's attention
+   * weights, (B, nh, T, T) each, row t the softmax over keys 0..t that query t attends with
+   * (zero above the diagonal). In plain tfjs ops on every backend, since the fused kernels never
+   * store the T×T weights: for looking inside (one short batch), not for training. Call it
+   * inside tf.tidy, which keeps the returned tensors.
+   */
+  inspect(idx: tf.Tensor2D): { logits: tf.Tensor2D; attention: tf.Tensor4D[] } {
+    const attention: tf.Tensor4D[] = [];
+    const logits = this.forward(idx, { training: false, fusedKernels: false, attention });
+    return { logits, attention };
   }
 
   /**

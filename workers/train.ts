@@ -177,6 +177,11 @@ export class Trainer {
     return { train: await mean(this.evalSets.train), val: await mean(this.evalSets.val) };
   }
 
+  /** The fixed held-out batches the validation loss averages over: loss by position (inspect.ts) reads the same windows. */
+  get valBatches(): readonly Batch[] {
+    return this.evalSets.val;
+  }
+
   /** A copy of the optimizer and data state (the weights are the model's). */
   async getState(): Promise<TrainerState> {
     const read = (vs: tf.Variable[]) => Promise.all(vs.map(async (t) => Float32Array.from(await t.data())));
