@@ -36,6 +36,22 @@ export const formFields: { key: NumberField; label: string; step: string; min: n
   { key: 'seed', label: 'seed', step: '1', min: 0 },
 ];
 
+/** What the validators call a setting, and what the form's label calls it. */
+const LABELS: Record<string, string> = {
+  ...Object.fromEntries(formFields.map((f) => [f.key, f.label])),
+  minLr: 'final learning rate',
+  warmupSteps: 'warm-up steps',
+  vocabSize: 'vocabulary',
+};
+
+/** A validator's message in the form's words: "blockSize must be…" beside a field labelled "context" reads "context must be…". */
+export function inFormTerms(message: string): string {
+  return message.replace(
+    /\b(nLayer|nHead|nEmbd|blockSize|batchSize|maxSteps|learningRate|minLr|warmupSteps|vocabSize)\b/g,
+    (k) => LABELS[k] ?? k,
+  );
+}
+
 /** What the form needs to know about the corpus; 0 characters while none is loaded. */
 export interface CorpusFacts {
   readonly characters: number;
@@ -176,12 +192,14 @@ export class ConfigForm {
     this.initialBackend = initial.backend ?? 'auto';
     // While the corpus loads its vocabulary is 0: check the model with the smallest valid one.
     const withVocab = (): ModelConfig => ({ ...this.model, vocabSize: corpus.vocabSize || 2 });
-    this.issues = $derived([
-      ...validateModelConfig(withVocab()),
-      ...validateTrainConfig(this.train),
-      ...validateRunConfig(withVocab(), this.train),
-      ...corpusIssues(this.values, corpus.characters),
-    ]);
+    this.issues = $derived(
+      [
+        ...validateModelConfig(withVocab()),
+        ...validateTrainConfig(this.train),
+        ...validateRunConfig(withVocab(), this.train),
+        ...corpusIssues(this.values, corpus.characters),
+      ].map((i) => ({ ...i, message: inFormTerms(i.message) })),
+    );
     this.numbers = $derived(formNumbers(this.values, corpus.vocabSize));
   }
 

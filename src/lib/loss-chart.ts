@@ -259,12 +259,14 @@ function lossScales(v: ChartView, marks: Marks): ChartOptions<'line'>['scales'] 
       afterDataLimits: (scale) => {
         const band = marks.overlay.forecast?.band;
         if (band) scale.max = Math.max(scale.max, band.x);
+        // An empty chart (or a single point) gets a span of its own, not 0…1 in tenths printed as "0 0 0 1 1".
+        if (!v.logX && scale.max - scale.min < 10) scale.max = scale.min + 10;
       },
       title: { display: true, text: xTitles[v.x] + log(v.logX) },
       afterBuildTicks: (scale) => {
         if (v.logX) scale.ticks = logTicks(scale.min, scale.max).map((value) => ({ value }));
       },
-      ticks: { callback: (value) => formatX(fromAxis(Number(value), v.logX), v.x), maxRotation: 0 },
+      ticks: { callback: (value) => formatX(fromAxis(Number(value), v.logX), v.x), maxRotation: 0, precision: 0 },
     },
     y: {
       type: 'linear',

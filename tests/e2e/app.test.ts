@@ -5,6 +5,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import type { PreviewServer } from 'vite';
+import { defaultModelConfig, defaultTrainConfig } from '../../src/core/config.ts';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import manifest from '../../datasets/manifest.json' with { type: 'json' };
 import { generateText, launchChromium, missingChromium, serveBuiltApp } from './browser.ts';
@@ -103,15 +104,9 @@ describe('tabgpt in Chromium', () => {
     expect(['webgpu', 'wasm', 'webgl', 'cpu']).toContain(backend);
     expect(await page.getByTestId('backend-adapter').textContent()).not.toBe('');
     // The defaults of src/core/config.ts, ready to train.
-    for (const [key, value] of Object.entries({
-      nLayer: 2,
-      nHead: 4,
-      nEmbd: 64,
-      blockSize: 64,
-      batchSize: 16,
-      maxSteps: 600,
-      learningRate: 0.001,
-    })) {
+    const { nLayer, nHead, nEmbd, blockSize } = defaultModelConfig;
+    const { batchSize, maxSteps, learningRate } = defaultTrainConfig;
+    for (const [key, value] of Object.entries({ nLayer, nHead, nEmbd, blockSize, batchSize, maxSteps, learningRate })) {
       expect(Number(await page.getByTestId(`cfg-${key}`).inputValue()), key).toBe(value);
     }
     expect(await page.getByTestId('train-button').isEnabled()).toBe(true);
@@ -184,7 +179,7 @@ describe('tabgpt in Chromium', () => {
     await setField('nEmbd', 16);
     await setField('nHead', 3);
     const issue = await waitForText('issue-nHead', /divisible/, 5_000);
-    expect(issue).toContain('nEmbd (16) must be divisible by nHead (3)');
+    expect(issue).toContain('width (16) must be divisible by heads (3)');
     expect(await page.getByTestId('cfg-nHead').getAttribute('aria-invalid')).toBe('true');
     expect(await page.getByTestId('train-button').isDisabled()).toBe(true);
 

@@ -12,7 +12,7 @@ test('the defaults are valid on the bundled corpus', () => {
   const form = new ConfigForm(mobyDick);
   expect(form.issues).toEqual([]);
   expect(form.valid).toBe(true);
-  expect(form.train).toMatchObject({ warmupSteps: 60, minLr: 1e-4, sampling: 'random', seed: 1337 });
+  expect(form.train).toMatchObject({ warmupSteps: 200, minLr: 3e-4, sampling: 'random', seed: 1337 });
   expect(form.model).toEqual({ ...defaultModelConfig });
 });
 
@@ -29,7 +29,7 @@ test('the form starts from a link setup, and ignores its backend and corpus', ()
 test('an edit is checked at once, beside its field, and blocks Train', () => {
   const form = new ConfigForm(mobyDick);
   form.values.nHead = 3;
-  expect(form.issuesFor('nHead')).toEqual(['nEmbd (64) must be divisible by nHead (3)']);
+  expect(form.issuesFor('nHead')).toEqual(['width (64) must be divisible by heads (3)']); // the form's labels, not the config's names
   expect(form.valid).toBe(false);
   form.values.nHead = 4;
   expect(form.valid).toBe(true);
