@@ -148,6 +148,28 @@ export const COMMANDS = {
       seed: { type: 'number', help: 'seed of the resampling (0 to 4294967295)', default: '0' },
     },
   },
+  'export-nanogpt': {
+    help: "a saved run as the files that make nanoGPT's train.py continue it (data, ckpt.pt, config), on one GPU or many",
+    flags: {
+      checkpoint: { type: 'string', help: 'a run saved by train --save or downloaded from the app' },
+      out: { type: 'string', help: 'a new or empty folder: copy its contents over a nanoGPT checkout' },
+      name: { type: 'string', help: "names data/NAME, out-NAME and config/train_NAME.py (default: from the run's corpus)" },
+      gpus: { type: 'number', help: "GPUs to split the run's batch over (torchrun --nproc_per_node); the batch stays whole", default: '1' },
+      steps: {
+        type: 'number',
+        help: "where nanoGPT stops (max_iters), the cosine stretched to it as train --resume --steps does (default: the run's own)",
+      },
+      corpus: {
+        type: 'string',
+        help: "the run's text, when it is not the bundled or synthetic corpus or the file the checkpoint names (checked by SHA-256)",
+      },
+      torch: {
+        type: 'string',
+        help: 'PyTorch major version nanoGPT runs on: 2, or 1 (its model then keeps a causal-mask buffer per layer)',
+        default: '2',
+      },
+    },
+  },
   baseline: {
     help: 'val cross-entropy of a smoothed character n-gram: the score a model must beat',
     flags: {

@@ -8,13 +8,23 @@
  * parser that reads them, files.ts the files they name.
  */
 import { baseline, batches } from './data.ts';
+import { exportNanogpt } from './export.ts';
 import { isCommand, parseFlags, usage, UsageError, type Command, type ParsedFlags } from './flags.ts';
 import { sample, score } from './inference.ts';
 import { fit, sweep } from './scaling.ts';
 import { train } from './train.ts';
 
 /** Each command's implementation, given its parsed flags. */
-const RUN: { [C in Command]: (flags: ParsedFlags<C>) => void | Promise<void> } = { train, sample, score, batches, baseline, sweep, fit };
+const RUN: { [C in Command]: (flags: ParsedFlags<C>) => void | Promise<void> } = {
+  train,
+  sample,
+  score,
+  batches,
+  baseline,
+  sweep,
+  fit,
+  'export-nanogpt': exportNanogpt,
+};
 
 async function runCommand<C extends Command>(command: C, args: string[]): Promise<void> {
   const flags = parseFlags(command, args);

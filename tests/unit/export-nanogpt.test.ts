@@ -1,0 +1,221 @@
+/**
+ * `export-nanogpt`: a tabgpt run handed to nanoGPT. The PyTorch side is checked with torch itself
+ * (tests/interop/nanogpt_next_step.py): ckpt.pt loads with torch.load into nanoGPT's module tree
+ * and AdamW groups, and PyTorch's next training step on tabgpt's next minibatch gives the same loss
+ * and the same weights and moments as tabgpt's own next step. Runs come from the app's worker (a run
+ * paused mid-way, on a file corpus) and from the CLI (a finished run, continued with --steps, split
+ * over 2 GPUs). Bad input is refused with one line, and nothing is written.
+ * Needs PyTorch: .ci/run installs Debian's python3-torch.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { exportNanogpt } from '../../src/cli/export.ts';
+import { parseFlags, UsageError } from '../../src/cli/flags.ts';
+import { defaultModelConfig, defaultTrainConfig, type TrainConfig } from '../../src/core/config.ts';
+import { readSafetensors } from '../../src/core/safetensors.ts';
+import { loadCheckpoint, saveCheckpoint } from '../../workers/checkpoint.ts';
+import { GPT } from '../../workers/model.ts';
+import { runFromCheckpoint } from '../../workers/run.ts';
+import { Trainer } from '../../workers/train.ts';
+import { findTorchPython, NO_TORCH } from '../bench/torch.ts';
+import { next, send, startWorker } from './worker-harness.ts';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'tabgpt-nanogpt-'));
+const text =
+  'It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife. '.repeat(20);
+const corpusPath = join(dir, 'austen.txt');
+writeFileSync(corpusPath, text);
+const sha = createHash('sha256').update(text).digest('hex');
+
+const model = { ...defaultModelConfig, nLayer: 2, nHead: 2, nEmbd: 16, blockSize: 16 };
+const train: TrainConfig = {
+  ...defaultTrainConfig,
+  batchSize: 8,
+  maxSteps: 12,
+  warmupSteps: 3,
+  learningRate: 1e-2,
+  minLr: 1e-3,
+  evalEvery: 4,
+  evalBatches: 2,
+  logEvery: 1,
+};
+
+const cli = async (...args: string[]) => {
+  try {
+    const { stdout, stderr } = await run('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], { maxBuffer: 64 << 20 });
+    return {
+      code: 0,
+      lines: stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+      stderr,
+    };
+  } catch (err) {
+    const e = err as { code: number; stderr: string };
+    return { code: e.code, lines: [], stderr: e.stderr };
+  }
+};
+
+/** export-nanogpt in this process: a UsageError is the CLI's exit 2. */
+const exportHere = (...args: string[]) => exportNanogpt(parseFlags('export-nanogpt', args));
+
+let python: string;
+let appBytes: Uint8Array; // a run the app's worker paused mid-way and saved
+const appCheckpoint = join(dir, 'app.safetensors');
+const cliCheckpoint = join(dir, 'cli.safetensors');
+
+beforeAll(async () => {
+  python = findTorchPython() ?? '';
+  // The app: the worker trains on a file corpus, pauses at step 5 of 12 and saves.
+  await startWorker();
+  send({ type: 'start', corpus: { name: 'austen.txt', text }, model, train });
+  await next('step', (e) => e.step >= 4);
+  send({ type: 'pause' });
+  await next('paused');
+  send({ type: 'save', id: 1 });
+  appBytes = (await next('saved', (e) => e.id === 1)).bytes;
+  writeFileSync(appCheckpoint, appBytes);
+  send({ type: 'reset' });
+  // The CLI: a finished run of 6 steps on the same text.
+  const trained = await cli(
+    'train',
+    ...['--corpus', corpusPath, '--layers', '2', '--heads', '2', '--embd', '16', '--ctx', '16', '--batch', '8', '--steps', '6'],
+    ...[
+      '--warmup',
+      '3',
+      '--lr',
+      '1e-2',
+      '--min-lr',
+      '1e-3',
+      '--eval-every',
+      '3',
+      '--eval-batches',
+      '2',
+      '--backend',
+      'cpu',
+      '--save',
+      cliCheckpoint,
+    ],
+  );
+  expect(trained.code, trained.stderr).toBe(0);
+}, 300_000);
+
+/**
+ * tabgpt's next step of the run in `bytes` (resumed as `train --resume [--steps]` resumes it) on its
+ * next minibatch: the loss, the rows' offsets in the train split, and the checkpoint after it.
+ */
+async function tabgptNextStep(bytes: Uint8Array, maxSteps?: number) {
+  const ck = loadCheckpoint(bytes);
+  const { run: r } = await runFromCheckpoint(
+    ck,
+    { name: 'austen', text, sha256: sha },
+    { mode: 'resume', overrides: maxSteps === undefined ? {} : { maxSteps } },
+  );
+  const batch = r.trainer.batcher.getBatch();
+  const lr = r.trainer.getLr(r.trainer.step);
+  const lossTensor = r.trainer.trainStep(batch);
+  const loss = (await lossTensor.data())[0];
+  lossTensor.dispose();
+  const after = await saveCheckpoint(r.model, { vocab: r.tokenizer.vocab, train: r.trainer.config, trainer: r.trainer });
+  r.trainer.dispose();
+  r.model.dispose();
+  return { loss, lr, starts: batch.starts, after };
+}
+
+interface NextStepReport {
+  loss: number;
+  lr: number;
+  iter_num: number;
+  torch: string;
+  flash: boolean;
+  groups: number[];
+  eps: number;
+  tensors: Record<
+    string,
+    { weight: { maxAbs: number; rel: number }; moved: number; exp_avg: { rel: number }; exp_avg_sq: { rel: number }; step: number }
+  >;
+}
+
+/** PyTorch's next step on the exported files, as nanoGPT's train.py takes it, compared with tabgpt's `after`. */
+async function pytorchNextStep(out: string, name: string, starts: number[], after: Uint8Array): Promise<NextStepReport> {
+  const startsPath = join(out, '..', `${name}-starts.json`);
+  const afterPath = join(out, '..', `${name}-after.safetensors`);
+  writeFileSync(startsPath, JSON.stringify(starts));
+  writeFileSync(afterPath, after);
+  const { stdout } = await run(python, ['tests/interop/nanogpt_next_step.py', out, name, startsPath, afterPath], {
+    env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' },
+    maxBuffer: 16 << 20,
+  });
+  return JSON.parse(stdout) as NextStepReport;
+}
+
+/** The PyTorch major version of the python that runs the checks: the export is made for it. */
+async function torchMajor(): Promise<string> {
+  const { stdout } = await run(python, ['-c', 'import torch; print(torch.__version__.split(".")[0])']);
+  return stdout.trim() === '1' ? '1' : '2';
+}
+
+function expectSameStep(report: NextStepReport, ours: { loss: number; lr: number }, step: number) {
+  expect(report.iter_num).toBe(step);
+  expect(report.lr).toBeCloseTo(ours.lr, 12);
+  expect(Math.abs(report.loss - ours.loss)).toBeLessThan(1e-5);
+  expect(report.groups).toEqual([2 + 4 * model.nLayer, 2 * model.nLayer + 1]); // configure_optimizers' two groups
+  const names = Object.keys(report.tensors);
+  expect(names).toHaveLength(3 + 6 * model.nLayer);
+  for (const n of names) {
+    const t = report.tensors[n];
+    expect(t.step).toBe(step + 1);
+    expect(t.moved).toBeGreaterThan(0); // the step changed every tensor, so agreeing means something
+    expect(t.weight.rel, `${n}: weight`).toBeLessThan(1e-4);
+    expect(t.exp_avg.rel, `${n}: exp_avg`).toBeLessThan(1e-4);
+    expect(t.exp_avg_sq.rel, `${n}: exp_avg_sq`).toBeLessThan(1e-4);
+  }
+}
+
+describe('export-nanogpt', () => {
+  test('a run the app paused mid-way: PyTorch takes the same next step as tabgpt, on the same minibatch', async () => {
+    if (!python) throw new Error(NO_TORCH);
+    const torch = await torchMajor();
+    const out = join(dir, 'app-export');
+    const done = await cli('export-nanogpt', '--checkpoint', appCheckpoint, '--out', out, '--corpus', corpusPath, '--torch', torch);
+    expect(done.code, done.stderr).toBe(0);
+    const step = Number(readSafetensors(appBytes).metadata.step);
+    expect(step).toBeGreaterThanOrEqual(4);
+    expect(step).toBeLessThan(12);
+    expect(done.lines[0]).toMatchObject({ type: 'export', name: 'austen', step, maxIters: 12, gpus: 1, batchSize: 8 });
+    const ours = await tabgptNextStep(appBytes);
+    const report = await pytorchNextStep(out, 'austen', ours.starts, ours.after);
+    expectSameStep(report, ours, step);
+    console.log(
+      JSON.stringify({
+        torch: report.torch,
+        loss: [ours.loss, report.loss],
+        rel: Math.max(...Object.values(report.tensors).map((t) => t.weight.rel)),
+      }),
+    );
+  });
+
+  test('a finished CLI run continued with --steps over 2 GPUs: two micro-batches of 4 make the step of one batch of 8', async () => {
+    if (!python) throw new Error(NO_TORCH);
+    const torch = await torchMajor();
+    const out = join(dir, 'cli-export');
+    const done = await cli('export-nanogpt', '--checkpoint', cliCheckpoint, '--out', out, '--steps', '12', '--gpus', '2', '--torch', torch);
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.lines[0]).toMatchObject({ step: 6, maxIters: 12, gpus: 2, batchSize: 4, gradientAccumulationSteps: 2 });
+    const config = readFileSync(join(out, 'config/train_austen.py'), 'utf8');
+    expect(config).toMatch(/^gradient_accumulation_steps = 2 /m);
+    expect(config).toMatch(/^batch_size = 4 /m);
+    const bytes = new Uint8Array(readFileSync(cliCheckpoint));
+    const ours = await tabgptNextStep(bytes, 12);
+    const report = await pytorchNextStep(out, 'austen', ours.starts, ours.after);
+    expectSameStep(report, ours, 6);
+  });
+});
