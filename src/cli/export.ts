@@ -27,6 +27,7 @@ import {
   MAX_GPUS,
   planExport,
   readRunToExport,
+  trainCommand,
   type RunToExport,
 } from '../core/nanogpt.ts';
 import type { ZipEntry } from '../core/zip.ts';
@@ -159,10 +160,6 @@ export async function exportNanogpt({ values: v }: ParsedFlags<'export-nanogpt'>
   }
   writeExport(out, files);
 
-  const command =
-    v.gpus === 1
-      ? `python train.py config/train_${plan.name}.py`
-      : `torchrun --standalone --nproc_per_node=${v.gpus} train.py config/train_${plan.name}.py`;
   emit({
     type: 'export',
     out,
@@ -176,7 +173,7 @@ export async function exportNanogpt({ values: v }: ParsedFlags<'export-nanogpt'>
     torch: plan.torch,
     tokens: { train: files[0].bytes.length / 2, val: files[1].bytes.length / 2 },
     files: files.map((f) => f.path),
-    command,
+    command: trainCommand(plan),
     ...(plan.iterNum >= plan.maxIters
       ? { note: `the run is at its last step (${plan.maxIters}): train.py will evaluate and stop; give --steps N to continue it` }
       : {}),

@@ -66,6 +66,7 @@ export interface ExportPlan {
   iterNum: number;
   maxIters: number;
   lrDecayIters: number;
+  gpus: number;
   batchSize: number; // per GPU, per micro-step
   gradientAccumulationSteps: number; // over all GPUs, as the config says it
   evalInterval: number;
@@ -185,6 +186,7 @@ export function planExport(run: RunToExport, opts: ExportOptions): ExportPlan {
     maxIters,
     // get_lr divides by lr_decay_iters - warmup_iters at the extra update it = max_iters.
     lrDecayIters: run.train.warmupSteps === maxIters ? maxIters + 1 : maxIters,
+    gpus: opts.gpus,
     batchSize: B / opts.gpus,
     gradientAccumulationSteps: opts.gpus,
     evalInterval: run.train.evalEvery > 0 ? run.train.evalEvery : maxIters,
@@ -201,6 +203,12 @@ export function checkCorpus(run: RunToExport, sha256: string, given: string) {
     throw new ExportMisfit(
       `the run trained on ${run.corpus.name} (sha256 ${run.corpus.sha256.slice(0, 12)}…), not on ${given} (sha256 ${sha256.slice(0, 12)}…): give the run's own text`,
     );
+}
+
+/** What continues the run in a nanoGPT checkout the export was copied over: python on one GPU, torchrun on several. */
+export function trainCommand(plan: ExportPlan): string {
+  const config = `config/train_${plan.name}.py`;
+  return plan.gpus === 1 ? `python train.py ${config}` : `torchrun --standalone --nproc_per_node=${plan.gpus} train.py ${config}`;
 }
 
 /** A Python float literal: 0.003, 1e-07 as 1e-7, 1 as 1.0. */
@@ -287,10 +295,8 @@ export function configFile(run: RunToExport, plan: ExportPlan): string {
   const m = run.model;
   const head = [
     `# A tabgpt run on ${corpus}, exported at step ${plan.iterNum} (of ${run.train.maxSteps} planned):`,
-    `# ${m.nLayer} layers, width ${m.nEmbd}, ${m.nHead} heads, context ${m.blockSize}, ${run.vocab.length} characters.`,
-    plan.gradientAccumulationSteps === 1
-      ? `#   python train.py config/train_${plan.name}.py`
-      : `#   torchrun --standalone --nproc_per_node=${plan.gradientAccumulationSteps} train.py config/train_${plan.name}.py`,
+    `# ${m.nLayer} ${m.nLayer === 1 ? 'layer' : 'layers'}, width ${m.nEmbd}, ${m.nHead} heads, context ${m.blockSize}, ${run.vocab.length} characters.`,
+    `#   ${trainCommand(plan)}`,
     "# The learning rate follows tabgpt's schedule from there. To train longer, raise max_iters and",
     "# lr_decay_iters together: the cosine then stretches over the new length, as tabgpt's --steps does.",
   ];
