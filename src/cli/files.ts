@@ -20,6 +20,7 @@ import {
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { corpora, isCorpusName, loadCorpus } from '../../datasets/corpora.ts';
+import { generateCopy, isCopySpec, parseCopySpec } from '../core/copy.ts';
 import { generateMarkov, isMarkovSpec, parseMarkovSpec } from '../core/markov.ts';
 import { defaultReadLimits } from '../core/safetensors.ts';
 import { checkCorpusSize, decodeCorpus } from '../core/text.ts';
@@ -150,9 +151,17 @@ export function readCorpusWithFloor(nameOrPath: string): { text: string; entropy
     const { text, entropyRate } = generateMarkov(spec);
     return { text, entropyRate };
   }
+  if (isCopySpec(nameOrPath)) {
+    try {
+      const { text, entropyRate } = generateCopy(parseCopySpec(nameOrPath));
+      return { text, entropyRate };
+    } catch (err) {
+      throw new UsageError(`--corpus ${nameOrPath}: ${(err as Error).message}`);
+    }
+  }
   if (!existsSync(nameOrPath)) {
     throw new UsageError(
-      `--corpus ${JSON.stringify(nameOrPath)} is neither a bundled corpus (${Object.keys(corpora).join(', ')}), a synthetic one (markov:…) nor a file`,
+      `--corpus ${JSON.stringify(nameOrPath)} is neither a bundled corpus (${Object.keys(corpora).join(', ')}), a synthetic one (markov:…, copy:…) nor a file`,
     );
   }
   const stat = statSync(nameOrPath);

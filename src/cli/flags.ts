@@ -25,7 +25,7 @@ export type FlagSpec = { type: 'string' | 'number' | 'boolean'; help: string; de
 const TRAIN_FLAGS = {
   corpus: {
     type: 'string',
-    help: 'bundled corpus (moby-dick, sotu), a synthetic one (markov, or markov:order=2,alphabet=8,length=1000000,seed=1,alpha=0.5), or a UTF-8 .txt file',
+    help: 'bundled corpus (moby-dick, sotu), a synthetic one (markov, or markov:order=2,alphabet=8,length=1000000,seed=1,alpha=0.5; copy, or copy:alphabet=16,min=4,max=16,repeats=2,order=0,length=1000000,seed=1), or a UTF-8 .txt file',
     default: 'moby-dick',
   },
   layers: { type: 'number', help: 'transformer blocks (nLayer)', default: String(defaultModelConfig.nLayer) },
@@ -63,6 +63,7 @@ const TRAIN_FLAGS = {
     type: 'string',
     help: "start a new run from this checkpoint's weights (fine-tuning; new characters get new embedding rows)",
   },
+  probe: { type: 'boolean', help: 'after each evaluation, also print a probe line: the in-context learning test (see probe --help)' },
 } satisfies Record<string, FlagSpec>;
 
 /** Every command: its one-line help and its flags. */
@@ -92,6 +93,24 @@ export const COMMANDS = {
     flags: {
       checkpoint: { type: 'string', help: 'checkpoint file written by train --save' },
       text: { type: 'string', help: 'text to score (at least two characters)' },
+      backend: TRAIN_FLAGS.backend,
+    },
+  },
+  inspect: {
+    help: "a checkpoint's attention on a text, every layer and head, and each character's surprisal",
+    flags: {
+      checkpoint: { type: 'string', help: 'checkpoint file written by train --save' },
+      text: { type: 'string', help: "text to look at, at most the model's context" },
+      backend: TRAIN_FLAGS.backend,
+    },
+  },
+  probe: {
+    help: 'in-context learning: loss on random characters shown once, then again (Olsson et al. 2022)',
+    flags: {
+      checkpoint: { type: 'string', help: 'checkpoint file written by train --save' },
+      length: { type: 'number', help: "characters in each copy (default 16, or half the model's context if shorter)" },
+      trials: { type: 'number', help: 'random sequences averaged', default: '8' },
+      seed: { type: 'number', help: 'seed of the random characters (0 to 4294967295)', default: '0' },
       backend: TRAIN_FLAGS.backend,
     },
   },

@@ -6,7 +6,8 @@ import { checkInputFile, readCheckpoint } from './files.ts';
 import { backendChoice, checkSeed, checkWhole, required, UsageError, type ParsedFlags } from './flags.ts';
 import { emit } from './output.ts';
 
-async function openCheckpoint(flags: { checkpoint?: string; backend: string }) {
+/** The checkpoint --checkpoint names, on the --backend chosen. */
+export async function openCheckpoint(flags: { checkpoint?: string; backend: string }) {
   const choice = backendChoice(flags.backend);
   const path = required(flags.checkpoint, 'checkpoint');
   checkInputFile(path, 'checkpoint');

@@ -3,14 +3,15 @@
  * stderr with a non-zero exit: 2 for a bad flag (one line, naming it), 1 for anything else. The
  * training core is the same one the browser worker runs.
  *
- * One file per family of commands: train.ts (train), inference.ts (sample, score), data.ts
- * (batches, baseline), scaling.ts (sweep, fit); flags.ts holds every command's flags and the one
+ * One file per family of commands: train.ts (train), inference.ts (sample, score), inspect.ts
+ * (inspect, probe), data.ts (batches, baseline), scaling.ts (sweep, fit); flags.ts holds every command's flags and the one
  * parser that reads them, files.ts the files they name.
  */
 import { baseline, batches } from './data.ts';
 import { exportNanogpt } from './export.ts';
 import { isCommand, parseFlags, usage, UsageError, type Command, type ParsedFlags } from './flags.ts';
 import { sample, score } from './inference.ts';
+import { inspect, probe } from './inspect.ts';
 import { fit, sweep } from './scaling.ts';
 import { train } from './train.ts';
 
@@ -19,6 +20,8 @@ const RUN: { [C in Command]: (flags: ParsedFlags<C>) => void | Promise<void> } =
   train,
   sample,
   score,
+  inspect,
+  probe,
   batches,
   baseline,
   sweep,

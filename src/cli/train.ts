@@ -18,6 +18,7 @@ import type { RunStats } from '../../workers/train.ts';
 import { startBackend } from './backend.ts';
 import { checkInputFile, checkOutputPath, readCheckpoint, readCorpusWithFloor, sha256, writeAtomically } from './files.ts';
 import { backendChoice, checkWhole, refuseFlags, sampling, UsageError, type ParsedFlags } from './flags.ts';
+import { prober } from './inspect.ts';
 import { emit } from './output.ts';
 
 /** Flags a resumed run may still set: everything else comes from its checkpoint. */
@@ -131,6 +132,7 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
     references: referenceLosses(prepared!, corpus.entropyRate),
   });
   const trainer = run.trainer;
+  const probing = v.probe ? await prober(run.model, run.tokenizer) : null; // a probe line after each eval
   // Without --save-every, the run saves at each evaluation (a resumed run: at its own interval).
   const saveEvery = v.save === undefined ? 0 : (v['save-every'] ?? config.evalEvery);
   let savedAt = trainer.step; // the file resumed from already holds this step
@@ -162,6 +164,7 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
         onEval: (e) => {
           history.evals.push({ step: e.step, train: e.train, val: e.val });
           emit(e);
+          probing?.at(e.step);
         },
         shouldStop: saveDue,
         // Saved as soon as the last step is in, so an error in the final evaluation cannot cost the run;
@@ -173,6 +176,7 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
     if (trainer.step >= trainer.config.maxSteps) break;
     await save();
   }
+  await probing?.done();
   await save();
   emit(summarize(trainer, stats, backend.name));
   disposeRun(run);
