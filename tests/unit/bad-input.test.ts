@@ -34,7 +34,7 @@ import { readSafetensors, writeSafetensors, type NamedTensor } from '../../src/c
 import { annealedDistribution } from '../../src/core/sampling.ts';
 import { checkCorpusSize, decodeCorpus, MAX_CORPUS_BYTES } from '../../src/core/text.ts';
 import { CharTokenizer } from '../../src/core/tokenizer.ts';
-import { ConfigForm, corpusIssues, type FormValues } from '../../src/lib/config-form.svelte.ts';
+import { ConfigForm, corpusIssues, inFormTerms, type FormValues } from '../../src/lib/config-form.svelte.ts';
 import { loadCheckpoint, saveCheckpoint } from '../../workers/checkpoint.ts';
 import type { GPT } from '../../workers/model.ts';
 import { createRun, disposeRun, prepareRun, type Run } from '../../workers/run.ts';
@@ -286,8 +286,8 @@ const hyperRows: HyperRow[] = [
     name: 'final learning rate above the peak',
     set: { minLr: 0.1 },
     field: 'minLr',
-    message: /^minLr \(0.1\) must not exceed learningRate \(0.001\)$/,
-    cli: /--min-lr 0.1: minLr \(0.1\) must not exceed learningRate \(0.001\)/,
+    message: /^minLr \(0.1\) must not exceed learningRate \(0.003\)$/, // the default peak
+    cli: /--min-lr 0.1: minLr \(0.1\) must not exceed learningRate \(0.003\)/,
   },
   { name: 'final learning rate negative', set: { minLr: -1 }, field: 'minLr', message: /^minLr must be in \[0, 10\], got -1$/ },
   {
@@ -1047,7 +1047,8 @@ describe(`bad input through the settings form (${formRows.length} rows)`, () => 
     expect(form.valid).toBe(false);
     // One problem, one issue, beside its own field: no second issue about a derived setting the form does not show.
     expect(form.issues.map((i) => i.field)).toEqual([field]);
-    expect(form.issuesFor(field)[0]).toMatch(message);
+    // The validators' message, in the form's own words (its labels, not the config's names).
+    expect(form.issuesFor(field)[0]).toMatch(new RegExp(inFormTerms(message.source)));
   });
 
   test('while the corpus loads (no characters yet) the defaults raise no issue and N is known', () => {
