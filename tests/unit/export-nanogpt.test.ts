@@ -147,8 +147,8 @@ interface NextStepReport {
 
 /** PyTorch's next step on the exported files, as nanoGPT's train.py takes it, compared with tabgpt's `after`. */
 async function pytorchNextStep(out: string, name: string, starts: number[], after: Uint8Array): Promise<NextStepReport> {
-  const startsPath = join(out, '..', `${name}-starts.json`);
-  const afterPath = join(out, '..', `${name}-after.safetensors`);
+  const startsPath = `${out}-starts.json`;
+  const afterPath = `${out}-after.safetensors`;
   writeFileSync(startsPath, JSON.stringify(starts));
   writeFileSync(afterPath, after);
   const { stdout } = await run(python, ['tests/interop/nanogpt_next_step.py', out, name, startsPath, afterPath], {
