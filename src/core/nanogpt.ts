@@ -30,7 +30,7 @@ import { CharTokenizer } from './tokenizer.ts';
 import { TorchFile } from './torch-file.ts';
 import type { ZipEntry } from './zip.ts';
 
-/** nanoGPT stores token ids as uint16; the issue's limit keeps every id below 65,535. */
+/** nanoGPT's train.bin and val.bin hold uint16 token ids: a vocabulary of at most this many characters. */
 export const MAX_VOCAB = 65_535;
 
 /** The most GPUs an export plans for (each gets at least one sequence of the batch anyway). */
@@ -94,8 +94,10 @@ export function readRunToExport(bytes: Uint8Array): RunToExport {
   const model = json<ModelConfig>('config');
   const vocab = json<string[]>('vocab');
   if (!model || !Array.isArray(vocab)) throw new ExportMisfit('it has no model config or vocabulary: not a tabgpt checkpoint');
-  const issues = [...validateModelConfig(model)];
+  const issues = validateModelConfig(model);
   if (issues.length) throw new ExportMisfit(`its model config is invalid: ${issues.map((i) => i.message).join('; ')}`);
+  if (vocab.length !== model.vocabSize)
+    throw new ExportMisfit(`its vocabulary has ${vocab.length} characters, its config says ${model.vocabSize}`);
   const train = json<TrainConfig>('train');
   if (!train || metadata.state === undefined)
     throw new ExportMisfit(
@@ -189,7 +191,7 @@ export function planExport(run: RunToExport, opts: ExportOptions): ExportPlan {
     gpus: opts.gpus,
     batchSize: B / opts.gpus,
     gradientAccumulationSteps: opts.gpus,
-    evalInterval: run.train.evalEvery > 0 ? run.train.evalEvery : maxIters,
+    evalInterval: run.train.evalEvery > 0 ? run.train.evalEvery : Math.max(1, maxIters), // train.py takes iter_num % eval_interval
     evalIters: run.train.evalBatches * opts.gpus, // as many sequences as tabgpt's fixed batches
     bestValLoss: vals.length ? Math.min(...vals) : 1e9, // train.py's own start value when there is none
     valLoss: atStep ? atStep.val : null,
