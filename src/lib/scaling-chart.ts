@@ -68,6 +68,7 @@ export interface Measured {
   label: string;
   kind: 'sweep' | 'run' | 'verify';
   points: { x: number; y: number }[];
+  model?: number; // a sweep's: which model of the ladder (its colour)
 }
 
 export interface SeriesInput {
@@ -77,7 +78,7 @@ export interface SeriesInput {
   refD: number; // D at which the loss-vs-N curves of L(N, D) are drawn
   refN: number; // N at which the loss-vs-D curves are drawn
   fit: ChinchillaLaw | null; // nats per character already: fitted to character losses
-  sweep: { N: number; D: number; loss: number }[];
+  sweep: { N: number; D: number; loss: number; model?: number }[];
   run: { N: number; D: number; loss: number } | null;
   verified: { N: number; D: number; loss: number }[];
   samples?: number;
@@ -99,8 +100,15 @@ export function xRange(axis: Axis, xs: number[]): [number, number] {
 /** Every curve and measured set of the log–log plot on one axis. */
 export function buildSeries(inp: SeriesInput): { curves: Curve[]; measured: Measured[]; range: [number, number] } {
   const { axis, charsPerToken: cpt, vocabSize: V, refD, refN, fit } = inp;
+  // One set per model of the ladder, in its own colour, its points joined in order along x.
+  const models = [...new Set(inp.sweep.map((p) => p.model ?? 0))].sort((a, b) => a - b);
+  const sweeps: Measured[] = models.map((model) => {
+    const own = inp.sweep.filter((p) => (p.model ?? 0) === model);
+    const points = own.map((p) => ({ x: xOf(axis, p), y: p.loss })).sort((a, b) => a.x - b.x);
+    return { label: `sweep model ${model + 1} (N ${formatCount(own[0].N)})`, kind: 'sweep', points, model };
+  });
   const measured: Measured[] = [
-    { label: 'sweep points', kind: 'sweep', points: inp.sweep.map((p) => ({ x: xOf(axis, p), y: p.loss })) },
+    ...(sweeps.length ? sweeps : [{ label: 'sweep points', kind: 'sweep' as const, points: [] }]),
     { label: 'current run (latest val)', kind: 'run', points: inp.run ? [{ x: xOf(axis, inp.run), y: inp.run.loss }] : [] },
     { label: 'verified predictions', kind: 'verify', points: inp.verified.map((p) => ({ x: xOf(axis, p), y: p.loss })) },
   ];
@@ -247,6 +255,9 @@ const COLORS: Record<Curve['kind'] | Measured['kind'], string> = {
   verify: '#8e44ad',
 };
 
+/** A sweep's models, one colour each (ColorBrewer's Dark2: apart from the laws' colours and from each other). */
+const MODEL_COLORS = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d', '#666666'];
+
 const AXIS_TITLES: Record<Axis, string> = {
   N: 'N: non-embedding parameters',
   D: 'D: tokens (characters) trained on',
@@ -286,7 +297,8 @@ export function createScalingChart(canvas: HTMLCanvasElement): ScalingChart {
         },
         y: { type: 'logarithmic', title: { display: true, text: 'loss (nats per character)' } },
       },
-      plugins: { legend: { position: 'bottom' }, tooltip: { mode: 'nearest', intersect: false } },
+      // Legend swatches drawn as the marker or line they stand for.
+      plugins: { legend: { position: 'bottom', labels: { usePointStyle: true } }, tooltip: { mode: 'nearest', intersect: false } },
     },
   });
   return {
@@ -303,15 +315,19 @@ export function createScalingChart(canvas: HTMLCanvasElement): ScalingChart {
         })),
         ...measured
           .filter((m) => m.points.length > 0)
-          .map((m) => ({
-            label: m.label,
-            data: m.points,
-            borderColor: COLORS[m.kind],
-            backgroundColor: COLORS[m.kind],
-            showLine: false,
-            pointRadius: m.kind === 'sweep' ? 3 : 5,
-            pointStyle: m.kind === 'run' ? ('rectRot' as const) : ('circle' as const),
-          })),
+          .map((m) => {
+            const color = m.model !== undefined ? MODEL_COLORS[m.model % MODEL_COLORS.length] : COLORS[m.kind];
+            return {
+              label: m.label,
+              data: m.points,
+              borderColor: color,
+              backgroundColor: color,
+              showLine: m.kind === 'sweep', // a model's points are one learning curve
+              borderWidth: 1.5,
+              pointRadius: m.kind === 'sweep' ? 3 : 5,
+              pointStyle: m.kind === 'run' ? ('rectRot' as const) : ('circle' as const),
+            };
+          }),
       ];
       chart.data.datasets = datasets;
       const x = chart.options.scales!.x as { min?: number; max?: number; title: { text: string } };

@@ -142,6 +142,23 @@ describe('log–log series', () => {
     expect(f.points[0].y).toBeCloseTo(fit.E + fit.A / f.points[0].x ** fit.alpha + fit.B / 1e6 ** fit.beta, 10);
   });
 
+  test("a sweep's points are one set per model, each in order along x, so each model's points can be joined", () => {
+    const sweep = [
+      { model: 1, N: 4e4, D: 2e5, loss: 1.6 },
+      { model: 0, N: 1e4, D: 2e5, loss: 1.9 },
+      { model: 1, N: 4e4, D: 1e5, loss: 1.8 },
+      { model: 0, N: 1e4, D: 1e5, loss: 2.1 },
+    ];
+    const sets = buildSeries({ ...base, axis: 'D', sweep, run: null }).measured.filter((m) => m.kind === 'sweep');
+    expect(sets.map((m) => m.model)).toEqual([0, 1]);
+    expect(sets[0].points).toEqual([
+      { x: 1e5, y: 2.1 },
+      { x: 2e5, y: 1.9 },
+    ]);
+    expect(sets[1].points.map((p) => p.y)).toEqual([1.8, 1.6]);
+    expect(sets[1].label).toMatch(/model 2/);
+  });
+
   test('measurements land at their N, D or C = 6ND, and the current run is its own set', () => {
     const sweep = [
       { N: 1e4, D: 1e5, loss: 2 },
