@@ -14,9 +14,11 @@ import type { RunHistory } from './checkpoint.ts';
 import type { Score } from './sample.ts';
 import type { ModelShape, SweepConfig, SweepPoint } from '../src/core/sweep.ts';
 import type { EvalEvent, StepBatch, StepEvent, TrainSummary } from './train.ts';
+import type { InspectRequest, Inspection } from './inspect.ts';
 
 export type { BackendChoice, BackendInfo, EvalEvent, RunHistory, Score, StepBatch, StepEvent, TrainSummary };
 export type { ChinchillaLaw, ChinchillaPoint, Interval, ModelShape, SweepConfig, SweepPoint };
+export type { InspectRequest, Inspection };
 
 /** A corpus as the page sends it; a synthetic one knows its true entropy rate. */
 export interface CorpusMessage {
@@ -45,6 +47,8 @@ export type ToWorker =
   | { type: 'score'; id: number; text: string }
   /** The model's next-character distribution after `prompt` (T = 1); answered by 'probs'. */
   | { type: 'probs'; id: number; prompt: string }
+  /** The model from inside (attention maps, loss by position, the in-context probe, the embedding map); answered by 'inspected'. */
+  | { type: 'inspect'; id: number; request: InspectRequest }
   /**
    * Saves the run as a checkpoint (safetensors bytes, resumable here and by the CLI); answered by
    * 'saved'. While training, the loop saves between two steps and goes on. The worker keeps the
@@ -120,7 +124,7 @@ export type WorkerError =
   | { type: 'error'; during: 'init' | 'start'; message: string }
   /** step: where training stopped (a divergence's own step), or null when no run was training. */
   | { type: 'error'; during: 'train'; message: string; fault: TrainFault; step: number | null }
-  | { type: 'error'; during: 'sample' | 'score' | 'probs' | 'save' | 'load'; id: number; message: string };
+  | { type: 'error'; during: 'sample' | 'score' | 'probs' | 'save' | 'load' | 'inspect'; id: number; message: string };
 
 /** worker → page */
 export type FromWorker =
@@ -138,6 +142,7 @@ export type FromWorker =
   | { type: 'sampleDone'; id: number }
   | { type: 'scored'; id: number; score: Score }
   | { type: 'probs'; id: number; probs: number[] }
+  | { type: 'inspected'; id: number; inspection: Inspection } // its attention weights' buffer is transferred
   /** A checkpoint of the run at `step` (its buffer is transferred); valLoss is the latest eval's. */
   | { type: 'saved'; id: number; bytes: Uint8Array; step: number; valLoss: number | null; ms: number } // ms: the worker's time to make it
   | { type: 'pong'; id: number }

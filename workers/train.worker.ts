@@ -11,11 +11,12 @@
  *
  * This file dispatches the messages; the parts they reach are in train-worker/: scope.ts (posting,
  * the queue, the backend), session.ts (the run and its training loop), inference.ts,
- * checkpoints.ts and sweeps.ts.
+ * inspect.ts, checkpoints.ts and sweeps.ts.
  */
 import type { SweepToWorker, ToWorker } from './protocol.ts';
 import { load, save } from './train-worker/checkpoints.ts';
 import { endSamples, probs, sample, scoreText } from './train-worker/inference.ts';
+import { inspect } from './train-worker/inspect.ts';
 import { describe, enqueue, init, post } from './train-worker/scope.ts';
 import { current, pause, reportIdleFault, reset, resume, start, stop, trainError } from './train-worker/session.ts';
 import { fitPoints, stopSweep, sweep } from './train-worker/sweeps.ts';
@@ -74,6 +75,12 @@ scope.onmessage = (e: MessageEvent<ToWorker | SweepToWorker>) => {
       enqueue(
         () => probs(msg),
         (message) => ({ type: 'error', during: 'probs', id: msg.id, message }),
+      );
+      break;
+    case 'inspect':
+      enqueue(
+        () => inspect(msg),
+        (message) => ({ type: 'error', during: 'inspect', id: msg.id, message }),
       );
       break;
     case 'save':

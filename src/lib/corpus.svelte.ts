@@ -8,6 +8,7 @@ import mobyDickUrl from '../../datasets/dist/moby-dick.txt?url';
 import sotuUrl from '../../datasets/dist/sotu.txt?url';
 import { minCorpusLength, TRAIN_FRACTION } from '../core/batching.ts';
 import { defaultModelConfig } from '../core/config.ts';
+import { generateCopy, isCopySpec, parseCopySpec } from '../core/copy.ts';
 import { generateMarkov, parseMarkovSpec } from '../core/markov.ts';
 import { corpusStats, decodeCorpus, formatBytes, MAX_CORPUS_BYTES } from '../core/text.ts';
 import type { CorpusReply, CorpusRequest } from '../../workers/protocol.ts';
@@ -21,6 +22,9 @@ export const bundledCorpora = {
 /** Synthetic corpora, generated in the page from a seed: their true entropy rate is known exactly. */
 export const syntheticCorpora = {
   markov: { title: 'synthetic: an order-2 Markov chain over 8 letters, 1M characters (its entropy rate is known)' },
+  copy: {
+    title: 'synthetic: lines of a random span of 4–16 letters written twice, 1M characters (rewards copying; its entropy rate is known)',
+  },
 } as const;
 
 /** Every corpus the select lists, by key. */
@@ -115,7 +119,7 @@ export class CorpusState {
   async load(name: string) {
     await this.#swap(name, async () => {
       if (Object.hasOwn(syntheticCorpora, name)) {
-        const { text, entropyRate } = generateMarkov(parseMarkovSpec(name));
+        const { text, entropyRate } = isCopySpec(name) ? generateCopy(parseCopySpec(name)) : generateMarkov(parseMarkovSpec(name));
         return { text, stats: corpusStats(text), name, source: 'synthetic', entropyRate };
       }
       if (!isBundledCorpus(name)) throw new Error(`there is no bundled corpus named ${JSON.stringify(name)}`);

@@ -12,6 +12,7 @@
 import type { ModelConfig, TrainConfig } from '../core/config.ts';
 import type { BackendChoice, BackendInfo, CorpusMessage, FromWorker, Score } from '../../workers/protocol.ts';
 import type { CorpusSource } from './corpus.svelte.ts';
+import { Inside } from './inspect.svelte.ts';
 import { emptyView, reduceRun, withoutHistory, withoutRun, type RunView, type Status } from './run-view.ts';
 import { newKey, RunCheckpoints, storedCorpus, type KeptCheckpoint, type SavedCheckpoint } from './run-checkpoints.svelte.ts';
 import { RunRecovery } from './run-recovery.svelte.ts';
@@ -60,6 +61,8 @@ export class RunState {
   });
   /** Faults, restarts and rollbacks. */
   readonly recovery: RunRecovery = new RunRecovery(this);
+  /** Inside the model: attention maps, loss by position, the in-context probe (inspect.svelte.ts). */
+  readonly inside: Inside = new Inside((make) => this.#link.request(make));
 
   get status(): Status {
     return this.view.status;
@@ -317,6 +320,7 @@ export class RunState {
     this.view = withoutRun(this.view);
     this.sample.clear();
     this.checkpoints.clear();
+    this.inside.clear();
     this.trainedOn = null;
   }
 
@@ -354,6 +358,7 @@ export class RunState {
       }
       case 'eval':
         this.view = reduceRun(this.view, msg);
+        this.inside.evaluated();
         break;
       case 'paused':
         this.view = reduceRun(this.view, msg);
@@ -362,6 +367,7 @@ export class RunState {
           if (this.checkpoints.entry?.stored) this.checkpoints.lastAutosave = { step: msg.step, date: Date.now() };
           this.#link.settle(this.#loadId, { value: undefined });
           this.#loadId = null;
+          this.inside.evaluated(); // a loaded model: no evaluation is coming to ask for it
         }
         void this.checkpoints.autosave();
         break;
