@@ -164,7 +164,7 @@ export function planExport(run: RunToExport, opts: ExportOptions): ExportPlan {
   if (nameIssue) throw new ExportMisfit(nameIssue);
   if (run.vocab.length > MAX_VOCAB)
     throw new ExportMisfit(
-      `its vocabulary has ${run.vocab.length.toLocaleString('en')} characters; nanoGPT's train.bin holds uint16 token ids, so at most ${MAX_VOCAB.toLocaleString('en')}`,
+      `its vocabulary has ${run.vocab.length.toLocaleString('en')} characters; nanoGPT's train.bin holds uint16 token ids, and the export takes at most ${MAX_VOCAB.toLocaleString('en')}`,
     );
   const B = run.train.batchSize;
   if (!Number.isInteger(opts.gpus) || opts.gpus < 1 || opts.gpus > MAX_GPUS)

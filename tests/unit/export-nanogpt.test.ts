@@ -316,7 +316,7 @@ describe('bad input is refused with one line, and nothing is written', () => {
     [
       'a vocabulary too large for uint16 ids',
       (out) => ['--checkpoint', join(dir, 'huge.safetensors'), '--out', out],
-      /vocabulary has 65,536 characters; nanoGPT's train\.bin holds uint16 token ids, so at most 65,535/,
+      /vocabulary has 65,536 characters; nanoGPT's train\.bin holds uint16 token ids, and the export takes at most 65,535/,
     ],
     [
       'a checkpoint of weights only',
