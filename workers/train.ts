@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Batcher, fixedBatches, type Batch, type BatcherState } from '../src/core/batching.ts';
 import { assertValid, countParams, validateTrainConfig, type TrainConfig } from '../src/core/config.ts';
+import { NoiseScaleEma, subBatchRows, type NoiseEvent } from '../src/core/noise-scale.ts';
 import { Rng, streamSeed, type RngState } from '../src/core/rng.ts';
 import { toVariable, type GPT } from './model.ts';
 import { deviceFault, settleDeviceFault } from './device.ts';
@@ -84,6 +85,7 @@ export class Trainer {
   private readonly decay: boolean[]; // weight decay only on matrices (rank ≥ 2), not LayerNorm gains
   readonly fusedKernels: boolean; // the option: the backend's fast paths (webgpu kernels, wasm XNNPACK products)
   private dropoutRng: Rng;
+  private noiseRng: Rng | null = null; // dropout of the noise scale's extra pass: its own stream, so measuring leaves the run as it was
   private readonly evalSets: { train: Batch[]; val: Batch[] };
 
   constructor(
@@ -134,23 +136,67 @@ export class Trainer {
    * device: the caller reads and disposes it). Nothing here waits for the device.
    */
   trainStep(batch: Batch = this.batcher.getBatch()): tf.Scalar {
+    return this.update(batch, false)[0];
+  }
+
+  /**
+   * trainStep, measuring what the gradient noise scale is estimated from (src/core/noise-scale.ts):
+   * norms [|G_B|², |G_b|²] are the squared norms of the whole minibatch's gradient (the one the
+   * update uses, before clipping) and of its first b = ⌊B/2⌋ rows' gradient, from one more forward
+   * and backward pass of the same model (the same kernels) on the weights before the update.
+   * Both stay on the device: the caller reads and disposes them. Costs about b/B of a step more.
+   */
+  trainStepMeasured(batch: Batch): { loss: tf.Scalar; norms: tf.Tensor1D } {
+    const [loss, norms] = this.update(batch, true);
+    return { loss, norms: norms! };
+  }
+
+  /** [|G_B|², |G_b|²] for a minibatch and its first `small` rows, without updating anything. */
+  gradientNorms(batch: Batch, small = subBatchRows(batch.starts.length)): tf.Tensor1D {
+    return tf.tidy(() =>
+      tf.stack([this.squaredGradNorm(batch), this.squaredGradNorm(firstRows(batch, small, this.model.config.blockSize))]),
+    ) as tf.Tensor1D;
+  }
+
+  /** One AdamW update; with `measure`, also the squared gradient norms of trainStepMeasured. */
+  private update(batch: Batch, measure: boolean): [tf.Scalar, tf.Tensor1D?] {
     const { beta1, beta2, eps, weightDecay, gradClip } = this.config;
     const lr = this.getLr(this.step);
     const t = this.step + 1; // Adam's bias corrections count from 1
     const vars = this.model.params.map((p) => p.variable);
-    const loss = tf.tidy(() => {
+    const out = tf.tidy(() => {
+      // The sub-batch first, on the weights this update starts from; its pass is freed before the step's begins.
+      const smallSq = measure
+        ? this.squaredGradNorm(firstRows(batch, subBatchRows(batch.starts.length), this.model.config.blockSize))
+        : null;
       const { x, y } = this.batchTensors(batch);
       const { value, grads } = tf.variableGrads(() => {
         const opts = { training: true, rng: this.dropoutRng, fusedKernels: this.fusedKernels };
         return this.model.loss(this.model.forward(x, opts), y, opts);
       }, vars);
       const gs = vars.map((p) => grads[p.name]);
+      const norms = smallSq ? tf.stack([squaredNorm(gs), smallSq]) : null;
       const hp = { lr, beta1, beta2, eps, weightDecay, gradClip, t };
       adamwStep({ params: vars, m: this.m, v: this.v, decay: this.decay }, gs, hp, this.usesFusedKernels);
-      return value;
+      return norms ? [value, norms] : [value];
     });
     this.step++;
-    return loss;
+    return out as [tf.Scalar, tf.Tensor1D?];
+  }
+
+  /** |∇ loss|² over every parameter on `batch`, as training computes the gradient (dropout from its own stream). */
+  private squaredGradNorm(batch: Batch): tf.Scalar {
+    return tf.tidy(() => {
+      const vars = this.model.params.map((p) => p.variable);
+      this.noiseRng ??= new Rng(streamSeed(this.config.seed, 'dropout') ^ NOISE_SALT);
+      const { x, y } = this.batchTensors(batch);
+      const { value, grads } = tf.variableGrads(() => {
+        const opts = { training: true, rng: this.noiseRng!, fusedKernels: this.fusedKernels };
+        return this.model.loss(this.model.forward(x, opts), y, opts);
+      }, vars);
+      value.dispose();
+      return squaredNorm(vars.map((p) => grads[p.name]));
+    });
   }
 
   /** Mean train and val loss over the fixed batches, without dropout. */
@@ -219,6 +265,23 @@ export class Trainer {
   }
 }
 
+/** Salt of the noise scale's dropout stream (the dropout stream's seed XOR this). */
+const NOISE_SALT = 0x6d2b79f5;
+
+/** The first `rows` rows of a minibatch of context T. */
+function firstRows(batch: Batch, rows: number, T: number): Batch {
+  return { x: batch.x.subarray(0, rows * T), y: batch.y.subarray(0, rows * T), starts: batch.starts.slice(0, rows), epoch: batch.epoch };
+}
+
+/**
+ * Σ g² over every tensor: matrices reduced by rows first, since a whole-tensor sum runs in one
+ * workgroup on webgpu; the per-tensor sums stacked, since tfjs's addN binds one buffer per input
+ * and past the device's limit of storage buffers its webgpu shader is invalid.
+ */
+function squaredNorm(gs: readonly tf.Tensor[]): tf.Scalar {
+  return tf.tidy(() => tf.stack(gs.map((g) => (g.rank >= 2 ? g.square().sum(-1).sum() : g.square().sum()))).sum());
+}
+
 /** Where a step's minibatch came from: its rows' offsets in the train split. */
 export interface StepBatch {
   starts: number[];
@@ -232,6 +295,10 @@ export interface TrainHooks {
   shouldStop?: () => boolean;
   /** Once the last step is reported, before the final evaluation: a trained run can be kept even if that evaluation fails. */
   onTrained?: () => Promise<void>;
+  /** Measure the gradient noise scale every this many steps (trainStepMeasured; needs a batch of 2 or more); 0 or absent: never. */
+  noiseScaleEvery?: number;
+  /** Each measurement's smoothed estimates, right after its step's event. */
+  onNoise?: (e: NoiseEvent) => void;
 }
 
 /** What a (possibly paused and resumed) run has measured so far. */
@@ -239,6 +306,7 @@ export interface RunStats {
   trainMs: number; // wall time spent in training steps
   tokens: number; // training tokens processed in that time
   lastEval?: EvalEvent;
+  noise?: NoiseScaleEma; // the noise scale's moving averages, carried across pause/resume like the rest
 }
 
 /**
@@ -249,7 +317,9 @@ export interface RunStats {
 export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: RunStats = { trainMs: 0, tokens: 0 }): Promise<RunStats> {
   const { maxSteps, evalEvery, logEvery, batchSize } = trainer.config;
   const tokensPerStep = batchSize * trainer.model.config.blockSize;
-  let queued: { step: number; lr: number; loss: tf.Scalar; batch: StepBatch }[] = [];
+  const noiseEvery = batchSize >= 2 ? (hooks.noiseScaleEvery ?? 0) : 0;
+  if (noiseEvery > 0) stats.noise ??= new NoiseScaleEma();
+  let queued: { step: number; lr: number; loss: tf.Scalar; batch: StepBatch; norms?: tf.Tensor1D }[] = [];
   let inFlight: Promise<void> = Promise.resolve();
   let groupStart = performance.now();
 
@@ -262,8 +332,15 @@ export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: Run
 
   /** Reads a group's losses in one transfer, reports them, and stops at the first non-finite one. */
   const readGroup = async (group: typeof queued) => {
-    const stacked = tf.stack(group.map((g) => g.loss));
-    for (const g of group) g.loss.dispose();
+    // A measured step's norms come back in the same transfer, after the losses.
+    const norms = group.flatMap((g) => (g.norms ? [g.norms] : []));
+    const stacked = norms.length
+      ? tf.tidy(() => tf.concat([tf.stack(group.map((g) => g.loss)), ...norms]))
+      : tf.stack(group.map((g) => g.loss));
+    for (const g of group) {
+      g.loss.dispose();
+      g.norms?.dispose();
+    }
     let values: Float32Array;
     try {
       values = (await stacked.data()) as Float32Array;
@@ -277,9 +354,14 @@ export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: Run
     stats.trainMs += now - groupStart;
     stats.tokens += group.length * tokensPerStep;
     groupStart = now;
+    let at = group.length; // the next measured step's norms
     group.forEach((g, i) => {
       if (!Number.isFinite(values[i])) throw new DivergenceError(g.step, values[i], g.lr);
       hooks.onStep?.({ type: 'step', step: g.step, loss: values[i], lr: g.lr, ms }, g.batch);
+      if (g.norms) {
+        hooks.onNoise?.(noiseEvent(stats.noise!, g.step, batchSize, values[at], values[at + 1], trainer.model.config.blockSize));
+        at += 2;
+      }
     });
   };
 
@@ -297,8 +379,14 @@ export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: Run
     while (trainer.step < maxSteps && !hooks.shouldStop?.()) {
       const lr = trainer.getLr(trainer.step);
       const batch = trainer.batcher.getBatch();
-      const loss = trainer.trainStep(batch);
-      queued.push({ step: trainer.step, lr, loss, batch: { starts: batch.starts, epoch: batch.epoch } });
+      const starts = { starts: batch.starts, epoch: batch.epoch };
+      if (noiseEvery > 0 && (trainer.step + 1) % noiseEvery === 0) {
+        const { loss, norms } = trainer.trainStepMeasured(batch);
+        queued.push({ step: trainer.step, lr, loss, batch: starts, norms });
+      } else {
+        const loss = trainer.trainStep(batch);
+        queued.push({ step: trainer.step, lr, loss, batch: starts });
+      }
       const atEval = evalEvery > 0 && trainer.step % evalEvery === 0 && trainer.step < maxSteps;
       if (queued.length >= logEvery || atEval) {
         const group = queued;
@@ -327,9 +415,19 @@ export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: Run
   } finally {
     // On an error or a stop, free what is still queued so no tensor outlives the loop.
     await inFlight.catch(() => {});
-    for (const q of queued) q.loss.dispose();
+    for (const q of queued) {
+      q.loss.dispose();
+      q.norms?.dispose();
+    }
   }
   return stats;
+}
+
+/** One measurement taken into the moving averages, as the event that reports it. */
+function noiseEvent(ema: NoiseScaleEma, step: number, batch: number, bigSq: number, smallSq: number, T: number): NoiseEvent {
+  const small = subBatchRows(batch);
+  const { gSq, trSigma, bSimple } = ema.add({ big: batch, small, bigSq, smallSq });
+  return { type: 'noise', step, bSimple, bSimpleTokens: bSimple === null ? null : bSimple * T, gSq, trSigma, batch, small };
 }
 
 /** The summary line of a run. */
