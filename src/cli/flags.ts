@@ -63,6 +63,11 @@ const TRAIN_FLAGS = {
     type: 'string',
     help: "start a new run from this checkpoint's weights (fine-tuning; new characters get new embedding rows)",
   },
+  'noise-scale-every': {
+    type: 'number',
+    help: 'print a noise line (the gradient noise scale B_simple, |G|², tr Σ) every N steps; each costs a forward and backward pass over half a minibatch more (0: never)',
+    default: '0',
+  },
   probe: { type: 'boolean', help: 'after each evaluation, also print a probe line: the in-context learning test (see probe --help)' },
 } satisfies Record<string, FlagSpec>;
 
@@ -155,6 +160,53 @@ export const COMMANDS = {
       backend: TRAIN_FLAGS.backend,
     },
   },
+  'batch-ladder': {
+    help: 'one model trained at several batch sizes to one val loss: steps and tokens to it per batch size, and S_min, E_min and B_crit fitted to them',
+    flags: {
+      corpus: TRAIN_FLAGS.corpus,
+      batches: { type: 'string', help: 'the batch sizes (sequences), comma-separated', default: '4,8,16,32,64' },
+      target: { type: 'number', help: 'the val loss (nats per character) every batch size trains to' },
+      tokens: {
+        type: 'number',
+        help: 'the most tokens (characters) a batch size may train on; one that has not reached --target by then did not reach it',
+        default: '3000000',
+      },
+      'eval-tokens': {
+        type: 'number',
+        help: 'tokens between evaluations (each batch size evaluates every ⌈N / (batch·ctx)⌉ steps)',
+        default: '32768',
+      },
+      'eval-rows': {
+        type: 'number',
+        help: 'held-out sequences per evaluation, the same ones for every batch size (rounded up to whole batches)',
+        default: '256',
+      },
+      layers: TRAIN_FLAGS.layers,
+      heads: TRAIN_FLAGS.heads,
+      embd: TRAIN_FLAGS.embd,
+      ctx: TRAIN_FLAGS.ctx,
+      dropout: TRAIN_FLAGS.dropout,
+      lr: {
+        ...TRAIN_FLAGS.lr,
+        help: 'learning rate after warm-up, constant (no decay: the steps to a loss should not depend on a schedule)',
+      },
+      'lr-scaling': {
+        type: 'string',
+        help: `none: the same --lr at every batch size; sqrt: --lr × √(batch / ${defaultTrainConfig.batchSize})`,
+        default: 'none',
+      },
+      warmup: { ...TRAIN_FLAGS.warmup, help: 'linear warm-up steps, the same at every batch size' },
+      wd: TRAIN_FLAGS.wd,
+      clip: TRAIN_FLAGS.clip,
+      sampling: TRAIN_FLAGS.sampling,
+      seed: TRAIN_FLAGS.seed,
+      'noise-scale-every': {
+        ...TRAIN_FLAGS['noise-scale-every'],
+        help: 'also measure the gradient noise scale every N steps and report its last value per batch size (0: never)',
+      },
+      backend: TRAIN_FLAGS.backend,
+    },
+  },
   fit: {
     help: "fit L(N, D) = E + A/N^α + B/D^β (Chinchilla's method, Epoch AI's correction) to measured points",
     flags: {
@@ -216,7 +268,7 @@ export function isCommand(name: string): name is Command {
 
 export function usage(command?: Command): string {
   if (!command) {
-    const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.help}`);
+    const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(14)} ${c.help}`);
     return `usage: npm run cli -- <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\nnpm run cli -- <command> --help for its flags`;
   }
   const flags = Object.entries(COMMANDS[command].flags as Record<string, FlagSpec>).map(

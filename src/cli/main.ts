@@ -4,7 +4,7 @@
  * training core is the same one the browser worker runs.
  *
  * One file per family of commands: train.ts (train), inference.ts (sample, score), inspect.ts
- * (inspect, probe), data.ts (batches, baseline), scaling.ts (sweep, fit); flags.ts holds every command's flags and the one
+ * (inspect, probe), data.ts (batches, baseline), scaling.ts (sweep, batch-ladder, fit); flags.ts holds every command's flags and the one
  * parser that reads them, files.ts the files they name.
  */
 import { baseline, batches } from './data.ts';
@@ -12,7 +12,7 @@ import { exportNanogpt } from './export.ts';
 import { isCommand, parseFlags, usage, UsageError, type Command, type ParsedFlags } from './flags.ts';
 import { sample, score } from './inference.ts';
 import { inspect, probe } from './inspect.ts';
-import { fit, sweep } from './scaling.ts';
+import { batchLadder, fit, sweep } from './scaling.ts';
 import { train } from './train.ts';
 
 /** Each command's implementation, given its parsed flags. */
@@ -25,6 +25,7 @@ const RUN: { [C in Command]: (flags: ParsedFlags<C>) => void | Promise<void> } =
   batches,
   baseline,
   sweep,
+  'batch-ladder': batchLadder,
   fit,
   'export-nanogpt': exportNanogpt,
 };

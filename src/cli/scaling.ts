@@ -1,7 +1,12 @@
-/** `sweep` and `fit`: a ladder of model sizes trained for a token budget, and the scaling law fitted to its points. */
+/**
+ * `sweep` and `fit`: a ladder of model sizes trained for a token budget, and the scaling law fitted
+ * to its points. `batch-ladder`: one model trained at several batch sizes to one loss, and the
+ * critical batch fitted to the steps and tokens each took.
+ */
 import { readFileSync } from 'node:fs';
-import { validateModelConfig, validateRunConfig, validateTrainConfig } from '../core/config.ts';
+import { defaultTrainConfig, validateModelConfig, validateRunConfig, validateTrainConfig, type TrainConfig } from '../core/config.ts';
 import { bootstrapChinchilla, fitChinchilla } from '../core/fit.ts';
+import { fitLadder, stepsToTarget, type NoiseEvent } from '../core/noise-scale.ts';
 import { parseLadder, planSweep, sweepConfig, sweepTrainConfig, type ModelShape } from '../core/sweep.ts';
 import { startBackend } from './backend.ts';
 import { checkPointsFile, readCorpusWithFloor } from './files.ts';
@@ -182,4 +187,124 @@ export function fit({ values: v, text }: ParsedFlags<'fit'>) {
   checkSeed(v.seed, text);
   const at = predictAt(v.predict);
   emit(fitLaw(parsePoints(readFileSync(path, 'utf8'), path), v.bootstrap, v.seed, at));
+}
+
+/**
+ * `batch-ladder`: the same model, data and schedule at each batch size, trained until its val loss
+ * reaches --target: steps S and tokens E = S·B·T per batch size (Kaplan et al. 2020 §5.1; McCandlish
+ * et al. 2018), and S_min, E_min and B_crit = E_min/S_min fitted to them (src/core/noise-scale.ts).
+ * A command of its own rather than a mode of `sweep`: it fixes the model and varies the batch, stops
+ * at a loss instead of a token budget, and fits S(B) instead of L(N, D), so none of sweep's ladder,
+ * budget or fit flags would apply.
+ *
+ * The learning rate is constant after warm-up, so that when a batch size reaches the target does
+ * not depend on where a decay schedule ends; every batch size is evaluated on the same held-out
+ * sequences, every --eval-tokens tokens, and the crossing is interpolated between evaluations.
+ */
+export async function batchLadder({ values: v, text }: ParsedFlags<'batch-ladder'>) {
+  const batches = parseBatches(v.batches);
+  const target = required(v.target, 'target');
+  if (!(target > 0)) throw new UsageError(`--target must be a positive loss in nats per character, got ${target}`);
+  if (!(v.tokens > 0)) throw new UsageError(`--tokens must be positive, got ${v.tokens}`);
+  checkWhole(v['eval-tokens'], 'eval-tokens', 1);
+  checkWhole(v['eval-rows'], 'eval-rows', 1);
+  checkWhole(v['noise-scale-every'], 'noise-scale-every', 0);
+  const scaling = v['lr-scaling'];
+  if (scaling !== 'none' && scaling !== 'sqrt') throw new UsageError(`--lr-scaling must be none or sqrt, got ${JSON.stringify(scaling)}`);
+  const model = { nLayer: v.layers, nHead: v.heads, nEmbd: v.embd, blockSize: v.ctx, dropout: v.dropout };
+  const T = model.blockSize;
+  const lrAt = (B: number) => (scaling === 'sqrt' ? v.lr * Math.sqrt(B / defaultTrainConfig.batchSize) : v.lr);
+  const configFor = (B: number): TrainConfig => ({
+    ...defaultTrainConfig,
+    batchSize: B,
+    maxSteps: Math.max(1, Math.ceil(v.tokens / (B * T))),
+    learningRate: lrAt(B),
+    minLr: lrAt(B), // constant after warm-up
+    warmupSteps: v.warmup,
+    weightDecay: v.wd,
+    gradClip: v.clip,
+    sampling: sampling(v.sampling),
+    seed: v.seed,
+    evalEvery: Math.max(1, Math.ceil(v['eval-tokens'] / (B * T))),
+    evalBatches: Math.ceil(v['eval-rows'] / B), // the same first rows for every B (fixedBatches draws them in order)
+    logEvery: defaultTrainConfig.logEvery,
+  });
+  // Each setting is named by the flag it comes from; a batch size's steps come from --tokens.
+  const ladderFlags: Record<string, string> = {
+    ...FIELD_FLAGS,
+    batchSize: 'batches',
+    maxSteps: 'tokens',
+    evalEvery: 'eval-tokens',
+    evalBatches: 'eval-rows',
+    learningRate: 'lr',
+    minLr: 'lr',
+  };
+  const flagOf = (field: string) => (ladderFlags[field] in COMMANDS['batch-ladder'].flags ? ladderFlags[field] : undefined);
+  const corpus = readCorpusWithFloor(v.corpus);
+  const vocabSize = new Set(corpus.text).size;
+  for (const B of batches) {
+    const train = configFor(B);
+    const issues = [...validateModelConfig({ ...model, vocabSize }), ...validateTrainConfig(train)];
+    refuseFlags(issues.length ? issues : validateRunConfig({ ...model, vocabSize }, train), { ...text, batches: String(B) }, flagOf);
+    if (v['noise-scale-every'] > 0 && B < 2)
+      throw new UsageError('--noise-scale-every needs batch sizes of 2 or more (it compares a batch with its half)');
+  }
+  const { prepareRun, withConfigs, createRun, disposeRun } = await import('../../workers/run.ts');
+  const { train } = await import('../../workers/train.ts');
+  const base = prepareRun(corpus.text, model, configFor(batches[0]));
+  const backend = await startBackend(backendChoice(v.backend));
+  emit({ type: 'start', backend: backend.name, adapter: backend.adapter, batches, target, ctx: T, tokens: v.tokens });
+  const rungs = [];
+  for (const B of batches) {
+    const cfg = configFor(B);
+    const run = createRun(withConfigs(base, model, cfg));
+    const evals: { step: number; loss: number }[] = [];
+    const seen: { noise: NoiseEvent | null } = { noise: null }; // the rung's last noise line
+    try {
+      await train(run.trainer, {
+        onEval: (e) => void evals.push({ step: e.step, loss: e.val }),
+        shouldStop: () => (evals.at(-1)?.loss ?? Infinity) <= target,
+        noiseScaleEvery: v['noise-scale-every'],
+        onNoise: (e) => void (seen.noise = e),
+      });
+    } finally {
+      disposeRun(run);
+    }
+    const crossing = stepsToTarget(evals, target);
+    const steps = crossing === null ? null : Math.max(1, Math.round(crossing)); // whole steps: tokens are steps × batch × ctx
+    const last = evals.at(-1)!;
+    const rung = {
+      type: 'rung',
+      batch: B,
+      tokensPerStep: B * T,
+      lr: cfg.learningRate,
+      steps,
+      tokens: steps === null ? null : steps * B * T,
+      reached: steps !== null,
+      trainedSteps: last.step,
+      val: last.loss,
+      ...(seen.noise ? { bSimple: seen.noise.bSimple, bSimpleTokens: seen.noise.bSimpleTokens } : {}),
+    };
+    rungs.push(rung);
+    emit(rung);
+  }
+  const fit = fitLadder(rungs.map((r) => ({ batch: r.batch, steps: r.steps })));
+  emit({
+    type: 'ladder',
+    target,
+    rungs: rungs.map(({ batch, steps, tokens }) => ({ batch, steps, tokens })),
+    fit: fit.ok ? { sMin: fit.sMin, eMinTokens: fit.eMin * T, bCrit: fit.bCrit, bCritTokens: fit.bCrit * T } : { reason: fit.reason },
+  });
+}
+
+/** --batches: whole numbers ≥ 1, comma-separated, each once, in increasing order. */
+function parseBatches(list: string): number[] {
+  const parts = list.split(',').filter((p) => p.trim() !== '');
+  if (parts.length === 0) throw new UsageError('--batches is empty: list batch sizes such as 8,16,32');
+  const out = parts.map((p) => {
+    const b = parseDecimal(p.trim());
+    if (!(Number.isInteger(b) && b >= 1)) throw new UsageError(`--batches entry ${JSON.stringify(p.trim())} is not a whole number ≥ 1`);
+    return b;
+  });
+  return [...new Set(out)].sort((a, b) => a - b);
 }

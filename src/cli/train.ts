@@ -22,7 +22,19 @@ import { prober } from './inspect.ts';
 import { emit } from './output.ts';
 
 /** Flags a resumed run may still set: everything else comes from its checkpoint. */
-const RESUME_FLAGS = new Set(['corpus', 'steps', 'backend', 'save', 'save-every', 'resume', 'log-every', 'eval-every']);
+const RESUME_FLAGS = new Set([
+  'corpus',
+  'steps',
+  'backend',
+  'save',
+  'save-every',
+  'resume',
+  'log-every',
+  'eval-every',
+  'noise-scale-every',
+]);
+/** The noise scale compares a minibatch's gradient with its first half's. */
+const NOISE_NEEDS_BATCH = "--noise-scale-every compares a minibatch's gradient with its first half's: it needs a batch of 2 or more";
 /** The model's shape comes from the checkpoint when fine-tuning. */
 const SHAPE_FLAGS = ['layers', 'heads', 'embd', 'ctx'];
 
@@ -47,6 +59,8 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
   // known yet: 2 stands in for it (the corpus is checked against the model once it is read).
   refuseFlags([...validateModelConfig({ ...model, vocabSize: 2 }), ...validateTrainConfig(config)], text);
   const backendName = backendChoice(v.backend);
+  checkWhole(v['noise-scale-every'], 'noise-scale-every', 0);
+  if (v['noise-scale-every'] > 0 && v.batch < 2 && v.resume === undefined) throw new UsageError(NOISE_NEEDS_BATCH); // a resumed run's batch is checked once read
   if (v['save-every'] !== undefined) {
     checkWhole(v['save-every'], 'save-every', 0);
     if (v.save === undefined) throw new UsageError('--save-every says how often to write the --save file: give --save too');
@@ -132,6 +146,10 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
     references: referenceLosses(prepared!, corpus.entropyRate),
   });
   const trainer = run.trainer;
+  if (v['noise-scale-every'] > 0 && config.batchSize < 2) {
+    disposeRun(run);
+    throw new UsageError(NOISE_NEEDS_BATCH);
+  }
   const probing = v.probe ? await prober(run.model, run.tokenizer) : null; // a probe line after each eval
   // Without --save-every, the run saves at each evaluation (a resumed run: at its own interval).
   const saveEvery = v.save === undefined ? 0 : (v['save-every'] ?? config.evalEvery);
@@ -167,6 +185,8 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
           probing?.at(e.step);
         },
         shouldStop: saveDue,
+        noiseScaleEvery: v['noise-scale-every'], // a noise line after every Nth step's
+        onNoise: emit,
         // Saved as soon as the last step is in, so an error in the final evaluation cannot cost the run;
         // saved again below with that evaluation in its history.
         onTrained: save,
