@@ -8,6 +8,7 @@
  */
 import type { ModelConfig, TrainConfig } from '../src/core/config.ts';
 import type { ChinchillaPoint, Interval } from '../src/core/fit.ts';
+import type { NoiseEvent } from '../src/core/noise-scale.ts';
 import type { ChinchillaLaw } from '../src/core/scaling.ts';
 import type { BackendChoice, BackendInfo } from './backend.ts';
 import type { RunHistory } from './checkpoint.ts';
@@ -17,6 +18,7 @@ import type { EvalEvent, StepBatch, StepEvent, TrainSummary } from './train.ts';
 import type { InspectRequest, Inspection } from './inspect.ts';
 
 export type { BackendChoice, BackendInfo, EvalEvent, RunHistory, Score, StepBatch, StepEvent, TrainSummary };
+export type { NoiseEvent };
 export type { ChinchillaLaw, ChinchillaPoint, Interval, ModelShape, SweepConfig, SweepPoint };
 export type { InspectRequest, Inspection };
 
@@ -134,6 +136,8 @@ export type FromWorker =
   /** A training step, with where its minibatch's rows start in the train split. */
   | (StepEvent & StepBatch)
   | EvalEvent
+  /** The gradient noise scale, smoothed, after a measured step: every APP_NOISE_EVERY steps (src/core/noise-scale.ts). */
+  | NoiseEvent
   | { type: 'paused'; step: number }
   /** The run reached maxSteps, or was stopped early (stopped: true); the model stays for sampling. */
   | { type: 'done'; summary: TrainSummary; stopped: boolean }

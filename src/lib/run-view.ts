@@ -4,7 +4,7 @@
  * (tests/unit/run-view.test.ts). One exception, kept for speed: the current record's curves grow
  * in place (history.ts says why), and `revision` counts each growth so charts know to redraw.
  */
-import type { EvalEvent, FromWorker, RunInfo, StepBatch, StepEvent, TrainSummary } from '../../workers/protocol.ts';
+import type { EvalEvent, FromWorker, NoiseEvent, RunInfo, StepBatch, StepEvent, TrainSummary } from '../../workers/protocol.ts';
 import { newRecord, type RunRecord } from './history.ts';
 
 export type Status = 'idle' | 'starting' | 'training' | 'paused' | 'done' | 'error';
@@ -17,6 +17,7 @@ export interface RunView {
   lastStep: StepEvent | null;
   lastEval: EvalEvent | null;
   lastBatch: (StepBatch & { step: number }) | null; // the latest minibatch: where its rows start in the train split
+  noise: NoiseEvent[]; // the current run's gradient noise scale measurements, in step order
   summary: TrainSummary | null;
   stoppedEarly: boolean;
   runs: RunRecord[]; // every run of this page, oldest first; the last is the current one while a run exists
@@ -24,7 +25,7 @@ export interface RunView {
 }
 
 /** The worker's events about its run: the ones this reducer handles. */
-export type RunEvent = Extract<FromWorker, { type: 'run' | 'step' | 'eval' | 'paused' | 'done' | 'reset' }>;
+export type RunEvent = Extract<FromWorker, { type: 'run' | 'step' | 'eval' | 'noise' | 'paused' | 'done' | 'reset' }>;
 
 export const emptyView: RunView = {
   status: 'idle',
@@ -34,6 +35,7 @@ export const emptyView: RunView = {
   lastStep: null,
   lastEval: null,
   lastBatch: null,
+  noise: [],
   summary: null,
   stoppedEarly: false,
   runs: [],
@@ -87,6 +89,8 @@ export function reduceRun(view: RunView, event: RunEvent, continuing = false): R
       record?.evals.push({ step: event.step, train: event.train, val: event.val });
       return { ...view, lastEval: event, revision: view.revision + 1 };
     }
+    case 'noise':
+      return { ...view, noise: [...view.noise, event] };
     case 'paused':
       return { ...view, status: 'paused' };
     case 'done':

@@ -88,6 +88,10 @@ export class RunState {
   get lastBatch() {
     return this.view.lastBatch;
   }
+  /** The gradient noise scale's measurements of the current run (src/core/noise-scale.ts). */
+  get noise() {
+    return this.view.noise;
+  }
   get summary() {
     return this.view.summary;
   }
@@ -359,6 +363,9 @@ export class RunState {
       case 'eval':
         this.view = reduceRun(this.view, msg);
         this.inside.evaluated();
+        break;
+      case 'noise':
+        this.view = reduceRun(this.view, msg);
         break;
       case 'paused':
         this.view = reduceRun(this.view, msg);

@@ -11,6 +11,7 @@ import { deviceFault } from '../device.ts';
 import type { CorpusMessage, FromWorker, ReferenceLoss, ToWorker, TrainFault } from '../protocol.ts';
 import { createRun, disposeRun, prepareRun, referenceLosses, type Run } from '../run.ts';
 import { DivergenceError, summarize, train, type RunStats, type TrainHooks } from '../train.ts';
+import { APP_NOISE_EVERY } from '../../src/core/noise-scale.ts';
 import { describe, drained, enqueue, enqueueReporting, post, ready } from './scope.ts';
 
 /** Why the training loop was asked to end before maxSteps. */
@@ -122,6 +123,8 @@ async function trainLoop(c: Current, info: BackendInfo) {
       post(e);
     },
     shouldStop: () => c.interrupt !== null || c.between.length > 0,
+    noiseScaleEvery: APP_NOISE_EVERY, // the noise-scale chart's measurements, about 5% more compute
+    onNoise: (e) => post(e),
   };
   const { trainer } = c.run;
   const runBetween = async () => {
