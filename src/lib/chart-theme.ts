@@ -6,8 +6,13 @@ import { Chart } from 'chart.js';
 
 /** Sets Chart.js's defaults from the page's CSS tokens; a no-op where there is no document (tests in Node). */
 export function applyChartTheme() {
-  if (typeof document === 'undefined' || typeof getComputedStyle === 'undefined') return;
-  const css = getComputedStyle(document.documentElement);
+  // Typed by hand: this module is also compiled for Node (the tests import the chart modules), which has no DOM types.
+  const page = globalThis as {
+    document?: { documentElement: object };
+    getComputedStyle?: (el: object) => { getPropertyValue(name: string): string };
+  };
+  if (!page.document || !page.getComputedStyle) return;
+  const css = page.getComputedStyle(page.document.documentElement);
   const token = (name: string) => css.getPropertyValue(name).trim();
   const family = token('--font-sans');
   if (family) Chart.defaults.font.family = family;
