@@ -21,7 +21,7 @@
  * And the trade-off the critical batch summarises (McCandlish et al. eq. 2.11; Kaplan eq. 5.4):
  * steps S and examples E = B·S to reach a loss follow S/S_min − 1 = (E/E_min − 1)⁻¹, that is
  * S(B) = S_min·(1 + B_crit/B) with B_crit = E_min/S_min: fitLadder reads S_min and B_crit off a
- * batch-size ladder by least squares of S against 1/B.
+ * batch-size ladder by least squares on log S.
  */
 import { kaplan } from './scaling.ts';
 
@@ -134,7 +134,7 @@ export function kaplanBCritChars(lossPerChar: number, charsPerToken: number = ka
 
 /** How far the batch is from the noise scale, and what that means, in one line. */
 export function batchReading(batch: number, bSimple: number | null): string {
-  if (bSimple === null || !(bSimple > 0)) return 'the noise scale is not measurable yet: its |G|² estimate is still at or below 0';
+  if (bSimple === null || !(bSimple > 0)) return 'the noise scale is not measurable yet: its smoothed |G|² or tr Σ is still at or below 0';
   const k = bSimple / batch;
   const times = (x: number) => `~${x >= 10 ? Math.round(x) : x.toFixed(1)}×`;
   if (k >= 2)
@@ -157,25 +157,43 @@ export interface Rung {
 export type LadderFit = { ok: true; sMin: number; eMin: number; bCrit: number } | { ok: false; reason: string };
 
 /**
- * Fits S(B) = S_min·(1 + B_crit/B) to the rungs that reached the target: a least-squares line of
- * S against 1/B, whose intercept is S_min and slope S_min·B_crit. E_min = S_min·B_crit (in sequences).
+ * Fits S(B) = S_min·(1 + B_crit/B) to the rungs that reached the target, by least squares on
+ * log S (steps vary several-fold along a ladder, and their noise is relative): for each B_crit the
+ * best S_min is closed-form, and B_crit is searched on a log grid, then refined by golden section.
+ * E_min = S_min·B_crit (in sequences).
  */
 export function fitLadder(rungs: readonly Rung[]): LadderFit {
-  const pts = rungs
-    .filter((r): r is { batch: number; steps: number } => r.steps !== null && r.steps > 0)
-    .map((r) => [1 / r.batch, r.steps]);
-  if (new Set(pts.map(([x]) => x)).size < 2) return { ok: false, reason: 'needs at least two batch sizes that reached the target' };
-  const n = pts.length;
-  const mx = pts.reduce((s, [x]) => s + x, 0) / n;
-  const my = pts.reduce((s, [, y]) => s + y, 0) / n;
-  const sxx = pts.reduce((s, [x]) => s + (x - mx) ** 2, 0);
-  const sxy = pts.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
-  const slope = sxy / sxx;
-  const sMin = my - slope * mx;
-  if (!(sMin > 0)) return { ok: false, reason: 'the steps do not level off as the batch grows (S_min ≤ 0): try larger batches' };
-  if (!(slope > 0))
-    return { ok: false, reason: 'larger batches did not need fewer steps (B_crit ≤ 0): try smaller batches or a lower target' };
-  return { ok: true, sMin, eMin: slope, bCrit: slope / sMin };
+  const pts = rungs.filter((r): r is { batch: number; steps: number } => r.steps !== null && r.steps > 0);
+  if (new Set(pts.map((p) => p.batch)).size < 2) return { ok: false, reason: 'needs at least two batch sizes that reached the target' };
+  /** The residual sum of squares at this B_crit, and the S_min that gives it. */
+  const at = (bCrit: number) => {
+    const r = pts.map((p) => Math.log(p.steps) - Math.log1p(bCrit / p.batch));
+    const logSMin = r.reduce((a, b) => a + b, 0) / r.length;
+    return { sse: r.reduce((a, x) => a + (x - logSMin) ** 2, 0), sMin: Math.exp(logSMin) };
+  };
+  const batches = pts.map((p) => p.batch);
+  const lo = Math.min(...batches) / 1000;
+  const hi = Math.max(...batches) * 1000;
+  const grid = Array.from({ length: 121 }, (_, i) => lo * (hi / lo) ** (i / 120));
+  let k = 0;
+  grid.forEach((b, i) => {
+    if (at(b).sse < at(grid[k]).sse) k = i;
+  });
+  if (k === 0) return { ok: false, reason: 'larger batches did not need fewer steps (B_crit ≈ 0): try smaller batches or a lower target' };
+  if (k === grid.length - 1)
+    return { ok: false, reason: 'the steps still fall as 1/B at the largest batch (S_min not reached): try larger batches' };
+  // Golden-section search on log B_crit between the grid's neighbours of the best point.
+  let [a, b] = [Math.log(grid[k - 1]), Math.log(grid[k + 1])];
+  const g = (Math.sqrt(5) - 1) / 2;
+  for (let i = 0; i < 100; i++) {
+    const c = b - g * (b - a);
+    const d = a + g * (b - a);
+    if (at(Math.exp(c)).sse < at(Math.exp(d)).sse) b = d;
+    else a = c;
+  }
+  const bCrit = Math.exp((a + b) / 2);
+  const { sMin } = at(bCrit);
+  return { ok: true, sMin, eMin: sMin * bCrit, bCrit };
 }
 
 /**

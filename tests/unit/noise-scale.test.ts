@@ -152,19 +152,17 @@ describe('the batch-size ladder', () => {
     const fit = fitLadder([...rungs, { batch: 128, steps: null }]);
     expect(fit.ok).toBe(true);
     if (!fit.ok) return;
-    expect(fit.sMin).toBeCloseTo(sMin, 8);
-    expect(fit.bCrit).toBeCloseTo(bCrit, 8);
-    expect(fit.eMin).toBeCloseTo(sMin * bCrit, 6);
+    expect(fit.sMin).toBeCloseTo(sMin, 5);
+    expect(fit.bCrit).toBeCloseTo(bCrit, 5);
+    expect(fit.eMin).toBeCloseTo(sMin * bCrit, 3);
   });
 
   test('fitLadder says why it cannot fit', () => {
     expect(fitLadder([{ batch: 8, steps: 100 }])).toEqual({ ok: false, reason: expect.stringMatching(/two batch sizes/) });
-    expect(
-      fitLadder([
-        { batch: 8, steps: 100 },
-        { batch: 16, steps: 120 },
-      ]),
-    ).toMatchObject({ ok: false });
+    const flat = [8, 16, 32].map((batch) => ({ batch, steps: 100 + batch }));
+    expect(fitLadder(flat)).toEqual({ ok: false, reason: expect.stringMatching(/did not need fewer steps/) });
+    const perfect = [8, 16, 32].map((batch) => ({ batch, steps: 6400 / batch }));
+    expect(fitLadder(perfect)).toEqual({ ok: false, reason: expect.stringMatching(/still fall as 1\/B/) });
   });
 
   test('stepsToTarget interpolates between the evaluations around the crossing', () => {
