@@ -2,9 +2,13 @@
  * A sweep: a ladder of model sizes trained one after another on one corpus, each for a token
  * budget, recording (N, D, val loss) at several points along each run: the data a scaling law
  * is fitted to. Shared by the worker and the CLI; the plan (steps, warm-up) is src/core/sweep.ts's.
+ * Each point also carries the in-context learning probe at that step: the loss falls smoothly with
+ * N and D while the ability to copy appears abruptly, the contrast the Scaling lab draws.
  */
 import { countParams } from '../src/core/config.ts';
+import { defaultProbeLength, probeChoices, PROBE_TRIALS } from '../src/core/icl.ts';
 import { planSweep, sweepTrainConfig, type ModelShape, type SweepConfig, type SweepPoint } from '../src/core/sweep.ts';
+import { probe, type ProbeOptions } from './inspect.ts';
 import { createRun, disposeRun, prepareRun, withConfigs } from './run.ts';
 import { train, type EvalEvent, type StepEvent } from './train.ts';
 
@@ -33,17 +37,33 @@ export async function runSweep(text: string, cfg: SweepConfig, hooks: SweepHooks
     const { total, nonEmbedding } = countParams(run.model.config);
     hooks.onModel?.(i, cfg.ladder[i], nonEmbedding, plan.steps[i]);
     const tokensPerStep = cfg.train.batchSize * cfg.blockSize;
+    // The same probe sequences at every point of every model (seed 0), so their scores compare.
+    const length = defaultProbeLength(cfg.blockSize);
+    const probeOpts: ProbeOptions | null =
+      length >= 2 ? { length, trials: PROBE_TRIALS, seed: 0, choices: probeChoices(run.tokenizer.vocab) } : null;
+    const pending: Promise<void>[] = [];
     const record = (e: EvalEvent) => {
       if (e.step === 0) return; // nothing trained yet: not a point of the law
       const p: SweepPoint = { model: i, N: nonEmbedding, params: total, D: e.step * tokensPerStep, step: e.step, loss: e.val };
-      points.push(p);
-      hooks.onPoint?.(p);
+      // The probe's forward pass is issued now, at this step's weights; the point follows its read-back.
+      const measured = probeOpts
+        ? probe(run.model, probeOpts).then((r) => ({ ...p, probe: { score: r.score, chance: r.chance } }))
+        : Promise.resolve(p);
+      const previous = pending.at(-1) ?? Promise.resolve();
+      pending.push(
+        Promise.all([measured, previous]).then(([point]) => {
+          points.push(point);
+          hooks.onPoint?.(point);
+        }),
+      );
     };
     try {
       await train(run.trainer, { onEval: record, onStep: (e) => hooks.onStep?.(i, e), shouldStop: hooks.shouldStop });
     } finally {
+      await Promise.allSettled(pending); // every probe read back before the model's weights are freed
       disposeRun(run);
     }
+    await Promise.all(pending); // a probe that failed fails the sweep
   }
   return points;
 }

@@ -30,6 +30,12 @@ export interface SweepPoint {
   D: number; // tokens (characters) trained on so far
   step: number;
   loss: number; // val loss, nats/char
+  /**
+   * The in-context learning probe at the same weights (src/core/icl.ts): the loss on the first copy
+   * of random characters minus the loss on the second, and chance, ln(characters drawn from): the
+   * score an induction head approaches. Absent when the context is too short for two copies.
+   */
+  probe?: { score: number; chance: number };
 }
 
 /** Head width of a ladder entry written without heads ("2x64"): 16, one head per 16 channels. */

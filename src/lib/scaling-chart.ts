@@ -204,9 +204,10 @@ export interface ExportedFit {
 
 const FIELDS = ['model', 'N', 'params', 'D', 'step', 'loss'] as const;
 
-/** The sweep's points as CSV (the CLI's `fit --points` reads the N, D and loss columns). */
+/** The sweep's points as CSV (the CLI's `fit --points` reads the N, D and loss columns), with the probe's score and chance (blank where unmeasured). */
 export function pointsCsv(points: SweepPoint[]): string {
-  return [FIELDS.join(','), ...points.map((p) => FIELDS.map((k) => String(p[k])).join(','))].join('\n') + '\n';
+  const row = (p: SweepPoint) => [...FIELDS.map((k) => String(p[k])), p.probe?.score ?? '', p.probe?.chance ?? ''].join(',');
+  return [[...FIELDS, 'probe_score', 'probe_chance'].join(','), ...points.map(row)].join('\n') + '\n';
 }
 
 const LAW_KEYS = ['E', 'A', 'B', 'alpha', 'beta'] as const;
@@ -256,7 +257,7 @@ const COLORS: Record<Curve['kind'] | Measured['kind'], string> = {
 };
 
 /** A sweep's models, one colour each (ColorBrewer's Dark2: apart from the laws' colours and from each other). */
-const MODEL_COLORS = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d', '#666666'];
+export const MODEL_COLORS = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d', '#666666'];
 
 const AXIS_TITLES: Record<Axis, string> = {
   N: 'N: non-embedding parameters',

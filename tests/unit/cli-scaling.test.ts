@@ -83,6 +83,13 @@ test('sweep trains a ladder and prints its points and the law fitted to them', a
   const points = r.lines.filter((l) => l.type === 'point');
   expect(points.length).toBeGreaterThanOrEqual(6);
   for (const p of points) expect(p.D).toBe(p.step * 8 * 16);
+  // Each point carries the in-context probe at its weights: a score in nats and chance, ln(characters drawn from).
+  const chances = new Set(points.map((p) => p.probe.chance));
+  expect(chances.size).toBe(1);
+  const [chance] = chances;
+  expect(Math.exp(chance)).toBeCloseTo(Math.round(Math.exp(chance)), 9);
+  expect(Math.round(Math.exp(chance))).toBeGreaterThanOrEqual(2);
+  for (const p of points) expect(Math.abs(p.probe.score)).toBeLessThan(2 * chance);
   expect(r.lines.find((l) => l.type === 'sweep').points).toHaveLength(points.length);
   const fit = r.lines.at(-1);
   expect(fit.type).toBe('fit');

@@ -1,4 +1,5 @@
 /** The Scaling lab's pure parts: ladders, units, the log–log series, progress and exports. */
+import { parsePoints } from '../../src/cli/scaling.ts';
 import { describe, expect, test } from 'vitest';
 import { countParams } from '../../src/core/config.ts';
 import { chinchilla, kaplanLossN } from '../../src/core/scaling.ts';
@@ -190,7 +191,12 @@ describe('exports', () => {
   };
 
   test('points CSV has a header and one row per point, readable by the CLI fit', () => {
-    expect(pointsCsv(points)).toBe('model,N,params,D,step,loss\n0,1000,1500,2048,16,1.5\n1,4000,4800,4096,32,1.25\n');
+    expect(pointsCsv(points)).toBe(
+      'model,N,params,D,step,loss,probe_score,probe_chance\n0,1000,1500,2048,16,1.5,,\n1,4000,4800,4096,32,1.25,,\n',
+    );
+    const probed = [{ ...points[0], probe: { score: 0.5, chance: 2 } }];
+    expect(pointsCsv(probed)).toBe('model,N,params,D,step,loss,probe_score,probe_chance\n0,1000,1500,2048,16,1.5,0.5,2\n');
+    expect(parsePoints(pointsCsv(probed), 'points.csv')).toEqual([{ N: 1000, D: 2048, loss: 1.5 }]);
   });
 
   test('fits CSV gives each parameter with its interval, quoting labels that need it', () => {
