@@ -46,6 +46,14 @@ test('a micro sweep on wasm streams points onto the chart and fits a law shown b
   await waitFor('sweep-status', /^done$/, 240_000);
   expect(Number(await text('sweep-count'))).toBe(6); // 3 models × 2 points
   expect(await page.getByTestId('sweep-progress').getAttribute('value')).toBe('1');
+  // Each point took the in-context probe: against N, each model's loss and probe score (3 + 3 points), and the sentence that contrasts them.
+  await page.waitForFunction(() => document.querySelector('[data-testid="emergence-chart"]')?.getAttribute('data-points') === '6');
+  await waitFor(
+    'emergence-reading',
+    /^From N = \S+ to \S+ the loss (fell|rose) \d+% \(\d\.\d{3} → \d\.\d{3}\) while the probe score went from -?\d+% to -?\d+% of chance\.$/,
+  );
+  await page.getByTestId('emergence-axis').selectOption('D');
+  await page.waitForFunction(() => document.querySelector('[data-testid="emergence-chart"]')?.getAttribute('data-points') === '12');
 
   // The law is fitted in the worker once the ladder is measured.
   await waitFor('fit-floor', /Fitted E = \d/, 120_000);
@@ -71,6 +79,7 @@ test('a micro sweep on wasm streams points onto the chart and fits a law shown b
   await waitFor('fit-floor', /Fitted E = \d/);
   expect(await page.getByTestId('sweep-sizes').inputValue()).toBe('1x8,1x16,2x16');
   expect(await page.getByTestId('fit-degenerate').count()).toBe(1);
+  await waitFor('emergence-reading', /^From N = /);
   expect(await page.getByTestId('lab-store-error').count()).toBe(0);
 
   expect(problems).toEqual([]);
