@@ -1,8 +1,9 @@
 /**
  * The page as a desktop (1280×900) and a phone (390×844) show it: full-page screenshots of the
- * first load, a run under way, a finished run and the Scaling lab after a sweep, saved under
- * tests/e2e/artifacts/. At every one of them the page must not scroll sideways, and on the
- * desktop Train and the loss chart must be in the first screen, without scrolling.
+ * first load, a run under way, a finished run and the Scaling lab after a sweep, each also as the
+ * screen shows it (-screen.png), saved under tests/e2e/artifacts/. At every one of them the page
+ * must not scroll sideways, and on the desktop Train and the loss chart must be in the first
+ * screen, without scrolling.
  */
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,7 @@ for (const [name, width, height] of [
       const shot = async (what: string) => {
         expect(await overflow(page), `${what}: the page scrolls sideways`).toBeLessThanOrEqual(0);
         await page.screenshot({ path: `${artifacts}${what}-${width}.png`, fullPage: true });
+        await page.screenshot({ path: `${artifacts}${what}-${width}-screen.png` }); // what is in view
       };
 
       await page.goto(`${app.baseUrl}?backend=wasm&layers=1&heads=2&embd=16&ctx=16&batch=4&steps=400`);
