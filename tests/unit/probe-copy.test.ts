@@ -25,7 +25,7 @@ test('the probe separates a model trained on the copy corpus from the same model
   const prepared = prepareRun(
     text,
     { blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 32, dropout: 0 },
-    { ...defaultTrainConfig, batchSize: 32, maxSteps: 400, lr: 3e-3, minLr: 3e-4, warmupSteps: 50, evalEvery: 0, evalBatches: 2 },
+    { ...defaultTrainConfig, batchSize: 32, maxSteps: 400, learningRate: 3e-3, minLr: 3e-4, warmupSteps: 50, evalEvery: 0, evalBatches: 2 },
   );
   const run = createRun(prepared);
   const opts = { length: 8, trials: 16, seed: 3, choices: probeChoices(run.tokenizer.vocab) };
