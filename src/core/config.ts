@@ -78,16 +78,34 @@ export const LIMITS = { vocabSize: 1 << 20, blockSize: 4096, nLayer: 64, nHead: 
  */
 export const MAX_TRAINING_BYTES = 4 * 1024 ** 3;
 
+// An emptied number field arrives as null (Svelte's bind:value); say so rather than print "null".
+const empty = (v: unknown) => v === null || v === undefined || v === '';
+
 function intIn(issues: ConfigIssue[], field: string, v: number, min: number, max: number, why = '') {
-  if (typeof v !== 'number' || !Number.isInteger(v)) issues.push({ field, message: `${field} must be a whole number, got ${v}` });
+  if (empty(v)) issues.push({ field, message: `${field} is empty: enter a whole number` });
+  else if (typeof v !== 'number' || !Number.isInteger(v)) issues.push({ field, message: `${field} must be a whole number, got ${v}` });
   else if (v < min) issues.push({ field, message: `${field} must be at least ${min}${why}, got ${v}` });
   else if (v > max) issues.push({ field, message: `${field} must be at most ${max}, got ${v}` });
 }
 
-function realIn(issues: ConfigIssue[], field: string, v: number, min: number, max: number, openMax = false) {
-  if (typeof v !== 'number' || !Number.isFinite(v)) issues.push({ field, message: `${field} must be a finite number, got ${v}` });
-  else if (v < min || v > max || (openMax && v === max)) {
-    issues.push({ field, message: `${field} must be in [${min}, ${max}${openMax ? ')' : ']'}, got ${v}` });
+/** An interval's ends: open ends exclude their value, as in (0, 10]. */
+interface Ends {
+  openMin?: boolean;
+  openMax?: boolean;
+}
+
+function realIn(
+  issues: ConfigIssue[],
+  field: string,
+  v: number,
+  min: number,
+  max: number,
+  { openMin = false, openMax = false }: Ends = {},
+) {
+  if (empty(v)) issues.push({ field, message: `${field} is empty: enter a number` });
+  else if (typeof v !== 'number' || !Number.isFinite(v)) issues.push({ field, message: `${field} must be a finite number, got ${v}` });
+  else if (v < min || v > max || (openMin && v === min) || (openMax && v === max)) {
+    issues.push({ field, message: `${field} must be in ${openMin ? '(' : '['}${min}, ${max}${openMax ? ')' : ']'}, got ${v}` });
   }
 }
 
@@ -106,7 +124,7 @@ export function validateModelConfig(c: ModelConfig): ConfigIssue[] {
   intIn(issues, 'nLayer', c.nLayer, 1, LIMITS.nLayer);
   intIn(issues, 'nHead', c.nHead, 1, LIMITS.nHead);
   intIn(issues, 'nEmbd', c.nEmbd, 1, LIMITS.nEmbd);
-  realIn(issues, 'dropout', c.dropout, 0, 1, true);
+  realIn(issues, 'dropout', c.dropout, 0, 1, { openMax: true });
   // Checked only between valid sizes: a bad width or head count is one issue, beside its own field.
   const sizesValid = !issues.some((i) => i.field === 'nEmbd' || i.field === 'nHead');
   if (sizesValid && c.nEmbd % c.nHead !== 0) {
@@ -171,18 +189,16 @@ export function validateTrainConfig(c: TrainConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   intIn(issues, 'batchSize', c.batchSize, 1, LIMITS.batchSize);
   intIn(issues, 'maxSteps', c.maxSteps, 1, LIMITS.maxSteps);
-  realIn(issues, 'learningRate', c.learningRate, 0, 10);
-  if (c.learningRate === 0) issues.push({ field: 'learningRate', message: 'learningRate must be above 0' });
+  realIn(issues, 'learningRate', c.learningRate, 0, 10, { openMin: true });
   realIn(issues, 'minLr', c.minLr, 0, 10);
   // Only against a valid peak: a bad learningRate is its own issue, not also minLr's.
   if (c.learningRate > 0 && c.learningRate <= 10 && c.minLr > c.learningRate)
     issues.push({ field: 'minLr', message: `minLr (${c.minLr}) must not exceed learningRate (${c.learningRate})` });
   intIn(issues, 'warmupSteps', c.warmupSteps, 0, LIMITS.maxSteps);
   realIn(issues, 'weightDecay', c.weightDecay, 0, 10);
-  realIn(issues, 'beta1', c.beta1, 0, 1, true);
-  realIn(issues, 'beta2', c.beta2, 0, 1, true);
-  realIn(issues, 'eps', c.eps, 0, 1);
-  if (c.eps === 0) issues.push({ field: 'eps', message: 'eps must be above 0' });
+  realIn(issues, 'beta1', c.beta1, 0, 1, { openMax: true });
+  realIn(issues, 'beta2', c.beta2, 0, 1, { openMax: true });
+  realIn(issues, 'eps', c.eps, 0, 1, { openMin: true });
   realIn(issues, 'gradClip', c.gradClip, 0, 1e6);
   if (c.sampling !== 'random' && c.sampling !== 'sequential') {
     issues.push({ field: 'sampling', message: `sampling must be "random" or "sequential", got ${JSON.stringify(c.sampling)}` });

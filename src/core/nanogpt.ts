@@ -167,6 +167,9 @@ export function planExport(run: RunToExport, opts: ExportOptions): ExportPlan {
       `its vocabulary has ${run.vocab.length.toLocaleString('en')} characters; nanoGPT's train.bin holds uint16 token ids, and the export takes at most ${MAX_VOCAB.toLocaleString('en')}`,
     );
   const B = run.train.batchSize;
+  // An emptied number field arrives as null: ask for a number rather than print "null".
+  if (opts.gpus === null || opts.gpus === undefined)
+    throw new ExportMisfit(`the number of GPUs is empty: enter a whole number from 1 to ${MAX_GPUS}`);
   if (!Number.isInteger(opts.gpus) || opts.gpus < 1 || opts.gpus > MAX_GPUS)
     throw new ExportMisfit(`the number of GPUs must be a whole number from 1 to ${MAX_GPUS}, got ${opts.gpus}`);
   if (B % opts.gpus !== 0) {

@@ -54,6 +54,27 @@ export function forecastRecord(rec: Pick<RunRecord, 'steps' | 'losses' | 'maxSte
   }
 }
 
+/**
+ * What the line under the chart says of a forecast: while the run trains, the final loss it
+ * predicts at the planned last step; once done, forecast against the actual train loss. A run
+ * stopped early is compared at the step it reached, not with the planned step's forecast.
+ */
+export type ForecastReading =
+  | { kind: 'ahead'; at: number; final: number; band: readonly [number, number] }
+  | { kind: 'done'; at: number; final: number; band: readonly [number, number]; actual: number }
+  | { kind: 'stopped'; at: number; planned: number; predicted: number; actual: number };
+
+export function forecastReading(
+  f: Pick<Forecast, 'final' | 'band' | 'predict'>,
+  plannedSteps: number,
+  end: { steps: number; trainLoss: number } | null,
+): ForecastReading {
+  if (end === null) return { kind: 'ahead', at: plannedSteps, final: f.final, band: f.band };
+  if (end.steps < plannedSteps)
+    return { kind: 'stopped', at: end.steps, planned: plannedSteps, predicted: f.predict(end.steps), actual: end.trainLoss };
+  return { kind: 'done', at: end.steps, final: f.final, band: f.band, actual: end.trainLoss };
+}
+
 /** A forecast as the chart draws it, in axis coordinates. */
 export interface ForecastShape {
   curve: Point[]; // the predicted loss from the last step seen to maxSteps

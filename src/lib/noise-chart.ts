@@ -30,21 +30,35 @@ export interface NoiseReadout {
   batchTokens: number;
   kaplan: { loss: number; sequences: number; tokens: number } | null; // at the current loss, per character through kaplan.charsPerToken
   reading: string; // batchReading's one line
+  noisyAt: number | null; // a later measurement's step whose estimate was at or below 0 (noise), not shown; null if none
 }
 
-/** The latest measurement, read against the batch and Kaplan's law; null before the first. */
+/**
+ * The latest measurement with a positive estimate (the chart draws only those), read against the
+ * batch and Kaplan's law; the latest one if none is positive yet; null before the first. A later
+ * estimate at or below 0 is noise in the smoothed terms, not a measurement: it is named, not shown.
+ */
 export function noiseReadout(noise: readonly NoiseEvent[], blockSize: number, loss: number | null): NoiseReadout | null {
   const last = noise.at(-1);
   if (!last) return null;
+  let measured = last;
+  for (let i = noise.length - 1; i >= 0; i--) {
+    const b = noise[i].bSimple;
+    if (b !== null && b > 0) {
+      measured = noise[i];
+      break;
+    }
+  }
   const crit = loss !== null && loss > 0 && Number.isFinite(loss) ? kaplanBCritChars(loss) : null;
   return {
-    step: last.step,
-    bSimple: last.bSimple,
-    bSimpleTokens: last.bSimpleTokens,
-    batch: last.batch,
-    batchTokens: last.batch * blockSize,
+    step: measured.step,
+    bSimple: measured.bSimple,
+    bSimpleTokens: measured.bSimpleTokens,
+    batch: measured.batch,
+    batchTokens: measured.batch * blockSize,
     kaplan: crit === null ? null : { loss: loss!, sequences: crit / blockSize, tokens: crit },
-    reading: batchReading(last.batch, last.bSimple),
+    reading: batchReading(measured.batch, measured.bSimple),
+    noisyAt: measured === last ? null : last.step,
   };
 }
 

@@ -259,21 +259,21 @@ const hyperRows: HyperRow[] = [
     name: 'learning rate 0',
     set: { learningRate: 0 },
     field: 'learningRate',
-    message: /^learningRate must be above 0$/,
-    cli: /--lr 0: learningRate must be above 0/,
+    message: /^learningRate must be in \(0, 10\], got 0$/,
+    cli: /--lr 0: learningRate must be in \(0, 10\], got 0/,
   },
   {
     name: 'learning rate negative',
     set: { learningRate: -1e-3 },
     field: 'learningRate',
-    message: /^learningRate must be in \[0, 10\], got -0.001$/,
-    cli: /--lr -0.001: learningRate must be in \[0, 10\], got -0.001/,
+    message: /^learningRate must be in \(0, 10\], got -0.001$/,
+    cli: /--lr -0.001: learningRate must be in \(0, 10\], got -0.001/,
   },
   {
     name: 'learning rate huge',
     set: { learningRate: 1e6 },
     field: 'learningRate',
-    message: /^learningRate must be in \[0, 10\], got 1000000$/,
+    message: /^learningRate must be in \(0, 10\], got 1000000$/,
   },
   {
     name: 'learning rate NaN',
@@ -335,7 +335,7 @@ const hyperRows: HyperRow[] = [
   { name: 'eval batches 0', set: { evalBatches: 0 }, field: 'evalBatches', message: /^evalBatches must be at least 1, got 0$/ },
   { name: 'log interval 0', set: { logEvery: 0 }, field: 'logEvery', message: /^logEvery must be at least 1, got 0$/ },
   { name: 'AdamW beta1 of 1', set: { beta1: 1 }, field: 'beta1', message: /^beta1 must be in \[0, 1\), got 1$/ },
-  { name: 'AdamW eps 0', set: { eps: 0 }, field: 'eps', message: /^eps must be above 0$/ },
+  { name: 'AdamW eps 0', set: { eps: 0 }, field: 'eps', message: /^eps must be in \(0, 1\], got 0$/ },
 ];
 
 /** The configs a row describes, over the defaults, with the bundled corpus's vocabulary. */
@@ -1013,7 +1013,13 @@ const formRows: FormRow[] = [
     name: 'an emptied number field (null)',
     set: { learningRate: null as unknown as number },
     field: 'learningRate',
-    message: /^learningRate must be a finite number, got null$/,
+    message: /^learningRate is empty: enter a number$/,
+  },
+  {
+    name: 'an emptied whole-number field (null)',
+    set: { nEmbd: null as unknown as number },
+    field: 'nEmbd',
+    message: /^width is empty: enter a whole number$/,
   },
   {
     name: 'corpus shorter than context + 1',

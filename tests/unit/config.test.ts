@@ -27,7 +27,7 @@ test.each([
 test.each([
   ['batchSize', 0, /batchSize must be at least 1/],
   ['maxSteps', 1.5, /whole number/],
-  ['learningRate', 0, /learningRate must be above 0/],
+  ['learningRate', 0, /learningRate must be in \(0, 10\], got 0/],
   ['learningRate', -1, /learningRate/],
   ['learningRate', Infinity, /finite/],
   ['minLr', 1, /minLr \(1\) must not exceed learningRate/],

@@ -3,6 +3,7 @@ import { Rng } from '../../src/core/rng.ts';
 import type { ChartView } from '../../src/lib/chart-series.ts';
 import type { RunRecord } from '../../src/lib/history.ts';
 import {
+  forecastReading,
   forecastRecord,
   forecastShape,
   maxFitPoints,
@@ -175,5 +176,32 @@ describe('SpikeWatch', () => {
     );
     expect(marks[0].x).toBeCloseTo(Math.log10(2000), 12);
     expect(marks[0].y).toBeCloseTo(2 / Math.LN2, 12);
+  });
+});
+
+describe('the line under the chart', () => {
+  const f = forecastRecord(record(400, { maxSteps: 2000 }))!;
+
+  test('while training it gives the forecast at the planned last step', () => {
+    expect(forecastReading(f, 2000, null)).toEqual({ kind: 'ahead', at: 2000, final: f.final, band: f.band });
+  });
+
+  test('a run that reached its planned step is compared there', () => {
+    expect(forecastReading(f, 2000, { steps: 2000, trainLoss: 1.9 })).toEqual({
+      kind: 'done',
+      at: 2000,
+      final: f.final,
+      band: f.band,
+      actual: 1.9,
+    });
+  });
+
+  test('a run stopped early is compared at the step it reached, not with the forecast for the planned step', () => {
+    const r = forecastReading(f, 2000, { steps: 400, trainLoss: 2.3 });
+    expect(r).toMatchObject({ kind: 'stopped', at: 400, planned: 2000, actual: 2.3 });
+    if (r.kind !== 'stopped') throw new Error('unreachable');
+    expect(r.predicted).toBeCloseTo(f.predict(400), 12);
+    // The curve falls, so the prediction at the stop is above the planned end's.
+    expect(r.predicted).toBeGreaterThan(f.final);
   });
 });

@@ -200,6 +200,10 @@ describe('the exported settings', () => {
     expect(text).toMatch(/^init_from = 'resume' /m);
     expect(() => planExport(runOf({ batchSize: 12 }, 0), { name: 'x', gpus: 5, torch: 2 })).toThrow(/use 1, 2, 3, 4, 6 or 12/);
     expect(() => planExport(runOf({}, 300), { name: 'x', gpus: 1, torch: 2, maxSteps: 200 })).toThrow(/at step 300/);
+    // The app's emptied GPUs field.
+    expect(() => planExport(runOf({}, 0), { name: 'x', gpus: null as unknown as number, torch: 2 })).toThrow(
+      /^the number of GPUs is empty: enter a whole number from 1 to 4096$/,
+    );
   });
 
   test('the default name comes from the corpus', () => {

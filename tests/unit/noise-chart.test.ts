@@ -24,6 +24,17 @@ describe('the noise-scale chart', () => {
     expect(noiseReadout([event(10, 4)], 64, null)!.kaplan).toBeNull();
   });
 
+  test('a later estimate at or below 0 is named, and the latest positive one is read', () => {
+    const r = noiseReadout([event(10, 4), event(20, 64), event(30, -2), event(40, null)], 64, 2)!;
+    expect(r).toMatchObject({ step: 20, bSimple: 64, noisyAt: 40 });
+    expect(r.reading).toMatch(/~4\.0× below the noise scale/);
+    expect(noiseReadout([event(20, 64)], 64, 2)!.noisyAt).toBeNull();
+    // None positive yet: the latest, and the reading says so.
+    const none = noiseReadout([event(10, -1), event(20, null)], 64, 2)!;
+    expect(none).toMatchObject({ step: 20, bSimple: null, noisyAt: null });
+    expect(none.reading).toMatch(/not measurable yet/);
+  });
+
   test('B_simple is drawn where it is defined; the batch and Kaplan’s line span the measured steps', () => {
     const sets = noiseDatasets({ noise: [event(10, null), event(20, 30), event(30, 40)], batch: 16, kaplanSequences: 500, lastStep: 33 });
     expect(sets.map((s) => s.kind)).toEqual(['measured', 'batch', 'kaplan']);
