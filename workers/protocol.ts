@@ -147,8 +147,8 @@ export type FromWorker =
   | { type: 'scored'; id: number; score: Score }
   | { type: 'probs'; id: number; probs: number[] }
   | { type: 'inspected'; id: number; inspection: Inspection } // its attention weights' buffer is transferred
-  /** A checkpoint of the run at `step` (its buffer is transferred); valLoss is the latest eval's. */
-  | { type: 'saved'; id: number; bytes: Uint8Array; step: number; valLoss: number | null; ms: number } // ms: the worker's time to make it
+  /** A checkpoint of the run at `step` (its buffer is transferred); valLoss is the latest eval's, taken at valStep. */
+  | { type: 'saved'; id: number; bytes: Uint8Array; step: number; valLoss: number | null; valStep: number | null; ms: number } // ms: the worker's time to make it
   | { type: 'pong'; id: number }
   | WorkerError;
 

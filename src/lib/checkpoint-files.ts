@@ -26,6 +26,27 @@ export function formatAge(ms: number, now: number): string {
   return `${Math.floor(hours / 24)} days ago`;
 }
 
+/** "val loss 3.643 at step 100": a saved run's latest eval, with its step when that is not the saved one. */
+export function formatValLoss(run: { step: number; valLoss: number | null; valStep?: number | null }): string {
+  if (run.valLoss === null || !Number.isFinite(run.valLoss)) return 'val loss —';
+  const at = run.valStep !== undefined && run.valStep !== null && run.valStep !== run.step ? ` at step ${run.valStep}` : '';
+  return `val loss ${run.valLoss.toFixed(3)}${at}`;
+}
+
+/**
+ * A load's note while the run stays paused where it was loaded, with how to go on from there; null
+ * once the run has moved on (trained, reset, another load), so the note never outlives its state.
+ */
+export function loadedNote(
+  note: { text: string; step: number } | null,
+  run: { status: string; step: number; maxSteps: number },
+): string | null {
+  if (!note || run.status !== 'paused' || run.step !== note.step) return null;
+  if (run.maxSteps > 0 && run.step >= run.maxSteps)
+    return `${note.text}; it has reached its last step: sample, score or export it, or fine-tune it to train on`;
+  return `${note.text}; press Resume to train`;
+}
+
 /** What a checkpoint file holds, read from its header alone: enough to say what loading it will do. */
 export interface CheckpointSummary {
   shape: string; // "2 layers × 64 wide, 4 heads, context 64"

@@ -33,43 +33,73 @@ function labelFont(): string {
   return `11px ${Chart.defaults.font.family ?? 'sans-serif'}`;
 }
 
+/** A reference line as drawn: its pixel row, its label and the box the label's backdrop takes. */
+interface PlacedReference {
+  y: number;
+  kind: ReferenceLoss['kind'];
+  text: string;
+  box: Box;
+}
+
+/** A rectangle in canvas pixels. */
+interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+const overlaps = (a: Box, b: Box) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+
+/**
+ * Where the reference lines and their labels go: labels at the right end, on a backdrop just
+ * above their line; one that would overprint a label on that side goes left. `ctx` must have the
+ * label font set. Shared by the lines and the forecast's label, which keeps clear of them.
+ */
+function placeReferences(c: Chart<'line'>, marks: Marks): PlacedReference[] {
+  const { view, references } = marks;
+  if (!view) return [];
+  const { ctx, chartArea: area, scales } = c;
+  const placed: PlacedReference[] = [];
+  for (const r of references) {
+    const coord = referenceCoord(r, view);
+    if (coord === null) continue;
+    const y = scales.y.getPixelForValue(coord);
+    if (y < area.top || y > area.bottom) continue;
+    const text = `${r.label} ${formatLoss(lossIn(r.nats, view.y))}`;
+    const w = ctx.measureText(text).width + 4;
+    const right = !placed.some((p) => p.box.x > area.left + 4 && Math.abs(p.y - y) < 14);
+    placed.push({ y, kind: r.kind, text, box: { x: right ? area.right - 2 - w : area.left + 2, y: y - 15, w, h: 13 } });
+  }
+  return placed;
+}
+
 /** Dashed lines across the plot with their names: the floor no model can beat is dotted. */
 export function referenceLines(marks: Marks): Plugin<'line'> {
   return {
     id: 'referenceLines',
     afterDatasetsDraw(c) {
-      const { view, references } = marks;
-      if (!view || references.length === 0) return;
-      const { ctx, chartArea: area, scales } = c;
+      const { ctx, chartArea: area } = c;
       ctx.save();
       ctx.font = labelFont();
-      const labelled: { y: number; right: boolean; text: string; color: string }[] = [];
-      for (const r of references) {
-        const coord = referenceCoord(r, view);
-        if (coord === null) continue;
-        const y = scales.y.getPixelForValue(coord);
-        if (y < area.top || y > area.bottom) continue;
-        const color = r.kind === 'floor' ? '#1b7a3a' : '#6e7781';
-        ctx.strokeStyle = color;
-        ctx.setLineDash(r.kind === 'floor' ? [2, 3] : [6, 4]);
+      const placed = placeReferences(c, marks);
+      const colorOf = (p: PlacedReference) => (p.kind === 'floor' ? '#1b7a3a' : '#6e7781');
+      for (const p of placed) {
+        ctx.strokeStyle = colorOf(p);
+        ctx.setLineDash(p.kind === 'floor' ? [2, 3] : [6, 4]);
         ctx.beginPath();
-        ctx.moveTo(area.left, y);
-        ctx.lineTo(area.right, y);
+        ctx.moveTo(area.left, p.y);
+        ctx.lineTo(area.right, p.y);
         ctx.stroke();
-        // Labels sit at the right end; one that would overprint a label on that side goes left.
-        const right = !labelled.some((l) => l.right && Math.abs(l.y - y) < 14);
-        labelled.push({ y, right, text: `${r.label} ${formatLoss(lossIn(r.nats, view.y))}`, color });
       }
       // Labels after every line, each on a backdrop above its own line, so no line strikes through a label.
       ctx.setLineDash([]);
-      for (const { y, right, text, color } of labelled) {
-        const width = ctx.measureText(text).width;
-        const x = right ? area.right - 4 - width : area.left + 4;
+      for (const p of placed) {
         ctx.fillStyle = 'rgb(255 255 255 / 85%)';
-        ctx.fillRect(x - 2, y - 15, width + 4, 13);
-        ctx.fillStyle = color;
+        ctx.fillRect(p.box.x, p.box.y, p.box.w, p.box.h);
+        ctx.fillStyle = colorOf(p);
         ctx.textAlign = 'left';
-        ctx.fillText(text, x, y - 5);
+        ctx.fillText(p.text, p.box.x + 2, p.y - 5);
       }
       ctx.restore();
     },
@@ -90,7 +120,14 @@ export function overlayMarks(marks: Marks): Plugin<'line'> {
       ctx.rect(area.left, area.top, area.right - area.left, area.bottom - area.top);
       ctx.clip();
       const f = marks.overlay.forecast;
-      if (f) drawForecast(c, f);
+      if (f) {
+        ctx.font = labelFont();
+        drawForecast(
+          c,
+          f,
+          placeReferences(c, marks).map((p) => p.box),
+        );
+      }
       drawSpikes(c, marks.overlay.spikes);
       ctx.restore();
     },
@@ -102,7 +139,7 @@ function pixels(c: Chart<'line'>): { px: (x: number) => number; py: (y: number) 
   return { px: (x) => c.scales.x.getPixelForValue(x), py: (y) => c.scales.y.getPixelForValue(y) };
 }
 
-function drawForecast(c: Chart<'line'>, f: ForecastShape) {
+function drawForecast(c: Chart<'line'>, f: ForecastShape, taken: readonly Box[]) {
   const { ctx } = c;
   const { px, py } = pixels(c);
   ctx.strokeStyle = ctx.fillStyle = '#2f5fa8';
@@ -111,11 +148,11 @@ function drawForecast(c: Chart<'line'>, f: ForecastShape) {
   ctx.beginPath();
   f.curve.forEach((p, i) => (i ? ctx.lineTo(px(p.x), py(p.y)) : ctx.moveTo(px(p.x), py(p.y))));
   ctx.stroke();
-  if (f.band) drawBand(c, f.band);
+  if (f.band) drawBand(c, f.band, taken);
 }
 
 /** The band as a bar at maxSteps: it bounds the final loss, not the path there. */
-function drawBand(c: Chart<'line'>, band: NonNullable<ForecastShape['band']>) {
+function drawBand(c: Chart<'line'>, band: NonNullable<ForecastShape['band']>, taken: readonly Box[]) {
   const { ctx, chartArea: area } = c;
   const { px, py } = pixels(c);
   const x = Math.min(px(band.x), area.right - 4);
@@ -123,8 +160,19 @@ function drawBand(c: Chart<'line'>, band: NonNullable<ForecastShape['band']>) {
   const bottom = py(band.lo);
   ctx.setLineDash([]);
   ctx.font = labelFont();
-  ctx.textAlign = 'right';
-  ctx.fillText('forecast', x - 7, bottom + 12);
+  // The label goes below the band, else above it, else beside it: wherever no reference label is.
+  const w = ctx.measureText('forecast').width + 4;
+  const spots: Box[] = [
+    { x: x - 9 - w, y: bottom + 1, w, h: 13 },
+    { x: x - 9 - w, y: top - 15, w, h: 13 },
+    { x: x - 9 - w, y: (top + bottom) / 2 - 7, w, h: 13 },
+  ];
+  const spot = spots.find((b) => !taken.some((t) => overlaps(b, t))) ?? spots[0];
+  ctx.fillStyle = 'rgb(255 255 255 / 85%)';
+  ctx.fillRect(spot.x, spot.y, spot.w, spot.h);
+  ctx.fillStyle = '#2f5fa8';
+  ctx.textAlign = 'left';
+  ctx.fillText('forecast', spot.x + 2, spot.y + 10);
   ctx.fillStyle = '#2f5fa833';
   ctx.fillRect(x - 4, top - 1, 8, bottom - top + 2);
   ctx.lineWidth = 1.5;

@@ -266,7 +266,8 @@ function lossScales(v: ChartView, marks: Marks): ChartOptions<'line'>['scales'] 
       afterBuildTicks: (scale) => {
         if (v.logX) scale.ticks = logTicks(scale.min, scale.max).map((value) => ({ value }));
       },
-      ticks: { callback: (value) => formatX(fromAxis(Number(value), v.logX), v.x), maxRotation: 0, precision: 0 },
+      // Round ticks only: the data's own end as a tick (step 143 beside 140) would print over its neighbour.
+      ticks: { callback: (value) => formatX(fromAxis(Number(value), v.logX), v.x), maxRotation: 0, precision: 0, includeBounds: false },
     },
     y: {
       type: 'linear',

@@ -13,6 +13,7 @@ export interface SavedCheckpoint {
   bytes: Uint8Array;
   step: number;
   valLoss: number | null; // the latest eval's
+  valStep: number | null; // the step of that eval (an autosave comes between evals)
   ms: number; // the worker's time to make it (training waits that long)
 }
 
@@ -128,12 +129,12 @@ export class RunCheckpoints {
         const current = this.run.current();
         if (!entry || !current) return;
         if (this.lastAutosave?.step === current.step) continue;
-        const { bytes, step, valLoss } = await this.run.save();
+        const { bytes, step, valLoss, valStep } = await this.run.save();
         if (this.entry !== entry) return; // another run took over while the worker saved
         // Kept in memory first: a full store must not cost the run its restart point.
         this.keep(step, bytes);
         const date = Date.now();
-        await this.store.put({ key: entry.key, name: runName(current.info), date, step, valLoss, bytes, corpus: entry.corpus });
+        await this.store.put({ key: entry.key, name: runName(current.info), date, step, valLoss, valStep, bytes, corpus: entry.corpus });
         this.lastAutosave = { step, date };
         this.storeError = null;
         await this.refreshSaved();
@@ -175,9 +176,9 @@ export class RunCheckpoints {
     const shadow = this.#shadow;
     const entry = this.entry;
     if (!shadow || !entry || shadow.key !== entry.key || shadow.step <= (this.lastAutosave?.step ?? -1)) return;
-    const { bytes, step, valLoss, info } = shadow;
+    const { bytes, step, valLoss, valStep, info } = shadow;
     const date = Date.now();
-    this.store.put({ key: entry.key, name: runName(info), date, step, valLoss, bytes, corpus: entry.corpus }).then(
+    this.store.put({ key: entry.key, name: runName(info), date, step, valLoss, valStep, bytes, corpus: entry.corpus }).then(
       () => {
         if (this.entry === entry && (this.lastAutosave?.step ?? -1) < step) this.lastAutosave = { step, date };
       },

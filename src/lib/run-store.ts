@@ -20,6 +20,7 @@ export interface SavedRun {
   date: number; // ms since the epoch, of the last save
   step: number;
   valLoss: number | null;
+  valStep?: number | null; // the step valLoss was measured at (absent in runs saved before it was kept)
   bytes: Uint8Array; // the checkpoint (safetensors)
   size: number; // bytes.length, listed without reading the bytes back
   corpus: StoredCorpus;

@@ -387,7 +387,7 @@ export class RunState {
         this.view = reduceRun(this.view, msg);
         break;
       case 'saved':
-        this.#link.settle(msg.id, { value: { bytes: msg.bytes, step: msg.step, valLoss: msg.valLoss, ms: msg.ms } });
+        this.#link.settle(msg.id, { value: { bytes: msg.bytes, step: msg.step, valLoss: msg.valLoss, valStep: msg.valStep, ms: msg.ms } });
         break;
       case 'sampleToken':
         this.sample.token(msg.id, msg.text);

@@ -57,7 +57,7 @@ test('a run autosaves, survives a reload, resumes at its step and finishes; a co
   expect(await page.getByTestId('autosave-every').inputValue()).toBe('10'); // the interval is remembered
   await waitFor(
     'resume-offer-what',
-    new RegExp(`^moby-dick · 1×16 · ctx 16 at step ${pausedAt}, val loss \\d\\.\\d{3}, saved (just now|1 min ago)$`),
+    new RegExp(`^moby-dick · 1×16 · ctx 16 at step ${pausedAt}, val loss \\d\\.\\d{3}( at step \\d+)?, saved (just now|1 min ago)$`),
   );
   await page.getByTestId('resume-last').click();
   await waitFor('status', /^paused$/);

@@ -1,7 +1,15 @@
 import { describe, expect, test } from 'vitest';
 import { defaultModelConfig, defaultTrainConfig } from '../../src/core/config.ts';
 import { writeSafetensors } from '../../src/core/safetensors.ts';
-import { checkpointFileName, describeCheckpoint, formatAge, formatDate, formatSummary } from '../../src/lib/checkpoint-files.ts';
+import {
+  checkpointFileName,
+  describeCheckpoint,
+  formatAge,
+  formatDate,
+  formatSummary,
+  formatValLoss,
+  loadedNote,
+} from '../../src/lib/checkpoint-files.ts';
 
 test('a checkpoint file is named after its corpus and step', () => {
   expect(checkpointFileName('moby-dick', 400)).toBe('tabgpt-moby-dick-step400.safetensors');
@@ -61,4 +69,26 @@ describe('describeCheckpoint', () => {
     await expect(describeCheckpoint(file({ format: 'x' }))).rejects.toThrow('no model settings');
     await expect(describeCheckpoint(file({ ...meta, config: '{' }))).rejects.toThrow('cannot be read');
   });
+});
+
+test("a saved run's val loss names its step when the save came between evaluations", () => {
+  expect(formatValLoss({ step: 145, valLoss: 3.6431, valStep: 100 })).toBe('val loss 3.643 at step 100');
+  expect(formatValLoss({ step: 200, valLoss: 3.1, valStep: 200 })).toBe('val loss 3.100');
+  expect(formatValLoss({ step: 145, valLoss: 3.1 })).toBe('val loss 3.100'); // saved before the step was kept
+  expect(formatValLoss({ step: 5, valLoss: null, valStep: null })).toBe('val loss —');
+});
+
+test('a load’s note lasts while the run stays paused where it was loaded, and says how to go on', () => {
+  const note = { text: 'run.safetensors: resumed on moby-dick, paused at step 145', step: 145 };
+  expect(loadedNote(note, { status: 'paused', step: 145, maxSteps: 400 })).toBe(`${note.text}; press Resume to train`);
+  // A finished run loaded: nothing is left to train, and Resume would do nothing.
+  expect(loadedNote({ ...note, step: 400 }, { status: 'paused', step: 400, maxSteps: 400 })).toMatch(
+    /; it has reached its last step: sample, score or export it, or fine-tune it to train on$/,
+  );
+  // Gone once the run moves on: trained, finished, reset.
+  expect(loadedNote(note, { status: 'training', step: 150, maxSteps: 400 })).toBeNull();
+  expect(loadedNote(note, { status: 'paused', step: 150, maxSteps: 400 })).toBeNull();
+  expect(loadedNote(note, { status: 'done', step: 400, maxSteps: 400 })).toBeNull();
+  expect(loadedNote(note, { status: 'idle', step: 0, maxSteps: 400 })).toBeNull();
+  expect(loadedNote(null, { status: 'paused', step: 145, maxSteps: 400 })).toBeNull();
 });

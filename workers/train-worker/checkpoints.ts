@@ -50,7 +50,8 @@ async function saveRun(c: Current, id: number) {
     history: c.history,
   });
   const ms = performance.now() - began;
-  post({ type: 'saved', id, bytes, step, valLoss: c.stats.lastEval?.val ?? null, ms }, [bytes.buffer]);
+  const last = c.stats.lastEval;
+  post({ type: 'saved', id, bytes, step, valLoss: last?.val ?? null, valStep: last?.step ?? null, ms }, [bytes.buffer]);
 }
 
 export function save(id: number) {

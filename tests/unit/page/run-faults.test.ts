@@ -82,7 +82,7 @@ async function answerSave(w: ScriptedWorker, step: number): Promise<Uint8Array> 
   const save = w.last('save');
   expect(save, `an autosave at step ${step}`).toBeDefined();
   const bytes = new Uint8Array([step % 256, 7, 7]);
-  w.emit({ type: 'saved', id: save!.id, bytes, step, valLoss: 2.1, ms: 1 });
+  w.emit({ type: 'saved', id: save!.id, bytes, step, valLoss: 2.1, valStep: step, ms: 1 });
   await settle();
   return bytes;
 }
