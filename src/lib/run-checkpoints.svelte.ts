@@ -104,6 +104,19 @@ export class RunCheckpoints {
     }
   }
 
+  /**
+   * The key of the saved run whose checkpoint is these very bytes (a downloaded file loaded back),
+   * so resuming it continues that entry instead of listing the same run twice; undefined if none.
+   */
+  async findSaved(bytes: Uint8Array): Promise<string | undefined> {
+    for (const summary of this.savedRuns) {
+      if (summary.size !== bytes.length) continue;
+      const saved = await this.store.get(summary.key).catch(() => undefined);
+      if (saved && sameBytes(saved.bytes, bytes)) return summary.key;
+    }
+    return undefined;
+  }
+
   /** Deletes a saved run; the current run, even if it is that one, trains on (and saves again later). */
   async deleteSaved(key: string) {
     try {
@@ -240,4 +253,10 @@ export class RunCheckpoints {
     this.rollbackSteps = kept.map((k) => k.step);
     this.restartStep = kept.at(-1)?.step ?? null;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
