@@ -10,7 +10,7 @@ import { defaultProbeLength, probeChoices, PROBE_TRIALS } from '../src/core/icl.
 import { planSweep, sweepTrainConfig, type ModelShape, type SweepConfig, type SweepPoint } from '../src/core/sweep.ts';
 import { probe, type ProbeOptions } from './inspect.ts';
 import { createRun, disposeRun, prepareRun, withConfigs } from './run.ts';
-import { train, type EvalEvent, type StepEvent } from './train.ts';
+import { train, type EvalEvent, type RunStats, type StepEvent } from './train.ts';
 
 export type { ModelShape, SweepConfig, SweepPoint };
 
@@ -26,9 +26,11 @@ export async function runSweep(text: string, cfg: SweepConfig, hooks: SweepHooks
   const points: SweepPoint[] = [];
   const plan = planSweep(cfg, new Set(text).size);
   // Every model is checked against the corpus before the first one trains; the text is tokenized once.
+  // The trainer's own interval is off (0: it evaluates only after its last step); the loop below
+  // pauses at each of plan.evalSteps to record a point, so each model has exactly cfg.points.
   const configs = cfg.ladder.map((shape, i) => ({
     model: { ...shape, blockSize: cfg.blockSize, dropout: cfg.dropout },
-    train: sweepTrainConfig(cfg, plan, i),
+    train: { ...sweepTrainConfig(cfg, plan, i), evalEvery: 0 },
   }));
   const base = prepareRun(text, configs[0].model, configs[0].train);
   const prepared = configs.map((c) => withConfigs(base, c.model, c.train));
@@ -57,8 +59,23 @@ export async function runSweep(text: string, cfg: SweepConfig, hooks: SweepHooks
         }),
       );
     };
+    const trainer = run.trainer;
+    const pauses = new Set(plan.evalSteps[i].filter((s) => s < plan.steps[i])); // the last is train()'s final evaluation
+    let recordedAt = 0;
+    const pauseHere = () => pauses.has(trainer.step) && recordedAt !== trainer.step;
     try {
-      await train(run.trainer, { onEval: record, onStep: (e) => hooks.onStep?.(i, e), shouldStop: hooks.shouldStop });
+      let stats: RunStats | undefined;
+      for (;;) {
+        stats = await train(
+          trainer,
+          { onEval: record, onStep: (e) => hooks.onStep?.(i, e), shouldStop: () => !!hooks.shouldStop?.() || pauseHere() },
+          stats,
+        );
+        if (!pauseHere()) break; // trained to the end, or stopped
+        const { train: tr, val } = await trainer.estimateLoss();
+        recordedAt = trainer.step;
+        record({ type: 'eval', step: trainer.step, train: tr, val });
+      }
     } finally {
       await Promise.allSettled(pending); // every probe read back before the model's weights are freed
       disposeRun(run);

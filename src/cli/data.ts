@@ -5,7 +5,7 @@ import { crossEntropy, firstPredicted, fitNgram, type Smoothing } from '../core/
 import { streamSeed } from '../core/rng.ts';
 import { CharTokenizer } from '../core/tokenizer.ts';
 import { readCorpus } from './files.ts';
-import { checkWhole, refuseFlags, sampling, UsageError, type ParsedFlags } from './flags.ts';
+import { checkWhole, MAX_ORDER, refuseFlags, sampling, UsageError, type ParsedFlags } from './flags.ts';
 import { emit } from './output.ts';
 
 export function batches({ values: v, text }: ParsedFlags<'batches'>) {
@@ -34,7 +34,7 @@ export function batches({ values: v, text }: ParsedFlags<'batches'>) {
 
 export function baseline({ values: v, text }: ParsedFlags<'baseline'>) {
   const { order } = v;
-  checkWhole(order, 'order', 1);
+  checkWhole(order, 'order', 1, MAX_ORDER);
   let smoothing: Smoothing;
   if (v.smoothing === 'laplace') {
     // Laplace is add-1: a --k other than 1 would be silently ignored, so refuse it.
@@ -50,8 +50,16 @@ export function baseline({ values: v, text }: ParsedFlags<'baseline'>) {
   const corpus = readCorpus(v.corpus);
   const tokenizer = CharTokenizer.fromText(corpus); // the whole corpus's vocabulary, so every val character is in it
   // The trainer's split; the length check asks for one n-gram context (at least one character) plus a target in each half.
-  const { train, val } = splitTrainVal(tokenizer.encode(corpus), firstPredicted(order));
-  const model = fitNgram(train, tokenizer.size, order, smoothing);
+  // What --order cannot do on this corpus (a split too short for its context, more n-grams than a
+  // double indexes over this vocabulary) is still a bad --order: exit 2, naming it.
+  let split, model;
+  try {
+    split = splitTrainVal(tokenizer.encode(corpus), firstPredicted(order));
+    model = fitNgram(split.train, tokenizer.size, order, smoothing);
+  } catch (err) {
+    throw new UsageError(`--order ${order}: ${(err as Error).message}`);
+  }
+  const { train, val } = split;
   const { nats, bits, predicted } = crossEntropy(model, val);
   emit({
     type: 'baseline',

@@ -8,15 +8,18 @@ import {
   closeSync,
   constants,
   existsSync,
+  fstatSync,
   fsyncSync,
   openSync,
   readFileSync,
+  readSync,
   realpathSync,
   renameSync,
   rmSync,
   statSync,
   writeFileSync,
   writeSync,
+  type Stats,
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { corpora, isCorpusName, loadCorpus } from '../../datasets/corpora.ts';
@@ -35,6 +38,33 @@ export function checkInputFile(path: string, flag: string) {
     throw new UsageError(`--${flag} ${path} ${stat.isDirectory() ? 'is a directory, not a file' : 'is not a regular file'}`);
 }
 
+/**
+ * The model config and corpus a checkpoint names, from its header alone (no backend, no tensors),
+ * for the checks that come before the backend starts; nothing for what the header does not hold
+ * (the full load reports that).
+ */
+export function peekCheckpoint(path: string): { blockSize?: number; corpus?: string } {
+  const meta = safetensorsMetadata(path);
+  const parse = (key: string): unknown => {
+    try {
+      return typeof meta?.[key] === 'string' ? JSON.parse(meta[key]) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const config = parse('config') as { blockSize?: unknown } | undefined;
+  const corpus = parse('corpus') as { name?: unknown } | undefined;
+  return {
+    ...(typeof config?.blockSize === 'number' ? { blockSize: config.blockSize } : {}),
+    ...(typeof corpus?.name === 'string' ? { corpus: corpus.name } : {}),
+  };
+}
+
+/** A corpus written as a name: bundled (moby-dick, sotu) or synthetic (markov:…, copy:…), as opposed to a file. */
+export function isNamedCorpus(name: string): boolean {
+  return isCorpusName(name) || isMarkovSpec(name) || isCopySpec(name);
+}
+
 /** The same file, however it is spelled (relative, through links): for existing paths only. */
 function sameFile(a: string, b: string): boolean {
   return existsSync(a) && existsSync(b) && realpathSync(a) === realpathSync(b);
@@ -45,21 +75,70 @@ function tempPathOf(path: string): string {
   return `${path}.${process.pid}.tmp`;
 }
 
+/** What a path that is not a regular file is, in words: "a directory", "a FIFO", "a device", … */
+function kindOf(stat: Stats): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a FIFO (named pipe)';
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
+  if (stat.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/** The metadata of the safetensors file at `path` from its header alone, or null if it has none (not safetensors). */
+function safetensorsMetadata(path: string): Record<string, unknown> | null {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const head = Buffer.alloc(8);
+    if (size < 8 || readSync(fd, head, 0, 8, 0) < 8) return null;
+    const n = head.readBigUInt64LE(0);
+    if (n > BigInt(Math.min(defaultReadLimits.maxHeaderBytes, size - 8))) return null;
+    const json = Buffer.alloc(Number(n));
+    if (readSync(fd, json, 0, json.length, 8) < json.length) return null;
+    const header: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
+    if (typeof header !== 'object' || header === null || Array.isArray(header)) return null;
+    const meta = (header as Record<string, unknown>).__metadata__;
+    return typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>) : {};
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Where --save will write, checked before training so a finished run is never lost to a bad path:
- * a file path (not empty, not a directory, not one of `inputs`, such as the corpus), in a directory
- * that exists, where the temporary file can be created now (a name too long or a place that refuses
- * files shows here) and an existing file may be replaced.
+ * a file path (not empty, not a directory, FIFO or device, not one of `inputs`, such as the
+ * corpus), in a directory that exists, where the temporary file can be created now (a name too
+ * long or a place that refuses files shows here). An existing file may be replaced only if it is a
+ * checkpoint (a safetensors file with a model config and vocabulary): never a text file someone
+ * typed by mistake.
  */
 export function checkOutputPath(path: string, flag: string, inputs: { path: string; what: string }[] = []) {
   if (path === '') throw new UsageError(`--${flag} is empty; give a file path`);
-  if (/[\\/]$/.test(path) || (existsSync(path) && !statSync(path).isFile()))
-    throw new UsageError(`--${flag} ${path} is a directory; give a file path`);
+  if (/[\\/]$/.test(path)) throw new UsageError(`--${flag} ${path} is a directory; give a file path`);
+  const stat = existsSync(path) ? statSync(path) : null;
+  if (stat && !stat.isFile())
+    throw new UsageError(`--${flag} ${path} is ${kindOf(stat)}${stat.isDirectory() ? '' : ', not a regular file'}; give a file path`);
   for (const input of inputs)
     if (sameFile(path, input.path))
       throw new UsageError(`--${flag} ${path} is ${input.what}: saving would overwrite it; give another path`);
   const dir = dirname(resolve(path));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--${flag} ${path}: the directory ${dir} does not exist`);
+  // The nearest part of the path that exists says why the directory is not there.
+  let above = dir;
+  while (!existsSync(above) && dirname(above) !== above) above = dirname(above);
+  if (!statSync(above).isDirectory())
+    throw new UsageError(
+      `--${flag} ${path}: ${above} is ${statSync(above).isFile() ? 'a file' : kindOf(statSync(above))}, not a directory`,
+    );
+  if (above !== dir) throw new UsageError(`--${flag} ${path}: the directory ${dir} does not exist`);
+  if (stat) {
+    const meta = safetensorsMetadata(path);
+    if (!meta || meta.config === undefined || meta.vocab === undefined)
+      throw new UsageError(
+        `--${flag} ${path} exists and is not a tabgpt checkpoint${meta ? ' (a safetensors file without a model config and vocabulary)' : ''}; saving would overwrite it: give another path, or remove it first`,
+      );
+  }
   const tmp = tempPathOf(path);
   try {
     writeFileSync(tmp, new Uint8Array(0), { flag: 'wx' });
@@ -70,7 +149,7 @@ export function checkOutputPath(path: string, flag: string, inputs: { path: stri
       `--${flag} ${path}: a file cannot be written there (${code === 'ENAMETOOLONG' ? 'the name is too long' : code === 'EACCES' || code === 'EPERM' ? 'not writable' : (code ?? String(err))})`,
     );
   }
-  if (existsSync(path)) {
+  if (stat) {
     try {
       accessSync(path, constants.W_OK);
     } catch {
@@ -167,8 +246,13 @@ export function readCorpusWithFloor(nameOrPath: string): { text: string; entropy
   const stat = statSync(nameOrPath);
   if (!stat.isFile())
     throw new UsageError(`--corpus ${nameOrPath} ${stat.isDirectory() ? 'is a directory, not a text file' : 'is not a regular file'}`);
-  checkCorpusSize(stat.size, nameOrPath); // before reading it: a huge file is refused at once
-  return { text: decodeCorpus(readFileSync(nameOrPath), nameOrPath) };
+  // A file that is not a corpus (empty, binary, not UTF-8, too large) is a bad --corpus: exit 2, naming it.
+  try {
+    checkCorpusSize(stat.size, 'the file'); // before reading it: a huge file is refused at once
+    return { text: decodeCorpus(readFileSync(nameOrPath), 'the file') };
+  } catch (err) {
+    throw new UsageError(`--corpus ${nameOrPath}: ${(err as Error).message}`);
+  }
 }
 
 export function readCorpus(nameOrPath: string): string {

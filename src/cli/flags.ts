@@ -15,11 +15,35 @@ import {
 import { DEFAULT_SIZES, DEFAULT_WARMUP_FRACTION } from '../core/sweep.ts';
 import type { BackendChoice } from '../../workers/backend.ts';
 
+/** A sweep's token budget per model unless --tokens or --tokens-per-param says otherwise. */
+export const DEFAULT_SWEEP_TOKENS = 200_000;
+/** The most resamples fit's --bootstrap takes: 10,000 already pins a 95% interval's ends. */
+export const MAX_BOOTSTRAP = 10_000;
+/** The highest n-gram order baseline takes; past about 8, few vocabularies stay within a double's exact indices anyway. */
+export const MAX_ORDER = 16;
+
 /** A bad flag or argument: the process exits with 2 and the message on one line. */
 export class UsageError extends Error {}
 
 /** How a flag's value is read: text as given, a decimal number, or a switch without a value. */
 export type FlagSpec = { type: 'string' | 'number' | 'boolean'; help: string; default?: string };
+
+/** The flags a resumed run may still set: everything else comes from its checkpoint. */
+export const RESUME_FLAGS = [
+  'corpus',
+  'steps',
+  'eval-every',
+  'log-every',
+  'save',
+  'save-every',
+  'noise-scale-every',
+  'backend',
+  'resume',
+] as const;
+/** RESUME_FLAGS as the help and errors list them: the settings of the run, not --resume itself or --corpus. */
+export const RESUMABLE = RESUME_FLAGS.filter((f) => f !== 'resume' && f !== 'corpus')
+  .map((f) => `--${f}`)
+  .join(', ');
 
 /** Training flags; each (but --save-every and the file flags) maps to one config key. */
 const TRAIN_FLAGS = {
@@ -42,7 +66,7 @@ const TRAIN_FLAGS = {
   clip: { type: 'number', help: 'global gradient-norm clip (0: off)', default: String(defaultTrainConfig.gradClip) },
   sampling: { type: 'string', help: 'minibatches: random | sequential', default: defaultTrainConfig.sampling },
   seed: { type: 'number', help: 'seed for init, data order and dropout (0 to 4294967295)', default: String(defaultTrainConfig.seed) },
-  backend: { type: 'string', help: 'auto | webgpu | wasm | webgl | cpu (auto: first that works, in that order)', default: 'auto' },
+  backend: { type: 'string', help: 'auto | webgpu | wasm | cpu (auto: first that works, in that order)', default: 'auto' },
   'eval-every': {
     type: 'number',
     help: 'estimate train/val loss every N steps (0: at the end only)',
@@ -58,7 +82,10 @@ const TRAIN_FLAGS = {
     type: 'number',
     help: 'with --save, also write the checkpoint every N steps while training, so a killed run can --resume from there (0: at the end only; default: at each evaluation, every --eval-every steps)',
   },
-  resume: { type: 'string', help: 'continue the run saved in this checkpoint exactly (same corpus; only --steps may change)' },
+  resume: {
+    type: 'string',
+    help: `continue the run saved in this checkpoint exactly (its corpus unless --corpus names the same text; only ${RESUMABLE} may change)`,
+  },
   'init-from': {
     type: 'string',
     help: "start a new run from this checkpoint's weights (fine-tuning; new characters get new embedding rows)",
@@ -139,7 +166,11 @@ export const COMMANDS = {
         help: 'the ladder: LAYERSxWIDTH[hHEADS], comma-separated (heads default to width/16)',
         default: DEFAULT_SIZES,
       },
-      tokens: { type: 'number', help: 'tokens (characters) each model trains on; or use --tokens-per-param' },
+      tokens: {
+        type: 'number',
+        help: 'tokens (characters) each model trains on, a whole number of at least one step (--batch × --ctx); or use --tokens-per-param',
+        default: String(DEFAULT_SWEEP_TOKENS),
+      },
       'tokens-per-param': { type: 'number', help: "each model's budget as a multiple of its non-embedding N (Chinchilla: ~20)" },
       points: { type: 'number', help: 'evaluations recorded along each run', default: '5' },
       ctx: TRAIN_FLAGS.ctx,
@@ -214,7 +245,7 @@ export const COMMANDS = {
         type: 'string',
         help: 'a file of points: CSV with columns N,D,loss; a JSON array of {N, D, loss}; or the JSON lines `sweep` prints',
       },
-      bootstrap: { type: 'number', help: 'resamples for the intervals (0: none)', default: '200' },
+      bootstrap: { type: 'number', help: `resamples for the intervals (0: none; at most ${MAX_BOOTSTRAP})`, default: '200' },
       predict: { type: 'string', help: 'predict the loss at N:D pairs, comma-separated (e.g. 1.2e6:3e5), with bootstrap intervals' },
       seed: { type: 'number', help: 'seed of the resampling (0 to 4294967295)', default: '0' },
     },
@@ -250,7 +281,7 @@ export const COMMANDS = {
       },
       order: {
         type: 'number',
-        help: 'characters per n-gram (1 unigram, 2 bigram, 3 trigram, …); scores val characters max(2, order)..L, each with its full context (like score, never the first)',
+        help: `characters per n-gram, 1 to ${MAX_ORDER} (1 unigram, 2 bigram, 3 trigram, …); scores val characters max(2, order)..L, each with its full context (like score, never the first)`,
         default: '2',
       },
       smoothing: { type: 'string', help: 'laplace (add-1) | addk (add --k)', default: 'laplace' },
@@ -322,7 +353,7 @@ const NEGATIVE = /^-(\d|\.\d|Infinity$|NaN$)/;
 /**
  * The one flag parser: `--name value`, `--name=value`, `--switch`, `--help`/`-h`. Unknown flags,
  * missing values and stray arguments are refused; numeric flags (and their defaults) are read
- * by numberFlag; a flag given twice keeps its last value.
+ * by numberFlag; a flag given twice is refused (which one was meant?).
  */
 export function parseFlags<C extends Command>(command: C, args: string[]): ParsedFlags<C> {
   const specs = COMMANDS[command].flags as Record<string, FlagSpec>;
@@ -347,6 +378,7 @@ export function parseFlags<C extends Command>(command: C, args: string[]): Parse
     const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
     if (!Object.hasOwn(specs, name))
       throw new UsageError(`unknown flag --${name} for ${command} (npm run cli -- ${command} --help lists them)`);
+    if (given.has(name)) throw new UsageError(`--${name} is given twice; give it once`);
     if (specs[name].type === 'boolean') {
       if (eq >= 0) throw new UsageError(`--${name} is a switch and takes no value, got ${JSON.stringify(arg.slice(eq + 1))}`);
       given.set(name, true);
@@ -386,9 +418,12 @@ export function sampling(raw: string): Sampling {
   return raw;
 }
 
+/** The backends Node has: WebGL is the browser's (the app offers it), and tfjs has none for Node. */
 export function backendChoice(raw: string): BackendChoice {
-  if (raw === 'auto' || raw === 'webgpu' || raw === 'wasm' || raw === 'webgl' || raw === 'cpu') return raw;
-  throw new UsageError(`--backend must be auto, webgpu, wasm, webgl or cpu, got ${JSON.stringify(raw)}`);
+  if (raw === 'auto' || raw === 'webgpu' || raw === 'wasm' || raw === 'cpu') return raw;
+  if (raw === 'webgl')
+    throw new UsageError('--backend webgl runs only in a browser (the app); in the terminal use auto, webgpu, wasm or cpu');
+  throw new UsageError(`--backend must be auto, webgpu, wasm or cpu, got ${JSON.stringify(raw)}`);
 }
 
 /** The flag each config field comes from, so an issue names what the user typed. */
@@ -412,20 +447,33 @@ export const FIELD_FLAGS = {
   logEvery: 'log-every',
 } satisfies Partial<Record<keyof ModelConfig | keyof TrainConfig, keyof typeof TRAIN_FLAGS>>;
 
+/** Config field names as validators write them in messages. */
+const FIELD_NAME =
+  /\b(nLayer|nHead|nEmbd|blockSize|dropout|batchSize|maxSteps|learningRate|minLr|warmupSteps|weightDecay|gradClip|sampling|seed|evalEvery|evalBatches|logEvery)\b/g;
+
+const trainFlagOf = (field: string): string | undefined => (FIELD_FLAGS as Record<string, string>)[field];
+
 /**
- * Refuses the flags behind `issues` (exit 2), each named with the value given: "--heads 3: nEmbd (64)
- * must be …". `flagOf` says which flag a field comes from (train's, by default); a field it has no
- * flag for keeps the bare message.
+ * Refuses the flags behind `issues` (exit 2), worded in flags: each config name in a message
+ * becomes the flag it comes from ("--min-lr (1) must not exceed --lr (0.003)"), and a message
+ * about another setting is led by its flag and value ("--heads 3: --embd (16) must be divisible by
+ * --heads (3)"). `flagOf` says which flag a field comes from (train's, by default); a field it has
+ * no flag for keeps its config name.
  */
 export function refuseFlags(
   issues: ConfigIssue[],
   text: Record<string, string | undefined>,
-  flagOf: (field: string) => string | undefined = (f) => (FIELD_FLAGS as Record<string, string>)[f],
+  flagOf: (field: string) => string | undefined = trainFlagOf,
 ) {
   if (issues.length === 0) return;
   const lines = issues.map((i) => {
     const flag = flagOf(i.field);
-    return flag ? `--${flag} ${String(text[flag])}: ${i.message}` : i.message;
+    const message = i.message.replace(FIELD_NAME, (name) => {
+      const f = flagOf(name);
+      return f ? `--${f}` : name;
+    });
+    if (!flag || message.startsWith(`--${flag} `)) return message;
+    return `--${flag} ${String(text[flag])}: ${message}`;
   });
   throw new UsageError(lines.join('; '));
 }

@@ -53,11 +53,16 @@ export async function inspect({ values: v }: ParsedFlags<'inspect'>) {
   }
 }
 
+/** The shortest context the probe runs in: two copies of 2 characters. */
+export const PROBE_MIN_CONTEXT = 4;
+
 /** The probe's options from flags (length and trials checked against the model), for probe and train --probe. */
 export function probeOptions(model: GPT, tokenizer: CharTokenizer, flags: { length?: number; trials?: number; seed?: number } = {}) {
   const half = Math.floor(model.config.blockSize / 2);
-  if (half < 2)
-    throw new UsageError(`the probe needs a context of at least 4 characters (two copies of 2), the model has ${model.config.blockSize}`);
+  if (model.config.blockSize < PROBE_MIN_CONTEXT)
+    throw new UsageError(
+      `the probe needs a context of at least ${PROBE_MIN_CONTEXT} characters (two copies of 2), the model has ${model.config.blockSize}`,
+    );
   const length = flags.length ?? defaultProbeLength(model.config.blockSize);
   checkWhole(length, 'length', 2, half);
   const trials = flags.trials ?? PROBE_TRIALS;

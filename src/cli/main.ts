@@ -12,6 +12,7 @@ import { exportNanogpt } from './export.ts';
 import { isCommand, parseFlags, usage, UsageError, type Command, type ParsedFlags } from './flags.ts';
 import { sample, score } from './inference.ts';
 import { inspect, probe } from './inspect.ts';
+import { flushOutput, print } from './output.ts';
 import { batchLadder, fit, sweep } from './scaling.ts';
 import { train } from './train.ts';
 
@@ -32,14 +33,14 @@ const RUN: { [C in Command]: (flags: ParsedFlags<C>) => void | Promise<void> } =
 
 async function runCommand<C extends Command>(command: C, args: string[]): Promise<void> {
   const flags = parseFlags(command, args);
-  if (flags.help) process.stdout.write(usage(command) + '\n');
+  if (flags.help) print(usage(command) + '\n');
   else await RUN[command](flags);
 }
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(usage() + '\n');
+    print(usage() + '\n');
     return command ? 0 : 1;
   }
   if (!isCommand(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${usage()}`);
@@ -48,7 +49,10 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  async (code) => {
+    await flushOutput(); // a write that failed exits 1 here, rather than 0
+    process.exit(code);
+  },
   (err: unknown) => {
     const msg = err instanceof Error ? err.message : String(err);
     process.stderr.write(`error: ${msg}\n`);

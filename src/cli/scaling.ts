@@ -4,10 +4,17 @@
  * critical batch fitted to the steps and tokens each took.
  */
 import { readFileSync } from 'node:fs';
-import { defaultTrainConfig, validateModelConfig, validateRunConfig, validateTrainConfig, type TrainConfig } from '../core/config.ts';
+import {
+  defaultTrainConfig,
+  LIMITS,
+  validateModelConfig,
+  validateRunConfig,
+  validateTrainConfig,
+  type TrainConfig,
+} from '../core/config.ts';
 import { bootstrapChinchilla, fitChinchilla } from '../core/fit.ts';
 import { fitLadder, stepsToTarget, type NoiseEvent } from '../core/noise-scale.ts';
-import { parseLadder, planSweep, sweepConfig, sweepTrainConfig, type ModelShape } from '../core/sweep.ts';
+import { formatShape, parseLadder, planSweep, sweepConfig, sweepTrainConfig, type ModelShape } from '../core/sweep.ts';
 import { startBackend } from './backend.ts';
 import { checkPointsFile, readCorpusWithFloor } from './files.ts';
 import {
@@ -16,6 +23,7 @@ import {
   checkWhole,
   COMMANDS,
   FIELD_FLAGS,
+  MAX_BOOTSTRAP,
   parseDecimal,
   refuseFlags,
   required,
@@ -25,20 +33,24 @@ import {
 } from './flags.ts';
 import { emit } from './output.ts';
 
-export async function sweep({ values: v, text }: ParsedFlags<'sweep'>) {
+export async function sweep({ values: v, text, explicit }: ParsedFlags<'sweep'>) {
   let ladder: ModelShape[];
   try {
     ladder = parseLadder(v.sizes);
   } catch (err) {
     throw new UsageError(`--sizes: ${(err as Error).message}`);
   }
-  if (v.tokens !== undefined && v['tokens-per-param'] !== undefined) throw new UsageError('give --tokens or --tokens-per-param, not both');
-  const budgetFlag = v['tokens-per-param'] !== undefined ? 'tokens-per-param' : 'tokens';
-  const budget = v['tokens-per-param'] !== undefined ? { tokensPerParam: v['tokens-per-param'] } : { tokens: v.tokens ?? 200_000 };
-  if (Object.values(budget)[0] <= 0) throw new UsageError(`--${budgetFlag} must be positive, got ${Object.values(budget)[0]}`);
+  const perParam = v['tokens-per-param'];
+  if (explicit.has('tokens') && perParam !== undefined) throw new UsageError('give --tokens or --tokens-per-param, not both');
+  const budgetFlag = perParam !== undefined ? 'tokens-per-param' : 'tokens';
+  if (perParam !== undefined) {
+    if (!(perParam > 0)) throw new UsageError(`--tokens-per-param must be positive, got ${perParam}`);
+  } else checkTokens(v.tokens, v.batch, v.ctx, 'sweep');
+  const budget = perParam !== undefined ? { tokensPerParam: perParam } : { tokens: v.tokens };
   const warmupFraction = v['warmup-frac'];
   if (!(warmupFraction >= 0 && warmupFraction < 1)) throw new UsageError(`--warmup-frac must be in [0, 1), got ${warmupFraction}`);
   checkWhole(v.points, 'points', 1);
+  const backendName = backendChoice(v.backend);
   const corpus = readCorpusWithFloor(v.corpus);
   const { runSweep } = await import('../../workers/sweep.ts');
   // The same config the Scaling lab builds from its fields (src/core/sweep.ts).
@@ -59,22 +71,22 @@ export async function sweep({ values: v, text }: ParsedFlags<'sweep'>) {
   const { steps, warmupSteps } = plan;
   // Every model of the ladder is checked before the backend starts, naming the sweep's own flags;
   // a model's steps come from the budget flag. Its warm-up and eval interval are fractions of its
-  // steps, so too many steps is one problem, reported once.
+  // steps, so too many steps is one problem, reported once, in the flags that made it.
   const sweepFlags: Record<string, string> = { ...FIELD_FLAGS, maxSteps: budgetFlag };
   const flagOf = (field: string) => (sweepFlags[field] in COMMANDS.sweep.flags ? sweepFlags[field] : undefined);
-  const shown = { ...text, [budgetFlag]: text[budgetFlag] ?? String(Object.values(budget)[0]) };
   cfg.ladder.forEach((shape, i) => {
     const model = { ...shape, blockSize: cfg.blockSize, dropout: cfg.dropout, vocabSize };
     const train = sweepTrainConfig(cfg, plan, i);
     const trainIssues = validateTrainConfig(train);
     const tooLong = trainIssues.some((issue) => issue.field === 'maxSteps');
-    const issues = [
-      ...validateModelConfig(model),
-      ...trainIssues.filter((issue) => !(tooLong && (issue.field === 'warmupSteps' || issue.field === 'evalEvery'))),
-    ];
-    refuseFlags(issues.length ? issues : validateRunConfig(model, train), shown, flagOf);
+    if (tooLong)
+      throw new UsageError(
+        `--${budgetFlag} ${text[budgetFlag]}: model ${formatShape(shape)} would train for ${steps[i]} steps of ${v.batch * v.ctx} tokens (--batch ${text.batch} × --ctx ${text.ctx}); the most a run takes is ${LIMITS.maxSteps} steps`,
+      );
+    const issues = [...validateModelConfig(model), ...trainIssues];
+    refuseFlags(issues.length ? issues : validateRunConfig(model, train), text, flagOf);
   });
-  const backend = await startBackend(backendChoice(v.backend));
+  const backend = await startBackend(backendName);
   emit({
     type: 'start',
     backend: backend.name,
@@ -94,58 +106,97 @@ export async function sweep({ values: v, text }: ParsedFlags<'sweep'>) {
     emit({ ...fitLaw(all, 100, v.seed), entropyRate: corpus.entropyRate ?? null });
 }
 
-/** Points from CSV (N,D,loss), a JSON array, or `sweep`'s JSON lines. */
-export function parsePoints(text: string, source: string): { N: number; D: number; loss: number }[] {
+/**
+ * A --tokens budget: a whole number of tokens, at least one step's worth (batch × ctx; batch-ladder:
+ * its largest batch), so no run is rounded up to a step nobody asked for.
+ */
+function checkTokens(tokens: number, batch: number, ctx: number, command: 'sweep' | 'batch-ladder') {
+  if (!(tokens > 0)) throw new UsageError(`--tokens must be positive, got ${tokens}`);
+  if (!Number.isInteger(tokens)) throw new UsageError(`--tokens must be a whole number of tokens (characters), got ${tokens}`);
+  // A bad batch or context is reported by its own check.
+  if (!(Number.isInteger(batch) && batch >= 1 && Number.isInteger(ctx) && ctx >= 1)) return;
+  if (tokens < batch * ctx) {
+    const step = command === 'sweep' ? `--batch ${batch} × --ctx ${ctx}` : `the largest of --batches, ${batch}, × --ctx ${ctx}`;
+    throw new UsageError(`--tokens ${tokens} is less than one step's tokens: ${step} = ${batch * ctx}`);
+  }
+}
+
+type Point = { N: number; D: number; loss: number };
+const COLUMNS = ['N', 'D', 'loss'] as const;
+
+/**
+ * Points from CSV (N,D,loss), a JSON array, or `sweep`'s JSON lines. A CSV cell is read as a flag
+ * is, decimal only (not 0x10, not an empty cell), and each refusal says where (a line of the file,
+ * or a point of a JSON array) and quotes what it found there.
+ */
+export function parsePoints(text: string, source: string): Point[] {
   const trimmed = text.trim();
+  const refuse = (where: string, what: string): never => {
+    throw new UsageError(`${source}: ${where}: ${what}`);
+  };
   const json = (t: string, where: string): unknown => {
     try {
       return JSON.parse(t);
-    } catch (err) {
-      throw new UsageError(`${source}: ${where} is not JSON (${(err as Error).message})`);
+    } catch {
+      return refuse(where, 'not valid JSON');
     }
   };
-  let rows: unknown[];
+  /** A JSON point's value: a positive number; anything else quoted as JSON (a number past a double's range says so). */
+  const fromJson = (row: unknown, where: string): Point => {
+    if (row === null || typeof row !== 'object' || Array.isArray(row))
+      return refuse(where, `expected {N, D, loss}, got ${JSON.stringify(row)}`);
+    const r = row as Record<string, unknown>;
+    const [N, D, loss] = COLUMNS.map((k) => {
+      const x = r[k];
+      if (x === undefined) return refuse(where, `${k} is missing`);
+      if (typeof x !== 'number') return refuse(where, `${k} must be a positive number, got ${JSON.stringify(x)}`);
+      if (!Number.isFinite(x)) return refuse(where, `${k} must be a positive number, got one too large for a double`);
+      if (!(x > 0)) return refuse(where, `${k} must be a positive number, got ${x}`);
+      return x;
+    });
+    return { N, D, loss };
+  };
+  let points: Point[];
   if (trimmed.startsWith('[')) {
     const all = json(trimmed, 'the file');
-    if (!Array.isArray(all)) throw new UsageError(`${source}: expected a JSON array of {N, D, loss}`);
-    rows = all;
+    if (!Array.isArray(all)) return refuse('the file', 'expected a JSON array of {N, D, loss}');
+    points = all.map((r, i) => fromJson(r, `point ${i + 1}`));
   } else if (trimmed.startsWith('{')) {
     // `sweep`'s JSON lines: blank lines are skipped, every other line must be an object.
-    rows = trimmed
-      .split(/\r?\n/)
-      .map((l, i) => ({ l: l.trim(), i }))
-      .filter(({ l }) => l !== '')
-      .map(({ l, i }) => {
-        const o = json(l, `line ${i + 1}`);
-        if (o === null || typeof o !== 'object')
-          throw new UsageError(`${source}: line ${i + 1} is ${JSON.stringify(o)}, not a JSON object`);
-        return o as { type?: string };
-      })
-      .filter((o) => o.type === 'point');
+    points = [];
+    text.split(/\r?\n/).forEach((l, i) => {
+      if (l.trim() === '') return;
+      const where = `line ${i + 1}`;
+      const o = json(l.trim(), where);
+      if (o === null || typeof o !== 'object' || Array.isArray(o)) refuse(where, `expected a JSON object, got ${JSON.stringify(o)}`);
+      if ((o as { type?: unknown }).type === 'point') points.push(fromJson(o, where));
+    });
   } else {
-    const [head, ...lines] = trimmed.split(/\r?\n/);
-    const cols = head.split(',').map((c) => c.trim());
-    const at = (name: string) => {
+    const lines = text.split(/\r?\n/);
+    const head = lines.findIndex((l) => l.trim() !== '');
+    const cols = lines[head].split(',').map((c) => c.trim());
+    const at = COLUMNS.map((name) => {
       const i = cols.indexOf(name);
       if (i < 0) throw new UsageError(`${source}: the CSV header has no ${name} column (it needs N,D,loss)`);
       return i;
-    };
-    const [iN, iD, iL] = [at('N'), at('D'), at('loss')];
-    rows = lines
-      .filter((l) => l.trim())
-      .map((l) => {
-        const f = l.split(',');
-        return { N: Number(f[iN]), D: Number(f[iD]), loss: Number(f[iL]) };
+    });
+    points = [];
+    lines.forEach((l, i) => {
+      if (i <= head || l.trim() === '') return;
+      const where = `line ${i + 1}`;
+      const cells = l.split(',').map((c) => c.trim());
+      const [N, D, loss] = COLUMNS.map((name, k) => {
+        const cell = cells[at[k]];
+        if (cell === undefined) return refuse(where, `it has ${cells.length} cells, too few for the ${name} column`);
+        const x = parseDecimal(cell);
+        if (!(x > 0)) return refuse(where, `${name} must be a positive decimal number, got ${JSON.stringify(cell)}`);
+        return x;
       });
+      points.push({ N, D, loss });
+    });
   }
-  if (rows.length === 0) throw new UsageError(`${source}: no points (CSV N,D,loss; a JSON array; or sweep's point lines)`);
-  return rows.map((r, i) => {
-    const { N, D, loss } = (r ?? {}) as Record<string, unknown>;
-    if (![N, D, loss].every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)) {
-      throw new UsageError(`${source}: point ${i + 1} needs positive numbers N, D and loss, got ${JSON.stringify(r)}`);
-    }
-    return { N: N as number, D: D as number, loss: loss as number };
-  });
+  if (points.length === 0) throw new UsageError(`${source}: no points (CSV N,D,loss; a JSON array; or sweep's point lines)`);
+  return points;
 }
 
 /** The fitted law with bootstrap intervals, and predictions at the asked (N, D) pairs. */
@@ -182,10 +233,10 @@ function predictAt(list: string | undefined): { N: number; D: number }[] {
 
 export function fit({ values: v, text }: ParsedFlags<'fit'>) {
   const path = required(v.points, 'points');
-  checkPointsFile(path);
-  checkWhole(v.bootstrap, 'bootstrap', 0);
+  checkWhole(v.bootstrap, 'bootstrap', 0, MAX_BOOTSTRAP);
   checkSeed(v.seed, text);
   const at = predictAt(v.predict);
+  checkPointsFile(path);
   emit(fitLaw(parsePoints(readFileSync(path, 'utf8'), path), v.bootstrap, v.seed, at));
 }
 
@@ -205,7 +256,7 @@ export async function batchLadder({ values: v, text }: ParsedFlags<'batch-ladder
   const batches = parseBatches(v.batches);
   const target = required(v.target, 'target');
   if (!(target > 0)) throw new UsageError(`--target must be a positive loss in nats per character, got ${target}`);
-  if (!(v.tokens > 0)) throw new UsageError(`--tokens must be positive, got ${v.tokens}`);
+  checkTokens(v.tokens, batches.at(-1)!, v.ctx, 'batch-ladder');
   checkWhole(v['eval-tokens'], 'eval-tokens', 1);
   checkWhole(v['eval-rows'], 'eval-rows', 1);
   checkWhole(v['noise-scale-every'], 'noise-scale-every', 0);
@@ -217,7 +268,7 @@ export async function batchLadder({ values: v, text }: ParsedFlags<'batch-ladder
   const configFor = (B: number): TrainConfig => ({
     ...defaultTrainConfig,
     batchSize: B,
-    maxSteps: Math.max(1, Math.ceil(v.tokens / (B * T))),
+    maxSteps: Math.ceil(v.tokens / (B * T)), // at least 1: --tokens is at least one step of the largest batch
     learningRate: lrAt(B),
     minLr: lrAt(B), // constant after warm-up
     warmupSteps: v.warmup,
@@ -244,6 +295,10 @@ export async function batchLadder({ values: v, text }: ParsedFlags<'batch-ladder
   const vocabSize = new Set(corpus.text).size;
   for (const B of batches) {
     const train = configFor(B);
+    if (validateTrainConfig(train).some((i) => i.field === 'maxSteps'))
+      throw new UsageError(
+        `--tokens ${text.tokens}: batch ${B} would train for ${train.maxSteps} steps of ${B * T} tokens (× --ctx ${text.ctx}); the most a run takes is ${LIMITS.maxSteps} steps`,
+      );
     const issues = [...validateModelConfig({ ...model, vocabSize }), ...validateTrainConfig(train)];
     refuseFlags(issues.length ? issues : validateRunConfig({ ...model, vocabSize }, train), { ...text, batches: String(B) }, flagOf);
     if (v['noise-scale-every'] > 0 && B < 2)
@@ -297,14 +352,19 @@ export async function batchLadder({ values: v, text }: ParsedFlags<'batch-ladder
   });
 }
 
-/** --batches: whole numbers ≥ 1, comma-separated, each once, in increasing order. */
+/** --batches: whole numbers ≥ 1, comma-separated, each once, at least two (a fit of S(B) needs two), in increasing order. */
 function parseBatches(list: string): number[] {
-  const parts = list.split(',').filter((p) => p.trim() !== '');
-  if (parts.length === 0) throw new UsageError('--batches is empty: list batch sizes such as 8,16,32');
+  const parts = list.split(',').map((p) => p.trim());
+  if (list.trim() === '') throw new UsageError('--batches is empty: list batch sizes such as 8,16,32');
+  if (parts.includes('')) throw new UsageError(`--batches ${JSON.stringify(list)} has an empty entry (a stray comma?)`);
   const out = parts.map((p) => {
-    const b = parseDecimal(p.trim());
-    if (!(Number.isInteger(b) && b >= 1)) throw new UsageError(`--batches entry ${JSON.stringify(p.trim())} is not a whole number ≥ 1`);
+    const b = parseDecimal(p);
+    if (!(Number.isInteger(b) && b >= 1)) throw new UsageError(`--batches entry ${JSON.stringify(p)} is not a whole number ≥ 1`);
     return b;
   });
-  return [...new Set(out)].sort((a, b) => a - b);
+  const twice = out.find((b, i) => out.indexOf(b) !== i);
+  if (twice !== undefined) throw new UsageError(`--batches lists ${twice} twice; give each batch size once`);
+  if (out.length < 2)
+    throw new UsageError(`--batches needs at least two batch sizes (the fit of steps against batch size needs two), got ${list}`);
+  return out.sort((a, b) => a - b);
 }

@@ -16,23 +16,20 @@ import type { RunHistory } from '../../workers/checkpoint.ts';
 import type { FromCheckpoint } from '../../workers/run.ts';
 import type { RunStats } from '../../workers/train.ts';
 import { startBackend } from './backend.ts';
-import { checkInputFile, checkOutputPath, readCheckpoint, readCorpusWithFloor, sha256, writeAtomically } from './files.ts';
-import { backendChoice, checkWhole, refuseFlags, sampling, UsageError, type ParsedFlags } from './flags.ts';
-import { prober } from './inspect.ts';
+import {
+  checkInputFile,
+  checkOutputPath,
+  isNamedCorpus,
+  peekCheckpoint,
+  readCheckpoint,
+  readCorpusWithFloor,
+  sha256,
+  writeAtomically,
+} from './files.ts';
+import { backendChoice, checkWhole, refuseFlags, RESUMABLE, RESUME_FLAGS, sampling, UsageError, type ParsedFlags } from './flags.ts';
+import { PROBE_MIN_CONTEXT, prober } from './inspect.ts';
 import { emit } from './output.ts';
 
-/** Flags a resumed run may still set: everything else comes from its checkpoint. */
-const RESUME_FLAGS = new Set([
-  'corpus',
-  'steps',
-  'backend',
-  'save',
-  'save-every',
-  'resume',
-  'log-every',
-  'eval-every',
-  'noise-scale-every',
-]);
 /** The noise scale compares a minibatch's gradient with its first half's. */
 const NOISE_NEEDS_BATCH = "--noise-scale-every compares a minibatch's gradient with its first half's: it needs a batch of 2 or more";
 /** The model's shape comes from the checkpoint when fine-tuning. */
@@ -59,6 +56,9 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
   // known yet: 2 stands in for it (the corpus is checked against the model once it is read).
   refuseFlags([...validateModelConfig({ ...model, vocabSize: 2 }), ...validateTrainConfig(config)], text);
   const backendName = backendChoice(v.backend);
+  // The probe shows its two copies in one context; a resumed or fine-tuned run's is checked once its checkpoint is named.
+  if (v.probe && v.ctx < PROBE_MIN_CONTEXT && v.resume === undefined && v['init-from'] === undefined)
+    throw new UsageError(`--probe needs a context of at least ${PROBE_MIN_CONTEXT} characters (two copies of 2); --ctx is ${text.ctx}`);
   checkWhole(v['noise-scale-every'], 'noise-scale-every', 0);
   if (v['noise-scale-every'] > 0 && v.batch < 2 && v.resume === undefined) throw new UsageError(NOISE_NEEDS_BATCH); // a resumed run's batch is checked once read
   if (v['save-every'] !== undefined) {
@@ -73,29 +73,52 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
   if (resume && initFrom)
     throw new UsageError('--resume continues a run and --init-from starts a new one from its weights: give one of them');
   if (resume) {
-    const fixed = [...explicit].filter((f) => !RESUME_FLAGS.has(f));
+    const fixed = [...explicit].filter((f) => !(RESUME_FLAGS as readonly string[]).includes(f));
     if (fixed.length)
       throw new UsageError(
-        `--resume continues the saved run with its own settings; drop --${fixed.join(', --')} (only --steps may change)`,
+        `--resume continues the saved run with its own settings; drop --${fixed.join(', --')} (only ${RESUMABLE} may change)`,
       );
   }
   if (initFrom) {
     const fixed = SHAPE_FLAGS.filter((f) => explicit.has(f));
     if (fixed.length) throw new UsageError(`--init-from takes the model's shape from the checkpoint; drop --${fixed.join(', --')}`);
   }
+  // What the checkpoint's header says, before the backend starts: its context (for --probe) and its corpus.
+  const peek = resume || initFrom ? peekCheckpoint((resume || initFrom)!) : {};
+  if (v.probe && peek.blockSize !== undefined && peek.blockSize < PROBE_MIN_CONTEXT)
+    throw new UsageError(
+      `--probe needs a context of at least ${PROBE_MIN_CONTEXT} characters (two copies of 2); the model in ${resume || initFrom} has ${peek.blockSize}`,
+    );
+  // A resumed run trains on its own corpus: without --corpus, the one its checkpoint names, if that is a name rather than a file.
+  let corpusName = v.corpus;
+  if (resume && !explicit.has('corpus')) {
+    if (peek.corpus === undefined)
+      throw new UsageError(`--resume ${resume}: this checkpoint does not say which corpus it was trained on; give it with --corpus`);
+    if (!isNamedCorpus(peek.corpus))
+      throw new UsageError(`--resume ${resume}: this checkpoint was trained on ${peek.corpus}; give it with --corpus`);
+    corpusName = peek.corpus;
+  }
   if (v.save !== undefined)
     checkOutputPath(v.save, 'save', [
-      { path: v.corpus, what: 'the corpus' },
+      { path: corpusName, what: 'the corpus' },
       ...(initFrom ? [{ path: initFrom, what: 'the --init-from checkpoint' }] : []),
     ]);
 
   const { prepareRun, createRun, disposeRun, referenceLosses, runFromCheckpoint, CheckpointMisfit } = await import('../../workers/run.ts');
-  const corpus = readCorpusWithFloor(v.corpus);
-  const corpusId = { name: v.corpus, sha256: sha256(corpus.text) };
+  const corpus = readCorpusWithFloor(corpusName);
+  const corpusId = { name: corpusName, sha256: sha256(corpus.text) };
   // A new run is checked before any backend work; a resumed or fine-tuned one needs its checkpoint first.
   // Memory is checked here too, so that its error names the flag (prepareRun would only say the config is invalid).
   if (!resume && !initFrom) refuseFlags(validateRunConfig({ ...model, vocabSize: CharTokenizer.fromText(corpus.text).size }, config), text);
-  let prepared = resume || initFrom ? null : prepareRun(corpus.text, model, config);
+  let prepared = null;
+  if (!resume && !initFrom) {
+    try {
+      prepared = prepareRun(corpus.text, model, config);
+    } catch (err) {
+      // The flags were checked above: what is left is the corpus against them (too short for the context, or the batch).
+      throw new UsageError(`--corpus ${corpusName}: ${(err as Error).message}`);
+    }
+  }
   const backend = await startBackend(backendName);
   const { train: runTraining, summarize } = await import('../../workers/train.ts');
   const { loadCheckpoint, saveCheckpoint } = await import('../../workers/checkpoint.ts');
@@ -117,7 +140,8 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
       : { mode: 'finetune', train: config, ...(explicit.has('dropout') ? { dropout: model.dropout } : {}) };
     let built;
     try {
-      built = await runFromCheckpoint(ck, { name: `--corpus ${corpusId.name}`, text: corpus.text, sha256: corpusId.sha256 }, how);
+      const name = explicit.has('corpus') ? `--corpus ${corpusName}` : corpusName;
+      built = await runFromCheckpoint(ck, { name, text: corpus.text, sha256: corpusId.sha256 }, how);
     } catch (err) {
       throw err instanceof CheckpointMisfit ? new UsageError(`${file}: ${err.message}`) : err;
     }

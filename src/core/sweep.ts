@@ -65,10 +65,11 @@ export function parseShape(spec: string): ModelShape {
   return { nLayer, nHead, nEmbd };
 }
 
-/** A comma-separated ladder; throws with the first bad entry's reason. */
+/** A comma-separated ladder; throws with the first bad entry's reason (an empty one too: "2x32,,2x64", "2x32,"). */
 export function parseLadder(text: string): ModelShape[] {
-  const entries = text.split(',').filter((s) => s.trim() !== '');
-  if (entries.length === 0) throw new Error('the ladder is empty: list sizes such as 2x32,2x64');
+  const entries = text.split(',');
+  if (entries.every((s) => s.trim() === '')) throw new Error('the ladder is empty: list sizes such as 2x32,2x64');
+  if (entries.some((s) => s.trim() === '')) throw new Error(`${JSON.stringify(text)} has an empty entry (a stray comma?)`);
   return entries.map(parseShape);
 }
 
@@ -90,11 +91,22 @@ export interface SweepPlan {
   steps: number[]; // optimizer steps per model: its token budget over the tokens per step, rounded up
   warmupSteps: number[]; // per model: warmupFraction of its own steps, rounded down
   N: number[]; // non-embedding parameters per model
+  evalSteps: number[][]; // per model: the steps its points are recorded at (sweepEvalSteps)
+}
+
+/**
+ * The steps a model of `steps` steps records its `points` points at: evenly spaced, the last at its
+ * final step (94 steps, 3 points: 31, 63, 94). A model with fewer steps than points records one
+ * at each step.
+ */
+export function sweepEvalSteps(steps: number, points: number): number[] {
+  const n = Math.min(points, steps);
+  return Array.from({ length: n }, (_, k) => Math.round(((k + 1) * steps) / n));
 }
 
 /** The plan of a sweep on a vocabulary of `vocabSize` characters. */
 export function planSweep(
-  cfg: Pick<SweepConfig, 'ladder' | 'blockSize' | 'budget' | 'warmupFraction'> & { train: Pick<TrainConfig, 'batchSize'> },
+  cfg: Pick<SweepConfig, 'ladder' | 'blockSize' | 'budget' | 'warmupFraction' | 'points'> & { train: Pick<TrainConfig, 'batchSize'> },
   vocabSize: number,
 ): SweepPlan {
   if (!(cfg.warmupFraction >= 0 && cfg.warmupFraction < 1))
@@ -104,10 +116,19 @@ export function planSweep(
   const steps = N.map((n) =>
     Math.max(1, Math.ceil(('tokens' in cfg.budget ? cfg.budget.tokens : cfg.budget.tokensPerParam * n) / tokensPerStep)),
   );
-  return { steps, warmupSteps: steps.map((s) => Math.floor(cfg.warmupFraction * s)), N };
+  return {
+    steps,
+    warmupSteps: steps.map((s) => Math.floor(cfg.warmupFraction * s)),
+    N,
+    evalSteps: steps.map((s) => sweepEvalSteps(s, cfg.points)),
+  };
 }
 
-/** Model i's training config in a sweep: the shared one with its own length, warm-up and eval interval. */
+/**
+ * Model i's training config in a sweep: the shared one with its own length, warm-up and eval
+ * interval. The interval is the points' mean spacing, the setting the lab shows; runSweep records
+ * the points at plan.evalSteps, which an interval cannot hit exactly (94 steps, 3 points).
+ */
 export function sweepTrainConfig(cfg: SweepConfig, plan: SweepPlan, i: number): TrainConfig {
   return {
     ...cfg.train,

@@ -12,8 +12,19 @@
  * title carries its count).
  */
 import * as tf from '@tensorflow/tfjs';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -161,28 +172,28 @@ const hyperRows: HyperRow[] = [
     set: { nLayer: 0 },
     field: 'nLayer',
     message: /^nLayer must be at least 1, got 0$/,
-    cli: /--layers 0: nLayer must be at least 1, got 0/,
+    cli: /--layers must be at least 1, got 0$/,
   },
   {
     name: 'layers negative',
     set: { nLayer: -2 },
     field: 'nLayer',
     message: /^nLayer must be at least 1, got -2$/,
-    cli: /--layers -2: nLayer must be at least 1, got -2/,
+    cli: /--layers must be at least 1, got -2$/,
   },
   {
     name: 'layers non-integer',
     set: { nLayer: 1.5 },
     field: 'nLayer',
     message: /^nLayer must be a whole number, got 1.5$/,
-    cli: /--layers 1.5: nLayer must be a whole number, got 1.5/,
+    cli: /--layers must be a whole number, got 1.5$/,
   },
   {
     name: 'layers huge',
     set: { nLayer: 1e9 },
     field: 'nLayer',
     message: /^nLayer must be at most 64, got 1000000000$/,
-    cli: /--layers 1000000000: nLayer must be at most 64/,
+    cli: /--layers must be at most 64/,
   },
   {
     name: 'layers NaN (an emptied field)',
@@ -200,7 +211,7 @@ const hyperRows: HyperRow[] = [
     set: { nHead: 3 },
     field: 'nHead',
     message: /^nEmbd \(64\) must be divisible by nHead \(3\)$/,
-    cli: /--heads 3: nEmbd \(16\) must be divisible by nHead \(3\)/,
+    cli: /--heads 3: --embd \(16\) must be divisible by --heads \(3\)$/,
   },
   {
     name: 'heads more than the width',
@@ -228,7 +239,7 @@ const hyperRows: HyperRow[] = [
     set: { blockSize: 1e9 },
     field: 'blockSize',
     message: /^blockSize must be at most 4096, got 1000000000$/,
-    cli: /--ctx 1000000000: blockSize must be at most 4096/,
+    cli: /--ctx must be at most 4096/,
   },
   { name: 'dropout negative', set: { dropout: -0.1 }, field: 'dropout', message: /^dropout must be in \[0, 1\), got -0.1$/ },
   {
@@ -236,7 +247,7 @@ const hyperRows: HyperRow[] = [
     set: { dropout: 1 },
     field: 'dropout',
     message: /^dropout must be in \[0, 1\), got 1$/,
-    cli: /--dropout 1: dropout must be in \[0, 1\), got 1/,
+    cli: /--dropout must be in \[0, 1\), got 1$/,
   },
   { name: 'dropout NaN', set: { dropout: NaN }, field: 'dropout', message: /^dropout must be a finite number, got NaN$/ },
   { name: 'batch 0', set: { batchSize: 0 }, field: 'batchSize', message: /^batchSize must be at least 1, got 0$/ },
@@ -249,7 +260,7 @@ const hyperRows: HyperRow[] = [
     field: 'batchSize',
     message:
       /^batchSize 4096 × blockSize 512 on this model needs about \d+\.\d GB per training step; the limit is 4\.0 GB: use a smaller batch, context or model$/,
-    cli: /--batch 4096: batchSize 4096 × blockSize 512 on this model needs about \d+\.\d GB per training step/,
+    cli: /--batch 4096 × --ctx 512 on this model needs about \d+\.\d GB per training step/,
   },
   { name: 'steps 0', set: { maxSteps: 0 }, field: 'maxSteps', message: /^maxSteps must be at least 1, got 0$/ },
   { name: 'steps negative', set: { maxSteps: -100 }, field: 'maxSteps', message: /^maxSteps must be at least 1, got -100$/ },
@@ -260,14 +271,14 @@ const hyperRows: HyperRow[] = [
     set: { learningRate: 0 },
     field: 'learningRate',
     message: /^learningRate must be in \(0, 10\], got 0$/,
-    cli: /--lr 0: learningRate must be in \(0, 10\], got 0/,
+    cli: /--lr must be in \(0, 10\], got 0$/,
   },
   {
     name: 'learning rate negative',
     set: { learningRate: -1e-3 },
     field: 'learningRate',
     message: /^learningRate must be in \(0, 10\], got -0.001$/,
-    cli: /--lr -0.001: learningRate must be in \(0, 10\], got -0.001/,
+    cli: /--lr must be in \(0, 10\], got -0.001$/,
   },
   {
     name: 'learning rate huge',
@@ -287,7 +298,7 @@ const hyperRows: HyperRow[] = [
     set: { minLr: 0.1 },
     field: 'minLr',
     message: /^minLr \(0.1\) must not exceed learningRate \(0.003\)$/, // the default peak
-    cli: /--min-lr 0.1: minLr \(0.1\) must not exceed learningRate \(0.003\)/,
+    cli: /--min-lr \(0.1\) must not exceed --lr \(0.003\)$/,
   },
   { name: 'final learning rate negative', set: { minLr: -1 }, field: 'minLr', message: /^minLr must be in \[0, 10\], got -1$/ },
   {
@@ -295,7 +306,7 @@ const hyperRows: HyperRow[] = [
     set: { warmupSteps: -5 },
     field: 'warmupSteps',
     message: /^warmupSteps must be at least 0, got -5$/,
-    cli: /--warmup -5: warmupSteps must be at least 0/,
+    cli: /--warmup must be at least 0/,
   },
   {
     name: 'warm-up non-integer',
@@ -321,7 +332,7 @@ const hyperRows: HyperRow[] = [
     set: { seed: -1 },
     field: 'seed',
     message: /^seed must be at least 0, got -1$/,
-    cli: /--seed -1: seed must be at least 0, got -1/,
+    cli: /--seed must be at least 0, got -1$/,
   },
   { name: 'seed non-integer', set: { seed: 1.5 }, field: 'seed', message: /^seed must be a whole number, got 1.5$/ },
   {
@@ -329,7 +340,7 @@ const hyperRows: HyperRow[] = [
     set: { seed: 2 ** 32 },
     field: 'seed',
     message: /^seed must be at most 4294967295, got 4294967296$/,
-    cli: /--seed 4294967296: seed must be at most 4294967295, got 4294967296$/,
+    cli: /--seed must be at most 4294967295, got 4294967296$/,
   },
   { name: 'eval interval negative', set: { evalEvery: -1 }, field: 'evalEvery', message: /^evalEvery must be at least 0, got -1$/ },
   { name: 'eval batches 0', set: { evalBatches: 0 }, field: 'evalBatches', message: /^evalBatches must be at least 1, got 0$/ },
@@ -1120,7 +1131,8 @@ async function cli(args: string[]): Promise<CliResult> {
 
 const tinyFlags = ['--layers', '1', '--heads', '2', '--embd', '16', '--ctx', '16', '--batch', '4', '--backend', 'wasm'];
 const ckpt = path('unicode.safetensors'); // trained on the Unicode corpus by the CLI, before the rows
-const SENTINEL = 'a file that was here before the run; a refused run must leave it as it is';
+/** The --save target a train row finds already there: a checkpoint (the one file --save may replace), which a refused run must leave as it is. */
+const sentinelBytes = () => goodCheckpoint;
 
 interface CliRow {
   name: string;
@@ -1128,52 +1140,52 @@ interface CliRow {
   code: 0 | 1 | 2;
   stderr?: RegExp; // for a refusal: the one line of stderr
   check?: (r: CliResult) => void; // for a run that works
-  /** `train` rows get `--save <an existing file>`; a refused run must leave it byte for byte. */
+  /** `train` rows get `--save <an existing checkpoint>`; a refused run must leave it byte for byte. */
   save?: boolean;
 }
 
-const trainRow = (name: string, args: string[], code: 1 | 2, stderr: RegExp): CliRow => ({
-  name,
-  args: ['train', ...tinyFlags, '--steps', '2', '--eval-every', '0', '--eval-batches', '1', ...args],
-  code,
-  stderr,
-  save: true,
-});
+/** A tiny two-step train run with `args` over its flags (a flag the row sets replaces the base's: a flag given twice is refused). */
+const trainRow = (name: string, args: string[], code: 1 | 2, stderr: RegExp): CliRow => {
+  const base = [...tinyFlags, '--steps', '2', '--eval-every', '0', '--eval-batches', '1'];
+  const named = new Set(args.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]));
+  const kept = base.flatMap((a, i) => (i % 2 === 0 && !named.has(a) ? [a, base[i + 1]] : []));
+  return { name, args: ['train', ...kept, ...args], code, stderr, save: true };
+};
 
 const completion = (r: CliResult) => String(r.lines[0].completion);
 
 const cliRows: CliRow[] = [
   // Corpus files.
-  trainRow('empty corpus file', ['--corpus', path('empty.txt')], 1, /empty.txt is empty$/),
+  trainRow('empty corpus file', ['--corpus', path('empty.txt')], 2, /^error: --corpus .*empty.txt: the file is empty$/),
   trainRow(
     'binary corpus file',
     ['--corpus', path('binary.bin')],
-    1,
-    /binary.bin looks like a binary file \(it contains NUL bytes\), not text$/,
+    2,
+    /--corpus .*binary.bin: the file looks like a binary file \(it contains NUL bytes\), not text$/,
   ),
   trainRow(
     'invalid UTF-8 corpus file',
     ['--corpus', path('latin1.txt')],
-    1,
-    /latin1.txt is not valid UTF-8 \(first bad byte at offset 3\); save it as UTF-8 text$/,
+    2,
+    /--corpus .*latin1.txt: the file is not valid UTF-8 \(first bad byte at offset 3\); save it as UTF-8 text$/,
   ),
   trainRow(
     'a 150 MB corpus file (refused before it is read)',
     ['--corpus', path('huge.txt')],
-    1,
-    /huge.txt is 150.0 MB; the limit is 100.0 MB$/,
+    2,
+    /--corpus .*huge.txt: the file is 150.0 MB; the limit is 100.0 MB$/,
   ),
   trainRow(
     'corpus shorter than context + 1',
     ['--corpus', path('short.txt')],
-    1,
-    /the corpus has 9 characters: too short for a context of 16\. .* needs at least \d+\.$/,
+    2,
+    /--corpus .*short.txt: the corpus has 9 characters: too short for a context of 16\. .* needs at least \d+\.$/,
   ),
   trainRow(
     'corpus of one distinct character',
     ['--corpus', path('one.txt')],
-    1,
-    /one.txt holds one character, "a" \(U\+0061\), repeated: a model needs at least two distinct characters/,
+    2,
+    /--corpus .*one.txt: the file holds one character, "a" \(U\+0061\), repeated: a model needs at least two distinct characters/,
   ),
   trainRow('corpus path is a directory', ['--corpus', dir], 2, /--corpus .* is a directory, not a text file$/),
   trainRow(
@@ -1198,7 +1210,7 @@ const cliRows: CliRow[] = [
     'two bad flags are both named',
     ['--layers', '0', '--steps', '-1'],
     2,
-    /--layers 0: nLayer must be at least 1, got 0; --steps -1: maxSteps must be at least 1, got -1$/,
+    /--layers must be at least 1, got 0; --steps must be at least 1, got -1$/,
   ),
 
   // Where the checkpoint goes: checked before training, so a finished run is never lost.
@@ -1258,13 +1270,27 @@ const cliRows: CliRow[] = [
     name: 'sweep with a learning rate of 0',
     args: ['sweep', '--corpus', path('unicode.txt'), '--sizes', '1x8', '--lr', '0', '--backend', 'webgpu'],
     code: 2,
-    stderr: /^error: --lr 0: learningRate must be/,
+    stderr: /^error: --lr must be in \(0, 10\], got 0$/,
   },
   {
     name: 'sweep with a batch too big for memory',
-    args: ['sweep', '--corpus', path('unicode.txt'), '--sizes', '4x1024', '--ctx', '512', '--batch', '4096', '--backend', 'webgpu'],
+    args: [
+      'sweep',
+      '--corpus',
+      path('unicode.txt'),
+      '--sizes',
+      '4x1024',
+      '--ctx',
+      '512',
+      '--batch',
+      '4096',
+      '--tokens',
+      '2097152', // one step of 4096 × 512
+      '--backend',
+      'webgpu',
+    ],
     code: 2,
-    stderr: /^error: --batch 4096: batchSize 4096 × blockSize 512/,
+    stderr: /^error: --batch 4096 × --ctx 512 on this model/,
   },
   {
     name: 'sweep with a size that is not a shape',
@@ -1278,19 +1304,19 @@ const cliRows: CliRow[] = [
     name: 'batches with a batch of a billion',
     args: ['batches', '--batch', '1000000000', '--ctx', '16'],
     code: 2,
-    stderr: /^error: --batch 1000000000: batchSize must be/,
+    stderr: /^error: --batch must be at most 4096, got 1000000000$/,
   },
   {
     name: 'batches with a seed past 2^32 - 1',
     args: ['batches', '--seed', '4294967296'],
     code: 2,
-    stderr: /^error: --seed 4294967296: seed must be/,
+    stderr: /^error: --seed must be at most 4294967295, got 4294967296$/,
   },
   {
     name: 'batches with a context of 10^6',
     args: ['batches', '--ctx', '1000000'],
     code: 2,
-    stderr: /^error: --ctx 1000000: blockSize must be/,
+    stderr: /^error: --ctx must be at most 4096, got 1000000$/,
   },
 
   // Numbers: decimal only, read by one parser for every numeric flag of every command (before any file or backend).
@@ -1370,32 +1396,32 @@ const cliRows: CliRow[] = [
     name: 'sample --seed 4294967296',
     args: ['sample', '--checkpoint', ckpt, '--seed', '4294967296'],
     code: 2,
-    stderr: /^error: --seed 4294967296: seed must be at most 4294967295, got 4294967296$/,
+    stderr: /^error: --seed must be at most 4294967295, got 4294967296$/,
   },
   {
     name: 'sample --seed -1',
     args: ['sample', '--checkpoint', ckpt, '--seed', '-1'],
     code: 2,
-    stderr: /^error: --seed -1: seed must be at least 0, got -1$/,
+    stderr: /^error: --seed must be at least 0, got -1$/,
   },
   {
     name: 'sample --seed 1.5',
     args: ['sample', '--checkpoint', ckpt, '--seed', '1.5'],
     code: 2,
-    stderr: /^error: --seed 1.5: seed must be a whole number, got 1.5$/,
+    stderr: /^error: --seed must be a whole number, got 1.5$/,
   },
-  { name: 'batches --seed -1', args: ['batches', '--seed', '-1'], code: 2, stderr: /^error: --seed -1: seed must be at least 0, got -1$/ },
+  { name: 'batches --seed -1', args: ['batches', '--seed', '-1'], code: 2, stderr: /^error: --seed must be at least 0, got -1$/ },
   {
     name: 'sweep --seed 4294967296',
     args: ['sweep', '--corpus', path('unicode.txt'), '--sizes', '1x8', '--seed', '4294967296', '--backend', 'webgpu'],
     code: 2,
-    stderr: /^error: --seed 4294967296: seed must be at most 4294967295, got 4294967296$/,
+    stderr: /^error: --seed must be at most 4294967295, got 4294967296$/,
   },
   {
     name: 'fit --seed 4294967296',
     args: ['fit', '--points', path('points.csv'), '--seed', '4294967296'],
     code: 2,
-    stderr: /^error: --seed 4294967296: seed must be at most 4294967295, got 4294967296$/,
+    stderr: /^error: --seed must be at most 4294967295, got 4294967296$/,
   },
   {
     name: 'sample --seed 4294967295 (the largest) samples',
@@ -1451,7 +1477,8 @@ const cliRows: CliRow[] = [
     name: 'sweep with a budget too long to train',
     args: ['sweep', '--corpus', path('unicode.txt'), '--sizes', '1x8', '--tokens', '1e15', '--backend', 'webgpu'],
     code: 2,
-    stderr: /^error: --tokens 1e15: maxSteps must be at most 1000000000/,
+    stderr:
+      /^error: --tokens 1e15: model 1x8 would train for 976562500000 steps of 1024 tokens \(--batch 16 × --ctx 64\); the most a run takes is 1000000000 steps$/,
   },
   { name: 'sweep with a budget of 0', args: ['sweep', '--tokens', '0'], code: 2, stderr: /^error: --tokens must be positive, got 0$/ },
 
@@ -1490,7 +1517,7 @@ const cliRows: CliRow[] = [
     '--resume with settings the saved run fixes',
     ['--resume', path('truncated.safetensors')],
     2,
-    /--resume continues the saved run with its own settings; drop --layers, --heads, .* \(only --steps may change\)$/,
+    /--resume continues the saved run with its own settings; drop --layers, --heads, .* \(only --steps, --eval-every, --log-every, --save, --save-every, --noise-scale-every, --backend may change\)$/,
   ),
   {
     name: '--resume from a corrupt checkpoint, nothing else changed',
@@ -1609,6 +1636,137 @@ const cliRows: CliRow[] = [
     code: 2,
     stderr: /--text: character "Z" \(U\+005A\) at position 2 is not in the model's vocabulary of \d+ characters$/,
   },
+  // Check everything, then spend: each of these is refused before a backend starts or a step runs, naming its flag.
+  trainRow(
+    '--probe with a context under 4 (before the backend starts)',
+    ['--ctx', '2', '--probe'],
+    2,
+    /^error: --probe needs a context of at least 4 characters \(two copies of 2\); --ctx is 2$/,
+  ),
+  trainRow('a flag given twice', ['--steps', '5', '--steps', '6'], 2, /^error: --steps is given twice; give it once$/),
+  trainRow(
+    "--backend webgl (the browser's; Node has none)",
+    ['--backend', 'webgl'],
+    2,
+    /^error: --backend webgl runs only in a browser \(the app\); in the terminal use auto, webgpu, wasm or cpu$/,
+  ),
+  {
+    name: 'batch-ladder --batches 4,4 (one size twice)',
+    args: ['batch-ladder', '--batches', '4,4', '--target', '1'],
+    code: 2,
+    stderr: /^error: --batches lists 4 twice; give each batch size once$/,
+  },
+  {
+    name: 'batch-ladder --batches 4 (one size: nothing to fit)',
+    args: ['batch-ladder', '--batches', '4', '--target', '1'],
+    code: 2,
+    stderr: /^error: --batches needs at least two batch sizes \(the fit of steps against batch size needs two\), got 4$/,
+  },
+  {
+    name: 'batch-ladder --batches 4,8, (a trailing comma)',
+    args: ['batch-ladder', '--batches', '4,8,', '--target', '1'],
+    code: 2,
+    stderr: /^error: --batches "4,8," has an empty entry \(a stray comma\?\)$/,
+  },
+  {
+    name: 'sweep --sizes 1x16, (a trailing comma)',
+    args: ['sweep', '--sizes', '1x16,'],
+    code: 2,
+    stderr: /^error: --sizes: "1x16," has an empty entry \(a stray comma\?\)$/,
+  },
+  {
+    name: 'batch-ladder --tokens 1.5',
+    args: ['batch-ladder', '--batches', '4,8', '--target', '1', '--tokens', '1.5'],
+    code: 2,
+    stderr: /^error: --tokens must be a whole number of tokens \(characters\), got 1.5$/,
+  },
+  {
+    name: 'batch-ladder --tokens below one step of its largest batch',
+    args: ['batch-ladder', '--batches', '4,8', '--target', '1', '--ctx', '16', '--tokens', '100'],
+    code: 2,
+    stderr: /^error: --tokens 100 is less than one step's tokens: the largest of --batches, 8, × --ctx 16 = 128$/,
+  },
+  { name: 'sweep --tokens 1.5', args: ['sweep', '--tokens', '1.5'], code: 2, stderr: /^error: --tokens must be a whole number of tokens/ },
+  {
+    name: 'sweep --tokens below one step',
+    args: ['sweep', '--tokens', '100', '--batch', '8', '--ctx', '16'],
+    code: 2,
+    stderr: /^error: --tokens 100 is less than one step's tokens: --batch 8 × --ctx 16 = 128$/,
+  },
+  {
+    name: 'baseline --order 100',
+    args: ['baseline', '--order', '100'],
+    code: 2,
+    stderr: /^error: --order must be a whole number from 1 to 16, got 100$/,
+  },
+  {
+    name: 'baseline --order 1e9',
+    args: ['baseline', '--order', '1e9'],
+    code: 2,
+    stderr: /^error: --order must be a whole number from 1 to 16, got 1000000000$/,
+  },
+  {
+    name: 'fit --bootstrap 1e9',
+    args: ['fit', '--points', path('points.csv'), '--bootstrap', '1e9'],
+    code: 2,
+    stderr: /^error: --bootstrap must be a whole number from 0 to 10000, got 1000000000$/,
+  },
+  {
+    name: 'fit: a CSV cell in hex',
+    args: ['fit', '--points', path('hex.csv')],
+    code: 2,
+    stderr: /^error: .*hex.csv: line 3: N must be a positive decimal number, got "0x10"$/,
+  },
+  {
+    name: 'fit: an empty CSV cell',
+    args: ['fit', '--points', path('blank.csv')],
+    code: 2,
+    stderr: /^error: .*blank.csv: line 2: D must be a positive decimal number, got ""$/,
+  },
+  {
+    name: 'fit: a CSV cell past a double',
+    args: ['fit', '--points', path('huge.csv')],
+    code: 2,
+    stderr: /^error: .*huge.csv: line 2: loss must be a positive decimal number, got "1e400"$/,
+  },
+  {
+    name: 'fit: a JSON line that does not parse',
+    args: ['fit', '--points', path('broken.jsonl')],
+    code: 2,
+    stderr: /^error: .*broken.jsonl: line 2: not valid JSON$/,
+  },
+  {
+    name: '--save /dev/null (a device)',
+    args: ['train', ...tinyFlags, '--steps', '2', '--save', '/dev/null'],
+    code: 2,
+    stderr: /^error: --save \/dev\/null is a device, not a regular file; give a file path$/,
+  },
+  {
+    name: '--save onto a FIFO',
+    args: ['train', ...tinyFlags, '--steps', '2', '--save', path('save.fifo')],
+    code: 2,
+    stderr: /^error: --save .*save.fifo is a FIFO \(named pipe\), not a regular file; give a file path$/,
+  },
+  {
+    name: '--save under a regular file',
+    args: ['train', ...tinyFlags, '--steps', '2', '--save', join(path('unicode.txt'), 'run.safetensors')],
+    code: 2,
+    stderr: /^error: --save .*unicode.txt\/run.safetensors: .*unicode.txt is a file, not a directory$/,
+  },
+  {
+    name: '--save onto a text file (not a checkpoint) is refused, the file kept',
+    args: ['train', ...tinyFlags, '--steps', '2', '--corpus', path('unicode.txt'), '--save', path('notes.txt')],
+    code: 2,
+    stderr:
+      /^error: --save .*notes.txt exists and is not a tabgpt checkpoint; saving would overwrite it: give another path, or remove it first$/,
+    check: () => expect(readFileSync(path('notes.txt'), 'utf8')).toBe('my notes'),
+  },
+  {
+    name: '--resume without --corpus on a run trained on a file: asks for it, blames no default',
+    args: ['train', '--resume', ckpt, '--steps', '40', '--backend', 'wasm'],
+    code: 2,
+    stderr: /^error: --resume .*unicode.safetensors: this checkpoint was trained on .*unicode.txt; give it with --corpus$/,
+  },
 ];
 
 describe(`bad input through the CLI (${cliRows.length} rows)`, () => {
@@ -1625,6 +1783,12 @@ describe(`bad input through the CLI (${cliRows.length} rows)`, () => {
     writeFileSync(path('one.txt'), 'a'.repeat(5000));
     writeFileSync(path('unicode.txt'), unicodeCorpus);
     writeFileSync(path('points.csv'), 'N,D,loss\n1e4,1e5,3\n');
+    writeFileSync(path('hex.csv'), 'N,D,loss\n1e4,1e5,3\n0x10,1e5,3\n');
+    writeFileSync(path('blank.csv'), 'N,D,loss\n1e4,,3\n');
+    writeFileSync(path('huge.csv'), 'N,D,loss\n1e4,1e5,1e400\n');
+    writeFileSync(path('broken.jsonl'), '{"type":"point","N":1,"D":2,"loss":3}\n{"type":"point",\n');
+    writeFileSync(path('notes.txt'), 'my notes');
+    execFileSync('mkfifo', [path('save.fifo')]);
     writeFileSync(path('truncated.safetensors'), goodCheckpoint.slice(0, 300));
     writeFileSync(path('foreign.safetensors'), writeSafetensors([{ name: 'w', shape: [2], data: new Float32Array(2) }], {}));
     mkdirSync(path('sentinels'));
@@ -1703,9 +1867,32 @@ describe(`bad input through the CLI (${cliRows.length} rows)`, () => {
     expect(completion(a)).toBe(completion(b));
   }, 300_000);
 
+  test.skipIf(!existsSync('/dev/full'))(
+    'a failed write to stdout (a full disk) is one line on stderr and exit 1',
+    () => {
+      for (const args of [
+        ['baseline', '--order', '1', '--corpus', path('unicode.txt')],
+        ['sample', '--checkpoint', ckpt, '--length', '3', '--backend', 'wasm'],
+      ]) {
+        const full = openSync('/dev/full', 'w');
+        try {
+          const r = spawnSync('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+            stdio: ['ignore', full, 'pipe'],
+            encoding: 'utf8',
+          });
+          expect(r.status, args.join(' ')).toBe(1);
+          expect(r.stderr).toBe('error: cannot write the output to stdout (ENOSPC)\n');
+        } finally {
+          closeSync(full);
+        }
+      }
+    },
+    300_000,
+  );
+
   test.concurrent.for(cliRows.map((r, i) => ({ ...r, i })))('$name', { timeout: 300_000 }, async (row, { expect }) => {
     const sentinel = join(dir, 'sentinels', `row-${row.i}.safetensors`);
-    if (row.save) writeFileSync(sentinel, SENTINEL);
+    if (row.save) writeFileSync(sentinel, sentinelBytes());
     const ckptBefore = readFileSync(ckpt);
     const r = await cli(row.save ? [...row.args, '--save', sentinel] : row.args);
     expect(r.code, r.stderr).toBe(row.code);
@@ -1716,7 +1903,7 @@ describe(`bad input through the CLI (${cliRows.length} rows)`, () => {
     }
     row.check?.(r);
     // Nothing written or damaged: the existing --save target, the checkpoint read, no stray files.
-    if (row.save) expect(readFileSync(sentinel, 'utf8')).toBe(SENTINEL);
+    if (row.save) expect(Buffer.compare(readFileSync(sentinel), sentinelBytes())).toBe(0);
     expect(Buffer.compare(readFileSync(ckpt), ckptBefore)).toBe(0);
     expect(readdirSync(join(dir, 'sentinels')).filter((f) => f.startsWith(`row-${row.i}.`) && f !== `row-${row.i}.safetensors`)).toEqual(
       [],

@@ -99,8 +99,8 @@ describe('cli baseline', () => {
   });
 
   test.each([
-    [['--order', '0'], /--order must be a whole number ≥ 1, got 0/],
-    [['--order', '2.5'], /--order must be a whole number ≥ 1, got 2.5/],
+    [['--order', '0'], /--order must be a whole number from 1 to 16, got 0/],
+    [['--order', '2.5'], /--order must be a whole number from 1 to 16, got 2.5/],
     [['--order', 'two'], /--order must be a number/],
     [['--smoothing', 'kneser-ney'], /--smoothing must be laplace or addk, got "kneser-ney"/],
     [['--smoothing', 'addk', '--k', '0'], /--k must be > 0, got 0/],

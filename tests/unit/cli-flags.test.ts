@@ -4,7 +4,18 @@
  * processes behind these rules (exit 2, stderr) are rows of bad-input.test.ts.
  */
 import { describe, expect, test } from 'vitest';
-import { COMMANDS, parseDecimal, parseFlags, usage, UsageError, type Command, type FlagSpec } from '../../src/cli/flags.ts';
+import {
+  backendChoice,
+  COMMANDS,
+  parseDecimal,
+  parseFlags,
+  refuseFlags,
+  usage,
+  UsageError,
+  type Command,
+  type FlagSpec,
+} from '../../src/cli/flags.ts';
+import { defaultTrainConfig, validateTrainConfig } from '../../src/core/config.ts';
 
 const commands = Object.keys(COMMANDS) as Command[];
 const flagsOf = (c: Command) => Object.entries(COMMANDS[c].flags as Record<string, FlagSpec>);
@@ -101,7 +112,7 @@ describe('cli flags', () => {
   });
 
   test('values: numbers for numeric flags, defaults where not given, the text as typed, and which flags were typed', () => {
-    const { values, text, explicit } = parseFlags('train', ['--lr=1e-3', '--steps', '20', '--steps', '30', '--corpus', 'sotu']);
+    const { values, text, explicit } = parseFlags('train', ['--lr=1e-3', '--steps', '30', '--corpus', 'sotu']);
     expect(values).toMatchObject({ lr: 0.001, steps: 30, corpus: 'sotu', layers: Number(COMMANDS.train.flags.layers.default) });
     expect(values.save).toBeUndefined();
     expect(text).toMatchObject({ lr: '1e-3', steps: '30', layers: COMMANDS.train.flags.layers.default });
@@ -128,5 +139,40 @@ describe('cli flags', () => {
     expect(refusal('batches', ['sotu'])).toBe('unexpected argument "sotu"; flags look like --name value');
     expect(parseFlags('batches', ['sotu', '--help']).help).toBe(true); // --help anywhere still shows the flags
     expect(parseFlags('sample', ['--no-kv-cache']).values['no-kv-cache']).toBe(true);
+  });
+
+  test('a flag given twice is refused, whichever way it is written: which value was meant?', () => {
+    expect(refusal('train', ['--steps', '5', '--steps', '6'])).toBe('--steps is given twice; give it once');
+    expect(refusal('train', ['--steps=5', '--steps', '5'])).toBe('--steps is given twice; give it once');
+    expect(refusal('train', ['--probe', '--probe'])).toBe('--probe is given twice; give it once');
+  });
+
+  test("webgl is the browser's backend: not offered in the help, refused with a sentence", () => {
+    expect(usage('train')).not.toContain('webgl');
+    expect(() => backendChoice('webgl')).toThrow(
+      '--backend webgl runs only in a browser (the app); in the terminal use auto, webgpu, wasm or cpu',
+    );
+    expect(backendChoice('wasm')).toBe('wasm');
+  });
+
+  test('help tells the truth: sweep --tokens shows its default, train --resume lists what may change', () => {
+    expect(usage('sweep')).toMatch(/--tokens .*\(default "200000"\)/);
+    expect(usage('train')).toContain(
+      'only --steps, --eval-every, --log-every, --save, --save-every, --noise-scale-every, --backend may change',
+    );
+  });
+
+  test('config issues are worded in flags, never in config names', () => {
+    const refused = (train: Partial<typeof defaultTrainConfig>, text: Record<string, string>) => {
+      try {
+        refuseFlags(validateTrainConfig({ ...defaultTrainConfig, ...train }), text);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(refused({ maxSteps: -5 }, { steps: '-5' })).toBe('--steps must be at least 1, got -5');
+    expect(refused({ minLr: 1 }, { 'min-lr': '1' })).toBe(`--min-lr (1) must not exceed --lr (${defaultTrainConfig.learningRate})`);
+    expect(refused({ seed: 2 ** 32 }, { seed: '4294967296' })).toBe('--seed must be at most 4294967295, got 4294967296');
   });
 });

@@ -96,6 +96,6 @@ test('batch-ladder trains each batch size to the target and prints steps and tok
 
 test('batch-ladder names its bad flags', async () => {
   expect((await cli('batch-ladder', '--batches', '8,x')).stderr).toMatch(/--batches entry "x" is not a whole number/);
-  expect((await cli('batch-ladder', '--batches', '8')).stderr).toMatch(/--target is required/);
+  expect((await cli('batch-ladder', '--batches', '8,16')).stderr).toMatch(/--target is required/);
   expect((await cli('batch-ladder', '--target', '2', '--lr-scaling', 'cube')).stderr).toMatch(/--lr-scaling must be none or sqrt/);
 });

@@ -45,7 +45,7 @@ test('fit refuses a file without usable points, saying which', async () => {
   writeFileSync(path, 'N,D,loss\n1000,1e6,2.5\n-5,1e6,2.4\n');
   const r = await cli('fit', '--points', path);
   expect(r.code).not.toBe(0);
-  expect(r.stderr).toMatch(/point 2 needs positive numbers N, D and loss/);
+  expect(r.stderr.trim()).toBe(`error: ${path}: line 3: N must be a positive decimal number, got "-5"`);
 });
 
 test('sweep trains a ladder and prints its points and the law fitted to them', async () => {
@@ -81,7 +81,9 @@ test('sweep trains a ladder and prints its points and the law fitted to them', a
   ]);
   expect(models[2].N).toBeGreaterThan(models[0].N);
   const points = r.lines.filter((l) => l.type === 'point');
-  expect(points.length).toBeGreaterThanOrEqual(6);
+  // --points 2: exactly two per model, the last at its final step.
+  expect(points).toHaveLength(6);
+  models.forEach((m, i) => expect(points.filter((p) => p.model === i).map((p) => p.step)).toEqual([Math.round(m.steps / 2), m.steps]));
   for (const p of points) expect(p.D).toBe(p.step * 8 * 16);
   // Each point carries the in-context probe at its weights: a score in nats and chance, ln(characters drawn from).
   const chances = new Set(points.map((p) => p.probe.chance));
@@ -136,9 +138,14 @@ test('fit refuses a file it cannot read as points, each with its reason and exit
     [['--points', '/dev/zero'], /--points \/dev\/zero is not a regular file$/],
     [['--points', fifo], /points.fifo is not a regular file$/],
     [['--points', dir], /is a directory, not a file$/],
-    [['--points', file('null.json', '[null]')], /point 1 needs positive numbers N, D and loss, got null$/],
-    [['--points', file('object.json', '[{"N": 1}')], /the file is not JSON/],
-    [['--points', file('lines.jsonl', '{"type":"point","N":1,"D":2,"loss":3}\n\nnull\n')], /line 3 is null, not a JSON object$/],
+    [['--points', file('null.json', '[null]')], /point 1: expected \{N, D, loss\}, got null$/],
+    [['--points', file('string.json', '[{"N": "0x10", "D": 1, "loss": 2}]')], /point 1: N must be a positive number, got "0x10"$/],
+    [
+      ['--points', file('big.json', '[{"N": 1e400, "D": 1, "loss": 2}]')],
+      /point 1: N must be a positive number, got one too large for a double$/,
+    ],
+    [['--points', file('object.json', '[{"N": 1}')], /the file: not valid JSON$/],
+    [['--points', file('lines.jsonl', '{"type":"point","N":1,"D":2,"loss":3}\n\nnull\n')], /line 3: expected a JSON object, got null$/],
     [['--points', file('none.jsonl', '{"type":"start"}\n')], /no points/],
     [
       ['--points', file('ok.csv', 'N,D,loss\n1e4,1e5,3\n'), '--predict', '1e400:1e5'],
