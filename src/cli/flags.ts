@@ -6,6 +6,7 @@
 import {
   defaultModelConfig,
   defaultTrainConfig,
+  renameFields,
   validateTrainConfig,
   type ConfigIssue,
   type ModelConfig,
@@ -447,10 +448,6 @@ export const FIELD_FLAGS = {
   logEvery: 'log-every',
 } satisfies Partial<Record<keyof ModelConfig | keyof TrainConfig, keyof typeof TRAIN_FLAGS>>;
 
-/** Config field names as validators write them in messages. */
-const FIELD_NAME =
-  /\b(nLayer|nHead|nEmbd|blockSize|dropout|batchSize|maxSteps|learningRate|minLr|warmupSteps|weightDecay|gradClip|sampling|seed|evalEvery|evalBatches|logEvery)\b/g;
-
 const trainFlagOf = (field: string): string | undefined => (FIELD_FLAGS as Record<string, string>)[field];
 
 /**
@@ -468,9 +465,9 @@ export function refuseFlags(
   if (issues.length === 0) return;
   const lines = issues.map((i) => {
     const flag = flagOf(i.field);
-    const message = i.message.replace(FIELD_NAME, (name) => {
-      const f = flagOf(name);
-      return f ? `--${f}` : name;
+    const message = renameFields(i.message, (field) => {
+      const f = flagOf(field);
+      return f ? `--${f}` : undefined;
     });
     if (!flag || message.startsWith(`--${flag} `)) return message;
     return `--${flag} ${String(text[flag])}: ${message}`;

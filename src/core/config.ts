@@ -210,6 +210,17 @@ export function validateTrainConfig(c: TrainConfig): ConfigIssue[] {
   return issues;
 }
 
+/** Every config field's name, as the validators write it in their messages. */
+const FIELD_NAME = new RegExp(`\\b(${Object.keys({ ...defaultModelConfig, vocabSize: 0, ...defaultTrainConfig }).join('|')})\\b`, 'g');
+
+/**
+ * A validator's message in its reader's words: each config field's name replaced by what `nameOf`
+ * calls it (the form's label, the CLI's flag); a name it has no word for stays as it is.
+ */
+export function renameFields(message: string, nameOf: (field: string) => string | undefined): string {
+  return message.replace(FIELD_NAME, (field) => nameOf(field) ?? field);
+}
+
 /** Throws one error listing every issue, or returns the config unchanged. */
 export function assertValid<T>(config: T, issues: ConfigIssue[], what: string): T {
   if (issues.length > 0) throw new Error(`invalid ${what}: ${issues.map((i) => i.message).join('; ')}`);

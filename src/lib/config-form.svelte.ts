@@ -9,6 +9,7 @@ import {
   defaultModelConfig,
   defaultTrainConfig,
   LIMITS,
+  renameFields,
   validateModelConfig,
   validateRunConfig,
   validateTrainConfig,
@@ -46,10 +47,7 @@ const LABELS: Record<string, string> = {
 
 /** A validator's message in the form's words: "blockSize must be…" beside a field labelled "context" reads "context must be…". */
 export function inFormTerms(message: string): string {
-  return message.replace(
-    /\b(nLayer|nHead|nEmbd|blockSize|batchSize|maxSteps|learningRate|minLr|warmupSteps|vocabSize)\b/g,
-    (k) => LABELS[k] ?? k,
-  );
+  return renameFields(message, (field) => LABELS[field]);
 }
 
 /** What the form needs to know about the corpus; 0 characters while none is loaded. */
