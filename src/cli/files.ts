@@ -25,7 +25,7 @@ import { dirname, resolve } from 'node:path';
 import { corpora, isCorpusName, loadCorpus } from '../../datasets/corpora.ts';
 import { generateCopy, isCopySpec, parseCopySpec } from '../core/copy.ts';
 import { generateMarkov, isMarkovSpec, parseMarkovSpec } from '../core/markov.ts';
-import { defaultReadLimits } from '../core/safetensors.ts';
+import { defaultReadLimits, headerLength, parseHeader } from '../core/safetensors.ts';
 import { checkCorpusSize, decodeCorpus } from '../core/text.ts';
 import { UsageError } from './flags.ts';
 
@@ -91,13 +91,9 @@ function safetensorsMetadata(path: string): Record<string, unknown> | null {
     const size = fstatSync(fd).size;
     const head = Buffer.alloc(8);
     if (size < 8 || readSync(fd, head, 0, 8, 0) < 8) return null;
-    const n = head.readBigUInt64LE(0);
-    if (n > BigInt(Math.min(defaultReadLimits.maxHeaderBytes, size - 8))) return null;
-    const json = Buffer.alloc(Number(n));
+    const json = Buffer.alloc(headerLength(head, size));
     if (readSync(fd, json, 0, json.length, 8) < json.length) return null;
-    const header: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) return null;
-    const meta = (header as Record<string, unknown>).__metadata__;
+    const meta = parseHeader(json).__metadata__;
     return typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>) : {};
   } catch {
     return null;

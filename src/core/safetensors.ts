@@ -73,26 +73,37 @@ function isShape(x: unknown): x is number[] {
   return Array.isArray(x) && x.length <= 8 && x.every((d) => Number.isInteger(d) && d >= 0 && d <= 2 ** 31);
 }
 
+/**
+ * The header's length in bytes, from a file's first 8 bytes, checked against the file's size and
+ * the limits before anything is read for it. Throws SafetensorsError.
+ */
+export function headerLength(first8: Uint8Array, fileSize: number, limits: ReadLimits = defaultReadLimits): number {
+  if (fileSize < 8 || first8.length < 8) throw new SafetensorsError(`the file is ${fileSize} bytes, too short for a safetensors header`);
+  const headerLen = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (headerLen > BigInt(Math.min(limits.maxHeaderBytes, fileSize - 8)))
+    throw new SafetensorsError(`the header claims ${headerLen} bytes but the file has ${fileSize} (truncated, or not safetensors)`);
+  return Number(headerLen);
+}
+
+/** The header's JSON object from its bytes (tensor descriptions and __metadata__, unchecked). Throws SafetensorsError. */
+export function parseHeader(bytes: Uint8Array): Record<string, unknown> {
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw new SafetensorsError('the header is not valid JSON (truncated, or not safetensors)');
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new SafetensorsError('the header is not a JSON object');
+  return header as Record<string, unknown>;
+}
+
 export function readSafetensors(bytes: Uint8Array, limits: ReadLimits = defaultReadLimits): Safetensors {
   const bad = (msg: string): never => {
     throw new SafetensorsError(msg);
   };
   if (bytes.length > limits.maxBytes) bad(`the file is ${bytes.length} bytes; the limit is ${limits.maxBytes}`);
-  if (bytes.length < 8) bad(`the file is ${bytes.length} bytes, too short for a safetensors header`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = view.getBigUint64(0, true);
-  if (headerLen > BigInt(Math.min(limits.maxHeaderBytes, bytes.length - 8))) {
-    bad(`the header claims ${headerLen} bytes but the file has ${bytes.length} (truncated, or not safetensors)`);
-  }
-  const n = Number(headerLen);
-  let header: unknown;
-  try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
-  } catch {
-    return bad('the header is not valid JSON (truncated, or not safetensors)');
-  }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) return bad('the header is not a JSON object');
-  const entries = Object.entries(header as Record<string, unknown>);
+  const n = headerLength(bytes, bytes.length, limits);
+  const entries = Object.entries(parseHeader(bytes.subarray(8, 8 + n)));
   if (entries.length > limits.maxTensors + 1) bad(`the header lists ${entries.length} entries; the limit is ${limits.maxTensors}`);
   const dataStart = 8 + n;
   const dataLen = bytes.length - dataStart;
