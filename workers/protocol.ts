@@ -163,12 +163,26 @@ export type SweepToWorker =
   /** Ends the sweep after the current step; 'sweepDone' says which model to resume from. */
   | { type: 'stopSweep' }
   /** Fits L(N, D) = E + A/N^α + B/D^β to `points` with bootstrap intervals, and predicts at `at`; answered by 'fitted'. */
-  | { type: 'fit'; id: number; points: ChinchillaPoint[]; at: { N: number; D: number }[]; samples: number; seed: number };
+  | {
+      type: 'fit';
+      id: number;
+      points: ChinchillaPoint[];
+      at: { N: number; D: number }[];
+      samples: number;
+      seed: number;
+      plateau: number | null; // the corpus's unigram level: points at or above it are still on the initial plateau
+    };
 
-/** A fitted law: the best fit, 95% bootstrap intervals of its parameters, and prediction intervals. */
+/**
+ * A fitted law: the best fit, 95% bootstrap intervals of its parameters, whether the points pin it
+ * down (src/core/identify.ts: the reasons when they do not), and prediction intervals: none from a
+ * fit that is not identifiable.
+ */
 export interface FittedLaw {
   law: ChinchillaLaw;
   converged: boolean;
+  identifiable: boolean;
+  reasons: string[];
   intervals: Record<keyof ChinchillaLaw, Interval>;
   predictions: { N: number; D: number; loss: number; interval: Interval }[];
 }

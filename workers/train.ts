@@ -9,6 +9,7 @@ import { Batcher, fixedBatches, type Batch, type BatcherState } from '../src/cor
 import { assertValid, countParams, validateTrainConfig, type TrainConfig } from '../src/core/config.ts';
 import { NoiseScaleEma, subBatchRows, type NoiseEvent } from '../src/core/noise-scale.ts';
 import { Rng, streamSeed, type RngState } from '../src/core/rng.ts';
+import { getLr } from '../src/core/schedule.ts';
 import { toVariable, type GPT } from './model.ts';
 import { deviceFault, settleDeviceFault } from './device.ts';
 import { adamwKernelAvailable, adamwStep } from './kernels/adamw.ts';
@@ -116,13 +117,9 @@ export class Trainer {
     return this.fusedKernels && adamwKernelAvailable();
   }
 
-  /** Learning rate for update `it` (0-based): linear warm-up, then cosine decay to minLr. */
+  /** Learning rate for update `it` (0-based): the run's schedule (src/core/schedule.ts). */
   getLr(it: number): number {
-    const { learningRate: lr, minLr, warmupSteps, maxSteps } = this.config;
-    if (it < warmupSteps) return (lr * (it + 1)) / (warmupSteps + 1);
-    if (it >= maxSteps) return minLr;
-    const ratio = (it - warmupSteps) / Math.max(1, maxSteps - warmupSteps);
-    return minLr + 0.5 * (1 + Math.cos(Math.PI * ratio)) * (lr - minLr);
+    return getLr(this.config, it);
   }
 
   private batchTensors(batch: Batch): { x: tf.Tensor2D; y: tf.Tensor1D } {

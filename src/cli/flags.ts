@@ -97,6 +97,15 @@ const TRAIN_FLAGS = {
     default: '0',
   },
   probe: { type: 'boolean', help: 'after each evaluation, also print a probe line: the in-context learning test (see probe --help)' },
+  'forecast-every': {
+    type: 'number',
+    help: "print a forecast line (the val loss forecast at the run's last step, its band, or why there is none) every N steps (0: never)",
+    default: '0',
+  },
+  ledger: {
+    type: 'string',
+    help: "append the forecasts made at 25% and 50% of the run, with the val loss reached, to this JSON Lines file; settles a law's prediction (fit --predict --ledger) for this model and tokens",
+  },
 } satisfies Record<string, FlagSpec>;
 
 /** Every command: its one-line help and its flags. */
@@ -249,6 +258,29 @@ export const COMMANDS = {
       bootstrap: { type: 'number', help: `resamples for the intervals (0: none; at most ${MAX_BOOTSTRAP})`, default: '200' },
       predict: { type: 'string', help: 'predict the loss at N:D pairs, comma-separated (e.g. 1.2e6:3e5), with bootstrap intervals' },
       seed: { type: 'number', help: 'seed of the resampling (0 to 4294967295)', default: '0' },
+      ledger: { type: 'string', help: "append --predict's predictions to this JSON Lines file; train --ledger with the same file settles them" },
+    },
+  },
+  forecast: {
+    help: "forecast a run's val loss at its planned last step from its log (what train prints), with a band, or say why not",
+    flags: {
+      run: { type: 'string', help: "a run's log: the JSON lines train printed (gzipped too)" },
+      upto: { type: 'number', help: 'forecast from what the log held after this step (default: all of it)' },
+      level: { type: 'number', help: "the band's central coverage, in (0, 1)", default: '0.9' },
+    },
+  },
+  backtest: {
+    help: "forecast each run of a bank at 10%, 25%, 50% and 75% of its steps and set it against the val loss it reached: error and coverage per cut",
+    flags: {
+      runs: { type: 'string', help: 'a folder of run logs (*.jsonl or *.jsonl.gz, as train prints them)', default: 'datasets/runs' },
+      level: { type: 'number', help: "the band's central coverage, in (0, 1)", default: '0.9' },
+      items: { type: 'boolean', help: 'also print one line per run and cut' },
+    },
+  },
+  ledger: {
+    help: 'the predicted-vs-actual table of a ledger file (train --ledger, fit --predict --ledger)',
+    flags: {
+      file: { type: 'string', help: 'the ledger: a JSON Lines file' },
     },
   },
   'export-nanogpt': {

@@ -4,11 +4,12 @@
  * training core is the same one the browser worker runs.
  *
  * One file per family of commands: train.ts (train), inference.ts (sample, score), inspect.ts
- * (inspect, probe), data.ts (batches, baseline), scaling.ts (sweep, batch-ladder, fit); flags.ts holds every command's flags and the one
+ * (inspect, probe), data.ts (batches, baseline), scaling.ts (sweep, batch-ladder, fit), forecast.ts (forecast, backtest, ledger); flags.ts holds every command's flags and the one
  * parser that reads them, files.ts the files they name.
  */
 import { baseline, batches } from './data.ts';
 import { exportNanogpt } from './export.ts';
+import { backtest, forecast, ledger } from './forecast.ts';
 import { isCommand, parseFlags, usage, UsageError, type Command, type ParsedFlags } from './flags.ts';
 import { sample, score } from './inference.ts';
 import { inspect, probe } from './inspect.ts';
@@ -28,6 +29,9 @@ const RUN: { [C in Command]: (flags: ParsedFlags<C>) => void | Promise<void> } =
   sweep,
   'batch-ladder': batchLadder,
   fit,
+  forecast,
+  backtest,
+  ledger,
   'export-nanogpt': exportNanogpt,
 };
 

@@ -13,6 +13,10 @@ import {
   type TrainConfig,
 } from '../core/config.ts';
 import { bootstrapChinchilla, fitChinchilla } from '../core/fit.ts';
+import { identifyChinchilla } from '../core/identify.ts';
+import { unigramLevel } from '../core/ngram.ts';
+import { lawKey, type LedgerEntry } from '../core/ledger.ts';
+import { appendLedger, checkLedgerPath } from './forecast.ts';
 import { fitLadder, stepsToTarget, type NoiseEvent } from '../core/noise-scale.ts';
 import { formatShape, parseLadder, planSweep, sweepConfig, sweepTrainConfig, type ModelShape } from '../core/sweep.ts';
 import { startBackend } from './backend.ts';
@@ -86,11 +90,13 @@ export async function sweep({ values: v, text, explicit }: ParsedFlags<'sweep'>)
     const issues = [...validateModelConfig(model), ...trainIssues];
     refuseFlags(issues.length ? issues : validateRunConfig(model, train), text, flagOf);
   });
+  const unigram = unigramLevel(corpus.text, v.ctx); // the early plateau a fit must see past
   const backend = await startBackend(backendName);
   emit({
     type: 'start',
     backend: backend.name,
     adapter: backend.adapter,
+    unigram,
     models: ladder.length,
     steps,
     warmupSteps,
@@ -103,7 +109,7 @@ export async function sweep({ values: v, text, explicit }: ParsedFlags<'sweep'>)
   emit({ type: 'sweep', points: all });
   // Each model's last point carries its final loss; every point goes into the fit.
   if (all.length >= 5 && new Set(all.map((p) => p.N)).size >= 2)
-    emit({ ...fitLaw(all, 100, v.seed), entropyRate: corpus.entropyRate ?? null });
+    emit({ ...fitLaw(all, 100, v.seed, [], unigram), entropyRate: corpus.entropyRate ?? null });
 }
 
 /**
@@ -199,12 +205,19 @@ export function parsePoints(text: string, source: string): Point[] {
   return points;
 }
 
-/** The fitted law with bootstrap intervals, and predictions at the asked (N, D) pairs. */
-function fitLaw(points: { N: number; D: number; loss: number }[], samples: number, seed: number, at: { N: number; D: number }[] = []) {
+/**
+ * The fitted law with bootstrap intervals, whether it is identifiable (src/core/identify.ts), and
+ * predictions at the asked (N, D) pairs: only from a law that is. `plateau`: the corpus's unigram
+ * level, when known.
+ */
+function fitLaw(points: { N: number; D: number; loss: number }[], samples: number, seed: number, at: { N: number; D: number }[] = [], plateau: number | null = null) {
   const law = fitChinchilla(points);
   const { E, A, B, alpha, beta } = law;
   const intervals = samples > 0 ? bootstrapChinchilla(points, { samples, seed, at }) : null;
-  const predictions = at.map((p, i) => ({ ...p, loss: law.predict(p.N, p.D), interval: intervals?.predictions[i].interval ?? null }));
+  const { identifiable, reasons } = identifyChinchilla(points, law, { intervals, plateau });
+  const predictions = identifiable
+    ? at.map((p, i) => ({ ...p, loss: law.predict(p.N, p.D), interval: intervals?.predictions[i].interval ?? null }))
+    : [];
   return {
     type: 'fit',
     points: points.length,
@@ -214,6 +227,9 @@ function fitLaw(points: { N: number; D: number; loss: number }[], samples: numbe
     alpha,
     beta,
     converged: law.converged,
+    identifiable,
+    ...(identifiable ? {} : { reasons }),
+    ...(plateau === null ? {} : { unigram: plateau }),
     intervals: intervals && { level: 0.95, E: intervals.E, A: intervals.A, B: intervals.B, alpha: intervals.alpha, beta: intervals.beta },
     ...(predictions.length ? { predictions } : {}),
   };
@@ -236,8 +252,45 @@ export function fit({ values: v, text }: ParsedFlags<'fit'>) {
   checkWhole(v.bootstrap, 'bootstrap', 0, MAX_BOOTSTRAP);
   checkSeed(v.seed, text);
   const at = predictAt(v.predict);
+  if (v.ledger !== undefined) {
+    if (at.length === 0) throw new UsageError('--ledger keeps --predict\'s predictions: give --predict too');
+    checkLedgerPath(v.ledger);
+  }
   checkPointsFile(path);
-  emit(fitLaw(parsePoints(readFileSync(path, 'utf8'), path), v.bootstrap, v.seed, at));
+  const raw = readFileSync(path, 'utf8');
+  const fitted = fitLaw(parsePoints(raw, path), v.bootstrap, v.seed, at, sweepUnigram(raw));
+  emit(fitted);
+  if (at.length && !fitted.identifiable)
+    throw new Error(`no prediction: this fit is not identifiable (${(fitted.reasons ?? []).join('; ')})`);
+  if (v.ledger !== undefined && fitted.predictions) {
+    const time = new Date().toISOString();
+    const entries: LedgerEntry[] = fitted.predictions.map((p) => ({
+      kind: 'law',
+      key: lawKey(p.N, p.D),
+      label: `N ${p.N}, D ${p.D} (fit of ${path})`,
+      seen: null,
+      target: p.D,
+      N: p.N,
+      predicted: p.loss,
+      band: p.interval,
+      level: p.interval ? 0.95 : null,
+      actual: null,
+      time,
+    }));
+    appendLedger(v.ledger, entries);
+  }
+}
+
+/** The unigram level a sweep's start line records, when the points are sweep's own lines. */
+function sweepUnigram(text: string): number | null {
+  const first = text.trimStart().split(/\r?\n/, 1)[0];
+  if (!first.startsWith('{')) return null;
+  try {
+    const start = JSON.parse(first) as { type?: unknown; unigram?: unknown };
+    return start.type === 'start' && typeof start.unigram === 'number' && start.unigram > 0 ? start.unigram : null;
+  } catch {
+    return null; // parsePoints has already said what is wrong with the line
+  }
 }
 
 /**

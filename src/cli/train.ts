@@ -29,6 +29,8 @@ import {
 import { backendChoice, checkWhole, refuseFlags, RESUMABLE, RESUME_FLAGS, sampling, UsageError, type ParsedFlags } from './flags.ts';
 import { PROBE_MIN_CONTEXT, prober } from './inspect.ts';
 import { emit } from './output.ts';
+import { checkLedgerPath } from './forecast.ts';
+import { runForecasts } from './run-forecasts.ts';
 
 /** The noise scale compares a minibatch's gradient with its first half's. */
 const NOISE_NEEDS_BATCH = "--noise-scale-every compares a minibatch's gradient with its first half's: it needs a batch of 2 or more";
@@ -60,6 +62,8 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
   if (v.probe && v.ctx < PROBE_MIN_CONTEXT && v.resume === undefined && v['init-from'] === undefined)
     throw new UsageError(`--probe needs a context of at least ${PROBE_MIN_CONTEXT} characters (two copies of 2); --ctx is ${text.ctx}`);
   checkWhole(v['noise-scale-every'], 'noise-scale-every', 0);
+  checkWhole(v['forecast-every'], 'forecast-every', 0);
+  if (v.ledger !== undefined) checkLedgerPath(v.ledger);
   if (v['noise-scale-every'] > 0 && v.batch < 2 && v.resume === undefined) throw new UsageError(NOISE_NEEDS_BATCH); // a resumed run's batch is checked once read
   if (v['save-every'] !== undefined) {
     checkWhole(v['save-every'], 'save-every', 0);
@@ -166,6 +170,10 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
     params: total,
     nonEmbeddingParams: nonEmbedding,
     step: run.trainer.step,
+    // The run's whole config, so that a log says what made it (and `forecast --run` knows the planned schedule).
+    model: run.model.config,
+    train: config,
+    corpus: corpusName,
     // The yardsticks: n-gram baselines on this split, and the entropy floor of a synthetic corpus.
     references: referenceLosses(prepared!, corpus.entropyRate),
   });
@@ -175,6 +183,8 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
     throw new UsageError(NOISE_NEEDS_BATCH);
   }
   const probing = v.probe ? await prober(run.model, run.tokenizer) : null; // a probe line after each eval
+  // Forecast lines while it trains, and the ledger's entries once it has ended.
+  const forecasts = runForecasts({ history, trainer, corpus: corpusName, every: v['forecast-every'], ledger: v.ledger ?? null });
   // Without --save-every, the run saves at each evaluation (a resumed run: at its own interval).
   const saveEvery = v.save === undefined ? 0 : (v['save-every'] ?? config.evalEvery);
   let savedAt = trainer.step; // the file resumed from already holds this step
@@ -202,6 +212,7 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
         onStep: (e) => {
           history.losses.push(e.loss);
           emit(e);
+          forecasts.afterStep(e.step);
         },
         onEval: (e) => {
           history.evals.push({ step: e.step, train: e.train, val: e.val });
@@ -222,6 +233,7 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
   }
   await probing?.done();
   await save();
+  forecasts.atEnd();
   emit(summarize(trainer, stats, backend.name));
   disposeRun(run);
 }

@@ -15,7 +15,7 @@
  * - configure_optimizers builds AdamW with two groups, in named_parameters() order: the ≥ 2-D weights
  *   with weight decay, then the rest without; the tied lm_head.weight appears once, as
  *   transformer.wte.weight. optimizer.load_state_dict takes each group's hyperparameters from the file.
- * - get_lr(it) is tabgpt's getLr (workers/train.ts) with lr_decay_iters for maxSteps: the same
+ * - get_lr(it) is tabgpt's getLr (src/core/schedule.ts) with lr_decay_iters for maxSteps: the same
  *   numbers for every update a tabgpt run makes. train.py also takes one update at it = max_iters,
  *   after its last evaluation and never saved, where get_lr would divide by zero if
  *   warmup_iters = lr_decay_iters: lr_decay_iters is one more then.

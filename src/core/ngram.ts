@@ -28,6 +28,8 @@
  * entries) and in a Map of the keys that occur beyond. A pair must pack exactly into a double,
  * so V^n ≤ 2^53.
  */
+import { splitTrainVal } from './batching.ts';
+import { CharTokenizer } from './tokenizer.ts';
 
 /** How unseen pairs get probability: Laplace is add-1, add-k adds k > 0 to every count. */
 export type Smoothing = { kind: 'laplace' } | { kind: 'addk'; k: number };
@@ -203,4 +205,14 @@ export function crossEntropy(model: NgramModel, val: Int32Array): CrossEntropy {
 export function baselines(train: Int32Array, val: Int32Array, vocabSize: number, smoothing: Smoothing): Baselines {
   const [unigram, bigram, trigram] = [1, 2, 3].map((n) => crossEntropy(fitNgram(train, vocabSize, n, smoothing), val));
   return { unigram, bigram, trigram };
+}
+
+/**
+ * The unigram level of a text on its 90/10 split (Laplace, nats/char): the loss a model reaches
+ * by learning character frequencies alone, the early plateau a scaling fit must see past.
+ */
+export function unigramLevel(text: string, blockSize: number): number {
+  const tokenizer = CharTokenizer.fromText(text);
+  const { train, val } = splitTrainVal(tokenizer.encode(text), blockSize);
+  return crossEntropy(fitNgram(train, tokenizer.size, 1, { kind: 'laplace' }), val).nats;
 }

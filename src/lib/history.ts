@@ -4,6 +4,7 @@
  * time: copying a 100k-point array per step would cost more than the step.
  */
 import type { Sampling } from '../core/config.ts';
+import type { Schedule } from '../core/schedule.ts';
 import type { RunInfo } from '../../workers/protocol.ts';
 
 export interface EvalPoint {
@@ -20,6 +21,7 @@ export interface RunRecord {
   tokensPerStep: number; // x in tokens = step × tokensPerStep
   flopsPerStep: number; // x in FLOPs = step × flopsPerStep
   maxSteps: number;
+  schedule: Schedule; // the planned learning-rate schedule: the forecast reads the rest of the run from it
   steps: number[]; // step numbers of the train losses, increasing
   losses: number[]; // minibatch train loss at each of those steps, nats/char
   evals: EvalPoint[];
@@ -35,8 +37,13 @@ export function newRecord(id: number, info: RunInfo, shape: { nLayer: number; nE
     tokensPerStep: info.tokensPerStep,
     flopsPerStep: info.flopsPerStep,
     maxSteps: info.maxSteps,
+    schedule: { ...pickSchedule(info.config.train), maxSteps: info.maxSteps },
     steps: [],
     losses: [],
     evals: [],
   };
+}
+
+function pickSchedule({ learningRate, minLr, warmupSteps, maxSteps }: Schedule): Schedule {
+  return { learningRate, minLr, warmupSteps, maxSteps };
 }

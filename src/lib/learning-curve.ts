@@ -1,22 +1,21 @@
 /**
- * The current run's learning curve on the loss chart: when to refit the final-loss forecast
- * (forecast.ts), the forecast as chart points in the chart's units, and the loss spikes of the
- * run, found step by step as its record grows.
+ * The current run's learning curve on the loss chart: when to refit the forecast of its val loss
+ * (forecast.ts), the forecasts kept at fixed fractions of the run for the predicted-vs-actual
+ * record, the forecast as chart points in the chart's units, and the loss spikes of the run,
+ * found step by step as its record grows.
  */
-import { forecastLoss, SpikeDetector, type CurvePoint, type Forecast } from '../core/forecast.ts';
+import { forecastRun, type CurvePoint, type Forecast } from '../core/forecast.ts';
+import { SpikeDetector } from '../core/spikes.ts';
 import { lossIn, toAxis, xPerStep, type ChartView, type Point } from './chart-series.ts';
 import type { RunRecord } from './history.ts';
 
-/** Post-warm-up losses needed before a forecast is shown: fewer give a band too wide to say anything. */
+/** Losses needed before the first fit is tried: the forecast itself says when it still has too little. */
 export const minForecastPoints = 50;
-
-/** Points handed to the fit at most: it bins them anyway, and sorting 100k points costs a frame. */
-export const maxFitPoints = 4000;
 
 /**
  * Whether to refit after `count` losses when the last fit saw `fitted` (null: none yet). Refits
- * are spaced by max(25, 5% of the losses so far): a fit blocks the main thread for up to a
- * tenth of a second, and a forecast that changes every step would only flicker.
+ * are spaced by max(25, 5% of the losses so far): a forecast that changes every step would only
+ * flicker.
  */
 export function refitDue(fitted: number | null, count: number): boolean {
   if (count < minForecastPoints) return false;
@@ -25,76 +24,59 @@ export function refitDue(fitted: number | null, count: number): boolean {
   return count - fitted >= Math.max(25, 0.05 * count);
 }
 
-/** The losses forecastLoss would fit (after its default warm-up skip: the first 10% of steps). */
-export function postWarmupCount(steps: readonly number[]): number {
-  const last = steps.at(-1) ?? 0;
-  let n = 0;
-  for (let i = steps.length - 1; i >= 0 && steps[i] > 0.1 * last; i--) n++;
-  return n;
-}
-
-/**
- * The final-loss forecast of a record, or null while there are too few losses after warm-up or
- * the fit fails. Long records are thinned evenly first; the band comes from a smaller bootstrap
- * than forecastLoss's default so the fit stays near 0.1 s on the main thread.
- */
-export function forecastRecord(rec: Pick<RunRecord, 'steps' | 'losses' | 'maxSteps'>): Forecast | null {
+/** A record as the forecast reads it: its train losses, its evaluations' val losses and its schedule. */
+function curveOf(rec: Pick<RunRecord, 'steps' | 'losses' | 'evals' | 'schedule'>) {
   const n = Math.min(rec.steps.length, rec.losses.length);
-  if (postWarmupCount(rec.steps.slice(0, n)) < minForecastPoints) return null;
-  const stride = Math.ceil(n / maxFitPoints);
-  const points: CurvePoint[] = [];
-  for (let i = n - 1; i >= 0; i -= stride) {
-    const loss = rec.losses[i];
-    if (Number.isFinite(loss) && loss > 0 && rec.steps[i] > 0) points.push({ step: rec.steps[i], loss });
-  }
-  try {
-    return forecastLoss(points, { maxSteps: Math.max(rec.maxSteps, rec.steps[n - 1]), samples: 40, bins: 32 });
-  } catch {
-    return null; // too few distinct step ranges: the next refit may have them
-  }
+  const steps: CurvePoint[] = [];
+  for (let i = 0; i < n; i++) steps.push({ step: rec.steps[i], loss: rec.losses[i] });
+  return { schedule: rec.schedule, steps, evals: rec.evals.map((e) => ({ step: e.step, loss: e.val })) };
 }
 
 /**
- * What the line under the chart says of a forecast: while the run trains, the final loss it
- * predicts at the planned last step; once done, forecast against the actual train loss. A run
- * stopped early is compared at the step it reached, not with the planned step's forecast.
+ * The forecast of a record's val loss at its planned last step from everything it holds so far
+ * (or up to step `upto`), null before it has minForecastPoints losses. The band's noise part
+ * comes from 60 bootstrap refits (the CLI's 100), so a refit stays near a few hundredths of a
+ * second on the main thread.
+ */
+export function forecastRecord(rec: Pick<RunRecord, 'steps' | 'losses' | 'evals' | 'schedule'>, upto?: number): Forecast | null {
+  if (Math.min(rec.steps.length, rec.losses.length) < minForecastPoints) return null;
+  return forecastRun(curveOf(rec), { samples: 60, ...(upto === undefined ? {} : { upto }) });
+}
+
+/**
+ * What the line under the chart says of a forecast: while the run trains, the val loss it
+ * predicts at the planned last step, or why it predicts none yet; once the run has ended, what the
+ * forecasts kept at 25% and 50% of it said against the val loss it reached.
  */
 export type ForecastReading =
-  | { kind: 'ahead'; at: number; final: number; band: readonly [number, number] }
-  | { kind: 'done'; at: number; final: number; band: readonly [number, number]; actual: number }
-  | { kind: 'stopped'; at: number; planned: number; predicted: number; actual: number };
+  | { kind: 'ahead'; from: number; at: number; final: number; band: readonly [number, number]; level: number }
+  | { kind: 'none'; from: number; at: number; reason: string };
 
-export function forecastReading(
-  f: Pick<Forecast, 'final' | 'band' | 'predict'>,
-  plannedSteps: number,
-  end: { steps: number; trainLoss: number } | null,
-): ForecastReading {
-  if (end === null) return { kind: 'ahead', at: plannedSteps, final: f.final, band: f.band };
-  if (end.steps < plannedSteps)
-    return { kind: 'stopped', at: end.steps, planned: plannedSteps, predicted: f.predict(end.steps), actual: end.trainLoss };
-  return { kind: 'done', at: end.steps, final: f.final, band: f.band, actual: end.trainLoss };
+export function forecastReading(f: Forecast): ForecastReading {
+  if (f.kind === 'none') return { kind: 'none', from: f.step, at: f.target, reason: f.reason };
+  return { kind: 'ahead', from: f.step, at: f.target, final: f.final, band: f.band, level: f.level };
 }
 
 /** A forecast as the chart draws it, in axis coordinates. */
 export interface ForecastShape {
-  curve: Point[]; // the predicted loss from the last step seen to maxSteps
-  band: { x: number; lo: number; hi: number } | null; // the final loss's band at maxSteps
+  curve: Point[]; // the predicted val loss from the step after the last seen to the target
+  band: { x: number; lo: number; hi: number } | null; // the final loss's band at the target
 }
 
 /**
- * The predicted curve from step `from` to `to` in `n` points, spaced evenly on the drawn x axis,
- * and the band at `to`, in the units and log axes of `view`; points an axis cannot show are left out.
+ * The forecast's curve (its points thinned to `n`, spaced evenly on the drawn x axis) and its band
+ * at the target, in the units and log axes of `view`; points an axis cannot show are left out.
  */
 export function forecastShape(
-  f: Pick<Forecast, 'predict' | 'band'>,
-  from: number,
-  to: number,
+  f: Extract<Forecast, { kind: 'forecast' }>,
   rec: Pick<RunRecord, 'tokensPerStep' | 'flopsPerStep'>,
   view: Pick<ChartView, 'x' | 'y' | 'logX' | 'logY'>,
   n = 64,
 ): ForecastShape {
   const k = xPerStep(rec, view.x);
   const curve: Point[] = [];
+  const from = f.step;
+  const to = f.target;
   if (to > from && from > 0) {
     for (let i = 0; i <= n; i++) {
       // Log-spaced steps on a log x axis, so the curve is as smooth at its left as at its right.

@@ -173,20 +173,6 @@ export function formatCount(x: number): string {
   return `${+x.toPrecision(3)}`;
 }
 
-/**
- * Why a fitted law says nothing, or null when it may: a parameter that is not a finite positive
- * number, or an exponent outside (0, 5] (published fits give 0.07–0.5). A sweep whose models are
- * still on the early plateau fits such a law: a sign to train longer, not a law to extrapolate.
- */
-export function degenerateLaw(law: ChinchillaLaw): string | null {
-  const bad = (['E', 'A', 'B', 'alpha', 'beta'] as const).filter((k) => !(Number.isFinite(law[k]) && law[k] > 0));
-  if (bad.length) return `${bad.join(', ')} ${bad.length === 1 ? 'is' : 'are'} not a finite positive number`;
-  const steep = (['alpha', 'beta'] as const).filter((k) => law[k] > 5);
-  if (steep.length)
-    return `${steep.map((k) => `${k === 'alpha' ? 'α' : 'β'} = ${law[k].toPrecision(3)}`).join(' and ')}: no power law is that steep`;
-  return null;
-}
-
 /** Relative error of a prediction, in percent of the actual loss; null until it is trained. */
 export function errorPercent(p: { predicted: number; actual: number | null }): number | null {
   return p.actual === null ? null : (100 * (p.predicted - p.actual)) / p.actual;

@@ -18,7 +18,8 @@ import type {
   SweepToWorker,
 } from '../../workers/protocol.ts';
 import { DEFAULT_SIZES, parseLadder, parseShape, shapeN, sweepConfig, sweepFraction, type Budget } from '../core/sweep.ts';
-import { degenerateLaw, type ExportedFit } from './scaling-chart.ts';
+import { type ExportedFit } from './scaling-chart.ts';
+import { unigramLevel } from '../core/ngram.ts';
 
 export type SweepStatus = 'idle' | 'running' | 'stopping' | 'stopped' | 'done' | 'error';
 
@@ -102,7 +103,8 @@ export class ScalingLab {
 
   readonly progress = $derived(sweepFraction(this.plan, this.finished, this.currentStep));
   readonly running = $derived(this.status === 'running' || this.status === 'stopping');
-  readonly law = $derived<ChinchillaLaw | null>(this.fitted?.law ?? null);
+  /** The fitted law, only where its points pin it down: a fit that is not identifiable is points, not a law. */
+  readonly law = $derived<ChinchillaLaw | null>(this.fitted?.identifiable ? this.fitted.law : null);
 
   /** The lab's own training worker, made on first use: it gets only sweep and fit requests. */
   #link: WorkerLink<SweepFromWorker | FromWorker, SweepToWorker, LabRequest> | null = null;
@@ -218,6 +220,7 @@ export class ScalingLab {
     this.fitting = true;
     this.fitError = null;
     const at = target ? [{ N: target.N, D: target.D }] : [];
+    const plateau = this.#plateau();
     this.#send({ kind: 'fit', prediction: target, points: points.length }, (id) => ({
       type: 'fit',
       id,
@@ -225,7 +228,19 @@ export class ScalingLab {
       at,
       samples: 100,
       seed: 0,
+      plateau,
     }));
+  }
+
+  #unigram: { text: string; blockSize: number; nats: number } | null = null;
+  /** The unigram level of the sweep's corpus (its early plateau), computed once per corpus and context. */
+  #plateau(): number | null {
+    const text = this.#corpusMsg?.text;
+    const blockSize = this.#config?.blockSize;
+    if (text === undefined || blockSize === undefined) return null;
+    if (this.#unigram?.text !== text || this.#unigram.blockSize !== blockSize)
+      this.#unigram = { text, blockSize, nats: unigramLevel(text, blockSize) };
+    return this.#unigram.nats;
   }
 
   /** A fit can be asked for: enough points, and two sizes and two lengths among them. */
@@ -251,9 +266,8 @@ export class ScalingLab {
       this.predictError = 'the target needs a positive number of tokens';
       return;
     }
-    const degenerate = this.fitted ? degenerateLaw(this.fitted.law) : null;
-    if (degenerate) {
-      this.predictError = `the fitted law is degenerate (${degenerate}): train the sweep longer before predicting from it`;
+    if (this.fitted && !this.fitted.identifiable) {
+      this.predictError = `no prediction: the fit is not identifiable (${this.fitted.reasons.join('; ')}); train the sweep longer or on more sizes first`;
       return;
     }
     const tokensPerStep = this.#config.train.batchSize * this.#config.blockSize;
@@ -319,6 +333,8 @@ export class ScalingLab {
       const kept = await this.#store.load<LabSettings, Prediction>();
       if (!kept || this.status !== 'idle' || this.points.length) return;
       const { settings, config, corpus, version: _, ...measured } = kept;
+      // A fit kept before fits said whether they are identifiable is fitted again on demand, not shown as a law.
+      if (measured.fitted && typeof (measured.fitted as Partial<FittedLaw>).identifiable !== 'boolean') measured.fitted = null;
       Object.assign(this, settings, measured);
       this.#config = config;
       this.#corpusMsg = corpus;
@@ -393,7 +409,8 @@ export class ScalingLab {
         this.fits = [...this.fits, { label: `fit ${this.fits.length + 1} (${this.corpus?.name ?? 'corpus'})`, points, fitted }];
         if (req?.kind === 'fit' && req.prediction) {
           const [p] = msg.predictions;
-          this.predictions = [...this.predictions, { ...req.prediction, predicted: p.loss, interval: p.interval }];
+          if (p) this.predictions = [...this.predictions, { ...req.prediction, predicted: p.loss, interval: p.interval }];
+          else this.predictError = `no prediction: the fit is not identifiable (${msg.reasons.join('; ')}); train the sweep longer or on more sizes first`;
         }
         break;
       }

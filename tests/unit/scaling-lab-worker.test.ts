@@ -156,9 +156,11 @@ describe('train.worker sweeps and fits', () => {
     for (const N of [1e3, 3e3, 1e4, 3e4])
       for (const D of [1e4, 3e4, 1e5]) points.push({ N, D, loss: law.E + law.A / N ** law.alpha + law.B / D ** law.beta });
     const fitted = next('fitted');
-    send({ type: 'fit', id: 5, points, at: [{ N: 1e5, D: 1e6 }], samples: 20, seed: 1 });
+    send({ type: 'fit', id: 5, points, at: [{ N: 1e5, D: 1e6 }], samples: 20, seed: 1, plateau: null });
     const f = await fitted;
     expect(f.id).toBe(5);
+    expect(f.identifiable).toBe(true);
+    expect(f.reasons).toEqual([]);
     for (const k of ['E', 'A', 'B', 'alpha', 'beta'] as const) {
       expect(Math.abs(f.law[k] - law[k]) / law[k]).toBeLessThan(1e-2);
       expect(f.intervals[k][0]).toBeLessThanOrEqual(f.intervals[k][1]);
@@ -170,9 +172,22 @@ describe('train.worker sweeps and fits', () => {
     expect(p.interval[1]).toBeGreaterThanOrEqual(p.loss - 1e-9);
   });
 
+  test('fit of points still on the plateau is not identifiable and predicts nothing', async () => {
+    // Two sizes whose losses sit at the unigram level (3.1) and barely move: no law in them.
+    const points = [];
+    for (const N of [1e3, 2e3]) for (const D of [1e4, 2e4, 4e4]) points.push({ N, D, loss: 3.2 - 0.01 * Math.log10(D) - 0.001 * Math.log10(N) });
+    const fitted = next('fitted');
+    send({ type: 'fit', id: 7, points, at: [{ N: 1e5, D: 1e6 }], samples: 20, seed: 1, plateau: 3.1 });
+    const f = await fitted;
+    expect(f.identifiable).toBe(false);
+    expect(f.reasons.join(' ')).toMatch(/only 2 distinct model sizes/);
+    expect(f.reasons.join(' ')).toMatch(/unigram level/);
+    expect(f.predictions).toEqual([]);
+  });
+
   test('fit refuses points it cannot fit, with its id', async () => {
     const refused = next('sweepError');
-    send({ type: 'fit', id: 6, points: [{ N: 1, D: 1, loss: 1 }], at: [], samples: 10, seed: 1 });
+    send({ type: 'fit', id: 6, points: [{ N: 1, D: 1, loss: 1 }], at: [], samples: 10, seed: 1, plateau: null });
     expect(await refused).toMatchObject({ id: 6, during: 'fit' });
   });
 });

@@ -6,7 +6,6 @@ import { chinchilla, kaplanLossN } from '../../src/core/scaling.ts';
 import {
   buildSeries,
   computeOf,
-  degenerateLaw,
   errorPercent,
   fitsCsv,
   formatCount,
@@ -29,17 +28,6 @@ import {
 import type { FittedLaw, SweepPoint } from '../../workers/protocol.ts';
 
 const base = { charsPerToken: 4.3, vocabSize: 65, refD: 1e6, refN: 1e5, fit: null, sweep: [], run: null, verified: [] };
-
-describe('a degenerate fit', () => {
-  test('is named with its reason: a parameter that is not finite and positive, or an exponent past 5', () => {
-    const good = { E: 1.3, A: 400, B: 900, alpha: 0.34, beta: 0.28 };
-    expect(degenerateLaw(good)).toBeNull();
-    expect(degenerateLaw(chinchilla)).toBeNull();
-    expect(degenerateLaw({ ...good, A: Infinity })).toBe('A is not a finite positive number');
-    expect(degenerateLaw({ ...good, alpha: -67, B: NaN })).toBe('B, alpha are not a finite positive number');
-    expect(degenerateLaw({ ...good, alpha: 23.66 })).toBe('α = 23.7: no power law is that steep');
-  });
-});
 
 describe('ladders', () => {
   test('sizes parse as layers x width, with one head per 16 channels unless h says otherwise', () => {
@@ -186,6 +174,8 @@ describe('exports', () => {
   const fitted: FittedLaw = {
     law: { E: 1, A: 2, B: 3, alpha: 0.3, beta: 0.4 },
     converged: true,
+    identifiable: true,
+    reasons: [],
     intervals: { E: [0.9, 1.1], A: [1, 3], B: [2, 4], alpha: [0.2, 0.4], beta: [0.3, 0.5] },
     predictions: [],
   };

@@ -3,6 +3,7 @@
  * main run is untouched.
  */
 import { bootstrapChinchilla } from '../../src/core/fit.ts';
+import { identifyChinchilla } from '../../src/core/identify.ts';
 import { planSweep } from '../../src/core/sweep.ts';
 import type { SweepToWorker } from '../protocol.ts';
 import { runSweep } from '../sweep.ts';
@@ -53,12 +54,15 @@ export function stopSweep() {
 export function fitPoints(msg: Extract<SweepToWorker, { type: 'fit' }>) {
   const b = bootstrapChinchilla(msg.points, { samples: msg.samples, seed: msg.seed, at: msg.at });
   const { E, A, B, alpha, beta } = b.fit;
+  const { identifiable, reasons } = identifyChinchilla(msg.points, b.fit, { intervals: b, plateau: msg.plateau });
   post({
     type: 'fitted',
     id: msg.id,
     law: { E, A, B, alpha, beta },
     converged: b.fit.converged,
+    identifiable,
+    reasons,
     intervals: { E: b.E, A: b.A, B: b.B, alpha: b.alpha, beta: b.beta },
-    predictions: b.predictions,
+    predictions: identifiable ? b.predictions : [],
   });
 }

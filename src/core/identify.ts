@@ -1,0 +1,94 @@
+/**
+ * Whether a fitted L(N, D) = E + A/N^α + B/D^β is a law or only a curve through its points.
+ * A fit always returns numbers; they mean something only if the points span enough of the curve
+ * to pin each parameter down. Decided from the fit itself and its bootstrap, each reason in words:
+ *
+ * - too few distinct N or D: with two sizes, A and α trade off exactly (any α fits two points);
+ * - a parameter at its bound: E → 0 (the points show no floor: the law would fall forever), an
+ *   exponent → 0 (the loss does not depend on N or D here) or beyond 5 (no power law is that steep);
+ * - bootstrap intervals spanning orders of magnitude: resampling the points moves a coefficient by
+ *   a factor of 10⁶ or an exponent by 10×, so the data do not hold it (Besiroglu et al. 2024 read
+ *   Chinchilla's own intervals this way);
+ * - points still on the initial plateau: losses at or above the unigram level carry no scaling,
+ *   since the models have not yet learnt anything a larger model learns better.
+ *
+ * A fit that is not identifiable is drawn as points only: no law, prediction, compute-optimal
+ * allocation or extrapolation comes from it.
+ */
+import type { ChinchillaLaw } from './scaling.ts';
+import type { Interval } from './fit.ts';
+
+export interface Identifiability {
+  identifiable: boolean;
+  reasons: string[]; // empty when identifiable
+}
+
+/** An exponent below this is "no dependence". */
+export const MIN_EXPONENT = 0.02;
+/** An exponent above this is no power law. */
+export const MAX_EXPONENT = 5;
+/** E below this share of the smallest loss is E at its bound, 0. */
+export const E_FLOOR_SHARE = 0.01;
+/** A coefficient's bootstrap interval wider than this factor does not pin it. */
+export const MAX_COEFFICIENT_SPAN = 1e6;
+/** An exponent's bootstrap interval wider than this factor does not pin it. */
+export const MAX_EXPONENT_SPAN = 10;
+
+export interface IdentifyOptions {
+  intervals?: Pick<Record<keyof ChinchillaLaw, Interval>, 'A' | 'B' | 'alpha' | 'beta'> | null; // bootstrap intervals, when measured
+  plateau?: number | null; // the unigram loss of the corpus (nats/char), when known
+}
+
+const NAMES: Record<keyof ChinchillaLaw, string> = { E: 'E', A: 'A', B: 'B', alpha: 'α', beta: 'β' };
+
+function fmt(x: number): string {
+  return Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(1) : String(Number(x.toPrecision(3)));
+}
+
+/** The reasons a fit of L(N, D) to `points` cannot be trusted as a law, if any. */
+export function identifyChinchilla(
+  points: readonly { N: number; D: number; loss: number }[],
+  law: ChinchillaLaw,
+  opts: IdentifyOptions = {},
+): Identifiability {
+  const reasons: string[] = [];
+  const distinctN = new Set(points.map((p) => p.N)).size;
+  const distinctD = new Set(points.map((p) => p.D)).size;
+  if (distinctN < 3) reasons.push(`only ${distinctN} distinct model size${distinctN === 1 ? '' : 's'} (N): A and α need 3 or more`);
+  if (distinctD < 3) reasons.push(`only ${distinctD} distinct token count${distinctD === 1 ? '' : 's'} (D): B and β need 3 or more`);
+  const bad = (Object.keys(NAMES) as (keyof ChinchillaLaw)[]).filter((k) => !(Number.isFinite(law[k]) && law[k] > 0));
+  if (bad.length) reasons.push(`${bad.map((k) => NAMES[k]).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not a finite positive number`);
+  const minLoss = Math.min(...points.map((p) => p.loss));
+  if (Number.isFinite(law.E) && law.E > 0 && law.E < E_FLOOR_SHARE * minLoss)
+    reasons.push(`E → 0 (E = ${fmt(law.E)}): the points show no floor, so the law would fall without limit`);
+  for (const k of ['alpha', 'beta'] as const) {
+    const x = law[k];
+    if (!(Number.isFinite(x) && x > 0)) continue;
+    if (x < MIN_EXPONENT) reasons.push(`${NAMES[k]} → 0 (${NAMES[k]} = ${fmt(x)}): the loss hardly depends on ${k === 'alpha' ? 'N' : 'D'} in these points`);
+    if (x > MAX_EXPONENT) reasons.push(`${NAMES[k]} = ${fmt(x)}: no power law is that steep`);
+  }
+  const iv = opts.intervals;
+  if (iv) {
+    for (const k of ['A', 'B'] as const) {
+      const [lo, hi] = iv[k];
+      if (!(lo > 0) || !(hi / lo <= MAX_COEFFICIENT_SPAN))
+        reasons.push(`${k}'s bootstrap interval [${fmt(lo)}, ${fmt(hi)}] spans ${lo > 0 && Number.isFinite(hi / lo) ? `${Math.round(Math.log10(hi / lo))} orders of magnitude` : 'everything'}: the points do not pin it`);
+    }
+    for (const k of ['alpha', 'beta'] as const) {
+      const [lo, hi] = iv[k];
+      if (!(lo > 0) || !(hi / lo <= MAX_EXPONENT_SPAN))
+        reasons.push(`${NAMES[k]}'s bootstrap interval [${fmt(lo)}, ${fmt(hi)}] spans more than a factor of ${MAX_EXPONENT_SPAN}: the points do not pin it`);
+    }
+  }
+  const plateau = opts.plateau;
+  if (plateau != null && plateau > 0) {
+    const above = points.filter((p) => p.loss >= plateau);
+    const below = points.filter((p) => p.loss < plateau);
+    const belowN = new Set(below.map((p) => p.N)).size;
+    if (above.length > 0 && (below.length < 5 || belowN < 3))
+      reasons.push(
+        `${above.length} of ${points.length} points are at or above the unigram level (${fmt(plateau)} nats/char), still on the initial plateau; below it only ${below.length} point${below.length === 1 ? '' : 's'} from ${belowN} size${belowN === 1 ? '' : 's'} remain`,
+      );
+  }
+  return { identifiable: reasons.length === 0, reasons };
+}

@@ -1,0 +1,76 @@
+import { describe, expect, test } from 'vitest';
+import { bootstrapChinchilla } from '../../src/core/fit.ts';
+import { identifyChinchilla } from '../../src/core/identify.ts';
+import { chinchillaLoss } from '../../src/core/scaling.ts';
+import { Rng } from '../../src/core/rng.ts';
+
+const law = { E: 1.3, A: 40, B: 90, alpha: 0.5, beta: 0.45 };
+
+/** A grid of points from `law`, times exp(noise·z). */
+function grid(Ns: number[], Ds: number[], noise = 0, seed = 1) {
+  const rng = new Rng(seed);
+  return Ns.flatMap((N) => Ds.map((D) => ({ N, D, loss: chinchillaLoss(law, N, D) * Math.exp(noise * rng.normal()) })));
+}
+
+const wide = grid([1e4, 3e4, 1e5, 3e5], [1e5, 3e5, 1e6, 3e6]);
+
+describe('identifiability of an L(N, D) fit', () => {
+  test('a fit to points that span the curve is a law', () => {
+    const pts = grid([1e4, 3e4, 1e5, 3e5], [1e5, 3e5, 1e6, 3e6], 0.005);
+    const b = bootstrapChinchilla(pts, { samples: 40, seed: 1 });
+    expect(identifyChinchilla(pts, b.fit, { intervals: b, plateau: 3.1 })).toEqual({ identifiable: true, reasons: [] });
+  });
+
+  test('too few distinct sizes or token counts', () => {
+    const two = grid([1e4, 1e5], [1e5, 3e5, 1e6]);
+    const r = identifyChinchilla(two, law);
+    expect(r.identifiable).toBe(false);
+    expect(r.reasons).toEqual(['only 2 distinct model sizes (N): A and α need 3 or more']);
+    const oneD = grid([1e4, 3e4, 1e5], [1e6]);
+    expect(identifyChinchilla(oneD, law).reasons).toEqual(['only 1 distinct token count (D): B and β need 3 or more']);
+  });
+
+  test('E at its bound, 0', () => {
+    const r = identifyChinchilla(wide, { ...law, E: 2e-18 });
+    expect(r.reasons).toEqual(['E → 0 (E = 2.0e-18): the points show no floor, so the law would fall without limit']);
+    expect(identifyChinchilla(wide, { ...law, E: 0.05 }).identifiable).toBe(true); // small but a floor
+  });
+
+  test('an exponent at 0 or past 5, and parameters that are not finite and positive', () => {
+    expect(identifyChinchilla(wide, { ...law, alpha: 0.01 }).reasons).toEqual([
+      'α → 0 (α = 0.01): the loss hardly depends on N in these points',
+    ]);
+    expect(identifyChinchilla(wide, { ...law, beta: 23.66 }).reasons).toEqual(['β = 23.7: no power law is that steep']);
+    expect(identifyChinchilla(wide, { ...law, A: Infinity, B: NaN }).reasons).toEqual(['A, B are not a finite positive number']);
+  });
+
+  test('bootstrap intervals spanning orders of magnitude', () => {
+    const intervals = { A: [1.18, 2.7e68] as [number, number], B: [10, 100] as [number, number], alpha: [0.3, 0.6] as [number, number], beta: [0.01, 0.9] as [number, number] };
+    expect(identifyChinchilla(wide, law, { intervals }).reasons).toEqual([
+      "A's bootstrap interval [1.18, 2.7e+68] spans 68 orders of magnitude: the points do not pin it",
+      "β's bootstrap interval [0.01, 0.9] spans more than a factor of 10: the points do not pin it",
+    ]);
+  });
+
+  test('points still on the initial plateau', () => {
+    // Only the largest model's last points are below the unigram level.
+    const pts = wide.map((p) => ({ ...p, loss: p.N === 3e5 && p.D >= 1e6 ? 2.5 : 3.2 }));
+    const r = identifyChinchilla(pts, law, { plateau: 3.1 });
+    expect(r.reasons).toEqual([
+      '14 of 16 points are at or above the unigram level (3.1 nats/char), still on the initial plateau; below it only 2 points from 1 size remain',
+    ]);
+    expect(identifyChinchilla(pts, law, { plateau: null }).identifiable).toBe(true); // unknown plateau: not judged
+  });
+
+  test('a sweep of tiny models that stopped on the plateau fits a degenerate law, and is told so', () => {
+    // What a 100k-token sweep of 1x16…2x48 on Moby-Dick looks like: losses from 3.3 to 2.7, barely separated by N.
+    const rng = new Rng(3);
+    const pts = [1.2e3, 3.5e3, 2.4e4, 5.5e4].flatMap((N, i) =>
+      [3.4e4, 6.8e4, 1.02e5].map((D, j) => ({ N, D, loss: 3.3 - 0.12 * j - 0.08 * i + 0.01 * rng.normal() })),
+    );
+    const b = bootstrapChinchilla(pts, { samples: 40, seed: 0 });
+    const r = identifyChinchilla(pts, b.fit, { intervals: b, plateau: 3.1176 });
+    expect(r.identifiable).toBe(false);
+    expect(r.reasons.length).toBeGreaterThan(0);
+  });
+});
