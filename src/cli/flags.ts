@@ -258,7 +258,10 @@ export const COMMANDS = {
       bootstrap: { type: 'number', help: `resamples for the intervals (0: none; at most ${MAX_BOOTSTRAP})`, default: '200' },
       predict: { type: 'string', help: 'predict the loss at N:D pairs, comma-separated (e.g. 1.2e6:3e5), with bootstrap intervals' },
       seed: { type: 'number', help: 'seed of the resampling (0 to 4294967295)', default: '0' },
-      ledger: { type: 'string', help: "append --predict's predictions to this JSON Lines file; train --ledger with the same file settles them" },
+      ledger: {
+        type: 'string',
+        help: "append --predict's predictions to this JSON Lines file; train --ledger with the same file settles them",
+      },
     },
   },
   forecast: {
@@ -270,7 +273,7 @@ export const COMMANDS = {
     },
   },
   backtest: {
-    help: "forecast each run of a bank at 10%, 25%, 50% and 75% of its steps and set it against the val loss it reached: error and coverage per cut",
+    help: 'forecast each run of a bank at 10%, 25%, 50% and 75% of its steps and set it against the val loss it reached: error and coverage per cut',
     flags: {
       runs: { type: 'string', help: 'a folder of run logs (*.jsonl or *.jsonl.gz, as train prints them)', default: 'datasets/runs' },
       level: { type: 'number', help: "the band's central coverage, in (0, 1)", default: '0.9' },

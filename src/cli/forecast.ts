@@ -39,7 +39,8 @@ function checkLevel(level: number) {
 /** A run's log, gzipped or not; bad contents are a UsageError naming the file. */
 export function readRunLog(path: string, flag: string): RunLog {
   checkInputFile(path, flag);
-  if (statSync(path).size > MAX_LOG_BYTES) throw new UsageError(`--${flag} ${path} is over ${MAX_LOG_BYTES / 1e9} GB: not a log train writes`);
+  if (statSync(path).size > MAX_LOG_BYTES)
+    throw new UsageError(`--${flag} ${path} is over ${MAX_LOG_BYTES / 1e9} GB: not a log train writes`);
   let bytes: Buffer = readFileSync(path);
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
@@ -61,8 +62,7 @@ export function forecast({ values: v, text }: ParsedFlags<'forecast'>) {
   checkLevel(v.level);
   if (v.upto !== undefined) checkWhole(v.upto, 'upto', 1);
   const log = readRunLog(path, 'run');
-  if (v.upto !== undefined && v.upto > log.lastStep)
-    throw new UsageError(`--upto ${text.upto}: the log ends at step ${log.lastStep}`);
+  if (v.upto !== undefined && v.upto > log.lastStep) throw new UsageError(`--upto ${text.upto}: the log ends at step ${log.lastStep}`);
   emit(forecastLine(forecastRun(log, { level: v.level, ...(v.upto === undefined ? {} : { upto: v.upto }) })));
 }
 
@@ -80,7 +80,8 @@ export function backtest({ values: v }: ParsedFlags<'backtest'>) {
     if (log.finalVal === null) skipped.push(f);
     else runs.push({ name: f.replace(/\.jsonl(\.gz)?$/, ''), log });
   }
-  if (runs.length === 0) throw new UsageError(`--runs ${dir}: no finished run logs (*.jsonl, *.jsonl.gz with an evaluation at the last step)`);
+  if (runs.length === 0)
+    throw new UsageError(`--runs ${dir}: no finished run logs (*.jsonl, *.jsonl.gz with an evaluation at the last step)`);
   const items = backtestItems(runs, { level: v.level, cuts: BACKTEST_CUTS });
   if (v.items)
     for (const i of items)
@@ -115,9 +116,15 @@ export function readLedger(path: string, flag: string): LedgerEntry[] {
         throw new UsageError(`--${flag} ${path}, line ${i + 1}: not JSON (a ledger holds one entry a line)`);
       }
       const r = e as Partial<LedgerEntry> & { type?: unknown };
-      if (r?.type !== 'ledger' || (r.kind !== 'forecast' && r.kind !== 'law') || typeof r.key !== 'string' || typeof r.predicted !== 'number')
+      if (
+        r?.type !== 'ledger' ||
+        (r.kind !== 'forecast' && r.kind !== 'law') ||
+        typeof r.key !== 'string' ||
+        typeof r.predicted !== 'number'
+      )
         throw new UsageError(`--${flag} ${path}, line ${i + 1}: not a ledger entry`);
-      out.push(r as LedgerEntry);
+      const { type: _, ...entry } = r;
+      out.push(entry as LedgerEntry);
     });
   return out;
 }

@@ -210,7 +210,13 @@ export function parsePoints(text: string, source: string): Point[] {
  * predictions at the asked (N, D) pairs: only from a law that is. `plateau`: the corpus's unigram
  * level, when known.
  */
-function fitLaw(points: { N: number; D: number; loss: number }[], samples: number, seed: number, at: { N: number; D: number }[] = [], plateau: number | null = null) {
+function fitLaw(
+  points: { N: number; D: number; loss: number }[],
+  samples: number,
+  seed: number,
+  at: { N: number; D: number }[] = [],
+  plateau: number | null = null,
+) {
   const law = fitChinchilla(points);
   const { E, A, B, alpha, beta } = law;
   const intervals = samples > 0 ? bootstrapChinchilla(points, { samples, seed, at }) : null;
@@ -253,7 +259,7 @@ export function fit({ values: v, text }: ParsedFlags<'fit'>) {
   checkSeed(v.seed, text);
   const at = predictAt(v.predict);
   if (v.ledger !== undefined) {
-    if (at.length === 0) throw new UsageError('--ledger keeps --predict\'s predictions: give --predict too');
+    if (at.length === 0) throw new UsageError("--ledger keeps --predict's predictions: give --predict too");
     checkLedgerPath(v.ledger);
   }
   checkPointsFile(path);

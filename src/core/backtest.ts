@@ -5,8 +5,12 @@
  * the outcome (coverage), both for the forecast as shipped and leave-one-run-out (the misfit part
  * of each run's band measured on the other runs only: what a run never seen can expect).
  * `calibrate` turns the errors into the misfit table (MISFIT in forecast.ts).
+ *
+ * Each forecast is made once, with the noise part of its band alone; the misfit part is added
+ * here from whichever table is being judged, by the same rule the forecast ships with
+ * (bandHalfWidth), so calibrating and judging never disagree about which bands are too wide.
  */
-import { forecastRun, misfitAt, normalQuantile, type Forecast, type Tuning } from './forecast.ts';
+import { bandHalfWidth, forecastRun, MISFIT, normalQuantile, type Forecast, type Tuning } from './forecast.ts';
 import { quantile } from './fit.ts';
 import type { RunLog } from './run-log.ts';
 
@@ -16,22 +20,23 @@ export interface BacktestItem {
   run: string;
   cut: number; // fraction of the planned steps seen
   step: number; // the last step seen
+  target: number;
   actual: number; // the run's val loss at its planned last step
-  forecast: Forecast;
-  logError: number | null; // log(forecast / actual); null when refused
+  forecast: Forecast; // with the noise part of the band only
+  logError: number | null; // log(forecast / actual); null when the law made none
   noise: number | null; // the band's noise part (σ of log loss)
 }
 
 export interface BacktestRow {
   cut: number;
   runs: number;
-  forecasts: number;
-  refused: number;
+  forecasts: number; // made, as shipped
+  refused: number; // a reason instead of a number, as shipped
   medianAbsError: number | null; // |forecast/actual − 1|, median over the forecasts made
   bias: number | null; // mean of forecast/actual − 1
-  coverage: number | null; // share of the forecasts whose band held the outcome, as shipped
-  looCoverage: number | null; // the same with each run's misfit part calibrated on the other runs
-  misfit: number | null; // σ of log error this cut's errors call for (calibrate)
+  coverage: number | null; // share of the forecasts made whose band held the outcome, as shipped
+  looCoverage: number | null; // the same with each run's misfit table calibrated on the other runs
+  misfit: number | null; // the σ of log error this cut's errors call for (calibrate)
 }
 
 export interface BacktestOptions {
@@ -41,19 +46,21 @@ export interface BacktestOptions {
   tuning?: Partial<Tuning>;
 }
 
-/** Forecasts every run at every cut. Runs that never reached their planned last step are left out by the caller. */
+/** Forecasts every run at every cut. Every run must have its outcome (an evaluation at its last planned step). */
 export function backtestItems(runs: { name: string; log: RunLog }[], opts: BacktestOptions = {}): BacktestItem[] {
   const items: BacktestItem[] = [];
   for (const { name, log } of runs) {
-    if (log.finalVal === null) throw new RangeError(`${name}: the run did not reach its planned last step (${log.schedule.maxSteps}), so it has no outcome`);
+    if (log.finalVal === null)
+      throw new RangeError(`${name}: the run did not reach its planned last step (${log.schedule.maxSteps}), so it has no outcome`);
     for (const cut of opts.cuts ?? BACKTEST_CUTS) {
       const upto = Math.round(cut * log.schedule.maxSteps);
-      const forecast = forecastRun(log, { upto, level: opts.level, samples: opts.samples, tuning: opts.tuning });
+      const forecast = forecastRun(log, { upto, level: opts.level, samples: opts.samples, tuning: opts.tuning, misfit: false });
       const made = forecast.kind === 'forecast';
       items.push({
         run: name,
         cut,
         step: upto,
+        target: log.schedule.maxSteps,
         actual: log.finalVal,
         forecast,
         logError: made ? Math.log(forecast.final / log.finalVal) : null,
@@ -64,8 +71,15 @@ export function backtestItems(runs: { name: string; log: RunLog }[], opts: Backt
   return items;
 }
 
+/** Whether an item's band, with the misfit of `table`, is made (not too wide) and holds its outcome. */
+function judge(i: BacktestItem, level: number, table: readonly (readonly [number, number])[]): { made: boolean; held: boolean } {
+  if (i.logError === null) return { made: false, held: false };
+  const h = bandHalfWidth(i.noise!, i.step / i.target, level, table);
+  return h === null ? { made: false, held: false } : { made: true, held: Math.abs(i.logError) <= h };
+}
+
 /**
- * The misfit σ at a cut from its forecasts' log errors: the one that makes `level` of the bands
+ * The misfit σ at a cut from its forecasts' log errors: the least that makes `level` of the bands
  * hold the outcome given each forecast's own noise part (found by bisection), so a heavy tail
  * widens it as much as it must.
  */
@@ -85,48 +99,47 @@ export function misfitFor(errors: { logError: number; noise: number }[], level: 
   return hi;
 }
 
-/** The misfit table (fraction seen → σ) that makes each cut's bands hold at `level`, ending at 0 at the run's end. */
+function errorsAt(items: BacktestItem[], cut: number) {
+  return items.filter((i) => i.cut === cut && i.logError !== null).map((i) => ({ logError: i.logError!, noise: i.noise! }));
+}
+
+/** The misfit table (fraction seen → σ) that makes each cut's bands hold at `level`, never narrower for less seen, 0 at the end. */
 export function calibrate(items: BacktestItem[], level = 0.9): [number, number][] {
   const cuts = [...new Set(items.map((i) => i.cut))].sort((a, b) => a - b);
-  const table: [number, number][] = cuts.map((cut) => [cut, misfitFor(madeAt(items, cut), level)]);
-  // Less seen is never surer: the table only rises toward the start.
+  const table: [number, number][] = cuts.map((cut) => [cut, misfitFor(errorsAt(items, cut), level)]);
   for (let i = table.length - 2; i >= 0; i--) table[i][1] = Math.max(table[i][1], table[i + 1][1]);
   return [...table, [1, 0]];
 }
 
-function madeAt(items: BacktestItem[], cut: number, exceptRun?: string) {
-  return items
-    .filter((i) => i.cut === cut && i.logError !== null && i.run !== exceptRun)
-    .map((i) => ({ logError: i.logError!, noise: i.noise! }));
-}
-
-/** The per-cut table of a backtest's items. */
-export function backtestTable(items: BacktestItem[], level = 0.9): BacktestRow[] {
+/** The per-cut table of a backtest's items, judged with `table` (the shipped MISFIT unless given). */
+export function backtestTable(items: BacktestItem[], level = 0.9, table: readonly (readonly [number, number])[] = MISFIT): BacktestRow[] {
   const cuts = [...new Set(items.map((i) => i.cut))].sort((a, b) => a - b);
-  const z = normalQuantile((1 + level) / 2);
   const runs = [...new Set(items.map((i) => i.run))];
-  // Leave one run out: each run's misfit table from the others' errors.
-  const looTables = new Map(runs.map((r) => [r, calibrate(items.filter((i) => i.run !== r), level)]));
+  const looTables = new Map(
+    runs.map((r) => [
+      r,
+      calibrate(
+        items.filter((i) => i.run !== r),
+        level,
+      ),
+    ]),
+  );
   return cuts.map((cut) => {
     const at = items.filter((i) => i.cut === cut);
-    const made = at.filter((i) => i.forecast.kind === 'forecast');
-    const share = (pred: (i: BacktestItem) => boolean) => (made.length ? made.filter(pred).length / made.length : null);
-    const abs = Float64Array.from(made, (i) => Math.abs(Math.exp(i.logError!) - 1)).sort();
+    const shipped = at.map((i) => ({ i, ...judge(i, level, table) }));
+    const made = shipped.filter((j) => j.made);
+    const loo = at.map((i) => judge(i, level, looTables.get(i.run)!)).filter((j) => j.made);
+    const ratios = made.map((j) => Math.exp(j.i.logError!) - 1);
     return {
       cut,
       runs: at.length,
       forecasts: made.length,
       refused: at.length - made.length,
-      medianAbsError: made.length ? quantile(abs, 0.5) : null,
-      bias: made.length ? made.reduce((t, i) => t + Math.exp(i.logError!) - 1, 0) / made.length : null,
-      coverage: share((i) => i.forecast.kind === 'forecast' && i.forecast.band[0] <= i.actual && i.actual <= i.forecast.band[1]),
-      looCoverage: share((i) => {
-        const f = i.forecast.kind === 'forecast' ? i.forecast : null;
-        if (!f) return false;
-        const sd = Math.hypot(i.noise!, misfitAt(f.step / f.target, looTables.get(i.run)!));
-        return Math.abs(i.logError!) <= z * sd;
-      }),
-      misfit: made.length ? misfitFor(madeAt(items, cut), level) : null,
+      medianAbsError: ratios.length ? quantile(Float64Array.from(ratios, Math.abs).sort(), 0.5) : null,
+      bias: ratios.length ? ratios.reduce((t, x) => t + x, 0) / ratios.length : null,
+      coverage: made.length ? made.filter((j) => j.held).length / made.length : null,
+      looCoverage: loo.length ? loo.filter((j) => j.held).length / loo.length : null,
+      misfit: errorsAt(items, cut).length ? misfitFor(errorsAt(items, cut), level) : null,
     };
   });
 }

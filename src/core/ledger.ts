@@ -93,7 +93,10 @@ export const LEDGER_CUTS = [0.25, 0.5] as const;
  * planned steps (where a forecast was made; a reason instead of a number predicts nothing), set
  * against `actual`, its val loss at the last step. `key` names the run, the same for a run loaded again.
  */
-export function forecastEntries(run: RunCurve, { key, label, actual, time }: { key: string; label: string; actual: number; time: string }): LedgerEntry[] {
+export function forecastEntries(
+  run: RunCurve,
+  { key, label, actual, time }: { key: string; label: string; actual: number; time: string },
+): LedgerEntry[] {
   const target = run.schedule.maxSteps;
   const lastSeen = Math.max(run.steps.at(-1)?.step ?? 0, 0);
   const out: LedgerEntry[] = [];
@@ -102,7 +105,19 @@ export function forecastEntries(run: RunCurve, { key, label, actual, time }: { k
     if (upto > lastSeen) continue;
     const f = forecastRun(run, { upto });
     if (f.kind !== 'forecast') continue;
-    out.push({ kind: 'forecast', key: `${key} @${cut}`, label, seen: f.step, target, N: null, predicted: f.final, band: f.band, level: f.level, actual, time });
+    out.push({
+      kind: 'forecast',
+      key: `${key} @${cut}`,
+      label,
+      seen: f.step,
+      target,
+      N: null,
+      predicted: f.final,
+      band: f.band,
+      level: f.level,
+      actual,
+      time,
+    });
   }
   return out;
 }

@@ -33,7 +33,8 @@ export function parseRunLog(text: string, name = 'the log'): RunLog {
     if (e === null || typeof e !== 'object') throw new RunLogError(`${name}, line ${i + 1}: not a JSON object`);
     const num = (k: string) => {
       const v = e[k];
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new RunLogError(`${name}, line ${i + 1}: ${String(e.type)} line without a finite "${k}"`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new RunLogError(`${name}, line ${i + 1}: ${String(e.type)} line without a finite "${k}"`);
       return v;
     };
     switch (e.type) {

@@ -22,6 +22,7 @@ export interface RunRecord {
   flopsPerStep: number; // x in FLOPs = step × flopsPerStep
   maxSteps: number;
   schedule: Schedule; // the planned learning-rate schedule: the forecast reads the rest of the run from it
+  configKey: string; // the run's whole config as JSON: the same run, loaded again, has the same key
   steps: number[]; // step numbers of the train losses, increasing
   losses: number[]; // minibatch train loss at each of those steps, nats/char
   evals: EvalPoint[];
@@ -38,6 +39,7 @@ export function newRecord(id: number, info: RunInfo, shape: { nLayer: number; nE
     flopsPerStep: info.flopsPerStep,
     maxSteps: info.maxSteps,
     schedule: { ...pickSchedule(info.config.train), maxSteps: info.maxSteps },
+    configKey: JSON.stringify(info.config),
     steps: [],
     losses: [],
     evals: [],

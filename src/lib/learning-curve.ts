@@ -25,7 +25,7 @@ export function refitDue(fitted: number | null, count: number): boolean {
 }
 
 /** A record as the forecast reads it: its train losses, its evaluations' val losses and its schedule. */
-function curveOf(rec: Pick<RunRecord, 'steps' | 'losses' | 'evals' | 'schedule'>) {
+export function curveOf(rec: Pick<RunRecord, 'steps' | 'losses' | 'evals' | 'schedule'>) {
   const n = Math.min(rec.steps.length, rec.losses.length);
   const steps: CurvePoint[] = [];
   for (let i = 0; i < n; i++) steps.push({ step: rec.steps[i], loss: rec.losses[i] });

@@ -410,7 +410,8 @@ export class ScalingLab {
         if (req?.kind === 'fit' && req.prediction) {
           const [p] = msg.predictions;
           if (p) this.predictions = [...this.predictions, { ...req.prediction, predicted: p.loss, interval: p.interval }];
-          else this.predictError = `no prediction: the fit is not identifiable (${msg.reasons.join('; ')}); train the sweep longer or on more sizes first`;
+          else
+            this.predictError = `no prediction: the fit is not identifiable (${msg.reasons.join('; ')}); train the sweep longer or on more sizes first`;
         }
         break;
       }

@@ -45,11 +45,16 @@ describe('identifiability of an L(N, D) fit', () => {
   });
 
   test('bootstrap intervals spanning orders of magnitude', () => {
-    const intervals = { A: [1.18, 2.7e68] as [number, number], B: [10, 100] as [number, number], alpha: [0.3, 0.6] as [number, number], beta: [0.01, 0.9] as [number, number] };
+    const iv = (x: number, y: number): [number, number] => [x, y];
+    const intervals = { A: iv(1.18, 2.7e68), B: iv(10, 100), alpha: iv(0.05, 2), beta: iv(0.01, 0.9) };
     expect(identifyChinchilla(wide, law, { intervals }).reasons).toEqual([
       "A's bootstrap interval [1.18, 2.7e+68] spans 68 orders of magnitude: the points do not pin it",
-      "β's bootstrap interval [0.01, 0.9] spans more than a factor of 10: the points do not pin it",
+      "α's bootstrap interval [0.05, 2] spans more than a factor of 30: the points do not pin it",
+      "β's bootstrap interval [0.01, 0.9] reaches 0: the points do not show that the loss depends on D",
     ]);
+    // The README's Moby-Dick sweep: E reaching 0 and α over a factor of 11 still make a law.
+    const moby = { A: iv(3.89, 31474), B: iv(11.1, 179), alpha: iv(0.111, 1.23), beta: iv(0.128, 0.44) };
+    expect(identifyChinchilla(wide, law, { intervals: moby }).identifiable).toBe(true);
   });
 
   test('points still on the initial plateau', () => {

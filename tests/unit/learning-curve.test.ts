@@ -2,13 +2,13 @@ import { describe, expect, test } from 'vitest';
 import { Rng } from '../../src/core/rng.ts';
 import type { ChartView } from '../../src/lib/chart-series.ts';
 import type { RunRecord } from '../../src/lib/history.ts';
+import { forecastRun, scheduleAreas, TUNING, type Forecast } from '../../src/core/forecast.ts';
 import {
+  curveOf,
   forecastReading,
   forecastRecord,
   forecastShape,
-  maxFitPoints,
   minForecastPoints,
-  postWarmupCount,
   refitDue,
   SpikeWatch,
   spikePoints,
@@ -16,10 +16,18 @@ import {
 
 const curve = (step: number) => 1.5 + (5 / step) ** 0.4;
 
-/** A record of `n` steps of the curve with multiplicative noise, 20 tokens and 1e6 FLOPs a step. */
-function record(n: number, { noise = 0.03, seed = 1, maxSteps = 2000 } = {}): RunRecord {
+const schedule = { learningRate: 3e-3, minLr: 3e-4, warmupSteps: 100, maxSteps: 2000 };
+
+/**
+ * A record of `n` steps with multiplicative noise, 20 tokens and 1e6 FLOPs a step: the spike tests'
+ * curve, or with `law`, the forecast's own law (val 0.02 above train, evaluated every 100 steps).
+ */
+function record(n: number, { noise = 0.03, seed = 1, maxSteps = 2000, law = false } = {}): RunRecord {
   const rng = new Rng(seed);
   const steps = Array.from({ length: n }, (_, i) => i + 1);
+  const s = { ...schedule, maxSteps };
+  const { S1, S2 } = scheduleAreas(s, maxSteps);
+  const train = (k: number) => (law ? 3.5 - 0.2 * Math.log(S1[k]) - TUNING.priorC * S2[k] : curve(k));
   return {
     id: 1,
     label: '#1',
@@ -28,9 +36,11 @@ function record(n: number, { noise = 0.03, seed = 1, maxSteps = 2000 } = {}): Ru
     tokensPerStep: 20,
     flopsPerStep: 1e6,
     maxSteps,
+    schedule: s,
+    configKey: '{}',
     steps,
-    losses: steps.map((s) => curve(s) * Math.exp(noise * rng.normal())),
-    evals: [],
+    losses: steps.map((k) => train(k) * Math.exp(noise * rng.normal())),
+    evals: steps.filter((k) => k % 100 === 0).map((k) => ({ step: k, train: train(k), val: train(k) + 0.02 })),
   };
 }
 
@@ -62,40 +72,42 @@ describe('refitDue', () => {
 });
 
 describe('forecastRecord', () => {
-  test('none until 50 losses after the first 10% of steps', () => {
-    expect(postWarmupCount([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])).toBe(9);
-    expect(forecastRecord(record(40))).toBeNull();
-  });
-
-  test('brackets the true final loss of a noisy curve', () => {
-    const f = forecastRecord(record(600))!;
-    expect(f).not.toBeNull();
+  test('none until 50 losses, then the forecast of its train losses, evaluations and schedule', () => {
+    expect(forecastRecord(record(minForecastPoints - 1, { law: true }))).toBeNull();
+    const rec = record(700, { law: true });
+    const f = forecastRecord(rec)!;
+    if (f.kind !== 'forecast') throw new Error(f.reason);
+    const { S1, S2 } = scheduleAreas(rec.schedule, 2000);
+    expect(Math.abs(f.final / (3.5 - 0.2 * Math.log(S1[2000]) - TUNING.priorC * S2[2000] + 0.02) - 1)).toBeLessThan(0.01);
     expect(f.band[0]).toBeLessThanOrEqual(f.final);
     expect(f.band[1]).toBeGreaterThanOrEqual(f.final);
-    expect(Math.abs(f.final / curve(2000) - 1)).toBeLessThan(0.03);
+    // The same forecast the CLI makes of the same losses (60 bootstrap refits here, as the page does).
+    expect(f.final).toBe((forecastRun(curveOf(rec), { samples: 60 }) as Extract<Forecast, { kind: 'forecast' }>).final);
   });
 
-  test('thins a long record evenly, from its last step back, before fitting', () => {
-    const long = record(50_000, { maxSteps: 100_000 });
-    const f = forecastRecord(long);
-    expect(f).not.toBeNull();
-    // The same forecast as the record of every k-th step counted back from the last, which is short enough to fit whole.
-    const k = Math.ceil(long.steps.length / maxFitPoints);
-    const keep = long.steps.map((_, i) => i).filter((i) => (long.steps.length - 1 - i) % k === 0);
-    expect(keep.length).toBeLessThanOrEqual(maxFitPoints);
-    const thinned = forecastRecord({ ...long, steps: keep.map((i) => long.steps[i]), losses: keep.map((i) => long.losses[i]) })!;
-    expect(f!.final).toBe(thinned.final);
-    expect(f!.band).toEqual(thinned.band);
+  test('forecasts from a given step, as the ledger does at 25% and 50% of a run', () => {
+    const rec = record(2000, { law: true });
+    const f = forecastRecord(rec, 500)!;
+    expect(f.step).toBe(500);
+  });
+
+  test('says why there is none during warm-up', () => {
+    const f = forecastRecord(record(80, { law: true }))!;
+    expect(f).toMatchObject({ kind: 'none', step: 80 });
   });
 });
 
 describe('forecastShape', () => {
-  const f = { predict: curve, band: [1.6, 1.7] as [number, number] };
+  const f = { kind: 'forecast', step: 100, target: 2000, predict: curve, band: [1.6, 1.7] } as unknown as Extract<
+    Forecast,
+    { kind: 'forecast' }
+  >;
+  const at = (step: number, target: number) => ({ ...f, step, target });
   const rec = { tokensPerStep: 20, flopsPerStep: 1e6 };
   const view = (v: Partial<ChartView> = {}): ChartView => ({ x: 'step', y: 'nats', logX: false, logY: false, smoothing: 0.9, ...v });
 
-  test('runs from the last step to maxSteps in steps and nats', () => {
-    const s = forecastShape(f, 100, 2000, rec, view(), 10);
+  test('runs from the last step seen to the target in steps and nats', () => {
+    const s = forecastShape(f, rec, view(), 10);
     expect(s.curve).toHaveLength(11);
     expect(s.curve[0]).toEqual({ x: 100, y: curve(100) });
     expect(s.curve[10].x).toBe(2000);
@@ -104,24 +116,24 @@ describe('forecastShape', () => {
   });
 
   test('scales x to tokens and FLOPs, and y to bits', () => {
-    const tokens = forecastShape(f, 100, 2000, rec, view({ x: 'tokens', y: 'bits' }), 10);
+    const tokens = forecastShape(f, rec, view({ x: 'tokens', y: 'bits' }), 10);
     expect(tokens.curve[0].x).toBe(2000);
     expect(tokens.curve[0].y).toBeCloseTo(curve(100) / Math.LN2, 12);
     expect(tokens.band!.x).toBe(40_000);
     expect(tokens.band!.hi).toBeCloseTo(1.7 / Math.LN2, 12);
-    const flops = forecastShape(f, 100, 2000, rec, view({ x: 'flops' }), 10);
+    const flops = forecastShape(f, rec, view({ x: 'flops' }), 10);
     expect(flops.band!.x).toBe(2e9);
   });
 
   test('on log axes gives log10 coordinates, evenly spaced on the log x axis', () => {
-    const s = forecastShape(f, 100, 10_000, rec, view({ logX: true, logY: true }), 4);
+    const s = forecastShape(at(100, 10_000), rec, view({ logX: true, logY: true }), 4);
     expect(s.curve.map((p) => p.x)).toEqual([2, 2.5, 3, 3.5, 4].map((x) => expect.closeTo(x, 12)));
     expect(s.curve[0].y).toBeCloseTo(Math.log10(curve(100)), 12);
     expect(s.band!.lo).toBeCloseTo(Math.log10(1.6), 12);
   });
 
-  test('has no curve once the run is at maxSteps, but keeps the band', () => {
-    const s = forecastShape(f, 2000, 2000, rec, view());
+  test('has no curve once the run is at its target, but keeps the band', () => {
+    const s = forecastShape(at(2000, 2000), rec, view());
     expect(s.curve).toEqual([]);
     expect(s.band).not.toBeNull();
   });
@@ -180,28 +192,14 @@ describe('SpikeWatch', () => {
 });
 
 describe('the line under the chart', () => {
-  const f = forecastRecord(record(400, { maxSteps: 2000 }))!;
-
-  test('while training it gives the forecast at the planned last step', () => {
-    expect(forecastReading(f, 2000, null)).toEqual({ kind: 'ahead', at: 2000, final: f.final, band: f.band });
+  test('while training it gives the forecast at the planned last step, from the step it saw', () => {
+    const f = forecastRecord(record(700, { law: true }))!;
+    if (f.kind !== 'forecast') throw new Error(f.reason);
+    expect(forecastReading(f)).toEqual({ kind: 'ahead', from: 700, at: 2000, final: f.final, band: f.band, level: 0.9 });
   });
 
-  test('a run that reached its planned step is compared there', () => {
-    expect(forecastReading(f, 2000, { steps: 2000, trainLoss: 1.9 })).toEqual({
-      kind: 'done',
-      at: 2000,
-      final: f.final,
-      band: f.band,
-      actual: 1.9,
-    });
-  });
-
-  test('a run stopped early is compared at the step it reached, not with the forecast for the planned step', () => {
-    const r = forecastReading(f, 2000, { steps: 400, trainLoss: 2.3 });
-    expect(r).toMatchObject({ kind: 'stopped', at: 400, planned: 2000, actual: 2.3 });
-    if (r.kind !== 'stopped') throw new Error('unreachable');
-    expect(r.predicted).toBeCloseTo(f.predict(400), 12);
-    // The curve falls, so the prediction at the stop is above the planned end's.
-    expect(r.predicted).toBeGreaterThan(f.final);
+  test('or why it gives none', () => {
+    const f = forecastRecord(record(80, { law: true }))!;
+    expect(forecastReading(f)).toMatchObject({ kind: 'none', from: 80, at: 2000, reason: expect.stringMatching(/warming up/) });
   });
 });

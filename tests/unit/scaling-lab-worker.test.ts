@@ -175,7 +175,8 @@ describe('train.worker sweeps and fits', () => {
   test('fit of points still on the plateau is not identifiable and predicts nothing', async () => {
     // Two sizes whose losses sit at the unigram level (3.1) and barely move: no law in them.
     const points = [];
-    for (const N of [1e3, 2e3]) for (const D of [1e4, 2e4, 4e4]) points.push({ N, D, loss: 3.2 - 0.01 * Math.log10(D) - 0.001 * Math.log10(N) });
+    for (const N of [1e3, 2e3])
+      for (const D of [1e4, 2e4, 4e4]) points.push({ N, D, loss: 3.2 - 0.01 * Math.log10(D) - 0.001 * Math.log10(N) });
     const fitted = next('fitted');
     send({ type: 'fit', id: 7, points, at: [{ N: 1e5, D: 1e6 }], samples: 20, seed: 1, plateau: 3.1 });
     const f = await fitted;

@@ -20,6 +20,8 @@ function record(id: number, n: number): RunRecord {
     tokensPerStep: 64,
     flopsPerStep: 1.5e6,
     maxSteps: n,
+    schedule: { learningRate: 1e-3, minLr: 1e-4, warmupSteps: 0, maxSteps: n },
+    configKey: '{}',
     steps: [],
     losses: [],
     evals: [{ step: 0, train: 4.4, val: 4.41 }],
