@@ -15,6 +15,7 @@ import {
 import { bootstrapChinchilla, fitChinchilla } from '../core/fit.ts';
 import { identifyChinchilla } from '../core/identify.ts';
 import { unigramLevel } from '../core/ngram.ts';
+import { adviseSweep } from '../core/sweep-advice.ts';
 import { lawKey, type LedgerEntry } from '../core/ledger.ts';
 import { appendLedger, checkLedgerPath } from './forecast.ts';
 import { fitLadder, stepsToTarget, type NoiseEvent } from '../core/noise-scale.ts';
@@ -91,6 +92,8 @@ export async function sweep({ values: v, text, explicit }: ParsedFlags<'sweep'>)
     refuseFlags(issues.length ? issues : validateRunConfig(model, train), text, flagOf);
   });
   const unigram = unigramLevel(corpus.text, v.ctx); // the early plateau a fit must see past
+  // Whether this plan is likely to give a law, said before anything trains (and the run goes on: it is advice).
+  emit({ type: 'advice', ...adviseSweep(cfg, vocabSize) });
   const backend = await startBackend(backendName);
   emit({
     type: 'start',

@@ -20,6 +20,7 @@ import type {
 import { DEFAULT_SIZES, parseLadder, parseShape, shapeN, sweepConfig, sweepFraction, type Budget } from '../core/sweep.ts';
 import { type ExportedFit } from './scaling-chart.ts';
 import { unigramLevel } from '../core/ngram.ts';
+import { adviseSweep, type SweepAdvice } from '../core/sweep-advice.ts';
 
 export type SweepStatus = 'idle' | 'running' | 'stopping' | 'stopped' | 'done' | 'error';
 
@@ -173,6 +174,16 @@ export class ScalingLab {
       budget: this.budget,
       points: this.pointsPerModel,
     });
+  }
+
+  /** Whether the sweep the fields describe is likely to fit a law, on a corpus of `vocabSize` characters (src/core/sweep-advice.ts). */
+  adviceFor(vocabSize: number): SweepAdvice | null {
+    if (this.settingsError || !this.ladder.ok || vocabSize < 1) return null;
+    try {
+      return adviseSweep(this.#sweepConfig(this.ladder.shapes), vocabSize);
+    } catch {
+      return null; // settings the sweep itself will refuse, with its own message
+    }
   }
 
   /** Trains the ladder on `corpus`, from its first model; the previous sweep's points are dropped. */

@@ -1,12 +1,17 @@
 /**
  * The Scaling lab on the built app: a micro sweep on the wasm backend (in the lab's own worker)
- * on the synthetic corpus, whose points reach the chart and whose fitted law is shown beside the
- * corpus's entropy floor. Any console error or page error fails it.
+ * on the synthetic corpus, whose points reach the chart; the lab says beforehand that such a plan
+ * gives no law, and its fit is refused as not identifiable: drawn as points, nothing predicted.
+ * Any console error or page error fails it. A screenshot of the refused fit is left in
+ * tests/e2e/artifacts/.
  */
 import type { Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { missingChromium, openApp, type AppPage } from './browser.ts';
 
+const artifacts = fileURLToPath(new URL('./artifacts/', import.meta.url));
 let app: AppPage;
 let page: Page;
 let problems: string[];
@@ -23,7 +28,7 @@ afterAll(async () => {
   await app?.close();
 });
 
-test('a micro sweep on wasm streams points onto the chart and fits a law shown beside the entropy floor', async () => {
+test('a micro sweep on wasm streams points onto the chart; its fit is no law and predicts nothing', async () => {
   if (missingChromium) throw missingChromium;
   await page.goto(`${app.baseUrl}?backend=wasm&corpus=markov`);
   await waitFor('corpus-stats', /characters/);
@@ -38,6 +43,13 @@ test('a micro sweep on wasm streams points onto the chart and fits a law shown b
   await page.getByTestId('sweep-batch').fill('8');
   await page.getByTestId('sweep-lr').fill('0.01');
   await page.getByTestId('sweep-points').fill('2');
+  // Before it runs, the lab says this plan will not give a law, and offers one that would.
+  await waitFor('sweep-advice', /unlikely to give a law to fit/);
+  expect(await text('sweep-advice')).toMatch(
+    /1x8 trains 24 steps, 1x16 trains 24 steps, 2x16 trains 24 steps: runs here stay near the unigram level/,
+  );
+  expect(await text('sweep-advice')).toMatch(/2 points a model: B and β need 3 token counts or more/);
+  await waitFor('sweep-suggestion', /Instead, give every model 1,000 steps \(128,000 tokens at batch 8 × context 16\), 4 points each: /);
   await page.getByTestId('sweep-start').click();
 
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="sweep-count"]')?.textContent) >= 1, undefined, {
@@ -55,28 +67,36 @@ test('a micro sweep on wasm streams points onto the chart and fits a law shown b
   await page.getByTestId('emergence-axis').selectOption('D');
   await page.waitForFunction(() => document.querySelector('[data-testid="emergence-chart"]')?.getAttribute('data-points') === '12');
 
-  // The law is fitted in the worker once the ladder is measured.
-  await waitFor('fit-floor', /Fitted E = \d/, 120_000);
-  expect(await text('fit-floor')).toMatch(/entropy floor \(exact\), \d\.\d{3} nats\/char/);
-  for (const k of ['E', 'A', 'B', 'alpha', 'beta']) expect(await text(`fit-${k}`)).toMatch(/\d|∞/);
-  // 24-step models are still on the plateau near the bigram loss: the law they fit is flagged, not trusted.
-  await waitFor('fit-degenerate', /This fit is degenerate \([^)]+\): [\s\S]* Train longer/);
-  expect(await page.getByTestId('scaling-chart').getAttribute('aria-label')).toMatch(/your fit as a solid curve, 6 sweep points/);
+  // The fit is made in the worker once the ladder is measured: 24-step models on the plateau, 2 token counts: no law.
+  await waitFor('fit-degenerate', /This fit is not a law/, 120_000);
+  expect(await text('fit-degenerate')).toMatch(/only 2 distinct token counts \(D\): B and β need 3 or more/);
+  expect(await text('fit-refused-cell')).toMatch(/not identifiable: no law is drawn or predicted from these 6 points/);
+  expect(await page.getByTestId('fit-floor').count()).toBe(0);
+  expect(await page.getByTestId('fit-A').count()).toBe(0);
+  // Drawn as points only, with no compute-optimal row from it.
+  expect(await page.getByTestId('scaling-chart').getAttribute('aria-label')).toMatch(/published laws as dashed curves, 6 sweep points/);
+  expect(await page.getByTestId('scaling-chart').getAttribute('aria-label')).not.toMatch(/your fit/);
+  await waitFor('optimal-refused', /Your fit gives no allocation: it is not identifiable/);
 
-  // Nothing is predicted from a law that says nothing: the prediction is refused with the reason.
+  // Nothing is predicted from it: the prediction is refused with the reasons.
   await page.getByTestId('target-size').fill('2x32');
   await page.getByTestId('target-tokens').fill('4096');
   await page.getByTestId('predict-button').click();
-  await waitFor('predict-error', /^the fitted law is degenerate \([^)]+\): train the sweep longer before predicting from it$/);
+  await waitFor(
+    'predict-error',
+    /^no prediction: the fit is not identifiable \(.*only 2 distinct token counts.*\); train the sweep longer or on more sizes first$/,
+  );
   expect(await page.locator('[data-testid="predictions-table"] tbody tr').count()).toBe(0);
   expect(Number(await text('sweep-count'))).toBe(6);
+  mkdirSync(artifacts, { recursive: true });
+  await page.getByTestId('scaling-lab').screenshot({ path: `${artifacts}refused-fit.png` });
 
   // A reload loses nothing measured: the sweep's settings, its points and its fit come back from IndexedDB.
   await page.reload();
   await waitFor('corpus-stats', /characters/);
   await page.waitForFunction(() => document.querySelector('[data-testid="sweep-count"]')?.textContent === '6');
   await waitFor('sweep-status', /^done$/);
-  await waitFor('fit-floor', /Fitted E = \d/);
+  await waitFor('fit-degenerate', /This fit is not a law/);
   expect(await page.getByTestId('sweep-sizes').inputValue()).toBe('1x8,1x16,2x16');
   expect(await page.getByTestId('fit-degenerate').count()).toBe(1);
   await waitFor('emergence-reading', /^From N = /);

@@ -81,6 +81,43 @@ describe('forecast', () => {
   });
 });
 
+test('train --forecast-every prints a forecast line every N steps, a number or a reason', async () => {
+  const r = await cli(
+    'train',
+    '--corpus',
+    'markov:length=30000',
+    '--layers',
+    '1',
+    '--heads',
+    '1',
+    '--embd',
+    '8',
+    '--ctx',
+    '8',
+    '--batch',
+    '4',
+    '--steps',
+    '400',
+    '--warmup',
+    '20',
+    '--eval-every',
+    '50',
+    '--backend',
+    'cpu',
+    '--forecast-every',
+    '100',
+  );
+  expect(r.code).toBe(0);
+  const lines = r.lines.filter((l) => l.type === 'forecast');
+  expect(lines.map((l) => l.step)).toEqual([100, 200, 300]);
+  for (const l of lines) {
+    expect(l.target).toBe(400);
+    if (l.final === null) expect(l.reason).toEqual(expect.any(String));
+    else expect(l.band[0]).toBeLessThanOrEqual(l.final);
+  }
+  expect((await cli('train', '--forecast-every', '-1')).stderr).toMatch(/--forecast-every/);
+});
+
 test('backtest on the bank: coverage within 5 points of 90% where forecasts are made, and the median errors the README states', async () => {
   const r = await cli('backtest', '--runs', bank);
   expect(r.code).toBe(0);
