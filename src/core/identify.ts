@@ -74,14 +74,15 @@ export function identifyChinchilla(
   }
   const iv = opts.intervals;
   if (iv) {
-    for (const k of ['A', 'B'] as const) {
+    // A parameter already found not finite has no interval worth reading.
+    for (const k of (['A', 'B'] as const).filter((k) => !bad.includes(k))) {
       const [lo, hi] = iv[k];
       if (!(lo > 0) || !(hi / lo <= MAX_COEFFICIENT_SPAN))
         reasons.push(
           `${k}'s bootstrap interval [${fmt(lo)}, ${fmt(hi)}] spans ${lo > 0 && Number.isFinite(hi / lo) ? `${Math.round(Math.log10(hi / lo))} orders of magnitude` : 'everything'}: the points do not pin it`,
         );
     }
-    for (const k of ['alpha', 'beta'] as const) {
+    for (const k of (['alpha', 'beta'] as const).filter((k) => !bad.includes(k))) {
       const [lo, hi] = iv[k];
       if (!(lo >= MIN_EXPONENT))
         reasons.push(

@@ -37,7 +37,7 @@ test(
     await app.waitFor('chart-forecast', /still warming up/, 5 * 60_000);
     await app.waitFor(
       'chart-forecast',
-      /forecast val loss at step 2,000 ≈ \d\.\d+ nats\/char, 90% band \d\.\d+–\d\.\d+ \(from step [\d,]+\)/,
+      /forecast val loss at step 2,000 ≈ \d\.\d+\s+nats\/char, 90% band \d\.\d+–\d\.\d+ \(from step [\d,]+\)/,
       10 * 60_000,
     );
     mkdirSync(artifacts, { recursive: true });

@@ -42,6 +42,12 @@ describe('identifiability of an L(N, D) fit', () => {
     ]);
     expect(identifyChinchilla(wide, { ...law, beta: 23.66 }).reasons).toEqual(['β = 23.7: no power law is that steep']);
     expect(identifyChinchilla(wide, { ...law, A: Infinity, B: NaN }).reasons).toEqual(['A, B are not a finite positive number']);
+    // Their intervals are not read: NaN bounds would say nothing more.
+    const nan: [number, number] = [NaN, NaN];
+    const ok: [number, number] = [0.3, 0.6];
+    expect(identifyChinchilla(wide, { ...law, A: Infinity }, { intervals: { A: nan, B: [10, 100], alpha: ok, beta: ok } }).reasons).toEqual(
+      ['A is not a finite positive number'],
+    );
   });
 
   test('bootstrap intervals spanning orders of magnitude', () => {
