@@ -12,11 +12,10 @@
  * - the embedding is oneHot(int32) → cast → matMul: a dense, deterministic gradient that also
  *   exists on wasm (gather's gradient does not, and uses float atomics on webgpu);
  * - the causal mask is one constant additive [T, T] bias of 0 / -1e9, never -Infinity.
- * On webgpu, LayerNorm, attention, GELU and the loss run as custom WGSL kernels (workers/kernels/),
- * each one or two GPU dispatches where tfjs would run a chain of ops. On wasm, the linear layers
- * and attention run as products XNNPACK takes (kernels/xnnpack.ts): tfjs-wasm runs a transposed
- * or batched matMul, which is all of tfjs's backward pass, in a scalar loop. The plain ops
- * (ops.ts) are what cpu and webgl run, and what both are tested against.
+ * Which arithmetic runs the layers is chosen once per pass (model-ops.ts, as nanoGPT chooses
+ * `if self.flash:` once): custom WGSL kernels on webgpu, XNNPACK products on wasm, plain tfjs ops
+ * (ops.ts) on cpu and webgl and wherever a pass needs what the fast ones do not keep. A pass has
+ * one explicit mode: train, eval, inspect, prefill or decode.
  * Weights are stored as tfjs uses them, [in, out]; PyTorch's Linear is [out, in].
  *
  * Sampling can go one position at a time over a KV cache (a fixed-capacity store of every layer's
@@ -26,14 +25,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { assertValid, validateModelConfig, type ModelConfig } from '../src/core/config.ts';
 import { Rng, streamSeed } from '../src/core/rng.ts';
-import { fusedKernelsAvailable } from './kernels/adamw.ts';
 import { attendStep, attendStepApplies } from './kernels/attend-step.ts';
-import { causalAttention } from './kernels/attention.ts';
-import { softmaxCrossEntropy } from './kernels/cross-entropy.ts';
-import { gelu as geluKernel } from './kernels/gelu.ts';
-import { layerNorm as layerNormKernel } from './kernels/layer-norm.ts';
-import * as xnn from './kernels/xnnpack.ts';
-import { xnnpackApplies } from './kernels/xnnpack.ts';
+import { opsFor, plainOps, type ModelOps } from './model-ops.ts';
 import * as ops from './ops.ts';
 
 export type { ModelConfig };
@@ -50,65 +43,24 @@ export type ParamName =
   | `transformer.h.${number}.mlp.c_proj.weight`
   | 'transformer.ln_f.weight';
 
+type Vector = tf.Variable<tf.Rank.R1>;
+type Matrix = tf.Variable<tf.Rank.R2>;
+
 interface BlockParams {
-  ln1: tf.Variable; // [C]
-  cAttn: tf.Variable; // [C, 3C] fused query, key, value
-  attnProj: tf.Variable; // [C, C]
-  ln2: tf.Variable; // [C]
-  cFc: tf.Variable; // [C, 4C]
-  mlpProj: tf.Variable; // [4C, C]
+  ln1: Vector; // [C]
+  cAttn: Matrix; // [C, 3C] fused query, key, value
+  attnProj: Matrix; // [C, C]
+  ln2: Vector; // [C]
+  cFc: Matrix; // [C, 4C]
+  mlpProj: Matrix; // [4C, C]
 }
 
 /** What forward needs beyond the input: dropout is on only while training. */
 export interface ForwardOptions {
   training: boolean;
   rng?: Rng; // seeds the dropout masks; required when training with dropout > 0
-  fusedKernels?: boolean; // the backend's fast paths (default true): custom kernels on webgpu, XNNPACK-only products on wasm; false: plain tfjs ops
+  fusedKernels?: boolean; // the backend's fast ops (default true: model-ops.ts); false: plain tfjs ops
   attention?: tf.Tensor4D[]; // collects each layer's attention weights (B, nh, T, T) in order; the plain ops only (see inspect)
-}
-
-/** Whether a pass with these options runs the custom kernels. */
-function fused(opts: { fusedKernels?: boolean; attention?: unknown }): boolean {
-  return (opts.fusedKernels ?? true) && !opts.attention && fusedKernelsAvailable();
-}
-
-/** Whether a pass with these options runs the wasm backend's XNNPACK-only products. */
-function xnnpack(opts: { fusedKernels?: boolean; attention?: unknown }): boolean {
-  return (opts.fusedKernels ?? true) && !opts.attention && xnnpackApplies();
-}
-
-const LN_EPS = 1e-5;
-
-// ---------------------------------------------------------------------------------------------
-// Layers: plain functions of tensors, so the whole forward pass reads in one place.
-
-/** LayerNorm without bias over the last axis: (x - mean) / √(var + eps) · g. x: [N, C]. */
-function layerNorm(x: tf.Tensor2D, g: tf.Variable, pass: { opts: ForwardOptions }): tf.Tensor2D {
-  if (fused(pass.opts)) return layerNormKernel(x, g as tf.Tensor1D, LN_EPS, true); // 1 dispatch, 2 backward
-  if (xnnpack(pass.opts)) return xnn.layerNorm(x, g as tf.Tensor1D, LN_EPS); // the same ops, a gradient without slow reductions
-  return ops.layerNorm(x, g as tf.Tensor1D, LN_EPS);
-}
-
-/** x·w for x: [N, K], w: [K, M]. On wasm, every product of it and of its gradient runs on XNNPACK. */
-function linear(x: tf.Tensor2D, w: tf.Tensor, opts: ForwardOptions): tf.Tensor2D {
-  return xnnpack(opts) ? xnn.linear(x, w as tf.Tensor2D) : tf.matMul(x, w as tf.Tensor2D);
-}
-
-/** x·wᵀ for x: [N, K], w: [M, K]: the output head, tied to the token embedding [V, C]. */
-function linearTransposed(x: tf.Tensor2D, w: tf.Tensor, opts: ForwardOptions): tf.Tensor2D {
-  return xnnpack(opts) ? xnn.linearTransposed(x, w as tf.Tensor2D) : tf.matMul(x, w as tf.Tensor2D, false, true);
-}
-
-/** Rows of the embedding w: [V, C] picked by one-hot rows [N, V] → [N, C]; only w gets a gradient. */
-function embed(oneHot: tf.Tensor2D, w: tf.Tensor, opts: ForwardOptions): tf.Tensor2D {
-  return xnnpack(opts) ? xnn.embed(oneHot, w as tf.Tensor2D) : tf.matMul(oneHot, w as tf.Tensor2D);
-}
-
-/** Exact GELU, x·Φ(x), as PyTorch's nn.GELU() computes it. x: [N, 4C]. */
-function gelu(x: tf.Tensor2D, pass: { opts: ForwardOptions }): tf.Tensor2D {
-  if (fused(pass.opts)) return geluKernel(x, true); // 1 dispatch, 1 backward
-  if (xnnpack(pass.opts)) return xnn.gelu(x); // the same ops, a gradient without tfjs-wasm's slow Exp
-  return ops.gelu(x);
 }
 
 /** One layer's share of a KV cache: (1, nh, blockSize, hs) each, one row per position. */
@@ -117,118 +69,110 @@ export interface LayerKV {
   v: tf.Variable<tf.Rank.R4>;
 }
 
+/** What a forward pass is for: it decides dropout and the attention path. */
+type Mode =
+  | { kind: 'train'; rng?: Rng } // dropout on
+  | { kind: 'eval' }
+  | { kind: 'inspect'; attention: tf.Tensor4D[] } // plain ops, each layer's attention weights collected
+  | { kind: 'prefill'; cache: KVCache } // one sequence, every position's key and value stored
+  | { kind: 'decode'; cache: KVCache; pos: number; write: tf.Tensor2D | null }; // one position; write: its cache rows [nh, 3] for the plain ops, null where the attend-step kernel writes them
+
 /** What every layer of one forward pass shares. */
 interface Pass {
   B: number; // batch
   T: number; // sequence length, ≤ blockSize
   nHead: number;
-  mask: tf.Tensor2D; // [T, T] additive causal mask; [1, blockSize] for one cached position
+  mask: tf.Tensor2D; // [T, T] additive causal mask; [1, blockSize] for one decoded position
   rate: number; // dropout rate
-  opts: ForwardOptions;
-  pos?: number; // one cached position: its row in the cache
-  write?: tf.Tensor2D; // one cached position in plain ops: [nh, 3] int32, the cache rows (0, h, pos) it fills; absent when the attend-step kernel writes them
+  ops: ModelOps; // chosen once for the pass
+  mode: Mode;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Layers: plain functions of tensors, so the whole forward pass reads in one place.
 
 function dropout<T extends tf.Tensor>(x: T, pass: Pass): T {
-  if (!pass.opts.training || pass.rate === 0) return x;
-  if (!pass.opts.rng) throw new Error('dropout while training needs an rng');
-  return tf.dropout(x, pass.rate, undefined, pass.opts.rng.nextUint32()) as T;
+  if (pass.mode.kind !== 'train' || pass.rate === 0) return x;
+  if (!pass.mode.rng) throw new Error('dropout while training needs an rng');
+  return tf.dropout(x, pass.rate, undefined, pass.mode.rng.nextUint32()) as T;
 }
 
 /**
- * Causal multi-head self-attention. x: [B*T, C] → [B*T, C]. With a layer's KV cache (B = 1),
- * a prefill also stores every position's key and value; one new position (T = 1) stores its
- * own and attends over the cache instead.
+ * Causal multi-head self-attention of layer `layer`. x: [B*T, C] → [B*T, C]. A training pass
+ * without attention dropout, or an evaluation, runs the backend's attention (one dispatch on
+ * webgpu, XNNPACK products on wasm); the others go through the heads in plain ops: dropout on the
+ * weights, the weights collected for inspect, or a KV cache stored (prefill) or read (decode).
  */
-function causalSelfAttention(x: tf.Tensor2D, p: BlockParams, pass: Pass, kv?: LayerKV): tf.Tensor2D {
-  const { B, T, nHead } = pass;
-  const qkv = linear(x, p.cAttn, pass.opts); // [B*T, 3C]
-  // One cached position on webgpu: one dispatch stores its key and value and attends over the cache.
-  if (kv && pass.pos !== undefined && !pass.write)
-    return linear(attendStep(qkv as tf.Tensor2D, kv, pass.pos, nHead), p.attnProj, pass.opts);
-  // Without a cache or attention dropout, the fused kernel: one dispatch forward, one backward,
-  // reading heads in place from qkv (no split, no transposes) and never storing the T×T weights.
-  if (!kv && !(pass.opts.training && pass.rate > 0) && fused(pass.opts)) {
-    const y = causalAttention(qkv, T, nHead, { fused: true }); // [B*T, C]
-    return dropout(linear(y, p.attnProj, pass.opts), pass);
-  }
-  // On wasm, the same without the batched products tfjs-wasm runs in a scalar loop (xnnpack.ts).
-  if (!kv && !(pass.opts.training && pass.rate > 0) && xnnpack(pass.opts)) {
-    const y = xnn.causalAttention(qkv, T, nHead, pass.mask); // [B*T, C]
-    return dropout(linear(y, p.attnProj, pass.opts), pass);
-  }
+function causalSelfAttention(x: tf.Tensor2D, p: BlockParams, pass: Pass, layer: number): tf.Tensor2D {
+  const { B, T, nHead, mode } = pass;
+  const qkv = pass.ops.linear(x, p.cAttn); // [B*T, 3C]
+  if (mode.kind === 'decode' && mode.write === null)
+    // One dispatch stores this position's key and value and attends over the cache.
+    return pass.ops.linear(attendStep(qkv, mode.cache.layers[layer], mode.pos, nHead), p.attnProj);
+  if ((mode.kind === 'train' && pass.rate === 0) || mode.kind === 'eval')
+    return dropout(pass.ops.linear(pass.ops.causalAttention(qkv, T, nHead, pass.mask), p.attnProj), pass);
   let [q, k, v] = ops.splitHeads(qkv, B, T, nHead); // (B, nh, T, hs)
-  if (kv) [k, v] = throughCache(kv, k, v, pass);
-  // Position t attends to positions ≤ t only (mask [T, T]; one cached position: [1, blockSize], the rows past pos hidden).
+  if (mode.kind === 'prefill') storeInCache(mode.cache.layers[layer], k, v);
+  if (mode.kind === 'decode') [k, v] = writeToCache(mode.cache.layers[layer], k, v, mode.write!);
+  // Position t attends to positions ≤ t only (mask [T, T]; decoding: [1, blockSize], the rows past pos hidden).
   const y = ops.attend(q, k, v, pass.mask, (w) => {
-    pass.opts.attention?.push(w); // (B, nh, T, T): what inspect shows
+    if (mode.kind === 'inspect') mode.attention.push(w); // (B, nh, T, T): what inspect shows
     return dropout(w, pass);
   }); // (B, nh, T, hs)
-  return dropout(linear(ops.mergeHeads(y), p.attnProj, pass.opts), pass); // heads side by side again: [B*T, C]
+  return dropout(pass.ops.linear(ops.mergeHeads(y), p.attnProj), pass); // heads side by side again: [B*T, C]
+}
+
+/** A prefill's keys and values, (1, nh, T, hs), into a layer's cache, zero-padded to blockSize rows. */
+function storeInCache(kv: LayerKV, k: tf.Tensor4D, v: tf.Tensor4D) {
+  const rows = kv.k.shape[2] - k.shape[2]; // blockSize - T
+  const padded = (t: tf.Tensor4D): tf.Tensor4D =>
+    rows > 0
+      ? t.pad([
+          [0, 0],
+          [0, 0],
+          [0, rows],
+          [0, 0],
+        ])
+      : t;
+  kv.k.assign(padded(k)); // (1, nh, blockSize, hs)
+  kv.v.assign(padded(v));
 }
 
 /**
- * Keys and values through a layer's KV cache. A prefill (k, v: (1, nh, T, hs)) stores them,
- * zero-padded to blockSize rows, and attends with its own; one new position (k, v: (1, nh, 1, hs))
- * is written into row pos of every head (a scatter: an exact copy, and the shape never changes)
- * and attends over the whole cache, the mask hiding the rows past pos.
+ * One decoded position's key and value, (1, nh, 1, hs), written into row pos of every head (a
+ * scatter at `write`: an exact copy, and the shape never changes); the whole cache is attended over.
  */
-function throughCache(kv: LayerKV, k: tf.Tensor4D, v: tf.Tensor4D, pass: Pass): [tf.Tensor4D, tf.Tensor4D] {
-  if (!pass.write) {
-    const rows = kv.k.shape[2] - k.shape[2]; // blockSize - T
-    kv.k.assign(
-      rows > 0
-        ? k.pad([
-            [0, 0],
-            [0, 0],
-            [0, rows],
-            [0, 0],
-          ])
-        : k,
-    ); // (1, nh, blockSize, hs)
-    kv.v.assign(
-      rows > 0
-        ? v.pad([
-            [0, 0],
-            [0, 0],
-            [0, rows],
-            [0, 0],
-          ])
-        : v,
-    );
-    return [k, v];
-  }
+function writeToCache(kv: LayerKV, k: tf.Tensor4D, v: tf.Tensor4D, write: tf.Tensor2D): [tf.Tensor4D, tf.Tensor4D] {
   const [, nh, , hs] = k.shape;
-  kv.k.assign(tf.tensorScatterUpdate(kv.k, pass.write, k.reshape([nh, hs]))); // (1, nh, blockSize, hs)
-  kv.v.assign(tf.tensorScatterUpdate(kv.v, pass.write, v.reshape([nh, hs])));
+  kv.k.assign(tf.tensorScatterUpdate(kv.k, write, k.reshape([nh, hs]))); // (1, nh, blockSize, hs)
+  kv.v.assign(tf.tensorScatterUpdate(kv.v, write, v.reshape([nh, hs])));
   return [kv.k, kv.v];
 }
 
 /** The MLP: C → 4C → GELU → C. x: [B*T, C] → [B*T, C]. */
 function mlp(x: tf.Tensor2D, p: BlockParams, pass: Pass): tf.Tensor2D {
-  const h = gelu(linear(x, p.cFc, pass.opts), pass); // [B*T, 4C]
-  return dropout(linear(h, p.mlpProj, pass.opts), pass);
+  const h = pass.ops.gelu(pass.ops.linear(x, p.cFc)); // [B*T, 4C]
+  return dropout(pass.ops.linear(h, p.mlpProj), pass);
 }
 
 /** A pre-LayerNorm transformer block: x + attn(ln(x)), then + mlp(ln(x)). */
-function block(x: tf.Tensor2D, p: BlockParams, pass: Pass, kv?: LayerKV): tf.Tensor2D {
-  x = x.add(causalSelfAttention(layerNorm(x, p.ln1, pass), p, pass, kv));
-  return x.add(mlp(layerNorm(x, p.ln2, pass), p, pass));
+function block(x: tf.Tensor2D, p: BlockParams, pass: Pass, layer: number): tf.Tensor2D {
+  x = x.add(causalSelfAttention(pass.ops.layerNorm(x, p.ln1), p, pass, layer));
+  return x.add(mlp(pass.ops.layerNorm(x, p.ln2), p, pass));
 }
 
 // ---------------------------------------------------------------------------------------------
 // The model.
 
-/** N(0, std) weights drawn from our own seeded RNG, identical on every backend. */
-function normalInit(rng: Rng, shape: number[], std: number): tf.Variable {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = rng.normal() * std;
-  return toVariable(tf.tensor(data, shape, 'float32'));
+/** An N(0, std) weight matrix [rows, cols] drawn from our own seeded RNG, identical on every backend. */
+function normalInit(rng: Rng, [rows, cols]: [number, number], std: number): Matrix {
+  const data = new Float32Array(rows * cols);
+  for (let i = 0; i < data.length; i++) data[i] = rng.normal() * std;
+  return toVariable(tf.tensor2d(data, [rows, cols], 'float32')) as Matrix;
 }
 
-function onesInit(n: number): tf.Variable {
-  return toVariable(tf.ones([n], 'float32'));
+function onesInit(n: number): Vector {
+  return toVariable(tf.ones([n], 'float32')) as Vector;
 }
 
 /** A variable from a fresh tensor; the tensor itself is freed (tf.variable keeps its own reference). */
@@ -240,10 +184,10 @@ export function toVariable(t: tf.Tensor, trainable = true): tf.Variable {
 
 export class GPT {
   readonly config: ModelConfig;
-  readonly wte: tf.Variable; // [V, C] token embedding, also the output head
-  readonly wpe: tf.Variable; // [blockSize, C] position embedding
+  readonly wte: Matrix; // [V, C] token embedding, also the output head
+  readonly wpe: Matrix; // [blockSize, C] position embedding
   readonly blocks: BlockParams[];
-  readonly lnF: tf.Variable; // [C]
+  readonly lnF: Vector; // [C]
   /** Every parameter in a fixed order with its nanoGPT name: optimizers and checkpoints rely on it. */
   readonly params: ReadonlyArray<{ name: ParamName; variable: tf.Variable }>;
   private readonly masks = new Map<number, tf.Tensor2D>();
@@ -298,18 +242,34 @@ export class GPT {
     if (T > blockSize) throw new Error(`cannot forward a sequence of ${T}: the context is ${blockSize}`);
     if (idx.dtype !== 'int32') throw new Error('token ids must be int32');
     if (cache && (B !== 1 || opts.training)) throw new Error('a KV cache holds one sequence, for sampling only');
-    const pass: Pass = { B, T, nHead, mask: this.causalMask(T), rate, opts };
-    const tok = embed(tf.oneHot(idx.reshape([B * T]), V).cast('float32') as tf.Tensor2D, this.wte, opts); // [B*T, C]
+    const mode: Mode = cache
+      ? { kind: 'prefill', cache }
+      : opts.attention
+        ? { kind: 'inspect', attention: opts.attention }
+        : opts.training
+          ? { kind: 'train', rng: opts.rng }
+          : { kind: 'eval' };
+    // The fused kernels never store the T×T weights that inspect shows: it runs the plain ops.
+    const pass: Pass = {
+      B,
+      T,
+      nHead,
+      mask: this.causalMask(T),
+      rate,
+      mode,
+      ops: mode.kind === 'inspect' ? plainOps : opsFor(opts.fusedKernels),
+    };
+    const tok = pass.ops.embed(tf.oneHot(idx.reshape([B * T]), V).cast('float32') as tf.Tensor2D, this.wte); // [B*T, C]
     const pos = this.wpe.slice([0, 0], [T, C]); // [T, C]
     let x = tok
       .reshape([B, T, C])
       .add(pos)
       .reshape([B * T, C]) as tf.Tensor2D; // [B*T, C]
     x = dropout(x, pass);
-    for (const [i, p] of this.blocks.entries()) x = block(x, p, pass, cache?.layers[i]);
+    for (const [i, p] of this.blocks.entries()) x = block(x, p, pass, i);
     if (cache) cache.filledWith(this);
-    x = layerNorm(x, this.lnF, pass);
-    return linearTransposed(x, this.wte, opts); // [B*T, V]: the head is the embedding, transposed
+    x = pass.ops.layerNorm(x, this.lnF);
+    return pass.ops.linearTransposed(x, this.wte); // [B*T, V]: the head is the embedding, transposed
   }
 
   /**
@@ -338,37 +298,39 @@ export class GPT {
     if (pos === 0) cache.filledWith(this);
     else if (!cache.current(this)) throw new Error('the weights changed since the KV cache was filled: prefill it again');
     const at = tf.tensor1d([pos], 'int32');
-    const opts = { training: false, fusedKernels };
+    const modelOps = opsFor(fusedKernels);
     // The attend-step kernel masks and writes by pos itself; the plain ops need the rows and the mask as tensors.
-    const pass: Pass =
-      fused(opts) && attendStepApplies(blockSize)
-        ? { B: 1, T: 1, nHead, mask: this.causalMask(1), rate: 0, opts, pos }
-        : {
-            B: 1,
-            T: 1,
-            nHead,
-            mask: tf.gather(this.causalMask(blockSize), at) as tf.Tensor2D, // [1, blockSize]: -1e9 past pos
-            rate: 0,
-            opts,
-            pos,
-            write: tf.tensor2d(
+    const kernel = modelOps.name === 'webgpu' && attendStepApplies(blockSize);
+    const pass: Pass = {
+      B: 1,
+      T: 1,
+      nHead,
+      mask: kernel ? this.causalMask(1) : (tf.gather(this.causalMask(blockSize), at) as tf.Tensor2D), // [1, blockSize]: -1e9 past pos
+      rate: 0,
+      ops: modelOps,
+      mode: {
+        kind: 'decode',
+        cache,
+        pos,
+        write: kernel
+          ? null
+          : tf.tensor2d(
               Array.from({ length: nHead }, (_, h) => [0, h, pos]),
               [nHead, 3],
               'int32',
             ), // where k, v go
-          };
-    const tok = embed(tf.oneHot(tf.tensor1d([token], 'int32'), V).cast('float32') as tf.Tensor2D, this.wte, opts); // [1, C]
+      },
+    };
+    const tok = modelOps.embed(tf.oneHot(tf.tensor1d([token], 'int32'), V).cast('float32') as tf.Tensor2D, this.wte); // [1, C]
     let x = tok.add(tf.gather(this.wpe, at)) as tf.Tensor2D; // [1, C]
-    for (const [i, p] of this.blocks.entries()) x = block(x, p, pass, cache.layers[i]);
-    x = layerNorm(x, this.lnF, pass);
-    return linearTransposed(x, this.wte, opts); // [1, V]
+    for (const [i, p] of this.blocks.entries()) x = block(x, p, pass, i);
+    x = modelOps.layerNorm(x, this.lnF);
+    return modelOps.linearTransposed(x, this.wte); // [1, V]
   }
 
   /** Mean cross-entropy in nats. logits [N, V], targets [N] int32 → scalar. */
   loss(logits: tf.Tensor2D, targets: tf.Tensor1D, opts: { fusedKernels?: boolean } = {}): tf.Scalar {
-    if (fused(opts)) return softmaxCrossEntropy(logits, targets, true); // 2 dispatches, 1 backward
-    if (xnnpack(opts)) return xnn.crossEntropy(logits, targets); // the same ops, a gradient through XNNPACK's softmax
-    return ops.crossEntropy(logits, targets);
+    return opsFor(opts.fusedKernels).crossEntropy(logits, targets);
   }
 
   /** An empty KV cache for this model's shapes. */

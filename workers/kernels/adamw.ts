@@ -28,6 +28,7 @@ import {
   type Dispatch,
   type WebGPUBackend,
   WORKGROUP,
+  fusedKernelsAvailable,
 } from './webgpu.ts';
 
 /** One update's settings: the Trainer's config and the schedule's learning rate for this step. */
@@ -172,11 +173,6 @@ export function registerAdamWKernel() {
 /** Whether the fused AdamW kernel runs on the current backend: webgpu, and wasm (in JavaScript). */
 export function adamwKernelAvailable(): boolean {
   return fusedKernelsAvailable() || tf.getBackend() === 'wasm';
-}
-
-/** Whether the custom kernels can run on the current backend. */
-export function fusedKernelsAvailable(): boolean {
-  return tf.getBackend() === 'webgpu';
 }
 
 /**

@@ -15,8 +15,7 @@
  * zeros would have it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedKernelsAvailable } from './adamw.ts';
-import { bufferOf, newOutput, pipelineFor, submitAfterTfjs, type WebGPUBackend } from './webgpu.ts';
+import { bufferOf, fusedKernelsAvailable, newOutput, pipelineFor, submitAfterTfjs, type WebGPUBackend } from './webgpu.ts';
 
 /** Threads per workgroup (one workgroup per head). */
 const THREADS = 64;

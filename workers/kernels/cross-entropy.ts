@@ -18,8 +18,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import * as ops from '../ops.ts';
-import { fusedKernelsAvailable } from './adamw.ts';
-import type { WebGPUBackend } from './webgpu.ts';
+import { fusedKernelsAvailable, registerOnce, type KernelArgs, type WebGPUBackend } from './webgpu.ts';
 
 /** Threads per workgroup of the per-row and per-element kernels. */
 const ROW_WORKGROUP = 64;
@@ -137,8 +136,6 @@ export const MEAN_CROSS_ENTROPY_KERNEL = 'TabgptMeanCrossEntropy';
 /** Inputs logits [rows, V], targets [rows], stats [rows, 2], dy []; output dlogits [rows, V]. */
 export const CROSS_ENTROPY_GRAD_KERNEL = 'TabgptCrossEntropyGrad';
 
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object };
-
 function softmaxStatsKernel({ inputs, backend }: KernelArgs): tf.TensorInfo {
   const { logits } = inputs as Record<string, tf.TensorInfo>;
   return (backend as WebGPUBackend).runWebGPUProgram(new RowStatsProgram(logits.shape[0]), [logits], 'float32');
@@ -162,9 +159,7 @@ export function registerCrossEntropyKernels() {
     [MEAN_CROSS_ENTROPY_KERNEL, meanLossKernel as tf.KernelFunc],
     [CROSS_ENTROPY_GRAD_KERNEL, gradKernel as tf.KernelFunc],
   ];
-  for (const [kernelName, kernelFunc] of kernels) {
-    if (!tf.getKernel(kernelName, 'webgpu')) tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc });
-  }
+  registerOnce(kernels);
 }
 
 // ---------------------------------------------------------------------------------------------

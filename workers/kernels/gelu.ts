@@ -14,8 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import * as ops from '../ops.ts';
-import { fusedKernelsAvailable } from './adamw.ts';
-import type { WebGPUBackend } from './webgpu.ts';
+import { fusedKernelsAvailable, registerOnce, type KernelArgs, type WebGPUBackend } from './webgpu.ts';
 
 /** Threads per workgroup: one per element. tfjs folds a dispatch past 65,535 workgroups into 2-D. */
 const WORKGROUP = 128;
@@ -73,8 +72,6 @@ export const GELU_KERNEL = 'TabgptGelu';
 /** Inputs dy, x (same shape); output dx. */
 export const GELU_GRAD_KERNEL = 'TabgptGeluGrad';
 
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object };
-
 function forwardKernel({ inputs, backend }: KernelArgs): tf.TensorInfo {
   const { x } = inputs as { x: tf.TensorInfo };
   return (backend as WebGPUBackend).runWebGPUProgram(new GeluProgram(x.shape, false), [x], 'float32');
@@ -91,9 +88,7 @@ export function registerGeluKernels() {
     [GELU_KERNEL, forwardKernel as tf.KernelFunc],
     [GELU_GRAD_KERNEL, gradKernel as tf.KernelFunc],
   ];
-  for (const [kernelName, kernelFunc] of kernels) {
-    if (!tf.getKernel(kernelName, 'webgpu')) tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc });
-  }
+  registerOnce(kernels);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,8 +16,16 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import * as ops from '../ops.ts';
-import { fusedKernelsAvailable } from './adamw.ts';
-import { bufferOf, newOutput, pipelineFor, submitAfterTfjs, type WebGPUBackend } from './webgpu.ts';
+import {
+  bufferOf,
+  fusedKernelsAvailable,
+  newOutput,
+  pipelineFor,
+  registerOnce,
+  submitAfterTfjs,
+  type KernelArgs,
+  type WebGPUBackend,
+} from './webgpu.ts';
 
 /** Threads per workgroup of the row kernels (one thread per row) and of the column sums. */
 const ROW_WORKGROUP = 64;
@@ -148,8 +156,6 @@ export const LAYER_NORM_GRAD_X_KERNEL = 'TabgptLayerNormGradX';
 /** Inputs dy, x [rows, d], stats [rows, 2]; output dγ [d]. */
 export const LAYER_NORM_GRAD_GAMMA_KERNEL = 'TabgptLayerNormGradGamma';
 
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
-
 function forwardKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
   const b = backend as WebGPUBackend;
   const { x, gamma } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo };
@@ -188,9 +194,7 @@ export function registerLayerNormKernels() {
     [LAYER_NORM_GRAD_X_KERNEL, gradXKernel as tf.KernelFunc],
     [LAYER_NORM_GRAD_GAMMA_KERNEL, gradGammaKernel as tf.KernelFunc],
   ];
-  for (const [kernelName, kernelFunc] of kernels) {
-    if (!tf.getKernel(kernelName, 'webgpu')) tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc });
-  }
+  registerOnce(kernels);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,6 +20,20 @@ import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 
 export type { WebGPUBackend };
 
+/** Whether the custom WebGPU kernels can run: the current backend is webgpu. Asked here, once for all kernels. */
+export function fusedKernelsAvailable(): boolean {
+  return tf.getBackend() === 'webgpu';
+}
+
+/** What tfjs hands a kernel function. */
+export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
+
+/** Registers kernels on a backend, each once (registering one again would throw). */
+export function registerOnce(kernels: [string, tf.KernelFunc][], backendName = 'webgpu') {
+  for (const [kernelName, kernelFunc] of kernels)
+    if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc });
+}
+
 /** Workgroup size of every kernel here: WebGPU's default maxComputeInvocationsPerWorkgroup. */
 export const WORKGROUP = 256;
 
