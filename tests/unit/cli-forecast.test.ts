@@ -149,6 +149,15 @@ describe('fit knows when it cannot know', () => {
     expect(p.stderr).toMatch(/no prediction: this fit is not identifiable \(E → 0/);
   });
 
+  test("the README's markov sweep is a law: E near the true floor, 1.5065", async () => {
+    // sweep --corpus markov --sizes 2x16h1,2x24h2,2x32h2,2x48h3,3x64h4 --tokens 600000 --points 8 --ctx 16 --batch 32 --lr 6e-3 --min-lr 6e-4
+    const r = await cli('fit', '--points', 'tests/unit/fixtures/sweep-markov.jsonl', '--bootstrap', '50', '--predict', '500000:2000000');
+    expect(r.code).toBe(0);
+    expect(r.lines[0]).toMatchObject({ identifiable: true, points: 40 });
+    expect(Math.abs(r.lines[0].E / 1.5065 - 1)).toBeLessThan(0.01);
+    expect(r.lines[0].predictions[0].loss).toBeGreaterThan(1.5);
+  });
+
   test("the README's Moby-Dick sweep is a law: it predicts, with an interval", async () => {
     // sweep --corpus moby-dick --sizes 2x24h2,2x32h2,2x48h3,2x64h4 --tokens 1200000 --points 8 --ctx 32 --batch 32 --lr 4e-3 --min-lr 4e-4
     const r = await cli('fit', '--points', 'tests/unit/fixtures/sweep-moby.jsonl', '--bootstrap', '50', '--predict', '332448:1200128');
