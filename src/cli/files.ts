@@ -163,25 +163,52 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+/** The file calls writeAtomically makes: Node's, or a stand-in that fails the way a full disk does (tests). */
+export interface WriteIo {
+  writeSync(fd: number, bytes: Uint8Array, offset: number, length: number): number;
+  readFileSync(path: string): Uint8Array;
+}
+
+const nodeIo: WriteIo = {
+  writeSync: (fd, bytes, offset, length) => writeSync(fd, bytes, offset, length),
+  readFileSync: (path) => readFileSync(path),
+};
+
 /**
- * Writes a new file beside `path`, flushes it to the disk and renames it over: an existing file is
- * never left half-written, a crash after the rename leaves the whole new file, and an interrupted
- * write leaves no temporary file behind.
+ * Writes a new file beside `path`, flushes it to the disk, reads it back and renames it over: an
+ * existing file is never replaced by a short or different one (a nearly full disk can take a
+ * write in part without an error: every byte count is checked, and what is on the disk is compared
+ * with what was meant), a crash after the rename leaves the whole new file, and an interrupted or
+ * failed write leaves no temporary file behind.
  */
-export function writeAtomically(path: string, bytes: Uint8Array) {
+export function writeAtomically(path: string, bytes: Uint8Array, io: WriteIo = nodeIo) {
   const tmp = tempPathOf(path);
   writing.add(tmp);
   try {
     const fd = openSync(tmp, 'w');
     try {
-      writeSync(fd, bytes);
+      for (let done = 0; done < bytes.length;) {
+        const n = io.writeSync(fd, bytes, done, bytes.length - done);
+        if (!(n > 0)) throw new Error(`could not write ${path}: the disk took ${done} of ${bytes.length} bytes (is it full?)`);
+        done += n;
+      }
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
+    const back = io.readFileSync(tmp);
+    if (
+      back.length !== bytes.length ||
+      !Buffer.from(back.buffer, back.byteOffset, back.byteLength).equals(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+    )
+      throw new Error(
+        `could not write ${path}: what the disk holds (${back.length} bytes) is not what was written (${bytes.length}); the previous file is kept`,
+      );
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new Error(`could not write ${path}: the disk is full; the previous file is kept`);
     throw err;
   } finally {
     writing.delete(tmp);
