@@ -118,25 +118,23 @@ interface WasmBackend {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
 }
 
+/** splitOuter's kernel: x [n, …] → n outputs of `shape`, copied from the heap. */
+export function splitOuterKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap }) {
+  const wasm = backend as WasmBackend;
+  const { x } = inputs as { x: tf.TensorInfo };
+  const shape = (attrs as unknown as { shape: number[] }).shape;
+  const n = x.shape[0];
+  const size = x.shape.reduce((a, b) => a * b, 1) / n;
+  // Every output first: an allocation can grow the wasm heap, which detaches any view taken before it.
+  const outs = Array.from({ length: n }, () => wasm.makeOutput(shape, 'float32'));
+  const src = wasm.typedArrayFromHeap(x); // a view of the heap, not a copy
+  outs.forEach((out, i) => wasm.typedArrayFromHeap(out).set(src.subarray(i * size, (i + 1) * size)));
+  return outs;
+}
+
 function registerSplitOuter() {
   if (tf.getKernel(SPLIT_OUTER_KERNEL, 'wasm')) return;
-  tf.registerKernel({
-    kernelName: SPLIT_OUTER_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const wasm = backend as unknown as WasmBackend;
-      const { x } = inputs as { x: tf.TensorInfo };
-      const shape = (attrs as unknown as { shape: number[] }).shape;
-      const src = wasm.typedArrayFromHeap(x); // a view of the heap, not a copy
-      const n = x.shape[0];
-      const size = src.length / n;
-      return Array.from({ length: n }, (_, i) => {
-        const out = wasm.makeOutput(shape, 'float32');
-        wasm.typedArrayFromHeap(out).set(src.subarray(i * size, (i + 1) * size));
-        return out;
-      });
-    },
-  });
+  tf.registerKernel({ kernelName: SPLIT_OUTER_KERNEL, backendName: 'wasm', kernelFunc: splitOuterKernel as unknown as tf.KernelFunc });
 }
 
 /**
