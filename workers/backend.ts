@@ -30,13 +30,37 @@ function logicalCores(): number | undefined {
   return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
 }
 
-async function register(name: BackendName, opts: BackendOptions): Promise<void> {
+/** What a WebGPU adapter says of itself (GPUAdapterInfo, or the older fields on the adapter). */
+interface AdapterLike {
+  isFallbackAdapter?: boolean;
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
+}
+
+/**
+ * Why an adapter is a software renderer (SwiftShader, or the browser's fallback adapter), or null
+ * for a GPU. Software WebGPU runs 20–40× slower than wasm on the same CPU (the README's numbers).
+ */
+export function softwareAdapter(adapter: AdapterLike | null): string | null {
+  if (!adapter) return null;
+  const info = adapter.info ?? {};
+  const text = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ');
+  if (info.isFallbackAdapter || adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(text))
+    return `the only WebGPU adapter is a software renderer (${text || 'a fallback adapter'}), slower than wasm on this CPU; choose webgpu to use it anyway`;
+  return null;
+}
+
+async function register(name: BackendName, opts: BackendOptions, auto: boolean): Promise<void> {
   const unavailable = opts.unavailable?.[name];
   if (unavailable) throw new Error(unavailable);
   if (name === 'webgpu') {
     // The webgpu backend registers itself on import, and only if navigator.gpu exists then.
-    const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
+    const nav = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<AdapterLike | null> } } }).navigator;
     if (!nav?.gpu) throw new Error('this environment has no WebGPU (navigator.gpu is missing)');
+    // Left to choose, never a software adapter: wasm comes next and is faster.
+    if (auto) {
+      const software = softwareAdapter(await nav.gpu.requestAdapter());
+      if (software) throw new Error(software);
+    }
     await import('@tensorflow/tfjs-backend-webgpu');
   } else if (name === 'wasm') {
     if (opts.wasmPaths) setWasmPaths(opts.wasmPaths);
@@ -87,7 +111,7 @@ export async function initBackend(choice: BackendChoice, opts: BackendOptions = 
   const skipped: BackendInfo['skipped'] = [];
   for (const name of candidates) {
     try {
-      await register(name, opts);
+      await register(name, opts, choice === 'auto');
       if (!(await tf.setBackend(name))) throw new Error(`tfjs could not initialise ${name}`);
       await tf.ready();
       if (name === 'webgpu') watchDevice((tf.backend() as unknown as { device: GPUDevice }).device);

@@ -37,8 +37,8 @@ afterAll(async () => {
 
 test('a visitor trains a micro model on WebGPU, watches the chart, samples and scores', async () => {
   if (missingChromium) throw missingChromium;
-  // A link that sets up a micro model; the backend is left to the app (webgpu first).
-  await page.goto(`${app.baseUrl}?layers=1&heads=2&embd=16&ctx=16&batch=4&steps=8`);
+  // A link that sets up a micro model on WebGPU (named: left to choose, the app skips SwiftShader's software adapter for wasm).
+  await page.goto(`${app.baseUrl}?layers=1&heads=2&embd=16&ctx=16&batch=4&steps=8&backend=webgpu`);
   await waitFor('backend-name', /\S/);
   expect(await text('backend-name')).toBe('webgpu');
   expect(await page.getByTestId('cfg-nEmbd').inputValue()).toBe('16');

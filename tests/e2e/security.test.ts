@@ -176,9 +176,9 @@ test('nothing broke the policy, and the page logged no error', async () => {
 
 test('on webgpu, a run that autosaves and a Scaling lab sweep request nothing but the scripts of the app', async () => {
   if (missingChromium) throw missingChromium;
-  // The backend is left to the app: webgpu first (SwiftShader here).
+  // WebGPU named (SwiftShader here: left to choose, the app takes wasm).
   const first = requests.length; // (an earlier test's page on another origin is behind this mark)
-  await page.goto(`${app.baseUrl}?layers=1&heads=2&embd=16&ctx=16&batch=4&steps=6`);
+  await page.goto(`${app.baseUrl}?layers=1&heads=2&embd=16&ctx=16&batch=4&steps=6&backend=webgpu`);
   await app.waitFor('backend-name', /\S/);
   await app.waitFor('corpus-stats', /characters/);
   expect(await app.text('backend-name')).toBe('webgpu');
