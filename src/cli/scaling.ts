@@ -143,6 +143,7 @@ export function parsePoints(text: string, source: string): Point[] {
   const refuse = (where: string, what: string): never => {
     throw new UsageError(`${source}: ${where}: ${what}`);
   };
+  if (trimmed === '') throw new UsageError(`${source} is empty: it needs points (CSV N,D,loss; a JSON array; or sweep's point lines)`);
   const json = (t: string, where: string): unknown => {
     try {
       return JSON.parse(t);

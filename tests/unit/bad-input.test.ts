@@ -1736,6 +1736,24 @@ const cliRows: CliRow[] = [
     stderr: /^error: .*broken.jsonl: line 2: not valid JSON$/,
   },
   {
+    name: 'fit: an empty points file',
+    args: ['fit', '--points', path('empty.csv')],
+    code: 2,
+    stderr: /^error: .*empty.csv is empty: it needs points \(CSV N,D,loss; a JSON array; or sweep's point lines\)$/,
+  },
+  {
+    name: 'forecast: a log without a start line',
+    args: ['forecast', '--run', path('steps-only.jsonl')],
+    code: 2,
+    stderr: /^error: --run .*steps-only.jsonl: no start line \(is it a log of `train`\?\)$/,
+  },
+  {
+    name: 'ledger: a line that is not an entry',
+    args: ['ledger', '--file', path('broken.jsonl')],
+    code: 2,
+    stderr: /^error: --file .*broken.jsonl, line 1: not a ledger entry$/,
+  },
+  {
     name: '--save /dev/null (a device)',
     args: ['train', ...tinyFlags, '--steps', '2', '--save', '/dev/null'],
     code: 2,
@@ -1787,6 +1805,8 @@ describe(`bad input through the CLI (${cliRows.length} rows)`, () => {
     writeFileSync(path('blank.csv'), 'N,D,loss\n1e4,,3\n');
     writeFileSync(path('huge.csv'), 'N,D,loss\n1e4,1e5,1e400\n');
     writeFileSync(path('broken.jsonl'), '{"type":"point","N":1,"D":2,"loss":3}\n{"type":"point",\n');
+    writeFileSync(path('empty.csv'), '');
+    writeFileSync(path('steps-only.jsonl'), '{"type":"step","step":1,"loss":4.4}\n');
     writeFileSync(path('notes.txt'), 'my notes');
     execFileSync('mkfifo', [path('save.fifo')]);
     writeFileSync(path('truncated.safetensors'), goodCheckpoint.slice(0, 300));
