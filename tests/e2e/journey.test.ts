@@ -52,7 +52,13 @@ test('a visitor trains a micro model on WebGPU, watches the chart, samples and s
   expect(Number.isFinite(Number(await text('loss')))).toBe(true);
   expect(Number.isFinite(Number(await text('val-loss')))).toBe(true);
   // 8 raw and 8 smoothed train points, and the evals at steps 0 and 8.
-  await page.waitForFunction(() => Number(document.querySelector('[data-testid="loss-chart"]')?.getAttribute('data-points')) >= 18);
+  await page.waitForFunction(
+    () => Number(document.querySelector('[data-testid="loss-chart"]')?.getAttribute('data-points')) >= 18,
+    undefined,
+    {
+      timeout: 120_000,
+    },
+  );
 
   expect(Array.from(await generateText(page, 20, { prompt: 'The ' }))).toHaveLength(20);
 

@@ -28,7 +28,9 @@ test('a run reloaded at step k, before any autosave, is offered back at step ≥
   await app.waitFor('corpus-stats', /characters/);
   expect(await page.getByTestId('autosave-every').inputValue()).toBe('200');
   await page.getByTestId('train-button').click();
-  await page.waitForFunction(() => parseInt(document.querySelector('[data-testid="step"]')?.textContent ?? '0', 10) >= 40);
+  await page.waitForFunction(() => parseInt(document.querySelector('[data-testid="step"]')?.textContent ?? '0', 10) >= 40, undefined, {
+    timeout: 240_000, // training: minutes on a loaded machine
+  });
   const k = parseInt(await app.text('step'), 10);
   expect(k).toBeLessThan(200); // no autosave has happened yet
   expect(await app.text('autosave-status')).toBe('');

@@ -59,13 +59,25 @@ test('a micro sweep on wasm streams points onto the chart; its fit is no law and
   expect(Number(await text('sweep-count'))).toBe(6); // 3 models × 2 points
   expect(await page.getByTestId('sweep-progress').getAttribute('value')).toBe('1');
   // Each point took the in-context probe: against N, each model's loss and probe score (3 + 3 points), and the sentence that contrasts them.
-  await page.waitForFunction(() => document.querySelector('[data-testid="emergence-chart"]')?.getAttribute('data-points') === '6');
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="emergence-chart"]')?.getAttribute('data-points') === '6',
+    undefined,
+    {
+      timeout: 60_000,
+    },
+  );
   await waitFor(
     'emergence-reading',
     /^From N = \S+ to \S+ the loss (fell|rose) \d+% \(\d\.\d{3} → \d\.\d{3}\) while the probe score went from -?\d+% to -?\d+% of chance\.$/,
   );
   await page.getByTestId('emergence-axis').selectOption('D');
-  await page.waitForFunction(() => document.querySelector('[data-testid="emergence-chart"]')?.getAttribute('data-points') === '12');
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="emergence-chart"]')?.getAttribute('data-points') === '12',
+    undefined,
+    {
+      timeout: 60_000,
+    },
+  );
 
   // The fit is made in the worker once the ladder is measured: 24-step models on the plateau, 2 token counts: no law.
   await waitFor('fit-degenerate', /This fit is not a law/, 120_000);
@@ -94,7 +106,9 @@ test('a micro sweep on wasm streams points onto the chart; its fit is no law and
   // A reload loses nothing measured: the sweep's settings, its points and its fit come back from IndexedDB.
   await page.reload();
   await waitFor('corpus-stats', /characters/);
-  await page.waitForFunction(() => document.querySelector('[data-testid="sweep-count"]')?.textContent === '6');
+  await page.waitForFunction(() => document.querySelector('[data-testid="sweep-count"]')?.textContent === '6', undefined, {
+    timeout: 60_000,
+  });
   await waitFor('sweep-status', /^done$/);
   await waitFor('fit-degenerate', /This fit is not a law/);
   expect(await page.getByTestId('sweep-sizes').inputValue()).toBe('1x8,1x16,2x16');

@@ -54,7 +54,9 @@ for (const [name, width, height] of [
       }
 
       await page.getByTestId('train-button').click();
-      await page.waitForFunction(() => parseInt(document.querySelector('[data-testid="step"]')?.textContent ?? '0', 10) >= 150);
+      await page.waitForFunction(() => parseInt(document.querySelector('[data-testid="step"]')?.textContent ?? '0', 10) >= 150, undefined, {
+        timeout: 240_000, // training: minutes on a loaded machine
+      });
       await shot('mid-run');
       // The run bar stays in view wherever the page is scrolled.
       await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight / 2));
