@@ -38,6 +38,8 @@ export const RESUME_FLAGS = [
   'save',
   'save-every',
   'noise-scale-every',
+  'forecast-every',
+  'ledger',
   'backend',
   'resume',
 ] as const;
@@ -265,18 +267,16 @@ export const COMMANDS = {
     },
   },
   forecast: {
-    help: "forecast a run's val loss at its planned last step from its log (what train prints), with a band, or say why not",
+    help: "forecast a run's val loss at its planned last step from its log (what train prints), with its 90% band, or say why not",
     flags: {
       run: { type: 'string', help: "a run's log: the JSON lines train printed (gzipped too)" },
       upto: { type: 'number', help: 'forecast from what the log held after this step (default: all of it)' },
-      level: { type: 'number', help: "the band's central coverage, in (0, 1)", default: '0.9' },
     },
   },
   backtest: {
     help: 'forecast each run of a bank at 10%, 25%, 50% and 75% of its steps and set it against the val loss it reached: error and coverage per cut',
     flags: {
       runs: { type: 'string', help: 'a folder of run logs (*.jsonl or *.jsonl.gz, as train prints them)', default: 'datasets/runs' },
-      level: { type: 'number', help: "the band's central coverage, in (0, 1)", default: '0.9' },
       items: { type: 'boolean', help: 'also print one line per run and cut' },
     },
   },

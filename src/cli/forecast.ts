@@ -6,7 +6,7 @@
 import { appendFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { BACKTEST_CUTS, backtestItems, backtestTable, calibrate } from '../core/backtest.ts';
+import { BACKTEST_CUTS, backtestItems, backtestTable, calibrate, shippedItem } from '../core/backtest.ts';
 import { forecastRun, type Forecast } from '../core/forecast.ts';
 import { ledgerRows, ledgerSummary, type LedgerEntry } from '../core/ledger.ts';
 import { parseRunLog, RunLogError, type RunLog } from '../core/run-log.ts';
@@ -32,9 +32,8 @@ export function forecastLine(f: Forecast) {
   };
 }
 
-function checkLevel(level: number) {
-  if (!(level > 0 && level < 1)) throw new UsageError(`--level must be in (0, 1), got ${level}`);
-}
+/** The band's level: the one its misfit part was calibrated at on the bank (MISFIT in forecast.ts). */
+const LEVEL = 0.9;
 
 /** A run's log, gzipped or not; bad contents are a UsageError naming the file. */
 export function readRunLog(path: string, flag: string): RunLog {
@@ -59,15 +58,17 @@ export function readRunLog(path: string, flag: string): RunLog {
 
 export function forecast({ values: v, text }: ParsedFlags<'forecast'>) {
   const path = required(v.run, 'run');
-  checkLevel(v.level);
   if (v.upto !== undefined) checkWhole(v.upto, 'upto', 1);
   const log = readRunLog(path, 'run');
   if (v.upto !== undefined && v.upto > log.lastStep) throw new UsageError(`--upto ${text.upto}: the log ends at step ${log.lastStep}`);
-  emit(forecastLine(forecastRun(log, { level: v.level, ...(v.upto === undefined ? {} : { upto: v.upto }) })));
+  if (v.upto !== undefined && v.upto < log.firstStep)
+    throw new UsageError(
+      `--upto ${text.upto}: the log starts at step ${log.firstStep} (a resumed run's log holds its steps from there on)`,
+    );
+  emit(forecastLine(forecastRun(log, { level: LEVEL, ...(v.upto === undefined ? {} : { upto: v.upto }) })));
 }
 
 export function backtest({ values: v }: ParsedFlags<'backtest'>) {
-  checkLevel(v.level);
   const dir = v.runs;
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--runs ${dir}: not a folder`);
   const files = readdirSync(dir)
@@ -82,21 +83,11 @@ export function backtest({ values: v }: ParsedFlags<'backtest'>) {
   }
   if (runs.length === 0)
     throw new UsageError(`--runs ${dir}: no finished run logs (*.jsonl, *.jsonl.gz with an evaluation at the last step)`);
-  const items = backtestItems(runs, { level: v.level, cuts: BACKTEST_CUTS });
-  if (v.items)
-    for (const i of items)
-      emit({
-        type: 'backtestItem',
-        run: i.run,
-        cut: i.cut,
-        step: i.step,
-        actual: i.actual,
-        ...(i.forecast.kind === 'forecast'
-          ? { final: i.forecast.final, band: i.forecast.band, error: i.forecast.final / i.actual - 1 }
-          : { final: null, reason: i.forecast.reason }),
-      });
-  for (const row of backtestTable(items, v.level)) emit({ type: 'backtest', level: v.level, ...row });
-  emit({ type: 'backtestSummary', runs: runs.length, skipped, level: v.level, misfit: calibrate(items, v.level) });
+  const items = backtestItems(runs, { level: LEVEL, cuts: BACKTEST_CUTS });
+  // Each forecast with its band as shipped (its noise and the shipped misfit), or why there is none.
+  if (v.items) for (const i of items) emit({ type: 'backtestItem', ...shippedItem(i, LEVEL) });
+  for (const row of backtestTable(items, LEVEL)) emit({ type: 'backtest', level: LEVEL, ...row });
+  emit({ type: 'backtestSummary', runs: runs.length, skipped, level: LEVEL, misfit: calibrate(items, LEVEL) });
 }
 
 /** The entries of a ledger file (none when it does not exist yet); a line that is not an entry is an error naming it. */
@@ -116,15 +107,25 @@ export function readLedger(path: string, flag: string): LedgerEntry[] {
         throw new UsageError(`--${flag} ${path}, line ${i + 1}: not JSON (a ledger holds one entry a line)`);
       }
       const r = e as Partial<LedgerEntry> & { type?: unknown };
-      if (
-        r?.type !== 'ledger' ||
-        (r.kind !== 'forecast' && r.kind !== 'law') ||
-        typeof r.key !== 'string' ||
-        typeof r.predicted !== 'number'
-      )
-        throw new UsageError(`--${flag} ${path}, line ${i + 1}: not a ledger entry`);
+      const num = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
+      const positiveOrNull = (x: unknown) => x === null || (num(x) && (x as number) > 0);
+      const ok =
+        r?.type === 'ledger' &&
+        (r.kind === 'forecast' || r.kind === 'law') &&
+        typeof r.key === 'string' &&
+        typeof r.label === 'string' &&
+        num(r.predicted) &&
+        (r.predicted as number) > 0 &&
+        num(r.target) &&
+        positiveOrNull(r.actual) &&
+        positiveOrNull(r.N ?? null) &&
+        (r.band === null || (Array.isArray(r.band) && r.band.length === 2 && r.band.every(num))) &&
+        (r.level === null || num(r.level)) &&
+        (r.seen === null || num(r.seen)) &&
+        (r.corpus === undefined || r.corpus === null || typeof r.corpus === 'string');
+      if (!ok) throw new UsageError(`--${flag} ${path}, line ${i + 1}: not a ledger entry`);
       const { type: _, ...entry } = r;
-      out.push(entry as LedgerEntry);
+      out.push({ ...entry, corpus: entry.corpus ?? null } as LedgerEntry);
     });
   return out;
 }

@@ -5,7 +5,7 @@
  */
 import { countParams } from '../core/config.ts';
 import { forecastRun, type Forecast } from '../core/forecast.ts';
-import { forecastEntries, settlesLaw } from '../core/ledger.ts';
+import { forecastEntries, ledgerRows, settlesLaw } from '../core/ledger.ts';
 import type { RunHistory } from '../../workers/checkpoint.ts';
 import type { Trainer } from '../../workers/train.ts';
 import { appendLedger, forecastLine, readLedger } from './forecast.ts';
@@ -27,8 +27,14 @@ export function runForecasts({ history, trainer, corpus, every, ledger }: Option
   });
   const at = (upto?: number): Forecast => forecastRun(curve(), upto === undefined ? {} : { upto });
   return {
+    // A step with an evaluation forecasts after it: the line then is what `forecast --upto` gives for the log.
     afterStep(step: number) {
+      const { evalEvery } = trainer.config;
+      if (evalEvery > 0 && step % evalEvery === 0) return;
       if (every > 0 && step % every === 0 && step < trainer.config.maxSteps) emit(forecastLine(at()));
+    },
+    afterEval(step: number) {
+      if (every > 0 && step > 0 && step % every === 0 && step < trainer.config.maxSteps) emit(forecastLine(at()));
     },
     /** After the final evaluation: the ledger's entries for this run. */
     atEnd() {
@@ -40,12 +46,16 @@ export function runForecasts({ history, trainer, corpus, every, ledger }: Option
       const label = `${corpus} ${model.nLayer}×${model.nEmbd} ctx ${model.blockSize}, ${maxSteps} steps`;
       const key = `forecast ${corpus} ${JSON.stringify(model)} ${JSON.stringify(trainer.config)}`;
       const time = new Date().toISOString();
-      const entries = forecastEntries(curve(), { key, label, actual: final.val, time });
+      const entries = forecastEntries(curve(), { key, label, corpus, actual: final.val, time });
       // A law's open prediction for this model and budget: settled by this run's val loss.
       const N = countParams(model).nonEmbedding;
       const D = maxSteps * batchSize * model.blockSize;
-      for (const e of readLedger(ledger, 'ledger'))
-        if (e.actual === null && settlesLaw(e, N, D)) entries.push({ ...e, actual: final.val, time });
+      // The latest entry of each prediction: one already settled is not settled again.
+      for (const e of ledgerRows(readLedger(ledger, 'ledger')))
+        if (settlesLaw(e, { corpus, N, D })) {
+          const { error: _, inBand: __, ...entry } = e;
+          entries.push({ ...entry, actual: final.val, time });
+        }
       appendLedger(ledger, entries);
       for (const e of entries) emit({ type: 'ledger', ...e });
     },

@@ -99,6 +99,7 @@ export async function sweep({ values: v, text, explicit }: ParsedFlags<'sweep'>)
     type: 'start',
     backend: backend.name,
     adapter: backend.adapter,
+    corpus: v.corpus,
     unigram,
     models: ladder.length,
     steps,
@@ -209,6 +210,9 @@ export function parsePoints(text: string, source: string): Point[] {
   return points;
 }
 
+/** Resamples behind the identifiability check when --bootstrap asks for none. */
+const IDENTIFY_SAMPLES = 50;
+
 /**
  * The fitted law with bootstrap intervals, whether it is identifiable (src/core/identify.ts), and
  * predictions at the asked (N, D) pairs: only from a law that is. `plateau`: the corpus's unigram
@@ -221,10 +225,18 @@ function fitLaw(
   at: { N: number; D: number }[] = [],
   plateau: number | null = null,
 ) {
-  const law = fitChinchilla(points);
+  let law;
+  try {
+    law = fitChinchilla(points);
+  } catch (err) {
+    if (err instanceof RangeError) throw new UsageError(`no fit: ${err.message}`); // too few points, sizes or lengths
+    throw err;
+  }
   const { E, A, B, alpha, beta } = law;
   const intervals = samples > 0 ? bootstrapChinchilla(points, { samples, seed, at }) : null;
-  const { identifiable, reasons } = identifyChinchilla(points, law, { intervals, plateau });
+  // Identifiability is judged from a bootstrap even when no intervals were asked for (--bootstrap 0).
+  const check = intervals ?? bootstrapChinchilla(points, { samples: IDENTIFY_SAMPLES, seed });
+  const { identifiable, reasons } = identifyChinchilla(points, law, { intervals: check, plateau });
   const predictions = identifiable
     ? at.map((p, i) => ({ ...p, loss: law.predict(p.N, p.D), interval: intervals?.predictions[i].interval ?? null }))
     : [];
@@ -268,19 +280,21 @@ export function fit({ values: v, text }: ParsedFlags<'fit'>) {
   }
   checkPointsFile(path);
   const raw = readFileSync(path, 'utf8');
-  const fitted = fitLaw(parsePoints(raw, path), v.bootstrap, v.seed, at, sweepUnigram(raw));
+  const fitted = fitLaw(parsePoints(raw, path), v.bootstrap, v.seed, at, sweepStart(raw)?.unigram ?? null);
   emit(fitted);
   if (at.length && !fitted.identifiable)
     throw new Error(`no prediction: this fit is not identifiable (${(fitted.reasons ?? []).join('; ')})`);
   if (v.ledger !== undefined && fitted.predictions) {
     const time = new Date().toISOString();
+    const corpus = sweepStart(raw)?.corpus ?? null;
     const entries: LedgerEntry[] = fitted.predictions.map((p) => ({
       kind: 'law',
-      key: lawKey(p.N, p.D),
-      label: `N ${p.N}, D ${p.D} (fit of ${path})`,
+      key: lawKey(p.N, p.D, corpus),
+      label: `${corpus ?? 'corpus unknown'}: N ${p.N}, D ${p.D} (fit of ${path})`,
       seen: null,
       target: p.D,
       N: p.N,
+      corpus,
       predicted: p.loss,
       band: p.interval,
       level: p.interval ? 0.95 : null,
@@ -291,13 +305,17 @@ export function fit({ values: v, text }: ParsedFlags<'fit'>) {
   }
 }
 
-/** The unigram level a sweep's start line records, when the points are sweep's own lines. */
-function sweepUnigram(text: string): number | null {
+/** What a sweep's start line records (its corpus and unigram level), when the points are sweep's own lines. */
+function sweepStart(text: string): { corpus: string | null; unigram: number | null } | null {
   const first = text.trimStart().split(/\r?\n/, 1)[0];
   if (!first.startsWith('{')) return null;
   try {
-    const start = JSON.parse(first) as { type?: unknown; unigram?: unknown };
-    return start.type === 'start' && typeof start.unigram === 'number' && start.unigram > 0 ? start.unigram : null;
+    const start = JSON.parse(first) as { type?: unknown; unigram?: unknown; corpus?: unknown };
+    if (start.type !== 'start') return null;
+    return {
+      corpus: typeof start.corpus === 'string' ? start.corpus : null,
+      unigram: typeof start.unigram === 'number' && start.unigram > 0 ? start.unigram : null,
+    };
   } catch {
     return null; // parsePoints has already said what is wrong with the line
   }

@@ -218,6 +218,7 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
           history.evals.push({ step: e.step, train: e.train, val: e.val });
           emit(e);
           probing?.at(e.step);
+          forecasts.afterEval(e.step);
         },
         shouldStop: saveDue,
         noiseScaleEvery: v['noise-scale-every'], // a noise line after every Nth step's

@@ -14,7 +14,7 @@ import { bandHalfWidth, forecastRun, MISFIT, normalQuantile, type Forecast, type
 import { quantile } from './fit.ts';
 import type { RunLog } from './run-log.ts';
 
-export const BACKTEST_CUTS = [0.1, 0.25, 0.5, 0.75] as const;
+export const BACKTEST_CUTS = [0.1, 0.25, 0.5, 0.75, 0.9] as const;
 
 export interface BacktestItem {
   run: string;
@@ -35,8 +35,9 @@ export interface BacktestRow {
   medianAbsError: number | null; // |forecast/actual − 1|, median over the forecasts made
   bias: number | null; // mean of forecast/actual − 1
   coverage: number | null; // share of the forecasts made whose band held the outcome, as shipped
-  looCoverage: number | null; // the same with each run's misfit table calibrated on the other runs
-  misfit: number | null; // the σ of log error this cut's errors call for (calibrate)
+  looForecasts: number; // forecasts made with each run's misfit table calibrated on the other runs
+  looCoverage: number | null; // the share of those whose band held
+  misfit: number | null; // the misfit σ calibrate gives this cut (never under a later cut's)
 }
 
 export interface BacktestOptions {
@@ -103,12 +104,27 @@ function errorsAt(items: BacktestItem[], cut: number) {
   return items.filter((i) => i.cut === cut && i.logError !== null).map((i) => ({ logError: i.logError!, noise: i.noise! }));
 }
 
-/** The misfit table (fraction seen → σ) that makes each cut's bands hold at `level`, never narrower for less seen, 0 at the end. */
+/**
+ * The misfit table (fraction seen → σ) that makes each cut's bands hold at `level`, never narrower
+ * for less seen, and as wide at the end as at the last cut: the final evaluation has noise of its
+ * own that the smooth curve does not.
+ */
 export function calibrate(items: BacktestItem[], level = 0.9): [number, number][] {
   const cuts = [...new Set(items.map((i) => i.cut))].sort((a, b) => a - b);
   const table: [number, number][] = cuts.map((cut) => [cut, misfitFor(errorsAt(items, cut), level)]);
   for (let i = table.length - 2; i >= 0; i--) table[i][1] = Math.max(table[i][1], table[i + 1][1]);
-  return [...table, [1, 0]];
+  return [...table, [1, table.at(-1)?.[1] ?? 0]];
+}
+
+/** One item as shipped: its forecast and band (noise and the shipped misfit) and whether the band held, or why there was none. */
+export function shippedItem(i: BacktestItem, level = 0.9, table: readonly (readonly [number, number])[] = MISFIT) {
+  const base = { run: i.run, cut: i.cut, step: i.step, actual: i.actual };
+  if (i.forecast.kind === 'none') return { ...base, final: null, reason: i.forecast.reason };
+  const h = bandHalfWidth(i.noise!, i.step / i.target, level, table);
+  if (h === null) return { ...base, final: null, reason: 'the band would be wider than the forecast gives' };
+  const { final } = i.forecast;
+  const band: [number, number] = [final * Math.exp(-h), final * Math.exp(h)];
+  return { ...base, final, band, error: final / i.actual - 1, inBand: band[0] <= i.actual && i.actual <= band[1] };
 }
 
 /** The per-cut table of a backtest's items, judged with `table` (the shipped MISFIT unless given). */
@@ -124,11 +140,12 @@ export function backtestTable(items: BacktestItem[], level = 0.9, table: readonl
       ),
     ]),
   );
+  const calibrated = calibrate(items, level);
   return cuts.map((cut) => {
     const at = items.filter((i) => i.cut === cut);
     const shipped = at.map((i) => ({ i, ...judge(i, level, table) }));
     const made = shipped.filter((j) => j.made);
-    const loo = at.map((i) => judge(i, level, looTables.get(i.run)!)).filter((j) => j.made);
+    const loo = looTables.size ? at.map((i) => judge(i, level, looTables.get(i.run)!)).filter((j) => j.made) : [];
     const ratios = made.map((j) => Math.exp(j.i.logError!) - 1);
     return {
       cut,
@@ -138,8 +155,9 @@ export function backtestTable(items: BacktestItem[], level = 0.9, table: readonl
       medianAbsError: ratios.length ? quantile(Float64Array.from(ratios, Math.abs).sort(), 0.5) : null,
       bias: ratios.length ? ratios.reduce((t, x) => t + x, 0) / ratios.length : null,
       coverage: made.length ? made.filter((j) => j.held).length / made.length : null,
+      looForecasts: loo.length,
       looCoverage: loo.length ? loo.filter((j) => j.held).length / loo.length : null,
-      misfit: errorsAt(items, cut).length ? misfitFor(errorsAt(items, cut), level) : null,
+      misfit: calibrated.find(([c]) => c === cut)?.[1] ?? null,
     };
   });
 }

@@ -73,6 +73,20 @@ export function identifyChinchilla(
       reasons.push(`${NAMES[k]} → 0 (${NAMES[k]} = ${fmt(x)}): the loss hardly depends on ${k === 'alpha' ? 'N' : 'D'} in these points`);
     if (x > MAX_EXPONENT) reasons.push(`${NAMES[k]} = ${fmt(x)}: no power law is that steep`);
   }
+  // A term that changes the loss by less than 0.1% of it across the points: no dependence was measured.
+  if (bad.length === 0) {
+    const span = (xs: number[], c: number, e: number) => c * (Math.min(...xs) ** -e - Math.max(...xs) ** -e);
+    const ns = points.map((p) => p.N);
+    const ds = points.map((p) => p.D);
+    if (distinctN >= 2 && span(ns, law.A, law.alpha) < 1e-3 * minLoss)
+      reasons.push(
+        `the fitted A/N^α changes the loss by ${fmt(span(ns, law.A, law.alpha))} across these sizes: the points show no dependence on N`,
+      );
+    if (distinctD >= 2 && span(ds, law.B, law.beta) < 1e-3 * minLoss)
+      reasons.push(
+        `the fitted B/D^β changes the loss by ${fmt(span(ds, law.B, law.beta))} across these token counts: the points show no dependence on D`,
+      );
+  }
   const iv = opts.intervals;
   if (iv) {
     // A parameter already found not finite has no interval worth reading.

@@ -14,6 +14,7 @@ export interface LedgerEntry {
   seen: number | null; // forecast: the last step it saw; law: null
   target: number; // forecast: the step forecast; law: the training tokens D
   N: number | null; // law: non-embedding parameters
+  corpus: string | null; // what the prediction is about: a run's corpus; a law's, when its points say (a sweep's log)
   predicted: number; // val loss, nats/char
   band: Interval | null;
   level: number | null; // the band's coverage
@@ -72,17 +73,28 @@ export function ledgerSummary(rows: readonly LedgerRow[]): LedgerSummary[] {
   });
 }
 
-/** A law's prediction key: what model and budget it was for. */
-export function lawKey(N: number, D: number): string {
-  return `law N=${N} D=${D}`;
+/** A law's prediction key: what corpus, model and budget it was for. */
+export function lawKey(N: number, D: number, corpus: string | null): string {
+  return `law ${corpus ?? '?'} N=${N} D=${D}`;
 }
 
 /**
- * Whether a trained run settles a law's prediction: the same non-embedding N, and D within 1%
- * (a run's tokens are whole steps of batch × context, so a budget is met only to a step).
+ * Whether a trained run settles a law's open prediction: the same corpus, the same non-embedding N,
+ * and D within 1% (a run's tokens are whole steps of batch × context, so a budget is met only to a
+ * step). A prediction already settled, or one whose corpus is unknown (points from a CSV), is not.
  */
-export function settlesLaw(entry: Pick<LedgerEntry, 'kind' | 'N' | 'target'>, N: number, D: number): boolean {
-  return entry.kind === 'law' && entry.N === N && Math.abs(D / entry.target - 1) <= 0.01;
+export function settlesLaw(
+  entry: Pick<LedgerRow, 'kind' | 'N' | 'target' | 'corpus' | 'actual'>,
+  run: { corpus: string; N: number; D: number },
+): boolean {
+  return (
+    entry.kind === 'law' &&
+    entry.actual === null &&
+    entry.corpus !== null &&
+    entry.corpus === run.corpus &&
+    entry.N === run.N &&
+    Math.abs(run.D / entry.target - 1) <= 0.01
+  );
 }
 
 /** The fractions of a run whose forecasts are kept and set against its outcome. */
@@ -95,7 +107,7 @@ export const LEDGER_CUTS = [0.25, 0.5] as const;
  */
 export function forecastEntries(
   run: RunCurve,
-  { key, label, actual, time }: { key: string; label: string; actual: number; time: string },
+  { key, label, corpus, actual, time }: { key: string; label: string; corpus: string; actual: number; time: string },
 ): LedgerEntry[] {
   const target = run.schedule.maxSteps;
   const lastSeen = Math.max(run.steps.at(-1)?.step ?? 0, 0);
@@ -112,6 +124,7 @@ export function forecastEntries(
       seen: f.step,
       target,
       N: null,
+      corpus,
       predicted: f.final,
       band: f.band,
       level: f.level,

@@ -19,6 +19,12 @@ export const PLATEAU_STEPS = 300;
 /** Steps per model the suggested plan gives its smallest budget: past the plateau with room for several points. */
 export const SUGGESTED_STEPS = 1000;
 /**
+ * Tokens per model below which a sweep here gave no law even past the plateau: 1×8–2×16 models at
+ * 128,000 tokens each (1,000 steps of batch 8 × context 16) fitted E → 0 and β → 0; the README's
+ * usable sweeps trained 600,000 and 1,200,000 a model.
+ */
+export const MIN_TOKENS = 500_000;
+/**
  * Training FLOPs a second of the wasm backend on one core of the 2-core machine the README
  * measures (the default 2×64 model: 14,000 tokens/s × 0.64 MFLOP a token). Time estimates scale
  * by it; the page replaces it with its own run's rate when it has one.
@@ -56,23 +62,30 @@ export function adviseSweep(cfg: AdviceConfig, vocabSize: number, flopsPerSecond
   const sizes = new Set(plan.N).size;
   if (sizes < 3) problems.push(`${sizes} distinct model size${sizes === 1 ? '' : 's'}: a law's A and α need 3 or more`);
   if (cfg.points < 3) problems.push(`${cfg.points} point${cfg.points === 1 ? '' : 's'} a model: B and β need 3 token counts or more`);
+  const tokensPerStep = cfg.train.batchSize * cfg.blockSize;
   const short = cfg.ladder.map((s, i) => ({ s, steps: plan.steps[i] })).filter((m) => m.steps < PLATEAU_STEPS);
   if (short.length)
     problems.push(
       `${short.map((m) => `${formatShape(m.s)} trains ${m.steps} steps`).join(', ')}: runs here stay near the unigram level for their first ${PLATEAU_STEPS} steps or so, so ${short.length === 1 ? 'its points are' : 'their points are'} on the plateau and add nothing to a law`,
     );
+  const fewTokens = plan.steps.filter((n) => n >= PLATEAU_STEPS && n * tokensPerStep < MIN_TOKENS).length;
+  if (fewTokens)
+    problems.push(
+      `${fewTokens === plan.steps.length ? 'every model trains' : `${fewTokens} model${fewTokens === 1 ? '' : 's'} train`} on fewer than ${MIN_TOKENS.toLocaleString('en-US')} tokens: sweeps here that small fitted no law (E → 0)`,
+    );
   const minutes = minutesOf(cfg, vocabSize, plan.steps, flopsPerSecond);
   if (problems.length === 0) return { usable: true, problems, suggestion: null, minutes };
-  // The same ladder (or the default's three sizes if it has fewer), each model trained long enough.
-  const tokensPerStep = cfg.train.batchSize * cfg.blockSize;
+  // The same ladder (or the default's three sizes if it has fewer), each model trained long enough; never less than asked.
   const minParams = Math.min(...cfg.ladder.map((s) => countParams({ ...s, blockSize: cfg.blockSize, dropout: 0, vocabSize }).nonEmbedding));
   const perModel = 'tokens' in cfg.budget ? null : cfg.budget.tokensPerParam;
-  const tokens = SUGGESTED_STEPS * tokensPerStep;
+  const asked = 'tokens' in cfg.budget ? cfg.budget.tokens : Math.min(...plan.steps) * tokensPerStep;
+  const tokens = Math.max(asked, SUGGESTED_STEPS * tokensPerStep, MIN_TOKENS);
+  const steps = Math.ceil(tokens / tokensPerStep);
   const points = Math.max(cfg.points, 4);
-  const suggestedSteps = plan.N.map(() => SUGGESTED_STEPS);
+  const suggestedSteps = plan.N.map(() => steps);
   const why =
     (sizes < 3 ? 'add sizes so that 3 or more differ, and ' : '') +
-    `give every model ${SUGGESTED_STEPS.toLocaleString('en-US')} steps (${tokens.toLocaleString('en-US')} tokens at batch ${cfg.train.batchSize} × context ${cfg.blockSize}${perModel ? `, ${Math.ceil(tokens / minParams)} tokens per parameter for the smallest` : ''}), ${points} points each`;
+    `give every model ${steps.toLocaleString('en-US')} steps (${tokens.toLocaleString('en-US')} tokens at batch ${cfg.train.batchSize} × context ${cfg.blockSize}${perModel ? `, ${Math.ceil(tokens / minParams)} tokens per parameter for the smallest` : ''}), ${points} points each`;
   return {
     usable: false,
     problems,

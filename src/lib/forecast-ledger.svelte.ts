@@ -37,6 +37,7 @@ export class ForecastLedger {
     const entries = forecastEntries(curveOf(rec), {
       key: `forecast ${rec.corpus} ${rec.configKey}`,
       label: `${rec.corpus} · ${rec.label.replace(/^#\d+ /, '')} · ${rec.maxSteps} steps`,
+      corpus: rec.corpus,
       actual: final.val,
       time: new Date().toISOString(),
     });

@@ -49,7 +49,7 @@ test('a micro sweep on wasm streams points onto the chart; its fit is no law and
     /1x8 trains 24 steps, 1x16 trains 24 steps, 2x16 trains 24 steps: runs here stay near the unigram level/,
   );
   expect(await text('sweep-advice')).toMatch(/2 points a model: B and β need 3 token counts or more/);
-  await waitFor('sweep-suggestion', /Instead, give every model 1,000 steps \(128,000 tokens at batch 8 × context 16\), 4 points each: /);
+  await waitFor('sweep-suggestion', /Instead, give every model 3,907 steps \(500,000 tokens at batch 8 × context 16\), 4 points each: /);
   await page.getByTestId('sweep-start').click();
 
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="sweep-count"]')?.textContent) >= 1, undefined, {

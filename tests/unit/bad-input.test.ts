@@ -1517,7 +1517,7 @@ const cliRows: CliRow[] = [
     '--resume with settings the saved run fixes',
     ['--resume', path('truncated.safetensors')],
     2,
-    /--resume continues the saved run with its own settings; drop --layers, --heads, .* \(only --steps, --eval-every, --log-every, --save, --save-every, --noise-scale-every, --backend may change\)$/,
+    /--resume continues the saved run with its own settings; drop --layers, --heads, .* \(only --steps, --eval-every, --log-every, --save, --save-every, --noise-scale-every, --forecast-every, --ledger, --backend may change\)$/,
   ),
   {
     name: '--resume from a corrupt checkpoint, nothing else changed',

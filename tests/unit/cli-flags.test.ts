@@ -62,7 +62,7 @@ const NOT_DECIMAL = [
 describe('cli flags', () => {
   test('the table has numeric flags in every command that counts something', () => {
     expect(new Set(numericFlags.map((f) => f.command))).toEqual(
-      new Set(commands.filter((c) => c !== 'score' && c !== 'inspect' && c !== 'ledger')),
+      new Set(commands.filter((c) => c !== 'score' && c !== 'inspect' && c !== 'ledger' && c !== 'backtest')),
     );
   });
 
@@ -160,7 +160,7 @@ describe('cli flags', () => {
   test('help tells the truth: sweep --tokens shows its default, train --resume lists what may change', () => {
     expect(usage('sweep')).toMatch(/--tokens .*\(default "200000"\)/);
     expect(usage('train')).toContain(
-      'only --steps, --eval-every, --log-every, --save, --save-every, --noise-scale-every, --backend may change',
+      'only --steps, --eval-every, --log-every, --save, --save-every, --noise-scale-every, --forecast-every, --ledger, --backend may change',
     );
   });
 

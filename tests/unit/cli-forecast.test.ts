@@ -76,7 +76,11 @@ describe('forecast', () => {
     writeFileSync(oldLog, '{"type":"start","backend":"wasm"}\n{"type":"step","step":1,"loss":4.4}\n');
     expect((await cli('forecast', '--run', oldLog)).stderr).toMatch(/no run config/);
     expect((await cli('forecast', '--run', defaultRun, '--upto', '5000')).stderr).toMatch(/--upto 5000: the log ends at step 2000/);
-    expect((await cli('forecast', '--run', defaultRun, '--level', '1')).stderr).toMatch(/--level must be in \(0, 1\)/);
+    expect((await cli('forecast', '--run', defaultRun, '--level', '0.5')).stderr).toMatch(/unknown flag --level/); // the band is the calibrated 90% one
+    // A sweep's log is not a run's; a resumed run's log starts where it resumed.
+    const sweepLog = join(dir, 'sweep.jsonl');
+    writeFileSync(sweepLog, readFileSync('tests/unit/fixtures/sweep-moby.jsonl'));
+    expect((await cli('forecast', '--run', sweepLog)).stderr).toMatch(/a sweep's log, not a run's/);
     expect((await cli('forecast')).stderr).toMatch(/--run is required/);
   });
 });
@@ -122,7 +126,7 @@ test('backtest on the bank: coverage within 5 points of 90% where forecasts are 
   const r = await cli('backtest', '--runs', bank);
   expect(r.code).toBe(0);
   const rows = r.lines.filter((l) => l.type === 'backtest');
-  expect(rows.map((l) => l.cut)).toEqual([0.1, 0.25, 0.5, 0.75]);
+  expect(rows.map((l) => l.cut)).toEqual([0.1, 0.25, 0.5, 0.75, 0.9]);
   for (const row of rows) {
     expect(row.runs).toBe(22);
     if (row.forecasts > 0) expect(row.coverage).toBeGreaterThanOrEqual(0.85);
@@ -133,6 +137,13 @@ test('backtest on the bank: coverage within 5 points of 90% where forecasts are 
   expect(at(0.5).medianAbsError).toBeLessThanOrEqual(0.025);
   expect(at(0.75).medianAbsError).toBeLessThanOrEqual(0.015);
   expect(at(0.75).refused).toBe(0);
+  // --items: each forecast's band as shipped, agreeing with the row's coverage.
+  const items = (await cli('backtest', '--runs', bank, '--items')).lines.filter(
+    (l) => l.type === 'backtestItem' && l.cut === 0.5 && l.final !== null,
+  );
+  expect(items.length).toBe(at(0.5).forecasts);
+  expect(items.filter((i) => i.inBand).length / items.length).toBeCloseTo(at(0.5).coverage, 12);
+  for (const i of items) expect(i.inBand).toBe(i.band[0] <= i.actual && i.actual <= i.band[1]);
   const summary = r.lines.find((l) => l.type === 'backtestSummary');
   expect(summary.runs).toBe(22);
 });
@@ -170,22 +181,22 @@ describe('fit knows when it cannot know', () => {
     expect(p.interval[1]).toBeGreaterThan(p.loss);
   });
 
-  test('--ledger keeps a prediction of an identifiable law, and train --ledger settles it', async () => {
+  test('--ledger keeps a prediction of an identifiable law; train --ledger on its corpus settles it, once', async () => {
     const law = { E: 1.1, A: 30, B: 50, alpha: 0.35, beta: 0.3 };
-    const rows = ['N,D,loss'];
+    // A sweep's lines: its start line names the corpus the law is about.
+    const corpus = 'markov:length=20000';
+    const lines = [JSON.stringify({ type: 'start', corpus, unigram: 5 })]; // every point below the plateau
     for (const N of [1e3, 3e3, 1e4, 3e4])
-      for (const D of [1e4, 3e4, 1e5]) rows.push(`${N},${D},${law.E + law.A / N ** law.alpha + law.B / D ** law.beta}`);
-    const points = join(dir, 'law.csv');
-    writeFileSync(points, rows.join('\n'));
+      for (const D of [1e4, 3e4, 1e5])
+        lines.push(JSON.stringify({ type: 'point', N, D, loss: law.E + law.A / N ** law.alpha + law.B / D ** law.beta }));
+    const points = join(dir, 'law.jsonl');
+    writeFileSync(points, lines.join('\n'));
     const ledger = join(dir, 'ledger.jsonl');
-    // The model train trains below: 1 layer of width 8, ctx 8, on markov: N = 792 non-embedding parameters (LayerNorm gains included), D = 40 steps × 4 × 8 tokens.
+    // The model train trains below: 1 layer of width 8, ctx 8: N = 792 non-embedding parameters (LayerNorm gains included), D = 40 steps × 4 × 8 tokens.
     const f = await cli('fit', '--points', points, '--bootstrap', '20', '--predict', '792:1280', '--ledger', ledger);
     expect(f.code).toBe(0);
     expect(f.lines[0].identifiable).toBe(true);
-    const t = await cli(
-      'train',
-      '--corpus',
-      'markov:length=20000',
+    const tiny = [
       '--layers',
       '1',
       '--heads',
@@ -206,17 +217,26 @@ describe('fit knows when it cannot know', () => {
       'cpu',
       '--ledger',
       ledger,
-    );
+    ];
+    // Another corpus with the same N and D does not settle it.
+    expect((await cli('train', '--corpus', 'markov:length=20000,seed=2', ...tiny)).code).toBe(0);
+    const open = await cli('ledger', '--file', ledger);
+    expect(open.lines.find((x) => x.type === 'ledgerRow' && x.kind === 'law')).toMatchObject({ actual: null });
+    const t = await cli('train', '--corpus', corpus, ...tiny);
     expect(t.code).toBe(0);
     const start = t.lines[0];
     expect(start.train).toMatchObject({ maxSteps: 40, batchSize: 4, warmupSteps: 4, learningRate: 3e-3 });
     expect(start.model).toMatchObject({ nLayer: 1, nEmbd: 8, blockSize: 8 });
+    const final = t.lines.find((x) => x.type === 'summary').valLoss;
     const l = await cli('ledger', '--file', ledger);
     const law792 = l.lines.find((x) => x.type === 'ledgerRow' && x.kind === 'law');
-    const final = t.lines.find((x) => x.type === 'summary').valLoss;
-    expect(law792).toMatchObject({ N: 792, target: 1280, actual: final });
+    expect(law792).toMatchObject({ N: 792, target: 1280, corpus, actual: final });
     expect(law792.error).toBeCloseTo(law792.predicted / final - 1, 12);
     expect(l.lines.some((x) => x.type === 'ledgerSummary' && x.kind === 'law' && x.settled === 1)).toBe(true);
+    // A second run of the same model settles nothing more: the prediction keeps its first outcome.
+    expect((await cli('train', '--corpus', corpus, ...tiny, '--seed', '7')).code).toBe(0);
+    const again = await cli('ledger', '--file', ledger);
+    expect(again.lines.find((x) => x.type === 'ledgerRow' && x.kind === 'law').actual).toBe(final);
     expect((await cli('fit', '--points', points, '--ledger', ledger)).stderr).toMatch(/--ledger keeps --predict's predictions/);
   });
 });

@@ -35,12 +35,18 @@ describe('sweep advice', () => {
     expect(adviseSweep(plan('2x16h1,2x24h2,2x32h2,2x48h3,3x64h4', 600_000, 32, 16, 8), 10).usable).toBe(true);
   });
 
+  test('too few tokens a model, past the plateau: a sweep that small fitted no law here', () => {
+    const a = adviseSweep(plan('1x8,1x16,2x16', 128_000, 8, 16, 4), 10);
+    expect(a.problems).toEqual(['every model trains on fewer than 500,000 tokens: sweeps here that small fitted no law (E → 0)']);
+    expect(a.suggestion).toMatchObject({ tokens: 500_000, points: 4 });
+  });
+
   test('too few sizes or points', () => {
     const a = adviseSweep(plan('2x32,2x64', 2_000_000, 16, 64, 2), 83);
     expect(a.problems).toEqual([
       "2 distinct model sizes: a law's A and α need 3 or more",
       '2 points a model: B and β need 3 token counts or more',
     ]);
-    expect(a.suggestion!.why).toMatch(/^add sizes so that 3 or more differ, and give every model 1,000 steps/);
+    expect(a.suggestion!.why).toMatch(/^add sizes so that 3 or more differ, and give every model 1,954 steps \(2,000,000 tokens/); // never less than asked
   });
 });
