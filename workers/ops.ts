@@ -1,8 +1,10 @@
 /**
- * The model's layers as plain tfjs ops: what the cpu and webgl backends run, what the custom
- * WebGPU kernels (kernels/*.ts) and the wasm formulations (kernels/xnnpack.ts) fall back to, and
- * what every one of them is tested against. One home, so that the reference a kernel is checked
- * against is the code the model runs.
+ * The model's layers as plain tfjs ops: behind model-ops.ts's plainOps (what the cpu and webgl
+ * backends run, and the passes that need the attention weights or a KV cache), and the reference
+ * the other two implementations, the custom WebGPU kernels (kernels/*.ts) and the wasm
+ * formulations (kernels/xnnpack.ts), are checked against (tests/ops-table.ts), so that the
+ * reference is the code the model runs. The bench's variants (src/bench/worker/variant-gpt.ts)
+ * keep formulations of their own on purpose: they measure what each choice is worth.
  *
  * Shapes: x [N, C] rows of the residual stream; heads (B, nh, T, hs) with C = nh·hs.
  */
