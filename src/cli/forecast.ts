@@ -87,7 +87,9 @@ export function backtest({ values: v }: ParsedFlags<'backtest'>) {
   // Each forecast with its band as shipped (its noise and the shipped misfit), or why there is none.
   if (v.items) for (const i of items) emit({ type: 'backtestItem', ...shippedItem(i, LEVEL) });
   for (const row of backtestTable(items, LEVEL)) emit({ type: 'backtest', level: LEVEL, ...row });
-  emit({ type: 'backtestSummary', runs: runs.length, skipped, level: LEVEL, misfit: calibrate(items, LEVEL) });
+  // A cut too few forecasts calibrate is null: no forecast is given from there.
+  const misfit = calibrate(items, LEVEL).map(([cut, m]) => [cut, Number.isFinite(m) ? m : null]);
+  emit({ type: 'backtestSummary', runs: runs.length, skipped, level: LEVEL, misfit });
 }
 
 /** The entries of a ledger file (none when it does not exist yet); a line that is not an entry is an error naming it. */

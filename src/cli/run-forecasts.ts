@@ -17,10 +17,12 @@ interface Options {
   corpus: string;
   every: number; // a forecast line every this many steps (0: none)
   ledger: string | null;
+  floor: number | null; // the corpus's exact entropy rate, where known
 }
 
-export function runForecasts({ history, trainer, corpus, every, ledger }: Options) {
+export function runForecasts({ history, trainer, corpus, every, ledger, floor }: Options) {
   const curve = () => ({
+    floor,
     schedule: trainer.config,
     steps: history.losses.map((loss, i) => ({ step: i + 1, loss })),
     evals: history.evals.map((e) => ({ step: e.step, loss: e.val })),

@@ -184,7 +184,14 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
   }
   const probing = v.probe ? await prober(run.model, run.tokenizer) : null; // a probe line after each eval
   // Forecast lines while it trains, and the ledger's entries once it has ended.
-  const forecasts = runForecasts({ history, trainer, corpus: corpusName, every: v['forecast-every'], ledger: v.ledger ?? null });
+  const forecasts = runForecasts({
+    history,
+    trainer,
+    corpus: corpusName,
+    every: v['forecast-every'],
+    ledger: v.ledger ?? null,
+    floor: corpus.entropyRate ?? null,
+  });
   // Without --save-every, the run saves at each evaluation (a resumed run: at its own interval).
   const saveEvery = v.save === undefined ? 0 : (v['save-every'] ?? config.evalEvery);
   let savedAt = trainer.step; // the file resumed from already holds this step

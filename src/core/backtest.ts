@@ -16,6 +16,9 @@ import type { RunLog } from './run-log.ts';
 
 export const BACKTEST_CUTS = [0.1, 0.25, 0.5, 0.75, 0.9] as const;
 
+/** Forecasts a cut needs before its misfit is read from them: fewer say nothing of a 90% tail. */
+export const MIN_CALIBRATION = 10;
+
 export interface BacktestItem {
   run: string;
   cut: number; // fraction of the planned steps seen
@@ -111,7 +114,11 @@ function errorsAt(items: BacktestItem[], cut: number) {
  */
 export function calibrate(items: BacktestItem[], level = 0.9): [number, number][] {
   const cuts = [...new Set(items.map((i) => i.cut))].sort((a, b) => a - b);
-  const table: [number, number][] = cuts.map((cut) => [cut, misfitFor(errorsAt(items, cut), level)]);
+  // A cut with too few forecasts to read a tail from is not calibrated: no forecast from there.
+  const table: [number, number][] = cuts.map((cut) => {
+    const errors = errorsAt(items, cut);
+    return [cut, errors.length < MIN_CALIBRATION ? Infinity : misfitFor(errors, level)];
+  });
   for (let i = table.length - 2; i >= 0; i--) table[i][1] = Math.max(table[i][1], table[i + 1][1]);
   return [...table, [1, table.at(-1)?.[1] ?? 0]];
 }

@@ -23,7 +23,7 @@ export class RunLogError extends Error {}
  * replaces the earlier one. A last line cut short (a log still being written) is left out.
  */
 export function parseRunLog(text: string, name = 'the log'): RunLog {
-  let start: { model: ModelConfig; train: TrainConfig; corpus: string } | null = null;
+  let start: { model: ModelConfig; train: TrainConfig; corpus: string; floor: number | null } | null = null;
   const steps: CurvePoint[] = [];
   const evals: CurvePoint[] = [];
   const lines = text.replace(/^\ufeff/, '').split('\n');
@@ -60,7 +60,9 @@ export function parseRunLog(text: string, name = 'the log'): RunLog {
           );
         if (start && !(typeof e.step === 'number' && e.step > 0))
           throw new RunLogError(`${name}, line ${i + 1}: a second run starts here (one log holds one run and the runs resumed from it)`);
-        start = { model, train, corpus: typeof e.corpus === 'string' ? e.corpus : '' };
+        const refs = Array.isArray(e.references) ? (e.references as { kind?: unknown; nats?: unknown }[]) : [];
+        const floor = refs.find((r) => r?.kind === 'floor' && typeof r.nats === 'number' && r.nats > 0)?.nats as number | undefined;
+        start = { model, train, corpus: typeof e.corpus === 'string' ? e.corpus : '', floor: floor ?? null };
         break;
       }
       case 'step':
@@ -74,7 +76,7 @@ export function parseRunLog(text: string, name = 'the log'): RunLog {
     }
   });
   if (!start) throw new RunLogError(`${name}: no start line (is it a log of \`train\`?)`);
-  const s: { model: ModelConfig; train: TrainConfig; corpus: string } = start;
+  const s: { model: ModelConfig; train: TrainConfig; corpus: string; floor: number | null } = start;
   const lastStep = Math.max(steps.at(-1)?.step ?? 0, evals.at(-1)?.step ?? 0);
   const firstStep = Math.min(steps[0]?.step ?? Infinity, evals[0]?.step ?? Infinity);
   const end = evals.find((e) => e.step === s.train.maxSteps);

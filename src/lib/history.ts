@@ -23,6 +23,7 @@ export interface RunRecord {
   maxSteps: number;
   schedule: Schedule; // the planned learning-rate schedule: the forecast reads the rest of the run from it
   configKey: string; // the run's whole config as JSON: the same run, loaded again, has the same key
+  floor: number | null; // the corpus's exact entropy rate, for a synthetic corpus; null otherwise
   steps: number[]; // step numbers of the train losses, increasing
   losses: number[]; // minibatch train loss at each of those steps, nats/char
   evals: EvalPoint[];
@@ -40,6 +41,7 @@ export function newRecord(id: number, info: RunInfo, shape: { nLayer: number; nE
     maxSteps: info.maxSteps,
     schedule: { ...pickSchedule(info.config.train), maxSteps: info.maxSteps },
     configKey: JSON.stringify(info.config),
+    floor: info.references.find((r) => r.kind === 'floor')?.nats ?? null,
     steps: [],
     losses: [],
     evals: [],

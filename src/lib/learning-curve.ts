@@ -25,11 +25,11 @@ export function refitDue(fitted: number | null, count: number): boolean {
 }
 
 /** A record as the forecast reads it: its train losses, its evaluations' val losses and its schedule. */
-export function curveOf(rec: Pick<RunRecord, 'steps' | 'losses' | 'evals' | 'schedule'>) {
+export function curveOf(rec: Pick<RunRecord, 'steps' | 'losses' | 'evals' | 'schedule'> & { floor?: number | null }) {
   const n = Math.min(rec.steps.length, rec.losses.length);
   const steps: CurvePoint[] = [];
   for (let i = 0; i < n; i++) steps.push({ step: rec.steps[i], loss: rec.losses[i] });
-  return { schedule: rec.schedule, steps, evals: rec.evals.map((e) => ({ step: e.step, loss: e.val })) };
+  return { schedule: rec.schedule, steps, evals: rec.evals.map((e) => ({ step: e.step, loss: e.val })), floor: rec.floor ?? null };
 }
 
 /**
@@ -38,7 +38,10 @@ export function curveOf(rec: Pick<RunRecord, 'steps' | 'losses' | 'evals' | 'sch
  * comes from 60 bootstrap refits (the CLI's 100), so a refit stays near a few hundredths of a
  * second on the main thread.
  */
-export function forecastRecord(rec: Pick<RunRecord, 'steps' | 'losses' | 'evals' | 'schedule'>, upto?: number): Forecast | null {
+export function forecastRecord(
+  rec: Pick<RunRecord, 'steps' | 'losses' | 'evals' | 'schedule'> & { floor?: number | null },
+  upto?: number,
+): Forecast | null {
   if (Math.min(rec.steps.length, rec.losses.length) < minForecastPoints) return null;
   return forecastRun(curveOf(rec), { samples: 60, ...(upto === undefined ? {} : { upto }) });
 }

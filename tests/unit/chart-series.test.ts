@@ -27,6 +27,7 @@ function record(n: number, { id = 1 } = {}): RunRecord {
     maxSteps: n,
     schedule: { learningRate: 1e-3, minLr: 1e-4, warmupSteps: 0, maxSteps: n },
     configKey: '{}',
+    floor: null,
     steps: [],
     losses: [],
     evals: [{ step: 0, train: 4.4, val: 4.41 }],

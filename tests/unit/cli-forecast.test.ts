@@ -134,9 +134,10 @@ test('backtest on the bank: coverage within 5 points of 90% where forecasts are 
   const at = (cut: number) => rows.find((l) => l.cut === cut);
   expect(at(0.25).forecasts).toBeGreaterThanOrEqual(15);
   expect(at(0.25).medianAbsError).toBeLessThanOrEqual(0.04);
-  expect(at(0.5).medianAbsError).toBeLessThanOrEqual(0.025);
+  expect(at(0.5).medianAbsError).toBeLessThanOrEqual(0.02);
   expect(at(0.75).medianAbsError).toBeLessThanOrEqual(0.015);
-  expect(at(0.75).refused).toBe(0);
+  expect(at(0.75).forecasts).toBeGreaterThanOrEqual(19);
+  expect(at(0.1).forecasts).toBe(0); // too few runs forecast from there to calibrate it
   // --items: each forecast's band as shipped, agreeing with the row's coverage.
   const items = (await cli('backtest', '--runs', bank, '--items')).lines.filter(
     (l) => l.type === 'backtestItem' && l.cut === 0.5 && l.final !== null,

@@ -116,6 +116,7 @@ describe('forecastRun', () => {
     expect(misfitAt(1)).toBe(MISFIT.at(-1)![1]); // the final evaluation's own noise stays
     expect(misfitAt(0.35)).toBeLessThan(misfitAt(0.25));
     expect(misfitAt(0.35)).toBeGreaterThan(misfitAt(0.5));
+    expect(misfitAt(0.2)).toBe(Infinity); // before the first cut the bank calibrates: no forecast
   });
 
   test('says why instead of a number: during warm-up, at the end, too early, on a plateau, and when the loss drops off one', () => {
@@ -128,11 +129,13 @@ describe('forecastRun', () => {
     expect(none(run(l, 0.02, 1), 150)).toMatch(/still warming up \(step 150 of 200\)/);
     expect(none(run(l, 0.02, 1), 2000)).toMatch(/nothing left to forecast/);
     expect(none(run(l, 0.02, 1), 220)).toMatch(/^20 steps to fit since step 200, the end of the warm-up; a forecast needs 80$/);
-    // 10% of a run seen after no warm-up: the bank's forecasts from there missed too widely to give one.
+    // 10% of a run seen after no warm-up: too few of the bank's runs gave a forecast from there to measure its misses.
     const early = { ...cosine, warmupSteps: 0 };
     const e = scheduleAreas(early, 2000);
     const earlyRun = run({ ...l, train: (s: number) => 3.5 - 0.2 * Math.log(e.S1[s]) - TUNING.priorC * e.S2[s] }, 0.02, 1, early);
-    expect(none(earlyRun, 200)).toMatch(/from 10% of the run, forecasts like this one have missed by more than ±49%/);
+    expect(none(earlyRun, 200)).toMatch(
+      /^from 10% of the run too few recorded runs gave a forecast to measure how far one misses: too little to say yet$/,
+    );
     // Flat at the unigram level after warm-up.
     const flat: RunCurve = {
       ...run(l, 0.05, 2),
@@ -150,6 +153,20 @@ describe('forecastRun', () => {
       evals: [],
     };
     expect(none(dropping, 900)).toMatch(/falling .*× faster over the last steps .* leaving a plateau/);
+  });
+
+  test('a known entropy floor: the band stops at it, and a law that falls below it forecasts nothing', () => {
+    const l = law();
+    const truth = l.train(2000) + l.delta;
+    const r = run(l, 0.05, 6);
+    const f = forecastRun({ ...r, floor: truth - 0.01 }, { upto: 1000 });
+    if (f.kind !== 'forecast') throw new Error(f.reason);
+    expect(f.band[0]).toBe(truth - 0.01);
+    const below = forecastRun({ ...r, floor: truth + 0.2 }, { upto: 1000 });
+    expect(below).toMatchObject({
+      kind: 'none',
+      reason: expect.stringMatching(/below this corpus's entropy floor \(\d\.\d{3}\): it is extrapolating past what the corpus allows$/),
+    });
   });
 
   test('ignores losses past the cut, non-finite ones and a spike', () => {

@@ -38,6 +38,7 @@ function record(n: number, { noise = 0.03, seed = 1, maxSteps = 2000, law = fals
     maxSteps,
     schedule: s,
     configKey: '{}',
+    floor: null,
     steps,
     losses: steps.map((k) => train(k) * Math.exp(noise * rng.normal())),
     evals: steps.filter((k) => k % 100 === 0).map((k) => ({ step: k, train: train(k), val: train(k) + 0.02 })),

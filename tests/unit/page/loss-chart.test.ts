@@ -22,6 +22,7 @@ function record(id: number, n: number): RunRecord {
     maxSteps: n,
     schedule: { learningRate: 1e-3, minLr: 1e-4, warmupSteps: 0, maxSteps: n },
     configKey: '{}',
+    floor: null,
     steps: [],
     losses: [],
     evals: [{ step: 0, train: 4.4, val: 4.41 }],
