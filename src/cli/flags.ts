@@ -277,6 +277,11 @@ export const COMMANDS = {
     help: 'forecast each run of a bank at 10%, 25%, 50% and 75% of its steps and set it against the val loss it reached: error and coverage per cut',
     flags: {
       runs: { type: 'string', help: 'a folder of run logs (*.jsonl or *.jsonl.gz, as train prints them)', default: 'datasets/runs' },
+      law: {
+        type: 'string',
+        help: "the law to try: log (the forecast's, L0 − A·ln S1 − C·S2) or power (L0 + A·S1^−α − C·S2, α fitted); the bands keep the shipped misfit",
+        default: 'log',
+      },
       items: { type: 'boolean', help: 'also print one line per run and cut' },
     },
   },

@@ -69,6 +69,8 @@ export function forecast({ values: v, text }: ParsedFlags<'forecast'>) {
 }
 
 export function backtest({ values: v }: ParsedFlags<'backtest'>) {
+  const law = v.law;
+  if (law !== 'log' && law !== 'power') throw new UsageError(`--law must be log or power, got ${JSON.stringify(law)}`);
   const dir = v.runs;
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--runs ${dir}: not a folder`);
   const files = readdirSync(dir)
@@ -83,7 +85,7 @@ export function backtest({ values: v }: ParsedFlags<'backtest'>) {
   }
   if (runs.length === 0)
     throw new UsageError(`--runs ${dir}: no finished run logs (*.jsonl, *.jsonl.gz with an evaluation at the last step)`);
-  const items = backtestItems(runs, { level: LEVEL, cuts: BACKTEST_CUTS });
+  const items = backtestItems(runs, { level: LEVEL, cuts: BACKTEST_CUTS, tuning: { law } });
   // Each forecast with its band as shipped (its noise and the shipped misfit), or why there is none.
   if (v.items) for (const i of items) emit({ type: 'backtestItem', ...shippedItem(i, LEVEL) });
   for (const row of backtestTable(items, LEVEL)) emit({ type: 'backtest', level: LEVEL, ...row });

@@ -19,7 +19,7 @@
  * At tab scale (minutes of training, 10⁴–10⁵-parameter models) α fitted on a partial run is
  * unstable (it swings between 0.02 and 3 from one cut to the next), and the fitted α of whole runs
  * is near 0, so the law is used at its α → 0 limit, L0 − A·ln S1 − C·S2 (law 'log'): linear in its
- * parameters. The power law with α profiled is kept as law 'power' for `backtest --law power`
+ * parameters. The power law with α profiled is kept as law 'power' for `npm run cli -- backtest --law power`
  * (README, "Forecasts": it missed by about twice as much at 25% of a run).
  *
  * The fit: least squares with A, C ≥ 0 over the per-step train losses in 40 bins (trimmed means)

@@ -1748,6 +1748,12 @@ const cliRows: CliRow[] = [
     stderr: /^error: --run .*steps-only.jsonl: no start line \(is it a log of `train`\?\)$/,
   },
   {
+    name: 'backtest --law cubic',
+    args: ['backtest', '--law', 'cubic'],
+    code: 2,
+    stderr: /^error: --law must be log or power, got "cubic"$/,
+  },
+  {
     name: 'ledger: a line that is not an entry',
     args: ['ledger', '--file', path('broken.jsonl')],
     code: 2,
