@@ -1,39 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
+import { cli } from './cli-run.ts';
 
-const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'tabgpt-forecast-'));
-
-async function cli(...args: string[]) {
-  try {
-    const { stdout } = await run('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], { maxBuffer: 64 << 20 });
-    return {
-      code: 0,
-      lines: stdout
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l)),
-      stderr: '',
-    };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return {
-      code: e.code,
-      lines: e.stdout
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l)),
-      stderr: e.stderr,
-    };
-  }
-}
 
 const bank = 'datasets/runs';
 const defaultRun = join(bank, 'moby-default.jsonl.gz');

@@ -1,25 +1,5 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { expect, test } from 'vitest';
-
-const run = promisify(execFile);
-
-async function cli(...args: string[]) {
-  try {
-    const { stdout } = await run('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], { maxBuffer: 64 << 20 });
-    return {
-      code: 0,
-      lines: stdout
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-      stderr: '',
-    };
-  } catch (err) {
-    const e = err as { code: number; stderr: string };
-    return { code: e.code, lines: [], stderr: e.stderr };
-  }
-}
+import { cli } from './cli-run.ts';
 
 const corpus = ['--corpus', 'markov:order=1,alphabet=6,length=40000,seed=2'];
 const micro = ['--layers', '1', '--heads', '2', '--embd', '8', '--ctx', '8'];

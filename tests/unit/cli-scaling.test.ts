@@ -1,29 +1,11 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { expect, test } from 'vitest';
+import { cli } from './cli-run.ts';
 
-const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'tabgpt-scaling-'));
-
-async function cli(...args: string[]) {
-  try {
-    const { stdout } = await run('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], { maxBuffer: 64 << 20 });
-    return {
-      code: 0,
-      lines: stdout
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l)),
-      stderr: '',
-    };
-  } catch (err) {
-    const e = err as { code: number; stderr: string };
-    return { code: e.code, lines: [], stderr: e.stderr };
-  }
-}
 
 test('fit recovers a known law from a CSV of points', async () => {
   const law = { E: 1.1, A: 30, B: 50, alpha: 0.35, beta: 0.3 };
