@@ -1,5 +1,5 @@
 /** The Scaling lab's pure parts: ladders, units, the log–log series, progress and exports. */
-import { parsePoints } from '../../src/cli/scaling.ts';
+import { parsePoints } from '../../src/cli/points.ts';
 import { describe, expect, test } from 'vitest';
 import { countParams } from '../../src/core/config.ts';
 import { chinchilla, kaplanLossN } from '../../src/core/scaling.ts';
