@@ -77,9 +77,8 @@ export function backtestItems(runs: { name: string; log: RunLog }[], opts: Backt
 
 /** Whether an item's band, with the misfit of `table`, is made (not too wide) and holds its outcome. */
 function judge(i: BacktestItem, level: number, table: readonly (readonly [number, number])[]): { made: boolean; held: boolean } {
-  if (i.logError === null) return { made: false, held: false };
-  const h = bandHalfWidth(i.noise!, i.step / i.target, level, table);
-  return h === null ? { made: false, held: false } : { made: true, held: Math.abs(i.logError) <= h };
+  const shipped = shippedItem(i, level, table);
+  return { made: shipped.final !== null, held: 'inBand' in shipped && shipped.inBand };
 }
 
 /**

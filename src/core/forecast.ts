@@ -57,7 +57,6 @@ export interface RunCurve {
 
 export interface ForecastOptions {
   upto?: number; // forecast from what was known after this step (default: everything given)
-  target?: number; // the step whose val loss is forecast (default: schedule.maxSteps)
   level?: number; // the band's central coverage (default 0.9)
   samples?: number; // bootstrap refits for the noise part (default 100)
   seed?: number; // the bootstrap's (default 0)
@@ -246,13 +245,13 @@ interface Bin {
   loss: number;
 }
 
-/** Forecasts a run's val loss at its planned last step (or opts.target) from its losses up to opts.upto. */
+/** Forecasts a run's val loss at its planned last step from its losses up to opts.upto. */
 export function forecastRun(run: RunCurve, opts: ForecastOptions = {}): Forecast {
   const s = run.schedule;
   const tune: Tuning = { ...TUNING, ...opts.tuning };
-  const target = opts.target ?? s.maxSteps;
+  const target = s.maxSteps;
   if (!(Number.isInteger(target) && target > 0))
-    throw new RangeError(`the forecast's target step must be a positive whole number, got ${target}`);
+    throw new RangeError(`the schedule's last step (maxSteps) must be a positive whole number, got ${target}`);
   const level = opts.level ?? 0.9;
   if (!(level > 0 && level < 1)) throw new RangeError(`the band's level must be in (0, 1), got ${level}`);
   const seen = (p: CurvePoint) => p.step <= (opts.upto ?? Infinity) && Number.isFinite(p.loss) && p.loss > 0;

@@ -48,13 +48,4 @@ export class LedgerStore {
       throw new Error(`the forecasts' record could not be kept in this browser (${isQuotaError(err) ? 'storage is full' : message(err)})`);
     }
   }
-
-  /** Forgets every entry. */
-  async clear(): Promise<void> {
-    const db = await this.#open();
-    const tx = db.transaction(STORE, 'readwrite');
-    const done = committed(tx);
-    tx.objectStore(STORE).clear();
-    await done;
-  }
 }
