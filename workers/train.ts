@@ -306,6 +306,46 @@ export interface RunStats {
   noise?: NoiseScaleEma; // the noise scale's moving averages, carried across pause/resume like the rest
 }
 
+/** A step queued on the device whose loss (and, for a measured step, gradient norms) is not read yet. */
+interface Pending {
+  step: number;
+  lr: number;
+  batch: StepBatch;
+  loss: tf.Scalar;
+  norms: tf.Tensor1D | null; // [|G_B|², |G_b|²] of a noise-scale measurement
+}
+
+/** What a group's one transfer holds for each step. */
+interface ReadStep {
+  loss: number;
+  norms: [number, number] | null;
+}
+
+/** One transfer for a group: its losses, then each measured step's two norms. Frees the group's tensors. */
+async function readBack(group: Pending[]): Promise<ReadStep[]> {
+  const parts = [...group.map((g) => g.loss.reshape([1])), ...group.flatMap((g) => (g.norms ? [g.norms] : []))];
+  const packed = tf.concat(parts);
+  for (const t of parts) t.dispose();
+  for (const g of group) freePending(g);
+  let values: Float32Array;
+  try {
+    values = (await packed.data()) as Float32Array;
+  } finally {
+    packed.dispose();
+  }
+  let next = group.length; // where the next measured step's norms are
+  return group.map((g, i) => {
+    if (!g.norms) return { loss: values[i], norms: null };
+    next += 2;
+    return { loss: values[i], norms: [values[next - 2], values[next - 1]] };
+  });
+}
+
+function freePending(p: Pending) {
+  p.loss.dispose();
+  p.norms?.dispose();
+}
+
 /**
  * Runs steps until maxSteps (or until shouldStop), evaluating every evalEvery steps and at
  * the end. Losses are read back every logEvery steps, one group behind, so the device always
@@ -313,12 +353,57 @@ export interface RunStats {
  */
 export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: RunStats = { trainMs: 0, tokens: 0 }): Promise<RunStats> {
   const { maxSteps, evalEvery, logEvery, batchSize } = trainer.config;
-  const tokensPerStep = batchSize * trainer.model.config.blockSize;
+  const T = trainer.model.config.blockSize;
   const noiseEvery = batchSize >= 2 ? (hooks.noiseScaleEvery ?? 0) : 0;
-  if (noiseEvery > 0) stats.noise ??= new NoiseScaleEma();
-  let queued: { step: number; lr: number; loss: tf.Scalar; batch: StepBatch; norms?: tf.Tensor1D }[] = [];
-  let inFlight: Promise<void> = Promise.resolve();
+  const noise = noiseEvery > 0 ? (stats.noise ??= new NoiseScaleEma()) : null;
+  let queued: Pending[] = []; // steps queued since the last readback began
+  let inFlight: Promise<void> = Promise.resolve(); // the previous group's readback
   let groupStart = performance.now();
+
+  /** Queues the next update; with a noise-scale measurement every noiseEvery steps. */
+  const queueStep = () => {
+    const lr = trainer.getLr(trainer.step);
+    const batch = trainer.batcher.getBatch();
+    const where = { starts: batch.starts, epoch: batch.epoch };
+    const measured = noise !== null && (trainer.step + 1) % noiseEvery === 0;
+    const { loss, norms } = measured ? trainer.trainStepMeasured(batch) : { loss: trainer.trainStep(batch), norms: null };
+    queued.push({ step: trainer.step, lr, batch: where, loss, norms });
+  };
+
+  /** Reads a group's losses, reports them, and stops at the first non-finite one. */
+  const report = async (group: Pending[]) => {
+    const read = await readBack(group);
+    const fault = deviceFault();
+    if (fault) throw fault; // the values may be garbage: stop rather than report them
+    const now = performance.now();
+    const ms = (now - groupStart) / group.length;
+    stats.trainMs += now - groupStart;
+    stats.tokens += group.length * batchSize * T;
+    groupStart = now;
+    group.forEach((g, i) => {
+      const { loss, norms } = read[i];
+      if (!Number.isFinite(loss)) throw new DivergenceError(g.step, loss, g.lr);
+      hooks.onStep?.({ type: 'step', step: g.step, loss, lr: g.lr, ms }, g.batch);
+      if (norms && noise) hooks.onNoise?.(noiseEvent(noise, g.step, batchSize, norms, T));
+    });
+  };
+
+  /** Starts reading the queued group once the previous one is in: the device keeps stepping meanwhile. */
+  const startReadback = async () => {
+    const group = queued;
+    queued = [];
+    await inFlight;
+    if (group.length === 0) return;
+    inFlight = report(group);
+    inFlight.catch(() => {}); // a rejection is handled when awaited; never reported as unhandled
+  };
+
+  /** Waits for every queued loss to be read and reported. */
+  const flush = async () => {
+    await startReadback();
+    await inFlight;
+    inFlight = Promise.resolve();
+  };
 
   const evaluate = async () => {
     const { train: tr, val } = await trainer.estimateLoss();
@@ -327,78 +412,22 @@ export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: Run
     hooks.onEval?.(e);
   };
 
-  /** Reads a group's losses in one transfer, reports them, and stops at the first non-finite one. */
-  const readGroup = async (group: typeof queued) => {
-    // A measured step's norms come back in the same transfer, after the losses.
-    const norms = group.flatMap((g) => (g.norms ? [g.norms] : []));
-    const stacked = norms.length
-      ? tf.tidy(() => tf.concat([tf.stack(group.map((g) => g.loss)), ...norms]))
-      : tf.stack(group.map((g) => g.loss));
-    for (const g of group) {
-      g.loss.dispose();
-      g.norms?.dispose();
-    }
-    let values: Float32Array;
-    try {
-      values = (await stacked.data()) as Float32Array;
-    } finally {
-      stacked.dispose();
-    }
-    const fault = deviceFault();
-    if (fault) throw fault; // the values may be garbage: stop rather than report them
-    const now = performance.now();
-    const ms = (now - groupStart) / group.length;
-    stats.trainMs += now - groupStart;
-    stats.tokens += group.length * tokensPerStep;
-    groupStart = now;
-    let at = group.length; // the next measured step's norms
-    group.forEach((g, i) => {
-      if (!Number.isFinite(values[i])) throw new DivergenceError(g.step, values[i], g.lr);
-      hooks.onStep?.({ type: 'step', step: g.step, loss: values[i], lr: g.lr, ms }, g.batch);
-      if (g.norms) {
-        hooks.onNoise?.(noiseEvent(stats.noise!, g.step, batchSize, values[at], values[at + 1], trainer.model.config.blockSize));
-        at += 2;
-      }
-    });
-  };
-
-  const flush = async () => {
-    const group = queued;
-    queued = [];
-    await inFlight;
-    if (group.length > 0) await readGroup(group);
-    inFlight = Promise.resolve();
+  /** An evaluation between steps: its time is not training time. */
+  const evaluateBetween = async () => {
+    await flush();
+    const t0 = performance.now();
+    await evaluate();
+    groupStart += performance.now() - t0;
   };
 
   try {
     if (trainer.step === 0 && evalEvery > 0) await evaluate();
     groupStart = performance.now();
     while (trainer.step < maxSteps && !hooks.shouldStop?.()) {
-      const lr = trainer.getLr(trainer.step);
-      const batch = trainer.batcher.getBatch();
-      const starts = { starts: batch.starts, epoch: batch.epoch };
-      if (noiseEvery > 0 && (trainer.step + 1) % noiseEvery === 0) {
-        const { loss, norms } = trainer.trainStepMeasured(batch);
-        queued.push({ step: trainer.step, lr, loss, batch: starts, norms });
-      } else {
-        const loss = trainer.trainStep(batch);
-        queued.push({ step: trainer.step, lr, loss, batch: starts });
-      }
-      const atEval = evalEvery > 0 && trainer.step % evalEvery === 0 && trainer.step < maxSteps;
-      if (queued.length >= logEvery || atEval) {
-        const group = queued;
-        queued = [];
-        await inFlight; // the previous group, while this one computes
-        inFlight = readGroup(group);
-        // A rejection is handled when awaited; mark it so it is never reported as unhandled.
-        inFlight.catch(() => {});
-      }
-      if (atEval) {
-        await flush();
-        const t0 = performance.now();
-        await evaluate();
-        groupStart += performance.now() - t0; // evaluation time is not training time
-      }
+      queueStep();
+      const evalDue = evalEvery > 0 && trainer.step % evalEvery === 0 && trainer.step < maxSteps;
+      if (evalDue) await evaluateBetween();
+      else if (queued.length >= logEvery) await startReadback();
       await yieldToEventLoop(); // lets pause/stop messages in between steps
     }
     await flush();
@@ -412,16 +441,13 @@ export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: Run
   } finally {
     // On an error or a stop, free what is still queued so no tensor outlives the loop.
     await inFlight.catch(() => {});
-    for (const q of queued) {
-      q.loss.dispose();
-      q.norms?.dispose();
-    }
+    for (const q of queued) freePending(q);
   }
   return stats;
 }
 
 /** One measurement taken into the moving averages, as the event that reports it. */
-function noiseEvent(ema: NoiseScaleEma, step: number, batch: number, bigSq: number, smallSq: number, T: number): NoiseEvent {
+function noiseEvent(ema: NoiseScaleEma, step: number, batch: number, [bigSq, smallSq]: [number, number], T: number): NoiseEvent {
   const small = subBatchRows(batch);
   const { gSq, trSigma, bSimple } = ema.add({ big: batch, small, bigSq, smallSq });
   return { type: 'noise', step, bSimple, bSimpleTokens: bSimple === null ? null : bSimple * T, gSq, trSigma, batch, small };

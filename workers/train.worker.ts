@@ -10,7 +10,7 @@
  * weights and the optimizer state it reads must come from the same step.
  *
  * This file dispatches the messages; the parts they reach are in train-worker/: scope.ts (posting,
- * the queue, the backend), session.ts (the run and its training loop), inference.ts,
+ * the queue, the backend), current.ts (the run and its training loop), inference.ts,
  * inspect.ts, checkpoints.ts and sweeps.ts.
  */
 import type { SweepToWorker, ToWorker } from './protocol.ts';
@@ -18,7 +18,7 @@ import { load, save } from './train-worker/checkpoints.ts';
 import { endSamples, probs, sample, scoreText } from './train-worker/inference.ts';
 import { inspect } from './train-worker/inspect.ts';
 import { describe, enqueue, init, post } from './train-worker/scope.ts';
-import { current, pause, reportIdleFault, reset, resume, start, stop, trainError } from './train-worker/session.ts';
+import { current, pause, reportIdleFault, reset, resume, start, stop, trainError } from './train-worker/current.ts';
 import { fitPoints, stopSweep, sweep } from './train-worker/sweeps.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -50,7 +50,7 @@ scope.onmessage = (e: MessageEvent<ToWorker | SweepToWorker>) => {
       break;
     case 'reset':
       endSamples();
-      if (current) current.interrupt = 'reset'; // now, not after the jobs queued before it
+      current?.session.requestInterrupt('reset'); // now, not after the jobs queued before it
       enqueue(
         async () => {
           await reset();

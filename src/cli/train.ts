@@ -14,7 +14,6 @@ import {
 import { CharTokenizer } from '../core/tokenizer.ts';
 import type { RunHistory } from '../../workers/checkpoint.ts';
 import type { FromCheckpoint } from '../../workers/run.ts';
-import type { RunStats } from '../../workers/train.ts';
 import { startBackend } from './backend.ts';
 import {
   checkInputFile,
@@ -124,7 +123,7 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
     }
   }
   const backend = await startBackend(backendName);
-  const { train: runTraining, summarize } = await import('../../workers/train.ts');
+  const { TrainingSession } = await import('../../workers/session.ts');
   const { loadCheckpoint, saveCheckpoint } = await import('../../workers/checkpoint.ts');
   let history: RunHistory = { losses: [], evals: [] };
   let run;
@@ -192,56 +191,43 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
     ledger: v.ledger ?? null,
     floor: corpus.entropyRate ?? null,
   });
-  // Without --save-every, the run saves at each evaluation (a resumed run: at its own interval).
-  const saveEvery = v.save === undefined ? 0 : (v['save-every'] ?? config.evalEvery);
-  let savedAt = trainer.step; // the file resumed from already holds this step
-  const save = async () => {
-    if (v.save === undefined) return;
-    const bytes = await saveCheckpoint(run.model, {
-      vocab: run.tokenizer.vocab,
-      train: trainer.config,
-      trainer,
-      corpus: corpusId,
-      history,
-    });
-    writeAtomically(v.save, bytes);
-    savedAt = trainer.step;
-    emit({ type: 'saved', step: trainer.step, path: v.save });
-  };
-  // A periodic save pauses the loop between steps (every loss read back, every evaluation of that
-  // step done), so the file holds one consistent step; train() then continues where it stopped.
-  const saveDue = () => saveEvery > 0 && trainer.step % saveEvery === 0 && trainer.step !== savedAt;
-  let stats: RunStats = { trainMs: 0, tokens: 0 };
-  for (;;) {
-    stats = await runTraining(
-      trainer,
-      {
-        onStep: (e) => {
-          history.losses.push(e.loss);
-          emit(e);
-          forecasts.afterStep(e.step);
-        },
-        onEval: (e) => {
-          history.evals.push({ step: e.step, train: e.train, val: e.val });
-          emit(e);
-          probing?.at(e.step);
-          forecasts.afterEval(e.step);
-        },
-        shouldStop: saveDue,
-        noiseScaleEvery: v['noise-scale-every'], // a noise line after every Nth step's
-        onNoise: emit,
-        // Saved as soon as the last step is in, so an error in the final evaluation cannot cost the run;
-        // saved again below with that evaluation in its history.
-        onTrained: save,
+  const path = v.save;
+  const save =
+    path === undefined
+      ? undefined
+      : async () => {
+          const bytes = await saveCheckpoint(run.model, {
+            vocab: run.tokenizer.vocab,
+            train: trainer.config,
+            trainer,
+            corpus: corpusId,
+            history,
+          });
+          writeAtomically(path, bytes);
+          emit({ type: 'saved', step: trainer.step, path });
+        };
+  const session = new TrainingSession(
+    run,
+    history,
+    {
+      onStep: (e) => {
+        emit(e);
+        forecasts.afterStep(e.step);
       },
-      stats,
-    );
-    if (trainer.step >= trainer.config.maxSteps) break;
-    await save();
-  }
+      onEval: (e) => {
+        emit(e);
+        probing?.at(e.step);
+        forecasts.afterEval(e.step);
+      },
+      onNoise: emit,
+    },
+    // Without --save-every, the run saves at each evaluation (a resumed run: at its own interval).
+    { noiseScaleEvery: v['noise-scale-every'], save, saveEvery: v['save-every'] ?? config.evalEvery },
+  );
+  await session.train();
+  const summary = await session.finish(backend.name);
   await probing?.done();
-  await save();
   forecasts.atEnd();
-  emit(summarize(trainer, stats, backend.name));
-  disposeRun(run);
+  emit(summary);
+  session.dispose();
 }

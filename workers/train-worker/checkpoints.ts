@@ -6,7 +6,7 @@ import { loadCheckpoint, saveCheckpoint } from '../checkpoint.ts';
 import type { FromWorker, ToWorker } from '../protocol.ts';
 import { disposeRun, referenceLosses, runFromCheckpoint, type FromCheckpoint } from '../run.ts';
 import { describe, enqueue, post, ready } from './scope.ts';
-import { announce, current, isTraining, replaceCurrent, sha256, type Current } from './session.ts';
+import { announce, current, isTraining, replaceCurrent, sha256, type Current } from './current.ts';
 
 export async function load(msg: Extract<ToWorker, { type: 'load' }>) {
   await ready();
@@ -39,7 +39,11 @@ export async function load(msg: Extract<ToWorker, { type: 'load' }>) {
 /** Saves the run as it stands: called only while no step is under way (from the queue, or between steps). */
 async function saveRun(c: Current, id: number) {
   if (current !== c) throw new Error('the run was replaced or reset before it could be saved');
-  const { model, tokenizer, trainer } = c.run;
+  const {
+    run: { model, tokenizer, trainer },
+    history,
+    stats,
+  } = c.session;
   const step = trainer.step;
   const began = performance.now();
   const bytes = await saveCheckpoint(model, {
@@ -47,10 +51,10 @@ async function saveRun(c: Current, id: number) {
     train: trainer.config,
     trainer,
     corpus: c.corpus,
-    history: c.history,
+    history,
   });
   const ms = performance.now() - began;
-  const last = c.stats.lastEval;
+  const last = stats.lastEval;
   post({ type: 'saved', id, bytes, step, valLoss: last?.val ?? null, valStep: last?.step ?? null, ms }, [bytes.buffer]);
 }
 
@@ -63,6 +67,6 @@ export function save(id: number) {
   }
   const job = () => saveRun(c, id).catch((err: unknown) => post(fail(describe(err))));
   // While training, the loop runs it between two steps; otherwise nothing steps, and the queue keeps it after earlier jobs.
-  if (c.phase === 'training' && c.loop) c.between.push(job);
+  if (c.phase === 'training' && c.loop) c.session.betweenSteps(job);
   else enqueue(job, fail);
 }

@@ -6,7 +6,7 @@ import type { ToWorker } from '../protocol.ts';
 import type { Run } from '../run.ts';
 import { generate, nextProbs, score } from '../sample.ts';
 import { post } from './scope.ts';
-import { current } from './session.ts';
+import { current } from './current.ts';
 
 /** Bumped by start and reset: a sample from an older run stops at its next character. */
 let epoch = 0;
@@ -23,7 +23,7 @@ export function endSamples() {
  */
 function currentRun(what: string): Run {
   if (!current) throw new Error(`there is no model to ${what} yet: train one first`);
-  return current.run;
+  return current.session.run;
 }
 
 export async function sample(msg: Extract<ToWorker, { type: 'sample' }>) {

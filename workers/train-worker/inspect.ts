@@ -9,11 +9,11 @@ import { projectRows } from '../../src/core/pca.ts';
 import { attentionMaps, lossByPosition, probe, type Inspection } from '../inspect.ts';
 import type { ToWorker } from '../protocol.ts';
 import { post } from './scope.ts';
-import { current } from './session.ts';
+import { current } from './current.ts';
 
 export async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>) {
   if (!current) throw new Error('there is no model to look inside yet: train one first');
-  const { model, tokenizer, trainer } = current.run;
+  const { model, tokenizer, trainer } = current.session.run;
   const { request } = msg;
   const { blockSize: T, vocabSize: V, nEmbd: C } = model.config;
   const vocab = tokenizer.vocab;

@@ -8,7 +8,7 @@ import { planSweep } from '../../src/core/sweep.ts';
 import type { SweepToWorker } from '../protocol.ts';
 import { runSweep } from '../sweep.ts';
 import { post, ready } from './scope.ts';
-import { isTraining } from './session.ts';
+import { isTraining } from './current.ts';
 
 /** The sweep in progress, if any: one at a time, since each model holds the backend's memory. */
 let sweeping: { id: number; stop: boolean } | null = null;

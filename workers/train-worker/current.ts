@@ -1,6 +1,7 @@
 /**
- * The one run the training worker holds, and its training loop: start, pause, resume, stop and
- * reset, the events that describe the run to the page, and how a training failure is reported.
+ * The one run the training worker holds (a training session, workers/session.ts) and what the page
+ * asks of it: start, pause, resume, stop and reset, the events that describe the run to the page,
+ * and how a training failure is reported.
  * Other parts of the worker read `current` (an ES live binding); only this module replaces it.
  */
 import { countParams } from '../../src/core/config.ts';
@@ -9,24 +10,18 @@ import type { BackendInfo } from '../backend.ts';
 import type { CorpusId, RunHistory } from '../checkpoint.ts';
 import { deviceFault } from '../device.ts';
 import type { CorpusMessage, FromWorker, ReferenceLoss, ToWorker, TrainFault } from '../protocol.ts';
-import { createRun, disposeRun, prepareRun, referenceLosses, type Run } from '../run.ts';
-import { DivergenceError, summarize, train, type RunStats, type TrainHooks } from '../train.ts';
+import { createRun, prepareRun, referenceLosses, type Run } from '../run.ts';
+import { TrainingSession, type SessionEvents } from '../session.ts';
+import { DivergenceError } from '../train.ts';
 import { APP_NOISE_EVERY } from '../../src/core/noise-scale.ts';
 import { describe, drained, enqueue, enqueueReporting, post, ready } from './scope.ts';
 
-/** Why the training loop was asked to end before maxSteps. */
-type Interrupt = 'pause' | 'stop' | 'reset';
-
 /** The one run this worker holds. */
 export interface Current {
-  run: Run;
-  stats: RunStats; // carried across pause/resume so the summary covers the whole run
+  session: TrainingSession; // the run, its history and measurements, and the work between its steps
   phase: 'training' | 'paused' | 'done';
-  interrupt: Interrupt | null; // checked between steps
   loop: Promise<void> | null; // the training loop in progress (or about to start)
   corpus: CorpusId; // saved with every checkpoint: a resume must find the same text
-  history: RunHistory; // losses of the last history.losses.length steps up to the current one, and evals
-  between: (() => Promise<void>)[]; // saves the loop runs between two steps (they report their own failures, never reject)
 }
 
 export let current: Current | null = null;
@@ -42,8 +37,7 @@ export function trainError(err: unknown, step: number | null): FromWorker {
 
 /** Reports a device fault that comes while no loop runs (a paused or finished run): the loop reports its own. */
 export function reportIdleFault(err: Error) {
-  if (current && !current.loop)
-    post({ type: 'error', during: 'train', message: err.message, fault: 'device', step: current.run.trainer.step });
+  if (current && !current.loop) post({ type: 'error', during: 'train', message: err.message, fault: 'device', step: current.session.step });
 }
 
 /** Hex SHA-256 of the text's UTF-8 bytes: the CLI computes the same, so checkpoints resume in either. */
@@ -79,12 +73,19 @@ export function announce(run: Run, corpus: CorpusMessage, references: ReferenceL
   });
 }
 
+/** The session's events, as messages to the page. */
+const toPage: SessionEvents = {
+  onStep: (e, batch) => post({ ...e, ...batch }),
+  onEval: (e) => post(e),
+  onNoise: (e) => post(e),
+};
+
 /** Swaps `run` in for the current run (which must not be training), and frees the old one. */
 export function replaceCurrent(run: Run, corpus: CorpusId, phase: Current['phase'], history: RunHistory): Current {
-  if (current) disposeRun(current.run);
-  const lastEval = history.evals.at(-1);
-  const stats: RunStats = { trainMs: 0, tokens: 0, lastEval: lastEval && { type: 'eval', ...lastEval } };
-  current = { run, stats, phase, interrupt: null, loop: null, corpus, history, between: [] };
+  current?.session.dispose();
+  // The noise-scale chart's measurements cost about 5% more compute.
+  const session = new TrainingSession(run, history, toPage, { noiseScaleEvery: APP_NOISE_EVERY });
+  current = { session, phase, loop: null, corpus };
   return current;
 }
 
@@ -95,7 +96,7 @@ export async function start(msg: Extract<ToWorker, { type: 'start' }>) {
   const prepared = prepareRun(msg.corpus.text, msg.model, msg.train);
   const corpus = { name: msg.corpus.name, sha256: await sha256(msg.corpus.text) };
   if (current) {
-    disposeRun(current.run);
+    current.session.dispose();
     current = null;
   }
   const references = referenceLosses(prepared, msg.corpus.entropyRate);
@@ -111,72 +112,43 @@ export function isTraining(): boolean {
   return current?.phase === 'training';
 }
 
-/** Trains until maxSteps or an interrupt, then reports why it ended. */
+/** Trains until the last step or an interrupt, then reports why it ended. */
 async function trainLoop(c: Current, info: BackendInfo) {
-  const hooks: TrainHooks = {
-    onStep: (e, batch) => {
-      c.history.losses.push(e.loss);
-      post({ ...e, ...batch });
-    },
-    onEval: (e) => {
-      c.history.evals.push({ step: e.step, train: e.train, val: e.val });
-      post(e);
-    },
-    shouldStop: () => c.interrupt !== null || c.between.length > 0,
-    noiseScaleEvery: APP_NOISE_EVERY, // the noise-scale chart's measurements, about 5% more compute
-    onNoise: (e) => post(e),
-  };
-  const { trainer } = c.run;
-  const runBetween = async () => {
-    for (const job of c.between.splice(0)) await job();
-  };
+  const { session } = c;
   try {
-    // A resume can take back a pause before the loop noticed it: then train() returns with no interrupt left.
-    // A save stops train() too: it runs here, between two whole steps, and the loop goes on.
-    do {
-      await train(trainer, hooks, c.stats);
-      await runBetween();
-    } while (trainer.step < trainer.config.maxSteps && c.interrupt === null);
-    const why = trainer.step >= trainer.config.maxSteps ? null : c.interrupt;
-    c.interrupt = null;
+    const why = await session.train();
     if (why === 'pause') {
       c.phase = 'paused';
-      post({ type: 'paused', step: trainer.step });
+      post({ type: 'paused', step: session.step });
     } else if (why !== 'reset') {
       await finish(c, info, why === 'stop');
     }
   } catch (err) {
     c.phase = 'done'; // the weights may be broken, but they stay for a look until the next start
-    post(trainError(err, trainer.step));
+    post(trainError(err, session.step));
   } finally {
     c.loop = null;
     // Saves asked for after the loop last looked: nothing steps any more, so the queue runs them.
-    for (const job of c.between.splice(0)) enqueueReporting(job); // each job reports its own failure
+    for (const job of session.takeLeftovers()) enqueueReporting(job); // each job reports its own failure
   }
 }
 
 /** Ends the run: evaluates the model as it stands (a stop may land between evals) and reports it. */
 async function finish(c: Current, info: BackendInfo, stopped: boolean) {
-  const { trainer } = c.run;
-  if (c.stats.lastEval?.step !== trainer.step) {
-    const { train: trainLoss, val } = await trainer.estimateLoss();
-    c.stats.lastEval = { type: 'eval', step: trainer.step, train: trainLoss, val };
-    post(c.stats.lastEval);
-  }
+  const summary = await c.session.finish(info.name);
   c.phase = 'done';
-  post({ type: 'done', summary: summarize(trainer, c.stats, info.name), stopped });
+  post({ type: 'done', summary, stopped });
 }
 
 export function pause() {
-  if (current?.phase === 'training') current.interrupt ??= 'pause';
+  if (current?.phase === 'training') current.session.requestInterrupt('pause');
 }
 
 export function resume() {
   const c = current;
   if (!c) return;
-  if (c.phase === 'training' && c.interrupt === 'pause') {
-    c.interrupt = null; // the loop has not stopped yet: let it go on
-  } else if (c.phase === 'paused') {
+  if (c.phase === 'training' && c.session.cancelPause()) return; // the loop has not stopped yet: it goes on
+  if (c.phase === 'paused') {
     c.phase = 'training';
     // A sample in progress finishes first: the model must not change under it.
     c.loop = drained()
@@ -187,12 +159,12 @@ export function resume() {
 
 export function stop() {
   const c = current;
-  if (c?.phase === 'training') c.interrupt = 'stop';
+  if (c?.phase === 'training') c.session.requestInterrupt('stop');
   else if (c?.phase === 'paused') {
     c.phase = 'done'; // a second stop finds nothing to do; the queue keeps samples off until finish ends
     enqueue(
       async () => finish(c, await ready(), true),
-      (message) => ({ type: 'error', during: 'train', message, fault: 'error', step: c.run.trainer.step }),
+      (message) => ({ type: 'error', during: 'train', message, fault: 'error', step: c.session.step }),
     );
   }
 }
@@ -201,8 +173,8 @@ export function stop() {
 export async function reset() {
   const c = current;
   if (!c) return;
-  c.interrupt = 'reset';
+  c.session.requestInterrupt('reset');
   await c.loop;
   if (current === c) current = null;
-  disposeRun(c.run);
+  c.session.dispose();
 }
