@@ -33,8 +33,12 @@ export interface CorpusMessage {
 export type ToWorker =
   /** Picks the tfjs backend (webgpu → wasm → webgl → cpu for 'auto'); answered by 'ready'. */
   | { type: 'init'; backend: BackendChoice }
-  /** Replaces any finished or paused run with a new one and trains it; a running one must be stopped first. */
-  | { type: 'start'; corpus: CorpusMessage; model: Omit<ModelConfig, 'vocabSize'>; train: TrainConfig }
+  /**
+   * Replaces a paused or finished run (or none) with a new one and trains it; answered by 'run'
+   * with this id, or refused by an 'error' during 'start' (the worker keeps what it had). A
+   * training run must be stopped or paused first.
+   */
+  | { type: 'start'; id: number; corpus: CorpusMessage; model: Omit<ModelConfig, 'vocabSize'>; train: TrainConfig }
   /** Stops between two steps and keeps the model; answered by 'paused'. */
   | { type: 'pause' }
   /** Continues a paused run where it stopped (same step, optimizer state and data order). */
@@ -58,8 +62,8 @@ export type ToWorker =
    */
   | { type: 'save'; id: number }
   /**
-   * Replaces the current run (not while it trains) with a checkpoint's, then answers 'run' and
-   * 'paused'. resume: the same corpus (checked by sha256) and the checkpoint's own training
+   * Replaces the current run (not while it trains) with a checkpoint's, then answers 'run' (with
+   * this id) and 'paused'. resume: the same corpus (checked by sha256) and the checkpoint's own training
    * config, at its step (`train`, if given, only sets maxSteps; `lrScale` multiplies its
    * learningRate and minLr: a run rolled back after diverging goes on at a lower rate);
    * finetune: its weights, the vocabulary grown to the corpus's, and a fresh optimizer with
@@ -76,6 +80,22 @@ export type ToWorker =
     }
   /** Answered at once by 'pong' from the message handler: a worker that does not answer is stuck. */
   | { type: 'ping'; id: number };
+
+/** A checkpoint as 'saved' brings it. */
+export type Saved = Omit<Extract<FromWorker, { type: 'saved' }>, 'type' | 'id'>;
+
+/**
+ * What each request is answered with, by its message type: the page's promises are typed by this,
+ * and an answer of another kind never settles a request.
+ */
+export interface Answers {
+  start: RunInfo; // 'run'
+  load: number; // 'paused': the step the loaded run waits at
+  save: Saved;
+  score: Score;
+  probs: number[];
+  inspect: Inspection;
+}
 
 /** A loss to compare the model with, drawn as a line across the chart. */
 export interface ReferenceLoss {
@@ -123,16 +143,16 @@ export type TrainFault = 'device' | 'divergence' | 'error';
 
 /** Where a failure happened: the page shows init/start/train failures by the form, the rest by the sample box. */
 export type WorkerError =
-  | { type: 'error'; during: 'init' | 'start'; message: string }
+  | { type: 'error'; during: 'init'; message: string }
   /** step: where training stopped (a divergence's own step), or null when no run was training. */
   | { type: 'error'; during: 'train'; message: string; fault: TrainFault; step: number | null }
-  | { type: 'error'; during: 'sample' | 'score' | 'probs' | 'save' | 'load' | 'inspect'; id: number; message: string };
+  | { type: 'error'; during: 'start' | 'sample' | 'score' | 'probs' | 'save' | 'load' | 'inspect'; id: number; message: string };
 
 /** worker → page */
 export type FromWorker =
   | { type: 'ready'; backend: BackendInfo['name']; adapter: string; skipped: BackendInfo['skipped'] }
-  /** A new run; a loaded one brings its step and the curves saved with it. */
-  | ({ type: 'run'; step: number; history: RunHistory } & RunInfo)
+  /** A new run, answering the start or load `id`; a loaded one brings its step and the curves saved with it. */
+  | ({ type: 'run'; id: number; step: number; history: RunHistory } & RunInfo)
   /** A training step, with where its minibatch's rows start in the train split. */
   | (StepEvent & StepBatch)
   | EvalEvent
@@ -155,6 +175,12 @@ export type FromWorker =
 // ---------------------------------------------------------------------------------------------
 // Sweeps and fits. A page runs them in a worker of its own (the same module), so the main run
 // is untouched; they are separate unions so that a page handling only runs stays exhaustive.
+
+/** What the sweep worker's requests are answered with: both end in events of their own, then settle empty. */
+export interface SweepAnswers {
+  sweep: void; // 'sweepDone'
+  fit: void; // 'fitted'
+}
 
 /** page → sweep worker (after 'init', like a training worker). */
 export type SweepToWorker =

@@ -36,7 +36,7 @@ scope.onmessage = (e: MessageEvent<ToWorker | SweepToWorker>) => {
       endSamples();
       enqueue(
         () => start(msg),
-        (message) => ({ type: 'error', during: 'start', message }),
+        (message) => ({ type: 'error', during: 'start', id: msg.id, message }),
       );
       break;
     case 'pause':

@@ -10,7 +10,7 @@ import type { Inspection, InspectRequest, ToWorker } from '../../workers/protoco
 export type { Inspection };
 
 /** How the page sends a request to the worker (RunState's link; settled by the 'inspected' answer). */
-export type InspectLink = (make: (id: number) => ToWorker) => { answer: Promise<unknown> };
+export type InspectLink = (make: (id: number) => Extract<ToWorker, { type: 'inspect' }>) => { answer: Promise<Inspection> };
 
 /** A head's induction score at or above this marks it as an induction head in the grid (even attention gives ~1/position). */
 export const INDUCTION_THRESHOLD = 0.3;
@@ -88,7 +88,7 @@ export class Inside {
       this.#wanted = null;
       const generation = this.#generation;
       try {
-        const inspection = (await this.#link((id) => ({ type: 'inspect', id, request })).answer) as Inspection;
+        const inspection = await this.#link((id) => ({ type: 'inspect', id, request })).answer;
         if (generation !== this.#generation) continue;
         this.#receive(inspection);
         this.error = null;

@@ -78,9 +78,8 @@ export class RunCheckpoints {
   restartStep = $state<number | null>(null);
   readonly store = new RunStore();
 
-  /** The store entry of the current run, and of a run being started or loaded (it takes over on 'run'). */
+  /** The store entry of the current run. */
   entry: StoreEntry | null = null;
-  next: StoreEntry | null = null;
   // The store keeps only a run's latest, which after a loss spike is soon from after it, and a
   // rollback wants one from before: the latest two are kept, and any pinned.
   #kept: KeptCheckpoint[] = [];

@@ -87,13 +87,7 @@ export class RunRecovery {
     const kept = run.checkpoints.before(step);
     const entry = run.checkpoints.entry;
     if (!kept || !entry) throw new Error(`no checkpoint of this run from before step ${step} is kept`);
-    if (run.status === 'training') {
-      run.pause();
-      for (let waited = 0; run.status === 'training'; waited += 50) {
-        if (waited > 10_000) throw new Error('the run did not pause');
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    await run.pause(); // settles once training has halted (at once when it is not training)
     await run.load(kept.bytes, entry.message, 'resume', undefined, { source: entry.source, lrScale });
     return run.startStep;
   }
@@ -155,9 +149,10 @@ export class RunRecovery {
         const { corpus: c, model, train, source } = begin!;
         const restarts = this.#autoRestarts;
         run.status = 'idle';
-        run.start(c, model, train, source);
+        const started = run.start(c, model, train, source);
         this.#autoRestarts = restarts;
         this.note = note;
+        await started; // a refused start is the restart's failure
       }
     } catch (err) {
       this.fault = { kind: 'error', message: `the restart failed: ${describe(err)}`, step: cause?.step ?? null };

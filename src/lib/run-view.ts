@@ -55,7 +55,7 @@ export function withoutRun(view: RunView): RunView {
 export function reduceRun(view: RunView, event: RunEvent, continuing = false): RunView {
   switch (event.type) {
     case 'run': {
-      const { type: _, step, history, ...info } = event;
+      const { type: _, id: __, step, history, ...info } = event;
       const previous = view.runs.at(-1);
       // A loaded run's curves: its losses are those of the last losses.length steps up to `step`.
       const first = step - history.losses.length + 1;

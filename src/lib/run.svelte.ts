@@ -10,13 +10,21 @@
  * - worker-link.ts: requests answered by id, crashes and pings.
  */
 import type { ModelConfig, TrainConfig } from '../core/config.ts';
-import type { BackendChoice, BackendInfo, CorpusMessage, FromWorker, Score } from '../../workers/protocol.ts';
+import type { BackendChoice, BackendInfo, CorpusMessage, FromWorker, RunInfo, Score } from '../../workers/protocol.ts';
 import type { CorpusSource } from './corpus.svelte.ts';
 import { Inside } from './inspect.svelte.ts';
 import { emptyView, reduceRun, withoutHistory, withoutRun, type RunView, type Status } from './run-view.ts';
-import { newKey, RunCheckpoints, storedCorpus, type KeptCheckpoint, type SavedCheckpoint } from './run-checkpoints.svelte.ts';
+import {
+  newKey,
+  RunCheckpoints,
+  storedCorpus,
+  type KeptCheckpoint,
+  type SavedCheckpoint,
+  type StoreEntry,
+} from './run-checkpoints.svelte.ts';
 import { RunRecovery } from './run-recovery.svelte.ts';
 import { Pace } from './progress.ts';
+import { SpikeWatch, type SpikeMark } from './learning-curve.ts';
 import { Sampler, type SampleRequest } from './sampler.svelte.ts';
 import { WorkerLink } from './worker-link.ts';
 
@@ -30,6 +38,14 @@ export interface StartRequest {
   model: Omit<ModelConfig, 'vocabSize'>;
   train: TrainConfig;
   source: CorpusSource; // how a saved copy of this run finds its corpus again
+}
+
+/** A start or load the worker has not answered yet: what its answer needs. */
+interface Opening {
+  id: number;
+  before: Status; // where a refusal returns the page to
+  entry: StoreEntry; // where the run's checkpoints are stored once it exists
+  continuing: KeptCheckpoint[] | null; // a restart's: its 'run' continues the current record and keeps these checkpoints
 }
 
 export class RunState {
@@ -46,6 +62,10 @@ export class RunState {
   /** Milliseconds per step over the last minute of training (progress.ts), or null while it settles. */
   pace = $state<number | null>(null);
   readonly #pace = new Pace();
+
+  /** Loss spikes of the current run, found step by step; the checkpoint before each is kept for a rollback. */
+  spikes = $state.raw<SpikeMark[]>([]);
+  readonly #spikeWatch = new SpikeWatch();
 
   /** The latest sample, as it streams in. */
   readonly sample = new Sampler();
@@ -109,10 +129,29 @@ export class RunState {
     return this.view.revision;
   }
 
-  /** A run is under way: the backend cannot change and Train is off. */
-  readonly busy = $derived(this.status === 'starting' || this.status === 'training' || this.status === 'paused');
-  /** The worker holds a model (trained, training or paused) and no sample is streaming. */
-  readonly canSample = $derived((this.status === 'training' || this.status === 'paused' || this.status === 'done') && !this.sample.busy);
+  // What the user may do now: decided here, from the worker's events, and only read by the components.
+  /** A run is starting or training: the corpus and the config it was given stay as they are. */
+  readonly busy = $derived(this.status === 'starting' || this.status === 'training');
+  /**
+   * Train may start a new run: none is starting or training. A paused run is replaced, as Load
+   * replaces it (the worker's rule too); its pause saved it in this browser, so nothing is lost.
+   */
+  readonly canStart = $derived(!this.busy);
+  /** The worker holds a model (training, paused or finished): it can be saved, exported and looked inside. */
+  readonly hasModel = $derived(this.status === 'training' || this.status === 'paused' || this.status === 'done');
+  readonly canPause = $derived(this.status === 'training');
+  /** A paused run at its last step (a finished checkpoint loaded) has nothing left to train. */
+  readonly atLastStep = $derived(this.maxSteps > 0 && this.step >= this.maxSteps);
+  readonly canResume = $derived(this.status === 'paused' && !this.atLastStep);
+  readonly canStop = $derived(this.status === 'training' || this.status === 'paused');
+  /** Reset frees the model: once nothing trains (a finished, paused or failed run). */
+  readonly canReset = $derived(this.status === 'done' || this.status === 'paused' || this.status === 'error');
+  /** A checkpoint can replace the run: not while one trains or another start or load is under way. */
+  readonly canLoad = $derived(this.status !== 'training' && this.status !== 'starting');
+  /** The model can be sampled: it exists and no sample is streaming. */
+  readonly canSample = $derived(this.hasModel && !this.sample.busy);
+  /** The backend can change: that ends the worker and its model, so not while a run is under way or paused. */
+  readonly canChangeBackend = $derived(!this.busy && this.status !== 'paused');
 
   /** What the current run was started with (null for a run loaded from a checkpoint). */
   lastStart: StartRequest | null = null;
@@ -123,10 +162,8 @@ export class RunState {
   #crashed = false; // the worker is gone: the next start makes a new one
   #ready: { resolve: () => void; reject: (e: Error) => void } | null = null; // a relaunch waits for the new worker
   #pinger: ReturnType<typeof setInterval>;
-  // Set by a restart's load: the next 'run' continues the current record and keeps these checkpoints.
-  #continuing: KeptCheckpoint[] | null = null;
-  #statusBeforeStart: Status = 'idle'; // where a refused start returns to
-  #loadId: number | null = null; // a load in progress: its promise settles on 'paused' or its error
+  #opening: Opening | null = null; // the start or load the worker has not answered yet
+  #halted: (() => void)[] = []; // waiting for training to halt (paused, done, failed or reset)
 
   /** Starts the worker on `backend` (a link may name one). */
   constructor(backend: BackendChoice = 'auto') {
@@ -137,7 +174,7 @@ export class RunState {
 
   /** A new worker on another backend; the current run, if any, goes with the old one. */
   setBackend(choice: BackendChoice) {
-    if (this.busy) return;
+    if (!this.canChangeBackend) return;
     this.#link.close('the backend changed');
     this.#clearRun();
     this.sample.abandon();
@@ -149,21 +186,25 @@ export class RunState {
     this.#link = this.#spawn(choice);
   }
 
-  start(corpus: CorpusMessage, model: Omit<ModelConfig, 'vocabSize'>, train: TrainConfig, source: CorpusSource) {
-    if (this.busy) return;
+  /** Starts a new run; settles once the worker describes it, or fails with its refusal. */
+  start(corpus: CorpusMessage, model: Omit<ModelConfig, 'vocabSize'>, train: TrainConfig, source: CorpusSource): Promise<RunInfo> {
+    if (!this.canStart) return Promise.reject(new Error('a run is training: pause or stop it before starting another'));
     if (this.#crashed) this.setBackend(this.backendChoice);
-    this.#statusBeforeStart = this.status;
+    const before = this.status;
     this.status = 'starting';
     this.error = null;
     this.recovery.started();
     this.lastStart = { corpus, model, train, source };
-    this.checkpoints.next = { key: newKey(), corpus: storedCorpus(corpus, source), message: corpus, source };
-    this.#link.post({ type: 'start', corpus, model, train });
+    const entry = { key: newKey(), corpus: storedCorpus(corpus, source), message: corpus, source };
+    const { id, answer } = this.#link.request((id) => ({ type: 'start', id, corpus, model, train }));
+    this.#opening = { id, before, entry, continuing: null };
+    answer.catch(() => {}); // a refusal is shown by the form (error); a caller may await it as well
+    return answer;
   }
 
   /** A checkpoint of the run as it stands (while training: after a whole step, and training goes on). */
   save(): Promise<SavedCheckpoint> {
-    return this.#link.request<SavedCheckpoint>((id) => ({ type: 'save', id })).answer;
+    return this.#link.request((id) => ({ type: 'save', id })).answer;
   }
 
   /**
@@ -178,26 +219,18 @@ export class RunState {
     mode: 'resume' | 'finetune',
     train: TrainConfig | undefined,
     opts: { source: CorpusSource; key?: string; lrScale?: number; continuing?: KeptCheckpoint[] },
-  ): Promise<void> {
-    if (this.status === 'training' || this.status === 'starting')
-      return Promise.reject(new Error('a run is training: pause or stop it before loading a checkpoint'));
-    if (this.#loadId !== null) return Promise.reject(new Error('a checkpoint is loading already'));
+  ): Promise<number> {
+    if (this.#opening !== null) return Promise.reject(new Error('a run is starting or a checkpoint loading already'));
+    if (!this.canLoad) return Promise.reject(new Error('a run is training: pause or stop it before loading a checkpoint'));
     if (this.#crashed) this.setBackend(this.backendChoice);
-    this.#statusBeforeStart = this.status;
+    const before = this.status;
     this.status = 'starting';
     this.error = null;
     const { source, key } = opts;
-    this.checkpoints.next = {
-      key: key ?? newKey(),
-      corpus: storedCorpus(corpus, source),
-      stored: key !== undefined,
-      message: corpus,
-      source,
-    };
-    this.#continuing = opts.continuing ?? null;
-    const { id, answer } = this.#link.request<void>((id) => ({ type: 'load', id, bytes, corpus, mode, train, lrScale: opts.lrScale }));
-    this.#loadId = id;
-    return answer.finally(() => (this.#continuing = null));
+    const entry = { key: key ?? newKey(), corpus: storedCorpus(corpus, source), stored: key !== undefined, message: corpus, source };
+    const { id, answer } = this.#link.request((id) => ({ type: 'load', id, bytes, corpus, mode, train, lrScale: opts.lrScale }));
+    this.#opening = { id, before, entry, continuing: opts.continuing ?? null };
+    return answer;
   }
 
   /** Steps the run has taken since its last save in this browser: what closing the tab now would lose. */
@@ -207,12 +240,15 @@ export class RunState {
     return Math.max(0, step - (this.checkpoints.lastAutosave?.step ?? this.startStep));
   }
 
-  pause() {
-    if (this.status === 'training') this.#link.post({ type: 'pause' });
+  /** Asks the run to pause; settles once training has halted (paused, or ended another way). */
+  pause(): Promise<void> {
+    if (!this.canPause) return Promise.resolve();
+    this.#link.post({ type: 'pause' });
+    return new Promise((resolve) => this.#halted.push(resolve));
   }
 
   resume() {
-    if (this.status !== 'paused') return;
+    if (!this.canResume) return;
     this.status = 'training';
     this.#link.heartbeat.progressed(Date.now());
     this.#restartPace(); // the pause is not training time
@@ -220,13 +256,12 @@ export class RunState {
   }
 
   stop() {
-    if (this.status === 'training' || this.status === 'paused') this.#link.post({ type: 'stop' });
+    if (this.canStop) this.#link.post({ type: 'stop' });
   }
 
   /** Frees the model in the worker. */
   reset() {
-    if (this.status === 'starting') return;
-    this.#link.post({ type: 'reset' });
+    if (this.canReset) this.#link.post({ type: 'reset' });
   }
 
   generate({ prompt, length, temperature, seed }: SampleRequest) {
@@ -236,12 +271,12 @@ export class RunState {
 
   /** How probable `text` is under the current model. */
   score(text: string): Promise<Score> {
-    return this.#link.request<Score>((id) => ({ type: 'score', id, text })).answer;
+    return this.#link.request((id) => ({ type: 'score', id, text })).answer;
   }
 
   /** The model's next-character distribution after `prompt`, at temperature 1, indexed like info.vocab. */
   nextDistribution(prompt: string): Promise<number[]> {
-    return this.#link.request<number[]>((id) => ({ type: 'probs', id, prompt })).answer;
+    return this.#link.request((id) => ({ type: 'probs', id, prompt })).answer;
   }
 
   /** Forgets the curves of finished runs (the current run's stay). */
@@ -255,7 +290,7 @@ export class RunState {
    */
   relaunch(choice: BackendChoice): Promise<void> {
     this.#link.close('the worker was restarted');
-    this.#loadId = null;
+    this.#opening = null;
     this.sample.abandon();
     this.backend = null;
     this.error = null;
@@ -271,6 +306,12 @@ export class RunState {
   failed(message: string) {
     this.error = message;
     this.status = 'error';
+    this.#halt();
+  }
+
+  /** Training has halted: whoever waits for a pause hears it. */
+  #halt() {
+    for (const resolve of this.#halted.splice(0)) resolve();
   }
 
   /** Watches the worker afresh, as if it had just started (the user chose to keep waiting). */
@@ -306,7 +347,7 @@ export class RunState {
   // Arrow functions: handed to the worker link as callbacks. The link has closed itself on a crash.
   #onCrash = (message: string) => {
     this.#crashed = true;
-    this.#loadId = null;
+    this.#opening = null;
     this.#ready?.reject(new Error(message));
     this.#ready = null;
     this.backend = null;
@@ -320,8 +361,17 @@ export class RunState {
     this.pace = null;
   }
 
+  /** Reads the current record's new losses for spikes, and pins the checkpoint before each one found. */
+  #watchSpikes() {
+    const found = this.#spikeWatch.update(this.runs.at(-1) ?? null);
+    for (const s of found) this.checkpoints.keepBefore(s.step);
+    if (found.length || this.#spikeWatch.spikes.length !== this.spikes.length) this.spikes = this.#spikeWatch.spikes.slice();
+  }
+
   #clearRun() {
     this.view = withoutRun(this.view);
+    this.#spikeWatch.reset();
+    this.spikes = [];
     this.sample.clear();
     this.checkpoints.clear();
     this.inside.clear();
@@ -338,22 +388,24 @@ export class RunState {
       case 'pong': // the link answers pings itself
         break;
       case 'run': {
-        const continuing = this.#continuing;
-        const next = this.checkpoints.next;
+        const opening = this.#opening?.id === msg.id ? this.#opening : null;
+        const continuing = opening?.continuing ?? null;
         this.#clearRun();
         this.view = reduceRun(this.view, msg, continuing !== null);
         // A restart: the same run goes on, with the checkpoints it had up to this step.
         if (continuing) this.checkpoints.carryOver(continuing, msg.step);
-        this.checkpoints.entry = next;
-        this.checkpoints.next = null;
+        this.checkpoints.entry = opening?.entry ?? null;
         this.trainedOn = this.backend?.name ?? null;
         this.#link.heartbeat.progressed(Date.now());
         this.#restartPace();
+        const { type: _, id, step: __, history: ___, ...info } = msg;
+        if (this.#link.settle(id, 'start', { value: info })) this.#opening = null; // a load waits for its 'paused'
         break;
       }
       case 'step': {
         this.#link.heartbeat.progressed(Date.now(), msg.ms);
         this.view = reduceRun(this.view, msg);
+        this.#watchSpikes();
         this.pace = this.#pace.observe(msg.step, Date.now());
         const every = this.checkpoints.autosaveEvery;
         if (every > 0 && msg.step % every === 0) void this.checkpoints.autosave();
@@ -367,28 +419,35 @@ export class RunState {
       case 'noise':
         this.view = reduceRun(this.view, msg);
         break;
-      case 'paused':
+      case 'paused': {
         this.view = reduceRun(this.view, msg);
-        if (this.#loadId !== null) {
+        const load = this.#opening;
+        if (load) {
           // The end of a load. A run resumed from the store is there already; one from a file is kept too.
           if (this.checkpoints.entry?.stored) this.checkpoints.lastAutosave = { step: msg.step, date: Date.now() };
-          this.#link.settle(this.#loadId, { value: undefined });
-          this.#loadId = null;
+          this.#opening = null;
+          this.#link.settle(load.id, 'load', { value: msg.step });
           this.inside.evaluated(); // a loaded model: no evaluation is coming to ask for it
         }
+        this.#halt();
         void this.checkpoints.autosave();
         break;
+      }
       case 'done':
         this.view = reduceRun(this.view, msg);
+        this.#halt();
         void this.checkpoints.autosave();
         break;
       case 'reset':
         this.#clearRun();
         this.view = reduceRun(this.view, msg);
+        this.#halt();
         break;
-      case 'saved':
-        this.#link.settle(msg.id, { value: { bytes: msg.bytes, step: msg.step, valLoss: msg.valLoss, valStep: msg.valStep, ms: msg.ms } });
+      case 'saved': {
+        const { type: _, id, ...saved } = msg;
+        this.#link.settle(id, 'save', { value: saved });
         break;
+      }
       case 'sampleToken':
         this.sample.token(msg.id, msg.text);
         break;
@@ -396,13 +455,13 @@ export class RunState {
         this.sample.done(msg.id);
         break;
       case 'scored':
-        this.#link.settle(msg.id, { value: msg.score });
+        this.#link.settle(msg.id, 'score', { value: msg.score });
         break;
       case 'probs':
-        this.#link.settle(msg.id, { value: msg.probs });
+        this.#link.settle(msg.id, 'probs', { value: msg.probs });
         break;
       case 'inspected':
-        this.#link.settle(msg.id, { value: msg.inspection });
+        this.#link.settle(msg.id, 'inspect', { value: msg.inspection });
         break;
       case 'error':
         this.#onError(msg);
@@ -426,9 +485,14 @@ export class RunState {
         break;
       }
       case 'start':
-        // The worker kept what it had: a refused start changes nothing but the message.
-        this.error = msg.message;
-        this.status = this.#statusBeforeStart;
+      case 'load':
+        // Refused: the worker kept what it had, and the page keeps its status; a refused start says why by the form.
+        if (msg.during === 'start') this.error = msg.message;
+        if (this.#opening?.id === msg.id) {
+          this.status = this.#opening.before;
+          this.#opening = null;
+        }
+        this.#link.settle(msg.id, msg.during, { error: msg.message });
         break;
       case 'sample':
         this.sample.failed(msg.id, msg.message);
@@ -437,14 +501,7 @@ export class RunState {
       case 'probs':
       case 'inspect':
       case 'save':
-        this.#link.settle(msg.id, { error: msg.message });
-        break;
-      case 'load':
-        // Refused: the worker kept its run, and the page keeps its status.
-        this.status = this.#statusBeforeStart;
-        this.checkpoints.next = null;
-        if (msg.id === this.#loadId) this.#loadId = null;
-        this.#link.settle(msg.id, { error: msg.message });
+        this.#link.settle(msg.id, msg.during, { error: msg.message });
         break;
       default:
         msg satisfies never;

@@ -15,6 +15,7 @@ import type {
   SweepConfig,
   SweepFromWorker,
   SweepPoint,
+  SweepAnswers,
   SweepToWorker,
 } from '../../workers/protocol.ts';
 import { DEFAULT_SIZES, parseLadder, parseShape, shapeN, sweepConfig, sweepFraction, type Budget } from '../core/sweep.ts';
@@ -108,7 +109,7 @@ export class ScalingLab {
   readonly law = $derived<ChinchillaLaw | null>(this.fitted?.identifiable ? this.fitted.law : null);
 
   /** The lab's own training worker, made on first use: it gets only sweep and fit requests. */
-  #link: WorkerLink<SweepFromWorker | FromWorker, SweepToWorker, LabRequest> | null = null;
+  #link: WorkerLink<SweepFromWorker | FromWorker, SweepToWorker, SweepAnswers, LabRequest> | null = null;
   #backend: () => BackendChoice;
   #config: SweepConfig | null = null; // the sweep in progress or stopped: a resume reuses it
   #corpusMsg: CorpusMessage | null = null;
@@ -145,7 +146,7 @@ export class ScalingLab {
     return null;
   });
 
-  #ensureLink(): WorkerLink<SweepFromWorker | FromWorker, SweepToWorker, LabRequest> {
+  #ensureLink(): WorkerLink<SweepFromWorker | FromWorker, SweepToWorker, SweepAnswers, LabRequest> {
     const onCrash = (message: string) => {
       this.error = message;
       this.status = 'error';
@@ -157,8 +158,8 @@ export class ScalingLab {
   }
 
   /** Sends a request; its events arrive through #onEvent, and a crash (the link's) is reported by onCrash. */
-  #send(context: LabRequest, make: (id: number) => SweepToWorker): number {
-    const { id, answer } = this.#ensureLink().request<void>(make, context);
+  #send(context: LabRequest, make: (id: number) => Extract<SweepToWorker, { id: number }>): number {
+    const { id, answer } = this.#ensureLink().request(make, context);
     answer.catch(() => {}); // a crash is reported once, by onCrash
     return id;
   }
@@ -395,7 +396,7 @@ export class ScalingLab {
       }
       case 'sweepDone': {
         const req = this.#link?.context(msg.id);
-        this.#link?.settle(msg.id, { value: undefined });
+        this.#link?.settle(msg.id, 'sweep', { value: undefined });
         this.currentModel = null;
         this.finished = msg.nextModel;
         if (req?.kind === 'verify') {
@@ -411,7 +412,7 @@ export class ScalingLab {
       }
       case 'fitted': {
         const req = this.#link?.context(msg.id);
-        this.#link?.settle(msg.id, { value: undefined });
+        this.#link?.settle(msg.id, 'fit', { value: undefined });
         this.fitting = false;
         const { type: _, id: __, ...fitted } = msg;
         this.fitted = fitted;
@@ -428,7 +429,7 @@ export class ScalingLab {
       }
       case 'sweepError': {
         const req = this.#link?.context(msg.id);
-        this.#link?.settle(msg.id, { value: undefined });
+        this.#link?.settle(msg.id, msg.during, { value: undefined });
         if (msg.during === 'fit') {
           this.fitting = false;
           if (req?.kind === 'fit' && req.prediction) this.predictError = msg.message;

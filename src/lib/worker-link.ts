@@ -5,7 +5,7 @@
  * main thread.
  */
 import type { BackendChoice } from '../../workers/backend.ts';
-import type { FromWorker, ToWorker } from '../../workers/protocol.ts';
+import type { Answers, FromWorker, ToWorker } from '../../workers/protocol.ts';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat.ts';
 
 export interface LinkHandlers<In> {
@@ -17,14 +17,24 @@ export interface LinkHandlers<In> {
   onUnreadable?: (message: string) => void;
 }
 
-/** A request the worker has not answered yet: its promise, and what the asker needs to read its events. */
+/** A request the worker has not answered yet: its kind, its promise, and what the asker needs to read its events. */
 interface Pending<C> {
-  resolve: (value: never) => void;
+  kind: string;
+  resolve: (value: unknown) => void;
   reject: (e: Error) => void;
   context: C;
 }
 
-export class WorkerLink<In extends { type: string } = FromWorker, Out extends { type: string } = ToWorker, C = undefined> {
+/**
+ * `A` maps each request's message type to what answers it: `request` returns a promise of that
+ * type, and `settle` takes only that type for a request of that kind.
+ */
+export class WorkerLink<
+  In extends { type: string } = FromWorker,
+  Out extends { type: string } = ToWorker,
+  A extends object = Answers,
+  C = undefined,
+> {
   /** The worker's answers to pings and its steps, for the owner to judge (heartbeat.ts). */
   readonly heartbeat: Heartbeat;
   readonly #worker: Worker;
@@ -65,12 +75,17 @@ export class WorkerLink<In extends { type: string } = FromWorker, Out extends { 
    * that id (from the answering event), or fails when the link closes. `context` is kept with it
    * for the events that stream before the answer (a sweep's points).
    */
-  request<T>(make: (id: number) => Out, context?: C): { id: number; answer: Promise<T> } {
+  request<M extends Out & { type: keyof A; id: number }>(
+    make: (id: number) => M,
+    context?: C,
+  ): { id: number; answer: Promise<A[M['type']]> } {
     const id = ++this.#nextId;
-    const answer = new Promise<T>((resolve, reject) => {
+    const answer = new Promise<A[M['type']]>((resolve, reject) => {
       if (this.#closed !== null) return reject(new Error(this.#closed));
-      this.#pending.set(id, { resolve: resolve as (value: never) => void, reject, context: context as C });
-      this.#worker.postMessage(make(id));
+      const msg = make(id);
+      // The one place answers lose their type: settle checks the kind before it resolves.
+      this.#pending.set(id, { kind: String(msg.type), resolve: resolve as (value: unknown) => void, reject, context: context as C });
+      this.#worker.postMessage(msg);
     });
     return { id, answer };
   }
@@ -80,12 +95,12 @@ export class WorkerLink<In extends { type: string } = FromWorker, Out extends { 
     return this.#pending.get(id)?.context;
   }
 
-  /** Ends request `id` with its answer or the worker's error; false if no such request is open. */
-  settle(id: number, outcome: { value: unknown } | { error: string }): boolean {
+  /** Ends request `id`, of kind `kind`, with its answer or the worker's error; false if no such request is open. */
+  settle<K extends keyof A & string>(id: number, kind: K, outcome: { value: A[K] } | { error: string }): boolean {
     const pending = this.#pending.get(id);
-    if (!pending) return false;
+    if (!pending || pending.kind !== kind) return false;
     this.#pending.delete(id);
-    if ('value' in outcome) pending.resolve(outcome.value as never);
+    if ('value' in outcome) pending.resolve(outcome.value);
     else pending.reject(new Error(outcome.error));
     return true;
   }

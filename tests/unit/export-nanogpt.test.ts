@@ -77,7 +77,7 @@ beforeAll(async () => {
   python = findTorchPython() ?? '';
   // The app: the worker trains on a file corpus, pauses at step 5 of 12 and saves.
   await startWorker();
-  send({ type: 'start', corpus: { name: 'austen.txt', text }, model, train });
+  send({ type: 'start', id: 1, corpus: { name: 'austen.txt', text }, model, train });
   await next('step', (e) => e.step >= 4);
   send({ type: 'pause' });
   await next('paused');

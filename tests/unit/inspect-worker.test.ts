@@ -42,7 +42,7 @@ describe('inspect in the worker', () => {
   test('a finished run: maps of the held-out text, loss by position averaging to the last val loss, the probe and the embedding map', async () => {
     const done = next('done');
     const lastEval = next('eval', (e) => e.step === 20);
-    send({ type: 'start', corpus: { name: 'austen', text }, model, train });
+    send({ type: 'start', id: 1, corpus: { name: 'austen', text }, model, train });
     const run = await next('run');
     const { val } = await lastEval;
     await done;

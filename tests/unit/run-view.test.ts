@@ -28,6 +28,7 @@ const info: RunInfo = {
 
 const run = (step = 0, losses: number[] = [], evals: { step: number; train: number; val: number }[] = []): RunEvent => ({
   type: 'run',
+  id: 1,
   step,
   history: { losses, evals },
   ...info,

@@ -19,7 +19,7 @@ const text = 'It is a truth universally acknowledged, that a single man in posse
 const corpus = { name: 'austen', text };
 const model = { ...defaultModelConfig, nLayer: 1, nHead: 2, nEmbd: 16, blockSize: 16 };
 const train = { ...defaultTrainConfig, batchSize: 4, maxSteps: 30, warmupSteps: 3, evalEvery: 10, evalBatches: 2, logEvery: 2 };
-const start = (over: Partial<typeof train> = {}): ToWorker => ({ type: 'start', corpus, model, train: { ...train, ...over } });
+const start = (over: Partial<typeof train> = {}): ToWorker => ({ type: 'start', id: 1, corpus, model, train: { ...train, ...over } });
 
 const run = promisify(execFile);
 

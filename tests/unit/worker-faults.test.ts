@@ -27,7 +27,7 @@ afterAll(() => send({ type: 'reset' }));
 
 describe('train.worker faults', () => {
   test('a ping is answered while a run trains', async () => {
-    send({ type: 'start', corpus, model, train });
+    send({ type: 'start', id: 1, corpus, model, train });
     await next('step', (e) => e.step >= 2);
     const pong = next('pong', (e) => e.id === 41, 10_000);
     send({ type: 'ping', id: 41 });
@@ -37,7 +37,7 @@ describe('train.worker faults', () => {
   });
 
   test('a NaN in the weights stops training as a divergence at its step; a checkpoint before it resumes at half the rate', async () => {
-    send({ type: 'start', corpus, model, train });
+    send({ type: 'start', id: 1, corpus, model, train });
     await next('step', (e) => e.step >= 5);
     send({ type: 'pause' });
     const { step: k } = await next('paused');

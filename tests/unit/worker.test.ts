@@ -13,6 +13,7 @@ const model = { ...defaultModelConfig, nLayer: 1, nHead: 2, nEmbd: 16, blockSize
 const train = { ...defaultTrainConfig, batchSize: 4, maxSteps: 30, warmupSteps: 3, evalEvery: 10, evalBatches: 2, logEvery: 2 };
 const start = (over: Partial<typeof train> = {}, m = model): ToWorker => ({
   type: 'start',
+  id: 1,
   corpus: { name: 'austen', text },
   model: m,
   train: { ...train, ...over },

@@ -31,7 +31,7 @@ export async function load(msg: Extract<ToWorker, { type: 'load' }>) {
     disposeRun(run); // a resume slipped in while the file was read
     throw new Error('a run started training while the checkpoint loaded; pause it and load again');
   }
-  announce(run, msg.corpus, referenceLosses(prepared, msg.corpus.entropyRate), history);
+  announce(msg.id, run, msg.corpus, referenceLosses(prepared, msg.corpus.entropyRate), history);
   replaceCurrent(run, { name: msg.corpus.name, sha256: sha }, 'paused', history);
   post({ type: 'paused', step });
 }

@@ -46,12 +46,13 @@ export async function sha256(text: string): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** Describes a run to the page: its sizes, its references, and where it stands. */
-export function announce(run: Run, corpus: CorpusMessage, references: ReferenceLoss[], history: RunHistory) {
+/** Describes a run to the page, answering the start or load `id`: its sizes, its references, and where it stands. */
+export function announce(id: number, run: Run, corpus: CorpusMessage, references: ReferenceLoss[], history: RunHistory) {
   const params = countParams(run.model.config);
   const { config } = run.trainer;
   post({
     type: 'run',
+    id,
     corpus: corpus.name,
     vocabSize: run.tokenizer.size,
     params: params.total,
@@ -91,6 +92,7 @@ export function replaceCurrent(run: Run, corpus: CorpusId, phase: Current['phase
 
 export async function start(msg: Extract<ToWorker, { type: 'start' }>) {
   const info = await ready();
+  // The page's rule too (RunState.canStart): a paused or finished run is replaced, a training one never.
   if (current?.phase === 'training') throw new Error('a run is training: stop it before starting another');
   // Every input error surfaces here, before the current run is touched.
   const prepared = prepareRun(msg.corpus.text, msg.model, msg.train);
@@ -102,7 +104,7 @@ export async function start(msg: Extract<ToWorker, { type: 'start' }>) {
   const references = referenceLosses(prepared, msg.corpus.entropyRate);
   const run = createRun(prepared);
   const history: RunHistory = { losses: [], evals: [] };
-  announce(run, msg.corpus, references, history);
+  announce(msg.id, run, msg.corpus, references, history);
   const c = replaceCurrent(run, corpus, 'training', history);
   c.loop = trainLoop(c, info);
 }

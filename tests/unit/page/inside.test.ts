@@ -6,11 +6,10 @@ import type { ToWorker } from '../../../workers/protocol.ts';
 /** A link whose answers the test gives by hand, in order. */
 function scripted() {
   const sent: Extract<ToWorker, { type: 'inspect' }>[] = [];
-  const open: { resolve: (v: unknown) => void; reject: (e: Error) => void }[] = [];
-  const link = (make: (id: number) => ToWorker) => {
-    const msg = make(sent.length + 1) as Extract<ToWorker, { type: 'inspect' }>;
-    sent.push(msg);
-    return { answer: new Promise<unknown>((resolve, reject) => open.push({ resolve, reject })) };
+  const open: { resolve: (v: Inspection) => void; reject: (e: Error) => void }[] = [];
+  const link = (make: (id: number) => Extract<ToWorker, { type: 'inspect' }>) => {
+    sent.push(make(sent.length + 1));
+    return { answer: new Promise<Inspection>((resolve, reject) => open.push({ resolve, reject })) };
   };
   const tick = () => new Promise((r) => setTimeout(r, 0));
   return { sent, open, link, tick };

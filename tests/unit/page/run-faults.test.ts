@@ -68,8 +68,11 @@ function info(): RunInfo {
   };
 }
 
+/** Answers the latest start or load the page sent with its run. */
 function announce(w: ScriptedWorker, step: number, losses: number[] = []) {
-  w.emit({ type: 'run', step, history: { losses, evals: [] }, ...info() });
+  const asked = [...w.posted].reverse().find((m) => m.type === 'start' || m.type === 'load');
+  if (asked?.type !== 'start' && asked?.type !== 'load') throw new Error('the page asked for no run');
+  w.emit({ type: 'run', id: asked.id, step, history: { losses, evals: [] }, ...info() });
 }
 
 function steps(w: ScriptedWorker, from: number, to: number) {

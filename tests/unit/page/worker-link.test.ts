@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { WorkerLink } from '../../../src/lib/worker-link.ts';
-import type { FromWorker, ToWorker } from '../../../workers/protocol.ts';
+import type { Answers, FromWorker, ToWorker } from '../../../workers/protocol.ts';
 
 class StubWorker {
   static all: StubWorker[] = [];
@@ -32,7 +32,7 @@ afterEach(() => vi.unstubAllGlobals());
 function open() {
   const events: FromWorker[] = [];
   const crashes: string[] = [];
-  const link = new WorkerLink<FromWorker, ToWorker, string>(
+  const link = new WorkerLink<FromWorker, ToWorker, Answers, string>(
     'wasm',
     { onEvent: (m) => events.push(m), onCrash: (m) => crashes.push(m) },
     { name: 'test worker' },
@@ -47,20 +47,21 @@ test('starts the worker on the backend asked for', () => {
 
 test('a request gets a fresh id, keeps its context while open, and settles with its answer or error', async () => {
   const { link, worker } = open();
-  const a = link.request<number[]>((id) => ({ type: 'probs', id, prompt: 'ab' }), 'first');
-  const b = link.request<number[]>((id) => ({ type: 'probs', id, prompt: 'cd' }), 'second');
+  const a = link.request((id) => ({ type: 'probs', id, prompt: 'ab' }), 'first');
+  const b = link.request((id) => ({ type: 'probs', id, prompt: 'cd' }), 'second');
   expect(a.id).not.toBe(b.id);
   expect(worker.posted.slice(1)).toEqual([
     { type: 'probs', id: a.id, prompt: 'ab' },
     { type: 'probs', id: b.id, prompt: 'cd' },
   ]);
   expect(link.context(b.id)).toBe('second');
-  expect(link.settle(b.id, { error: 'no model' })).toBe(true);
-  expect(link.settle(a.id, { value: [0.5, 0.5] })).toBe(true);
+  expect(link.settle(b.id, 'probs', { error: 'no model' })).toBe(true);
+  expect(link.settle(a.id, 'score', { value: { text: 'ab', nats: [], total: 0 } as never })).toBe(false); // an answer of another kind
+  expect(link.settle(a.id, 'probs', { value: [0.5, 0.5] })).toBe(true);
   await expect(a.answer).resolves.toEqual([0.5, 0.5]);
   await expect(b.answer).rejects.toThrow('no model');
   expect(link.context(a.id)).toBeUndefined();
-  expect(link.settle(a.id, { value: [] })).toBe(false); // answered once only
+  expect(link.settle(a.id, 'probs', { value: [] })).toBe(false); // answered once only
 });
 
 test('closing ends the worker and fails every open request, and later ones, with the reason', async () => {
