@@ -2,6 +2,7 @@
  * Picks the tfjs backend: webgpu → wasm → webgl → cpu, the first that initialises, or the one
  * the user forces. Reports which one runs, on what adapter, and why the better ones did not.
  */
+import { errorMessage } from '../src/core/errors.ts';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName } from '../src/core/config.ts';
@@ -120,7 +121,7 @@ export async function initBackend(choice: BackendChoice, opts: BackendOptions = 
       if (name === 'cpu') (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
       return { name, adapter: await describe(name), skipped };
     } catch (err) {
-      skipped.push({ name, reason: err instanceof Error ? err.message : String(err) });
+      skipped.push({ name, reason: errorMessage(err) });
     }
   }
   const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');

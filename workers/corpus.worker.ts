@@ -3,6 +3,7 @@
  * seconds, and the page must not freeze for them. One file per worker; the page ends it after
  * the reply.
  */
+import { errorMessage } from '../src/core/errors.ts';
 import { corpusStats, decodeCorpus } from '../src/core/text.ts';
 import type { CorpusReply, CorpusRequest } from './protocol.ts';
 
@@ -15,7 +16,7 @@ scope.onmessage = async (e: MessageEvent<CorpusRequest>) => {
     const text = decodeCorpus(new Uint8Array(await file.arrayBuffer()), file.name);
     reply = { ok: true, text, ...corpusStats(text) };
   } catch (err) {
-    reply = { ok: false, message: err instanceof Error ? err.message : String(err) };
+    reply = { ok: false, message: errorMessage(err) };
   }
   scope.postMessage(reply);
 };

@@ -111,9 +111,10 @@ function causalSelfAttention(x: tf.Tensor2D, p: BlockParams, pass: Pass, layer: 
     return pass.ops.linear(attendStep(qkv, mode.cache.layers[layer], mode.pos, nHead), p.attnProj);
   if ((mode.kind === 'train' && pass.rate === 0) || mode.kind === 'eval')
     return dropout(pass.ops.linear(pass.ops.causalAttention(qkv, T, nHead, pass.mask), p.attnProj), pass);
-  let [q, k, v] = ops.splitHeads(qkv, B, T, nHead); // (B, nh, T, hs)
-  if (mode.kind === 'prefill') storeInCache(mode.cache.layers[layer], k, v);
-  if (mode.kind === 'decode') [k, v] = writeToCache(mode.cache.layers[layer], k, v, mode.write!);
+  const [q, kNew, vNew] = ops.splitHeads(qkv, B, T, nHead); // (B, nh, T, hs)
+  if (mode.kind === 'prefill') storeInCache(mode.cache.layers[layer], kNew, vNew);
+  // Decoding attends over the whole cache with this position written in: (B, nh, blockSize, hs).
+  const [k, v] = mode.kind === 'decode' ? writeToCache(mode.cache.layers[layer], kNew, vNew, mode.write!) : [kNew, vNew];
   // Position t attends to positions ≤ t only (mask [T, T]; decoding: [1, blockSize], the rows past pos hidden).
   const y = ops.attend(q, k, v, pass.mask, (w) => {
     if (mode.kind === 'inspect') mode.attention.push(w); // (B, nh, T, T): what inspect shows

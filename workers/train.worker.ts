@@ -13,11 +13,12 @@
  * the queue, the backend), current.ts (the run and its training loop), inference.ts,
  * inspect.ts, checkpoints.ts and sweeps.ts.
  */
+import { errorMessage } from '../src/core/errors.ts';
 import type { SweepToWorker, ToWorker } from './protocol.ts';
 import { load, save } from './train-worker/checkpoints.ts';
 import { endSamples, probs, sample, scoreText } from './train-worker/inference.ts';
 import { inspect } from './train-worker/inspect.ts';
-import { describe, enqueue, init, post } from './train-worker/scope.ts';
+import { enqueue, init, post } from './train-worker/scope.ts';
 import { current, pause, reportIdleFault, reset, resume, start, stop, trainError } from './train-worker/current.ts';
 import { fitPoints, stopSweep, sweep } from './train-worker/sweeps.ts';
 
@@ -94,7 +95,7 @@ scope.onmessage = (e: MessageEvent<ToWorker | SweepToWorker>) => {
       break;
     case 'sweep':
       // Beside the queue, like the training loop: samples and saves of this worker's run still answer.
-      sweep(msg).catch((err: unknown) => post({ type: 'sweepError', id: msg.id, during: 'sweep', message: describe(err) }));
+      sweep(msg).catch((err: unknown) => post({ type: 'sweepError', id: msg.id, during: 'sweep', message: errorMessage(err) }));
       break;
     case 'stopSweep':
       stopSweep();
@@ -103,7 +104,7 @@ scope.onmessage = (e: MessageEvent<ToWorker | SweepToWorker>) => {
       try {
         fitPoints(msg);
       } catch (err) {
-        post({ type: 'sweepError', id: msg.id, during: 'fit', message: describe(err) });
+        post({ type: 'sweepError', id: msg.id, during: 'fit', message: errorMessage(err) });
       }
       break;
     default:

@@ -3,6 +3,7 @@
  * to save, and as short plain-text tables to read and to compare with an earlier run.
  * Pure TypeScript, shared by the Node runner and the bench page.
  */
+import { errorMessage } from '../core/errors.ts';
 import type { BenchResult, BenchSkip, VariantMeasure } from './worker/bench.ts';
 import type { TrainingMeasure } from './worker/measure.ts';
 
@@ -270,7 +271,7 @@ export function parseReport(text: string, source: string): BenchReport {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${source} is not JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`${source} is not JSON: ${errorMessage(err)}`, { cause: err });
   }
   const r = value as Partial<BenchReport>;
   if (r?.type !== 'bench' || r.version !== 1 || !Array.isArray(r.results))

@@ -1,3 +1,4 @@
+import { errorMessage } from '../core/errors.ts';
 import type { BackendChoice } from '../../workers/backend.ts';
 
 /**
@@ -11,7 +12,7 @@ export async function startBackend(choice: BackendChoice) {
     try {
       await installNodeWebGPU({ software: choice === 'webgpu' });
     } catch (err) {
-      noWebGPU = err instanceof Error ? err.message : String(err);
+      noWebGPU = errorMessage(err);
     }
   }
   const { initBackend } = await import('../../workers/backend.ts');

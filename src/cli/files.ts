@@ -208,7 +208,8 @@ export function writeAtomically(path: string, bytes: Uint8Array, io: WriteIo = n
   } catch (err) {
     rmSync(tmp, { force: true });
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') throw new Error(`could not write ${path}: the disk is full; the previous file is kept`);
+    if (code === 'ENOSPC' || code === 'EDQUOT')
+      throw new Error(`could not write ${path}: the disk is full; the previous file is kept`, { cause: err });
     throw err;
   } finally {
     writing.delete(tmp);

@@ -7,6 +7,7 @@
  * (inspect, probe), data.ts (batches, baseline), scaling.ts (sweep, batch-ladder, fit), forecast.ts (forecast, backtest, ledger); flags.ts holds every command's flags and the one
  * parser that reads them, files.ts the files they name.
  */
+import { errorMessage } from '../core/errors.ts';
 import { baseline, batches } from './data.ts';
 import { exportNanogpt } from './export.ts';
 import { backtest, forecast, ledger } from './forecast.ts';
@@ -58,7 +59,7 @@ main(process.argv.slice(2)).then(
     process.exit(code);
   },
   (err: unknown) => {
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = errorMessage(err);
     process.stderr.write(`error: ${msg}\n`);
     process.exit(err instanceof UsageError ? 2 : 1);
   },

@@ -3,6 +3,7 @@
  * file, both checked the way the CLI checks a file. A corpus that fails a check is never
  * swapped in: the previous one stays loaded, and `error` says what was wrong.
  */
+import { errorMessage } from '../core/errors.ts';
 import manifest from '../../datasets/manifest.json';
 import mobyDickUrl from '../../datasets/dist/moby-dick.txt?url';
 import sotuUrl from '../../datasets/dist/sotu.txt?url';
@@ -172,7 +173,7 @@ export class CorpusState {
       this.vocabSize = next.stats.vocabSize;
       this.text = next.text;
     } catch (err) {
-      if (request === this.#request) this.error = err instanceof Error ? err.message : String(err);
+      if (request === this.#request) this.error = errorMessage(err);
     } finally {
       if (request === this.#request) this.loading = null;
     }

@@ -22,7 +22,3 @@ export function isQuotaError(err: unknown): boolean {
   const { name, code } = err as { name?: unknown; code?: unknown };
   return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED' || (err instanceof DOMException && code === 22);
 }
-
-export function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -4,6 +4,7 @@
  * (the run state calls `evaluated`) and on demand; one request at a time, since the worker answers
  * between training steps, and a request asked for meanwhile is sent once the current one is in.
  */
+import { errorMessage } from '../core/errors.ts';
 import { phaseChangeStep, type ProbePoint } from '../core/icl.ts';
 import type { Inspection, InspectRequest, ToWorker } from '../../workers/protocol.ts';
 
@@ -94,7 +95,7 @@ export class Inside {
         this.error = null;
       } catch (e) {
         if (generation !== this.#generation) continue;
-        this.error = e instanceof Error ? e.message : String(e);
+        this.error = errorMessage(e);
       }
     }
     this.asking = false;

@@ -5,7 +5,8 @@
  * stopped, to be resumed from the model it was training.
  */
 import type { CorpusMessage, FittedLaw, SweepConfig, SweepPoint } from '../../workers/protocol.ts';
-import { committed, isQuotaError, message, request } from './idb.ts';
+import { errorMessage } from '../core/errors.ts';
+import { committed, isQuotaError, request } from './idb.ts';
 import type { ExportedFit } from './scaling-chart.ts';
 
 /** What the lab keeps; `version` changes with the shape, and an older record is dropped. */
@@ -41,7 +42,7 @@ export class LabStore {
       const req = indexedDB.open(DB_NAME, 1);
       req.onupgradeneeded = () => req.result.createObjectStore(STORE);
       req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(new Error(`the lab's database could not be opened: ${message(req.error)}`));
+      req.onerror = () => reject(new Error(`the lab's database could not be opened: ${errorMessage(req.error)}`));
       req.onblocked = () => reject(new Error("the lab's database is held by another tab with an older version: close it and reload"));
     }).catch((err: unknown) => {
       this.#db = null; // a later call tries again
@@ -73,8 +74,8 @@ export class LabStore {
       tx.objectStore(STORE).put({ ...snapshot, version: VERSION }, KEY);
       await done;
     } catch (err) {
-      const why = isQuotaError(err) ? 'storage is full' : message(err);
-      throw new Error(`the lab's points and fits could not be kept in this browser (${why}); export them to keep them`);
+      const why = isQuotaError(err) ? 'storage is full' : errorMessage(err);
+      throw new Error(`the lab's points and fits could not be kept in this browser (${why}); export them to keep them`, { cause: err });
     }
   }
 }

@@ -5,7 +5,8 @@
  * never a reason for a run to fail.
  */
 import type { LedgerEntry } from '../core/ledger.ts';
-import { committed, isQuotaError, message, request } from './idb.ts';
+import { errorMessage } from '../core/errors.ts';
+import { committed, isQuotaError, request } from './idb.ts';
 
 const DB_NAME = 'tabgpt-ledger';
 const STORE = 'entries';
@@ -19,7 +20,7 @@ export class LedgerStore {
       const req = indexedDB.open(DB_NAME, 1);
       req.onupgradeneeded = () => req.result.createObjectStore(STORE, { keyPath: 'key' });
       req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(new Error(`the ledger's database could not be opened: ${message(req.error)}`));
+      req.onerror = () => reject(new Error(`the ledger's database could not be opened: ${errorMessage(req.error)}`));
       req.onblocked = () => reject(new Error("the ledger's database is held by another tab with an older version: close it and reload"));
     }).catch((err: unknown) => {
       this.#db = null;
@@ -45,7 +46,10 @@ export class LedgerStore {
       for (const e of entries) tx.objectStore(STORE).put(e);
       await done;
     } catch (err) {
-      throw new Error(`the forecasts' record could not be kept in this browser (${isQuotaError(err) ? 'storage is full' : message(err)})`);
+      throw new Error(
+        `the forecasts' record could not be kept in this browser (${isQuotaError(err) ? 'storage is full' : errorMessage(err)})`,
+        { cause: err },
+      );
     }
   }
 }

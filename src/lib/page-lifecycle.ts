@@ -19,7 +19,7 @@ export function watchVisibility(run: RunState, doc: Document): () => void {
       }
       if (run.pauseWhenHidden && run.status === 'training') {
         pausedForHidden = true;
-        run.pause();
+        void run.pause(); // the worker answers 'paused' between two steps
       }
     } else if (pausedForHidden) {
       pausedForHidden = false;

@@ -4,6 +4,7 @@
  * memory whatever the store did with them: they are where a faulted run restarts from and where a
  * rollback after a loss spike returns to.
  */
+import { errorMessage } from '../core/errors.ts';
 import type { CorpusMessage, RunInfo } from '../../workers/protocol.ts';
 import type { CorpusSource } from './corpus.svelte.ts';
 import { RunStore, type SavedRunSummary, type StoredCorpus } from './run-store.ts';
@@ -57,10 +58,6 @@ export function storedCorpus(corpus: CorpusMessage, source: CorpusSource): Store
   return source === 'file' ? { name: corpus.name, source, text: corpus.text } : { name: corpus.name, source };
 }
 
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 export class RunCheckpoints {
   /** Autosave every this many steps (0: only on pause and at the end). */
   autosaveEvery = $state(200);
@@ -99,7 +96,7 @@ export class RunCheckpoints {
       this.savedRuns = await this.store.list();
       this.storage = await this.store.estimate();
     } catch (err) {
-      this.storeError = describe(err);
+      this.storeError = errorMessage(err);
     }
   }
 
@@ -122,7 +119,7 @@ export class RunCheckpoints {
       await this.store.delete(key);
       if (this.entry?.key === key) this.lastAutosave = null;
     } catch (err) {
-      this.storeError = describe(err);
+      this.storeError = errorMessage(err);
     }
     await this.refreshSaved();
   }
@@ -152,7 +149,7 @@ export class RunCheckpoints {
         await this.refreshSaved();
       } while (this.#again);
     } catch (err) {
-      this.storeError = describe(err);
+      this.storeError = errorMessage(err);
     } finally {
       this.#saving = false;
     }
@@ -194,7 +191,7 @@ export class RunCheckpoints {
       () => {
         if (this.entry === entry && (this.lastAutosave?.step ?? -1) < step) this.lastAutosave = { step, date };
       },
-      (err: unknown) => (this.storeError = describe(err)),
+      (err: unknown) => (this.storeError = errorMessage(err)),
     );
   }
 

@@ -5,13 +5,47 @@
  * run is offered a rollback at half the learning rate. At most one autosave interval of steps is
  * lost. The run (run.svelte.ts) reports what happened; this class decides what to do about it.
  */
+import { errorMessage } from '../core/errors.ts';
 import type { BackendChoice, FromWorker } from '../../workers/protocol.ts';
 import type { Health } from './heartbeat.ts';
 import { MAX_AUTO_RESTARTS, restartNote, silenceFault, type Fault } from './faults.ts';
-import type { RunState } from './run.svelte.ts';
+import type { ModelConfig, TrainConfig } from '../core/config.ts';
+import type { BackendInfo, CorpusMessage, RunInfo } from '../../workers/protocol.ts';
+import type { CorpusSource } from './corpus.svelte.ts';
+import type { KeptCheckpoint, RunCheckpoints } from './run-checkpoints.svelte.ts';
+import type { Status } from './run-view.ts';
 
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/** What a run was started with: a restart without a checkpoint starts it again. */
+export interface StartRequest {
+  corpus: CorpusMessage;
+  model: Omit<ModelConfig, 'vocabSize'>;
+  train: TrainConfig;
+  source: CorpusSource; // how a saved copy of this run finds its corpus again
+}
+
+/** What the recovery needs of the run it looks after (RunState), declared here so neither module imports the other. */
+export interface Recoverable {
+  status: Status;
+  readonly step: number;
+  readonly startStep: number;
+  backendChoice: BackendChoice;
+  readonly backend: BackendInfo | null;
+  readonly trainedOn: BackendInfo['name'] | null;
+  readonly lastStart: StartRequest | null;
+  readonly checkpoints: RunCheckpoints;
+  start(corpus: CorpusMessage, model: Omit<ModelConfig, 'vocabSize'>, train: TrainConfig, source: CorpusSource): Promise<RunInfo>;
+  load(
+    bytes: Uint8Array,
+    corpus: CorpusMessage,
+    mode: 'resume' | 'finetune',
+    train: TrainConfig | undefined,
+    opts: { source: CorpusSource; key?: string; lrScale?: number; continuing?: KeptCheckpoint[] },
+  ): Promise<number>;
+  pause(): Promise<void>;
+  resume(): void;
+  relaunch(choice: BackendChoice): Promise<void>;
+  rewatch(): void;
+  failed(message: string): void;
 }
 
 export class RunRecovery {
@@ -27,7 +61,7 @@ export class RunRecovery {
   #autoRestarts = 0; // in the current run
   #trainingAtFault = true; // a restart trains on only if the run was training when the fault came
 
-  constructor(private readonly run: RunState) {}
+  constructor(private readonly run: Recoverable) {}
 
   /** A new run: its faults and restarts are counted afresh. */
   started() {
@@ -127,7 +161,7 @@ export class RunRecovery {
       await run.relaunch(choice);
     } catch (err) {
       this.recovering = false;
-      this.fault = { kind: 'backend', message: `${choice} could not start again: ${describe(err)}`, step: cause?.step ?? null };
+      this.fault = { kind: 'backend', message: `${choice} could not start again: ${errorMessage(err)}`, step: cause?.step ?? null };
       run.failed(this.fault.message);
       return;
     }
@@ -155,7 +189,7 @@ export class RunRecovery {
         await started; // a refused start is the restart's failure
       }
     } catch (err) {
-      this.fault = { kind: 'error', message: `the restart failed: ${describe(err)}`, step: cause?.step ?? null };
+      this.fault = { kind: 'error', message: `the restart failed: ${errorMessage(err)}`, step: cause?.step ?? null };
       run.failed(this.fault.message);
     } finally {
       this.recovering = false;

@@ -5,7 +5,8 @@
  * reaches the training loop.
  */
 import type { CorpusSource } from './corpus.svelte.ts';
-import { committed, isQuotaError, message, request } from './idb.ts';
+import { errorMessage } from '../core/errors.ts';
+import { committed, isQuotaError, request } from './idb.ts';
 
 /** How to get a run's corpus back: by name for bundled and synthetic ones, the text itself for a file. */
 export interface StoredCorpus {
@@ -48,7 +49,7 @@ export class RunStore {
         req.result.createObjectStore(INDEX, { keyPath: 'key' });
       };
       req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(new Error(`the saved-runs database could not be opened: ${message(req.error)}`));
+      req.onerror = () => reject(new Error(`the saved-runs database could not be opened: ${errorMessage(req.error)}`));
       req.onblocked = () => reject(new Error('the saved-runs database is held by another tab with an older version: close it and reload'));
     }).catch((err: unknown) => {
       this.#db = null; // a later call tries again
@@ -101,10 +102,12 @@ export class RunStore {
       if (isQuotaError(err)) {
         throw new Error(
           `storage is full: ${run.name} at step ${run.step} was not saved; the run keeps training. Delete saved runs or download this one.`,
+          { cause: err },
         );
       }
       throw new Error(
-        `${run.name} at step ${run.step} could not be saved (${message(err)}); the run keeps training. Delete saved runs or download this one.`,
+        `${run.name} at step ${run.step} could not be saved (${errorMessage(err)}); the run keeps training. Delete saved runs or download this one.`,
+        { cause: err },
       );
     }
   }

@@ -22,7 +22,7 @@ import {
   type SavedCheckpoint,
   type StoreEntry,
 } from './run-checkpoints.svelte.ts';
-import { RunRecovery } from './run-recovery.svelte.ts';
+import { RunRecovery, type StartRequest } from './run-recovery.svelte.ts';
 import { Pace } from './progress.ts';
 import { SpikeWatch, type SpikeMark } from './learning-curve.ts';
 import { Sampler, type SampleRequest } from './sampler.svelte.ts';
@@ -31,14 +31,6 @@ import { WorkerLink } from './worker-link.ts';
 export type { Status } from './run-view.ts';
 export type { Fault } from './faults.ts';
 export type { SampleRequest } from './sampler.svelte.ts';
-
-/** What a run was started with: a restart without a checkpoint starts it again. */
-export interface StartRequest {
-  corpus: CorpusMessage;
-  model: Omit<ModelConfig, 'vocabSize'>;
-  train: TrainConfig;
-  source: CorpusSource; // how a saved copy of this run finds its corpus again
-}
 
 /** A start or load the worker has not answered yet: what its answer needs. */
 interface Opening {

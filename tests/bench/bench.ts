@@ -4,6 +4,7 @@
  * an earlier report. `--browser` runs the same measurements in Chromium (the bench page).
  * Progress goes to stderr.
  */
+import { errorMessage } from '../../src/core/errors.ts';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, platform, arch } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -209,7 +210,7 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`error: ${errorMessage(err)}\n`);
     process.exit(err instanceof UsageError || (err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
   },
 );

@@ -12,6 +12,7 @@
  * (tests/bench/torch.ts), and so do the .wasm binaries (the wasm backend's Emscripten loader
  * looks in __dirname, which the bundle defines as bench.mjs's folder).
  */
+import { errorMessage } from '../../src/core/errors.ts';
 import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
@@ -403,7 +404,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   main(process.argv.slice(2)).then(
     () => process.exit(0),
     (err: unknown) => {
-      process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.stderr.write(`error: ${errorMessage(err)}\n`);
       process.exit(1);
     },
   );

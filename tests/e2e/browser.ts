@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
 import { outDir, root } from './build-app.ts';
 import { CHROMIUM, launchChromium } from './chromium.ts';

@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { splitTrainVal } from '../../src/core/batching.ts';
 import { Rng } from '../../src/core/rng.ts';
-import { CharTokenizer } from '../../src/core/tokenizer.ts';
 import { growVocabulary, loadCheckpoint, saveCheckpoint } from '../../workers/checkpoint.ts';
 import { GPT } from '../../workers/model.ts';
 import { Trainer, train, type StepEvent } from '../../workers/train.ts';

@@ -7,7 +7,7 @@
  * kernel and one pass over each parameter, the math of adamw.ts in double precision.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { AdamWStep } from './adamw.ts';
+import type { AdamWStep } from './adamw-step.ts';
 
 /** What this file needs of tfjs-backend-wasm's backend object. */
 interface WasmBackend {

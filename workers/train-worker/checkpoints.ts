@@ -2,10 +2,11 @@
  * Checkpoints in the training worker: load one as the current run (to resume or to fine-tune),
  * and save the current run, between two steps if it is training.
  */
+import { errorMessage } from '../../src/core/errors.ts';
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint.ts';
 import type { FromWorker, ToWorker } from '../protocol.ts';
 import { disposeRun, referenceLosses, runFromCheckpoint, type FromCheckpoint } from '../run.ts';
-import { describe, enqueue, post, ready } from './scope.ts';
+import { enqueue, post, ready } from './scope.ts';
 import { announce, current, isTraining, replaceCurrent, sha256, type Current } from './current.ts';
 
 export async function load(msg: Extract<ToWorker, { type: 'load' }>) {
@@ -65,7 +66,7 @@ export function save(id: number) {
     post(fail('there is no run to save yet: train one first'));
     return;
   }
-  const job = () => saveRun(c, id).catch((err: unknown) => post(fail(describe(err))));
+  const job = () => saveRun(c, id).catch((err: unknown) => post(fail(errorMessage(err))));
   // While training, the loop runs it between two steps; otherwise nothing steps, and the queue keeps it after earlier jobs.
   if (c.phase === 'training' && c.loop) c.session.betweenSteps(job);
   else enqueue(job, fail);

@@ -4,6 +4,7 @@
  * and how a training failure is reported.
  * Other parts of the worker read `current` (an ES live binding); only this module replaces it.
  */
+import { errorMessage } from '../../src/core/errors.ts';
 import { countParams } from '../../src/core/config.ts';
 import { tokensPerStep, trainingFlopsPerStep } from '../../src/core/flops.ts';
 import type { BackendInfo } from '../backend.ts';
@@ -14,7 +15,7 @@ import { createRun, prepareRun, referenceLosses, type Run } from '../run.ts';
 import { TrainingSession, type SessionEvents } from '../session.ts';
 import { DivergenceError } from '../train.ts';
 import { APP_NOISE_EVERY } from '../../src/core/noise-scale.ts';
-import { describe, drained, enqueue, enqueueReporting, post, ready } from './scope.ts';
+import { drained, enqueue, enqueueReporting, post, ready } from './scope.ts';
 
 /** The one run this worker holds. */
 export interface Current {
@@ -32,7 +33,7 @@ export function trainError(err: unknown, step: number | null): FromWorker {
   const device = deviceFault();
   if (device) return { type: 'error', during: 'train', message: device.message, fault: 'device', step };
   const fault: TrainFault = err instanceof DivergenceError ? 'divergence' : 'error';
-  return { type: 'error', during: 'train', message: describe(err), fault, step: err instanceof DivergenceError ? err.step : step };
+  return { type: 'error', during: 'train', message: errorMessage(err), fault, step: err instanceof DivergenceError ? err.step : step };
 }
 
 /** Reports a device fault that comes while no loop runs (a paused or finished run): the loop reports its own. */

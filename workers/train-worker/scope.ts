@@ -2,6 +2,7 @@
  * What every part of the training worker shares: the page it posts to, the queue its jobs run
  * on one at a time, and the backend it chose (see train.worker.ts for the ordering rules).
  */
+import { errorMessage } from '../../src/core/errors.ts';
 import { initBackend, type BackendChoice, type BackendInfo } from '../backend.ts';
 import { onDeviceFault } from '../device.ts';
 import type { FromWorker, SweepFromWorker } from '../protocol.ts';
@@ -13,10 +14,6 @@ export function post(msg: FromWorker | SweepFromWorker, transfer: Transferable[]
   scope.postMessage(msg, transfer);
 }
 
-export function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 // ---------------------------------------------------------------------------------------------
 // The queue of start, load, reset, sample, score and save jobs
 
@@ -24,7 +21,7 @@ let queue: Promise<void> = Promise.resolve();
 
 /** Runs `job` after the queued ones; its failure becomes the event `fail` builds. */
 export function enqueue(job: () => Promise<void>, fail: (message: string) => FromWorker) {
-  queue = queue.then(job).catch((err: unknown) => post(fail(describe(err))));
+  queue = queue.then(job).catch((err: unknown) => post(fail(errorMessage(err))));
 }
 
 /** Runs `job`, which reports its own failure and never rejects, after the queued ones. */
@@ -62,7 +59,7 @@ export function init(choice: BackendChoice, onIdleFault: (err: Error) => void) {
   backend ??= initBackend(choice, { wasmPaths: WASM_PATHS });
   backend.then(
     (info) => post({ type: 'ready', backend: info.name, adapter: info.adapter, skipped: info.skipped }),
-    (err: unknown) => post({ type: 'error', during: 'init', message: describe(err) }),
+    (err: unknown) => post({ type: 'error', during: 'init', message: errorMessage(err) }),
   );
 }
 
@@ -72,6 +69,6 @@ export async function ready(): Promise<BackendInfo> {
   try {
     return await backend;
   } catch (err) {
-    throw new Error(`no backend to train on: ${describe(err)}`);
+    throw new Error(`no backend to train on: ${errorMessage(err)}`, { cause: err });
   }
 }

@@ -17,6 +17,7 @@
  *   for a training loop that blocks on every loss, and for all of those at once.
  * measure.ts takes the measurements; this file decides which, config by config and backend by backend.
  */
+import { errorMessage } from '../../core/errors.ts';
 import { countParams, defaultTrainConfig, type ModelConfig, type TrainConfig } from '../../core/config.ts';
 import { initBackend, type BackendOptions } from '../../../workers/backend.ts';
 import { GPT } from '../../../workers/model.ts';
@@ -252,7 +253,7 @@ export async function runPlan(
       try {
         adapter = (await initBackend(backend, backendOptions)).adapter;
       } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
+        const reason = errorMessage(err);
         failed.set(backend, reason);
         skipped.push({ backend, reason });
         progress(`${backend}: skipped (${reason})`);

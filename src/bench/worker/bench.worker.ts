@@ -2,6 +2,7 @@
  * The bench page's worker: runs a benchmark plan (bench.ts) on the browser's backends and posts
  * its progress and results. Measuring in a worker is what the app does: training runs in one.
  */
+import { errorMessage } from '../../core/errors.ts';
 import { WASM_PATHS } from '../../../workers/wasm-paths.ts'; // the binaries' URLs, as the training worker finds them
 import { runPlan } from './bench.ts';
 import type { FromBenchWorker, ToBenchWorker } from './protocol.ts';
@@ -26,7 +27,7 @@ scope.onmessage = async (e: MessageEvent<ToBenchWorker>) => {
         });
         post({ type: 'done', results, skipped });
       } catch (err) {
-        post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+        post({ type: 'error', message: errorMessage(err) });
       }
       break;
     default:

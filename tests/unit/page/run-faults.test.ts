@@ -94,7 +94,7 @@ async function answerSave(w: ScriptedWorker, step: number): Promise<Uint8Array> 
 async function trainedRun(): Promise<{ run: RunState; bytes: Uint8Array }> {
   const run = new RunState('auto');
   latest().emit({ type: 'ready', backend: 'webgpu', adapter: 'test adapter', skipped: [] });
-  run.start(corpus, defaultModelConfig, train, 'bundled');
+  void run.start(corpus, defaultModelConfig, train, 'bundled');
   announce(latest(), 0);
   steps(latest(), 1, 200);
   const bytes = await answerSave(latest(), 200);
@@ -216,7 +216,7 @@ describe('a lost GPU device', () => {
   test('with no checkpoint yet, the run starts over with the same settings', async () => {
     const run = new RunState('auto');
     latest().emit({ type: 'ready', backend: 'webgpu', adapter: 'a', skipped: [] });
-    run.start(corpus, defaultModelConfig, train, 'bundled');
+    void run.start(corpus, defaultModelConfig, train, 'bundled');
     announce(latest(), 0);
     steps(latest(), 1, 30);
     latest().emit({ type: 'error', during: 'train', message: 'lost', fault: 'device', step: 30 });
@@ -282,7 +282,7 @@ describe('a worker that crashes or goes silent', () => {
   test('a paused run is not stalled, however long it waits', async () => {
     const { run } = await trainedRun();
     const w = latest();
-    run.pause();
+    void run.pause();
     w.emit({ type: 'paused', step: 212 });
     await settle();
     for (let t = 0; t < 300_000; t += 5_000) {
@@ -391,7 +391,7 @@ describe('a hidden tab', () => {
     expect(run.status).toBe('training');
 
     // A pause the user made stays when the tab shows again.
-    run.pause();
+    void run.pause();
     w.emit({ type: 'paused', step: 212 });
     setVisibility('hidden');
     setVisibility('visible');
