@@ -7,6 +7,9 @@
 import { errorMessage } from '../core/errors.ts';
 import type { CorpusMessage, RunInfo } from '../../workers/protocol.ts';
 import type { CorpusSource } from './corpus.svelte.ts';
+import type { RunRecord } from './history.ts';
+import type { Status } from './run-view.ts';
+import { SpikeWatch, type SpikeMark } from './learning-curve.ts';
 import { RunStore, type SavedRunSummary, type StoredCorpus } from './run-store.ts';
 
 /** A checkpoint as the worker answered it. */
@@ -58,6 +61,14 @@ export function storedCorpus(corpus: CorpusMessage, source: CorpusSource): Store
   return source === 'file' ? { name: corpus.name, source, text: corpus.text } : { name: corpus.name, source };
 }
 
+/** A start or load the worker has not answered yet: what its answer needs. */
+export interface Opening {
+  id: number;
+  before: Status; // where a refusal returns the page to
+  entry: StoreEntry; // where the run's checkpoints are stored once it exists
+  continuing: KeptCheckpoint[] | null; // a restart's: its 'run' continues the current record and keeps these checkpoints
+}
+
 export class RunCheckpoints {
   /** Autosave every this many steps (0: only on pause and at the end). */
   autosaveEvery = $state(200);
@@ -71,6 +82,9 @@ export class RunCheckpoints {
   storage = $state<{ usage: number; quota: number } | null>(null);
   /** Steps of the checkpoints a rollback can return to, oldest first. */
   rollbackSteps = $state.raw<number[]>([]);
+  /** Loss spikes of the current run, found step by step (watchSpikes); the checkpoint before each is kept for a rollback. */
+  spikes = $state.raw<SpikeMark[]>([]);
+  readonly #spikeWatch = new SpikeWatch();
   /** The step a restart would resume at (the latest checkpoint kept), or null to start over. */
   restartStep = $state<number | null>(null);
   readonly store = new RunStore();
@@ -237,7 +251,16 @@ export class RunCheckpoints {
   }
 
   /** Forgets the current run's checkpoints (not the store's). */
+  /** Reads the current record's new losses for spikes, and keeps the checkpoint before each one found. */
+  watchSpikes(record: Pick<RunRecord, 'steps' | 'losses'> | null) {
+    const found = this.#spikeWatch.update(record);
+    for (const s of found) this.keepBefore(s.step);
+    if (found.length || this.#spikeWatch.spikes.length !== this.spikes.length) this.spikes = this.#spikeWatch.spikes.slice();
+  }
+
   clear() {
+    this.#spikeWatch.reset();
+    this.spikes = [];
     this.lastAutosave = null;
     this.entry = null;
     this.#shadow = null;

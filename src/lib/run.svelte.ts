@@ -3,6 +3,7 @@
  * events are the only writers; the components read, and call the methods to send commands.
  * This file decides what each command sends and what each event changes; the concerns around it
  * live beside it:
+ * - run-readings.svelte.ts: what the components read of the run, and what the user may do now;
  * - run-view.ts: what a run looks like on the page, and how run events change it (a pure reducer);
  * - run-checkpoints.svelte.ts: autosaves into IndexedDB, and the latest few kept in memory;
  * - run-recovery.svelte.ts: faults, restarts and rollbacks;
@@ -13,54 +14,21 @@ import type { ModelConfig, TrainConfig } from '../core/config.ts';
 import type { BackendChoice, BackendInfo, CorpusMessage, FromWorker, RunInfo, Score } from '../../workers/protocol.ts';
 import type { CorpusSource } from './corpus.svelte.ts';
 import { Inside } from './inspect.svelte.ts';
-import { emptyView, reduceRun, withoutHistory, withoutRun, type RunView, type Status } from './run-view.ts';
-import {
-  newKey,
-  RunCheckpoints,
-  storedCorpus,
-  type KeptCheckpoint,
-  type SavedCheckpoint,
-  type StoreEntry,
-} from './run-checkpoints.svelte.ts';
+import { reduceRun, withoutHistory, withoutRun } from './run-view.ts';
+import { RunReadings } from './run-readings.svelte.ts';
+import { newKey, RunCheckpoints, storedCorpus, type KeptCheckpoint, type Opening, type SavedCheckpoint } from './run-checkpoints.svelte.ts';
 import { RunRecovery, type StartRequest } from './run-recovery.svelte.ts';
 import { Pace } from './progress.ts';
-import { SpikeWatch, type SpikeMark } from './learning-curve.ts';
-import { Sampler, type SampleRequest } from './sampler.svelte.ts';
+import type { SampleRequest } from './sampler.svelte.ts';
 import { WorkerLink } from './worker-link.ts';
 
 export type { Status } from './run-view.ts';
 export type { Fault } from './faults.ts';
 export type { SampleRequest } from './sampler.svelte.ts';
 
-/** A start or load the worker has not answered yet: what its answer needs. */
-interface Opening {
-  id: number;
-  before: Status; // where a refusal returns the page to
-  entry: StoreEntry; // where the run's checkpoints are stored once it exists
-  continuing: KeptCheckpoint[] | null; // a restart's: its 'run' continues the current record and keeps these checkpoints
-}
-
-export class RunState {
-  /** What the user asked for; 'auto' tries webgpu → wasm → webgl → cpu. */
-  backendChoice = $state<BackendChoice>('auto');
-  /** What the worker runs on; null until it reports. */
-  backend = $state<BackendInfo | null>(null);
-  /** The run as the worker reported it (run-view.ts); read through the getters below. */
-  view = $state.raw<RunView>(emptyView);
-  /** The last init, start or training failure, in the worker's words. */
-  error = $state<string | null>(null);
-  /** Pause while the tab is hidden and resume when it shows again (otherwise training goes on). */
-  pauseWhenHidden = $state(false);
-  /** Milliseconds per step over the last minute of training (progress.ts), or null while it settles. */
-  pace = $state<number | null>(null);
+export class RunState extends RunReadings {
   readonly #pace = new Pace();
 
-  /** Loss spikes of the current run, found step by step; the checkpoint before each is kept for a rollback. */
-  spikes = $state.raw<SpikeMark[]>([]);
-  readonly #spikeWatch = new SpikeWatch();
-
-  /** The latest sample, as it streams in. */
-  readonly sample = new Sampler();
   /** Autosaves, saved runs, and the checkpoints a restart or rollback returns to. */
   readonly checkpoints: RunCheckpoints = new RunCheckpoints({
     current: () => {
@@ -76,75 +44,6 @@ export class RunState {
   /** Inside the model: attention maps, loss by position, the in-context probe (inspect.svelte.ts). */
   readonly inside: Inside = new Inside((make) => this.#link.request(make));
 
-  get status(): Status {
-    return this.view.status;
-  }
-  set status(status: Status) {
-    this.view = { ...this.view, status };
-  }
-  get info() {
-    return this.view.info;
-  }
-  get maxSteps() {
-    return this.view.maxSteps;
-  }
-  get startStep() {
-    return this.view.startStep;
-  }
-  get lastStep() {
-    return this.view.lastStep;
-  }
-  get lastEval() {
-    return this.view.lastEval;
-  }
-  get lastBatch() {
-    return this.view.lastBatch;
-  }
-  /** The gradient noise scale's measurements of the current run (src/core/noise-scale.ts). */
-  get noise() {
-    return this.view.noise;
-  }
-  get summary() {
-    return this.view.summary;
-  }
-  get stoppedEarly() {
-    return this.view.stoppedEarly;
-  }
-  get runs() {
-    return this.view.runs;
-  }
-  /** The step the model is at: its latest step, or for a run just loaded, its checkpoint's. */
-  get step(): number {
-    return this.view.lastStep?.step ?? this.view.startStep;
-  }
-  get revision() {
-    return this.view.revision;
-  }
-
-  // What the user may do now: decided here, from the worker's events, and only read by the components.
-  /** A run is starting or training: the corpus and the config it was given stay as they are. */
-  readonly busy = $derived(this.status === 'starting' || this.status === 'training');
-  /**
-   * Train may start a new run: none is starting or training. A paused run is replaced, as Load
-   * replaces it (the worker's rule too); its pause saved it in this browser, so nothing is lost.
-   */
-  readonly canStart = $derived(!this.busy);
-  /** The worker holds a model (training, paused or finished): it can be saved, exported and looked inside. */
-  readonly hasModel = $derived(this.status === 'training' || this.status === 'paused' || this.status === 'done');
-  readonly canPause = $derived(this.status === 'training');
-  /** A paused run at its last step (a finished checkpoint loaded) has nothing left to train. */
-  readonly atLastStep = $derived(this.maxSteps > 0 && this.step >= this.maxSteps);
-  readonly canResume = $derived(this.status === 'paused' && !this.atLastStep);
-  readonly canStop = $derived(this.status === 'training' || this.status === 'paused');
-  /** Reset frees the model: once nothing trains (a finished, paused or failed run). */
-  readonly canReset = $derived(this.status === 'done' || this.status === 'paused' || this.status === 'error');
-  /** A checkpoint can replace the run: not while one trains or another start or load is under way. */
-  readonly canLoad = $derived(this.status !== 'training' && this.status !== 'starting');
-  /** The model can be sampled: it exists and no sample is streaming. */
-  readonly canSample = $derived(this.hasModel && !this.sample.busy);
-  /** The backend can change: that ends the worker and its model, so not while a run is under way or paused. */
-  readonly canChangeBackend = $derived(!this.busy && this.status !== 'paused');
-
   /** What the current run was started with (null for a run loaded from a checkpoint). */
   lastStart: StartRequest | null = null;
   /** The backend the current run last trained on. */
@@ -159,6 +58,7 @@ export class RunState {
 
   /** Starts the worker on `backend` (a link may name one). */
   constructor(backend: BackendChoice = 'auto') {
+    super();
     this.backendChoice = backend;
     this.#link = this.#spawn(backend);
     this.#pinger = setInterval(() => this.#beat(), this.#link.heartbeat.opts.intervalMs);
@@ -353,17 +253,8 @@ export class RunState {
     this.pace = null;
   }
 
-  /** Reads the current record's new losses for spikes, and pins the checkpoint before each one found. */
-  #watchSpikes() {
-    const found = this.#spikeWatch.update(this.runs.at(-1) ?? null);
-    for (const s of found) this.checkpoints.keepBefore(s.step);
-    if (found.length || this.#spikeWatch.spikes.length !== this.spikes.length) this.spikes = this.#spikeWatch.spikes.slice();
-  }
-
   #clearRun() {
     this.view = withoutRun(this.view);
-    this.#spikeWatch.reset();
-    this.spikes = [];
     this.sample.clear();
     this.checkpoints.clear();
     this.inside.clear();
@@ -397,7 +288,7 @@ export class RunState {
       case 'step': {
         this.#link.heartbeat.progressed(Date.now(), msg.ms);
         this.view = reduceRun(this.view, msg);
-        this.#watchSpikes();
+        this.checkpoints.watchSpikes(this.runs.at(-1) ?? null);
         this.pace = this.#pace.observe(msg.step, Date.now());
         const every = this.checkpoints.autosaveEvery;
         if (every > 0 && msg.step % every === 0) void this.checkpoints.autosave();

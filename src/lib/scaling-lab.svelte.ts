@@ -4,6 +4,7 @@
  * The worker's events are the only writers of what it measured; components read and call methods.
  */
 import { LabStore } from './lab-store.ts';
+import { LabForm, type LabSettings } from './scaling-lab-form.svelte.ts';
 import { WorkerLink } from './worker-link.ts';
 import type { ChinchillaLaw } from '../core/scaling.ts';
 import type {
@@ -18,10 +19,9 @@ import type {
   SweepAnswers,
   SweepToWorker,
 } from '../../workers/protocol.ts';
-import { DEFAULT_SIZES, parseLadder, parseShape, shapeN, sweepConfig, sweepFraction, type Budget } from '../core/sweep.ts';
+import { parseShape, shapeN, sweepFraction } from '../core/sweep.ts';
 import { type ExportedFit } from './scaling-chart.ts';
 import { unigramLevel } from '../core/ngram.ts';
-import { adviseSweep, type SweepAdvice } from '../core/sweep-advice.ts';
 
 export type SweepStatus = 'idle' | 'running' | 'stopping' | 'stopped' | 'done' | 'error';
 
@@ -39,45 +39,12 @@ export interface Prediction {
 }
 
 /** What a request to the lab's worker is: a sweep's points feed the fit, a verification's only its prediction. */
-/** The lab's form, kept with its points. */
-type LabSettings = Pick<
-  ScalingLab,
-  | 'sizes'
-  | 'budgetMode'
-  | 'tokens'
-  | 'tokensPerParam'
-  | 'blockSize'
-  | 'batchSize'
-  | 'learningRate'
-  | 'pointsPerModel'
-  | 'targetSize'
-  | 'targetTokens'
->;
-
 type LabRequest =
   | { kind: 'sweep' }
   | { kind: 'verify'; prediction: number }
   | { kind: 'fit'; prediction: Omit<Prediction, 'predicted' | 'interval'> | null; points: number };
 
-export class ScalingLab {
-  // Sweep settings, as the form edits them.
-  sizes = $state(DEFAULT_SIZES);
-  budgetMode = $state<'tokens' | 'tokensPerParam'>('tokens');
-  tokens = $state(300_000);
-  tokensPerParam = $state(20);
-  blockSize = $state(64);
-  batchSize = $state(16);
-  learningRate = $state(3e-3);
-  pointsPerModel = $state(4);
-
-  // View settings.
-  charsPerToken = $state(4.3); // Kaplan's WebText2 average
-  computeBudget = $state(1e15); // FLOPs, for the compute-optimal allocation
-
-  // The target of "predict, then verify".
-  targetSize = $state('6x192');
-  targetTokens = $state(1_000_000);
-
+export class ScalingLab extends LabForm {
   status = $state<SweepStatus>('idle');
   error = $state<string | null>(null);
   /** Points of the current sweep, in arrival order. */
@@ -117,34 +84,9 @@ export class ScalingLab {
 
   /** `backend`: the choice the lab's worker starts on (the page's, read when the worker is made). */
   constructor(backend: () => BackendChoice) {
+    super();
     this.#backend = backend;
   }
-
-  /** The ladder as typed, or why it cannot be trained. */
-  readonly ladder = $derived.by((): { ok: true; shapes: ModelShape[] } | { ok: false; message: string } => {
-    try {
-      return { ok: true, shapes: parseLadder(this.sizes) };
-    } catch (err) {
-      return { ok: false, message: (err as Error).message };
-    }
-  });
-
-  readonly budget = $derived<Budget>(this.budgetMode === 'tokens' ? { tokens: this.tokens } : { tokensPerParam: this.tokensPerParam });
-
-  /** Why the settings cannot start a sweep, or null. */
-  readonly settingsError = $derived.by((): string | null => {
-    if (!this.ladder.ok) return this.ladder.message;
-    const ints: [string, number][] = [
-      ['context', this.blockSize],
-      ['batch', this.batchSize],
-      ['points per model', this.pointsPerModel],
-    ];
-    for (const [what, v] of ints) if (!Number.isInteger(v) || v < 1) return `${what} must be a whole number ≥ 1`;
-    const b = this.budgetMode === 'tokens' ? this.tokens : this.tokensPerParam;
-    if (!(b > 0)) return 'the token budget must be positive';
-    if (!(this.learningRate > 0)) return 'the learning rate must be positive';
-    return null;
-  });
 
   #ensureLink(): WorkerLink<SweepFromWorker | FromWorker, SweepToWorker, SweepAnswers, LabRequest> {
     const onCrash = (message: string) => {
@@ -164,33 +106,10 @@ export class ScalingLab {
     return id;
   }
 
-  /** The sweep the fields describe, built as the CLI's `sweep` builds it from its flags (src/core/sweep.ts). */
-  #sweepConfig(ladder: ModelShape[]): SweepConfig {
-    return sweepConfig({
-      ladder,
-      blockSize: this.blockSize,
-      batchSize: this.batchSize,
-      learningRate: this.learningRate,
-      minLr: this.learningRate / 10,
-      budget: this.budget,
-      points: this.pointsPerModel,
-    });
-  }
-
-  /** Whether the sweep the fields describe is likely to fit a law, on a corpus of `vocabSize` characters (src/core/sweep-advice.ts). */
-  adviceFor(vocabSize: number): SweepAdvice | null {
-    if (this.settingsError || !this.ladder.ok || vocabSize < 1) return null;
-    try {
-      return adviseSweep(this.#sweepConfig(this.ladder.shapes), vocabSize);
-    } catch {
-      return null; // settings the sweep itself will refuse, with its own message
-    }
-  }
-
   /** Trains the ladder on `corpus`, from its first model; the previous sweep's points are dropped. */
   startSweep(corpus: CorpusMessage) {
     if (this.running || this.settingsError || !this.ladder.ok) return;
-    this.#config = this.#sweepConfig(this.ladder.shapes);
+    this.#config = this.sweepConfigFor(this.ladder.shapes);
     this.#corpusMsg = corpus;
     this.corpus = { name: corpus.name, entropyRate: corpus.entropyRate ?? null, vocabSize: new Set(corpus.text).size };
     this.points = [];
@@ -308,18 +227,11 @@ export class ScalingLab {
     this.#persist();
   }
 
-  /** The form's fields, as kept with the lab. */
-  #settings(): LabSettings {
-    const { sizes, budgetMode, tokens, tokensPerParam, blockSize, batchSize, learningRate, pointsPerModel, targetSize, targetTokens } =
-      this;
-    return { sizes, budgetMode, tokens, tokensPerParam, blockSize, batchSize, learningRate, pointsPerModel, targetSize, targetTokens };
-  }
-
   /** Keeps the lab in IndexedDB (after every point, fit and prediction): a reload loses nothing measured. */
   #persist() {
     const status = this.status === 'running' || this.status === 'stopping' ? 'stopped' : this.status;
     const snapshot = $state.snapshot({
-      settings: this.#settings(),
+      settings: this.settings(),
       config: this.#config,
       corpus: this.#corpusMsg,
       plan: this.plan,
