@@ -38,7 +38,7 @@ export interface BenchOptions {
   naive: boolean; // also measure every speed choice undone at once: biases, untied head, separate Q/K/V, gather, mask every forward, tfjs-ops AdamW, blocking readback
   variantWarmup: number; // warm-up and timed steps of each variant (its first step is profiled)
   variantSteps: number;
-  profile: boolean; // also profile a few training steps kernel by kernel (bench-profile.ts)
+  profile: boolean; // also profile a few training steps kernel by kernel (worker/profile.ts)
 }
 
 /** Sensible defaults per backend: enough steps for a median, few enough to finish. */

@@ -32,7 +32,8 @@ import {
 } from '../core/nanogpt.ts';
 import type { ZipEntry } from '../core/zip.ts';
 import { startBackend } from './backend.ts';
-import { checkInputFile, readCheckpoint, readCorpus, sha256 } from './files.ts';
+import { sha256 } from '../core/sha256.ts';
+import { checkInputFile, readCheckpoint, readCorpus } from './files.ts';
 import { checkWhole, required, UsageError, type ParsedFlags } from './flags.ts';
 import { emit } from './output.ts';
 
@@ -70,10 +71,10 @@ function checkOutDir(out: string) {
  * The run's corpus text: --corpus when given, else the corpus the checkpoint names (a bundled or
  * synthetic one by its name, a file by the path it was trained from), checked by its SHA-256.
  */
-function runCorpus(run: RunToExport, given: string | undefined, file: string): string {
-  const check = (text: string, what: string) => {
+async function runCorpus(run: RunToExport, given: string | undefined, file: string): Promise<string> {
+  const check = async (text: string, what: string) => {
     try {
-      checkCorpus(run, sha256(text), what);
+      checkCorpus(run, await sha256(text), what);
     } catch (err) {
       throw err instanceof ExportMisfit ? new UsageError(`${given === undefined ? '' : `--corpus ${given}: `}${err.message}`) : err;
     }
@@ -90,7 +91,7 @@ function runCorpus(run: RunToExport, given: string | undefined, file: string): s
       throw new UsageError(`${file} trained on ${JSON.stringify(stored)}, which is not here: give its text with --corpus PATH`);
     throw err;
   }
-  if (sha256(text) !== run.corpus.sha256)
+  if ((await sha256(text)) !== run.corpus.sha256)
     throw new UsageError(`${file} trained on another text than ${JSON.stringify(stored)} has now: give the run's text with --corpus PATH`);
   return text;
 }
@@ -151,7 +152,7 @@ export async function exportNanogpt({ values: v }: ParsedFlags<'export-nanogpt'>
   } catch (err) {
     return misfit(err);
   }
-  const text = runCorpus(run, v.corpus, file);
+  const text = await runCorpus(run, v.corpus, file);
   let files: ZipEntry[];
   try {
     files = exportFiles(run, text, plan);

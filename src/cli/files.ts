@@ -2,7 +2,6 @@
  * The files the CLI reads and writes: each named by a flag, checked before any work is spent, read
  * within a size limit, and written atomically (never a half-written checkpoint).
  */
-import { createHash } from 'node:crypto';
 import {
   accessSync,
   closeSync,
@@ -281,8 +280,4 @@ export function readCorpusWithFloor(nameOrPath: string): { text: string; entropy
 
 export function readCorpus(nameOrPath: string): string {
   return readCorpusWithFloor(nameOrPath).text;
-}
-
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }

@@ -14,6 +14,7 @@ import {
 import { CharTokenizer } from '../core/tokenizer.ts';
 import type { RunHistory } from '../../workers/checkpoint.ts';
 import type { FromCheckpoint } from '../../workers/run.ts';
+import { sha256 } from '../core/sha256.ts';
 import { startBackend } from './backend.ts';
 import {
   checkInputFile,
@@ -22,7 +23,6 @@ import {
   peekCheckpoint,
   readCheckpoint,
   readCorpusWithFloor,
-  sha256,
   writeAtomically,
 } from './files.ts';
 import { backendChoice, checkWhole, refuseFlags, RESUMABLE, RESUME_FLAGS, sampling, UsageError, type ParsedFlags } from './flags.ts';
@@ -109,7 +109,7 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
 
   const { prepareRun, createRun, disposeRun, referenceLosses, runFromCheckpoint, CheckpointMisfit } = await import('../../workers/run.ts');
   const corpus = readCorpusWithFloor(corpusName);
-  const corpusId = { name: corpusName, sha256: sha256(corpus.text) };
+  const corpusId = { name: corpusName, sha256: await sha256(corpus.text) };
   // A new run is checked before any backend work; a resumed or fine-tuned one needs its checkpoint first.
   // Memory is checked here too, so that its error names the flag (prepareRun would only say the config is invalid).
   if (!resume && !initFrom) refuseFlags(validateRunConfig({ ...model, vocabSize: CharTokenizer.fromText(corpus.text).size }, config), text);

@@ -3,6 +3,7 @@
  * files `npm run cli -- export-nanogpt` writes (src/core/nanogpt.ts), to unzip in a nanoGPT
  * checkout. Pure apart from the SHA-256 (Web Crypto), so it is tested in Node.
  */
+import { sha256 } from '../core/sha256.ts';
 import {
   checkCorpus,
   defaultExportName,
@@ -13,12 +14,6 @@ import {
   type ExportPlan,
 } from '../core/nanogpt.ts';
 import { zipChunks } from '../core/zip.ts';
-
-/** The hex SHA-256 of a text's UTF-8 bytes, as checkpoints record their corpus. */
-async function sha256(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 export interface NanoGptZip {
   chunks: Uint8Array[]; // the archive's bytes, in order: new Blob(chunks)

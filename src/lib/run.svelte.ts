@@ -13,7 +13,7 @@
 import type { ModelConfig, TrainConfig } from '../core/config.ts';
 import type { BackendChoice, BackendInfo, CorpusMessage, FromWorker, RunInfo, Score } from '../../workers/protocol.ts';
 import type { CorpusSource } from './corpus.svelte.ts';
-import { Inside } from './inspect.svelte.ts';
+import { Inside } from './inside.svelte.ts';
 import { reduceRun, withoutHistory, withoutRun } from './run-view.ts';
 import { RunReadings } from './run-readings.svelte.ts';
 import { newKey, RunCheckpoints, storedCorpus, type KeptCheckpoint, type Opening, type SavedCheckpoint } from './run-checkpoints.svelte.ts';
@@ -41,7 +41,7 @@ export class RunState extends RunReadings {
   });
   /** Faults, restarts and rollbacks. */
   readonly recovery: RunRecovery = new RunRecovery(this);
-  /** Inside the model: attention maps, loss by position, the in-context probe (inspect.svelte.ts). */
+  /** Inside the model: attention maps, loss by position, the in-context probe (inside.svelte.ts). */
   readonly inside: Inside = new Inside((make) => this.#link.request(make));
 
   /** What the current run was started with (null for a run loaded from a checkpoint). */

@@ -7,7 +7,8 @@ import { loadCheckpoint, saveCheckpoint } from '../checkpoint.ts';
 import type { FromWorker, ToWorker } from '../protocol.ts';
 import { disposeRun, referenceLosses, runFromCheckpoint, type FromCheckpoint } from '../run.ts';
 import { enqueue, post, ready } from './scope.ts';
-import { announce, current, isTraining, replaceCurrent, sha256, type Current } from './current.ts';
+import { sha256 } from '../../src/core/sha256.ts';
+import { announce, current, isTraining, replaceCurrent, type Current } from './current.ts';
 
 export async function load(msg: Extract<ToWorker, { type: 'load' }>) {
   await ready();

@@ -4,6 +4,7 @@
  * and how a training failure is reported.
  * Other parts of the worker read `current` (an ES live binding); only this module replaces it.
  */
+import { sha256 } from '../../src/core/sha256.ts';
 import { errorMessage } from '../../src/core/errors.ts';
 import { countParams } from '../../src/core/config.ts';
 import { tokensPerStep, trainingFlopsPerStep } from '../../src/core/flops.ts';
@@ -39,12 +40,6 @@ export function trainError(err: unknown, step: number | null): FromWorker {
 /** Reports a device fault that comes while no loop runs (a paused or finished run): the loop reports its own. */
 export function reportIdleFault(err: Error) {
   if (current && !current.loop) post({ type: 'error', during: 'train', message: err.message, fault: 'device', step: current.session.step });
-}
-
-/** Hex SHA-256 of the text's UTF-8 bytes: the CLI computes the same, so checkpoints resume in either. */
-export async function sha256(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** Describes a run to the page, answering the start or load `id`: its sizes, its references, and where it stands. */

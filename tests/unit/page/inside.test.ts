@@ -1,6 +1,6 @@
 /** The page's Inside state against a scripted worker link: one request at a time, merged requests, answers of a cleared run dropped. */
 import { describe, expect, test } from 'vitest';
-import { Inside, type Inspection } from '../../../src/lib/inspect.svelte.ts';
+import { Inside, type Inspection } from '../../../src/lib/inside.svelte.ts';
 import type { ToWorker } from '../../../workers/protocol.ts';
 
 /** A link whose answers the test gives by hand, in order. */
