@@ -159,6 +159,11 @@ export type FromWorker =
   /** The gradient noise scale, smoothed, after a measured step: every APP_NOISE_EVERY steps (src/core/noise-scale.ts). */
   | NoiseEvent
   | { type: 'paused'; step: number }
+  /**
+   * The training loop ended at `step` other than by a pause (its last step, a stop, a reset): the
+   * final evaluation and 'done' follow, or 'reset'. The page stops waiting to end the worker.
+   */
+  | { type: 'halting'; step: number }
   /** The run reached maxSteps, or was stopped early (stopped: true); the model stays for sampling. */
   | { type: 'done'; summary: TrainSummary; stopped: boolean }
   | { type: 'reset' }

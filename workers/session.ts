@@ -106,6 +106,7 @@ export class TrainingSession {
       onNoise: (e: NoiseEvent) => this.events.onNoise(e),
       noiseScaleEvery: this.opts.noiseScaleEvery,
       shouldStop: () => this.interrupted !== null || this.between.length > 0 || saveDue(),
+      abandon: () => this.interrupted === 'stop' || this.interrupted === 'reset', // finish() evaluates a stopped run again
       // Saved as soon as the last step is in, so an error in the final evaluation cannot cost the run.
       onTrained: save && (() => this.saveNow()),
     };

@@ -65,6 +65,8 @@ export interface TrainHooks {
   onEval?: (e: EvalEvent) => void;
   /** Checked between steps: return true to stop (a pause); calling train again continues. */
   shouldStop?: () => boolean;
+  /** Checked between evaluation batches: true abandons the evaluation and ends train() (a stop or reset, which need not wait for it). */
+  abandon?: () => boolean;
   /** Once the last step is reported, before the final evaluation: a trained run can be kept even if that evaluation fails. */
   onTrained?: () => Promise<void>;
   /** Measure the gradient noise scale every this many steps (trainStepMeasured; needs a batch of 2 or more); 0 or absent: never. */
@@ -180,28 +182,32 @@ export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: Run
     inFlight = Promise.resolve();
   };
 
-  const evaluate = async () => {
-    const { train: tr, val } = await trainer.estimateLoss();
-    const e: EvalEvent = { type: 'eval', step: trainer.step, train: tr, val };
+  /** Evaluates and reports it; false when a stop or reset abandoned it (the run ends without it). */
+  const evaluate = async (): Promise<boolean> => {
+    const losses = hooks.abandon ? await trainer.estimateLoss(hooks.abandon) : await trainer.estimateLoss();
+    if (!losses) return false;
+    const e: EvalEvent = { type: 'eval', step: trainer.step, train: losses.train, val: losses.val };
     stats.lastEval = e;
     hooks.onEval?.(e);
+    return true;
   };
 
   /** An evaluation between steps: its time is not training time. */
-  const evaluateBetween = async () => {
+  const evaluateBetween = async (): Promise<boolean> => {
     await flush();
     const t0 = performance.now();
-    await evaluate();
+    const done = await evaluate();
     groupStart += performance.now() - t0;
+    return done;
   };
 
   try {
-    if (trainer.step === 0 && evalEvery > 0) await evaluate();
+    let abandoned = trainer.step === 0 && evalEvery > 0 && !(await evaluate());
     groupStart = performance.now();
-    while (trainer.step < maxSteps && !hooks.shouldStop?.()) {
+    while (!abandoned && trainer.step < maxSteps && !hooks.shouldStop?.()) {
       queueStep();
       const evalDue = evalEvery > 0 && trainer.step % evalEvery === 0 && trainer.step < maxSteps;
-      if (evalDue) await evaluateBetween();
+      if (evalDue) abandoned = !(await evaluateBetween());
       else if (queued.length >= logEvery) await startReadback();
       await yieldToEventLoop(); // lets pause/stop messages in between steps
     }

@@ -12,6 +12,7 @@ import { getLr } from '../src/core/schedule.ts';
 import { toVariable, type GPT } from './model.ts';
 import { deviceFault } from './device.ts';
 import { adamwKernelAvailable, adamwStep } from './kernels/adamw.ts';
+import { yieldToEventLoop } from './schedule.ts';
 
 /** Everything besides the weights that a run needs to continue exactly where it stopped. */
 export interface TrainerState {
@@ -154,13 +155,26 @@ export class Trainer {
   }
 
   /** Mean train and val loss over the fixed batches, without dropout. */
-  async estimateLoss(): Promise<{ train: number; val: number }> {
+  async estimateLoss(): Promise<{ train: number; val: number }>;
+  /**
+   * The same, abandoned (null) as soon as `abandon` says so: it is asked between batches, after
+   * the messages that came meanwhile have had their turn, so a stop need not wait for an evaluation.
+   */
+  async estimateLoss(abandon: () => boolean): Promise<{ train: number; val: number } | null>;
+  async estimateLoss(abandon?: () => boolean): Promise<{ train: number; val: number } | null> {
     const opts = { training: false, fusedKernels: this.fusedKernels };
-    const mean = async (batches: Batch[]) => {
+    const mean = async (batches: Batch[]): Promise<number | null> => {
       // One batch at a time, each in its own tidy: only its scalar loss outlives it, so an
       // evaluation never holds more than one forward pass (less than a training step needs).
       let total: tf.Tensor = tf.scalar(0);
       for (const b of batches) {
+        if (abandon) {
+          await yieldToEventLoop(); // on wasm each batch runs right here: let a stop in between
+          if (abandon()) {
+            total.dispose();
+            return null;
+          }
+        }
         const next = tf.tidy(() => {
           const { x, y } = this.batchTensors(b);
           return total.add(this.model.loss(this.model.forward(x, opts), y, opts));
@@ -174,7 +188,9 @@ export class Trainer {
       if (fault) throw fault;
       return sum / batches.length;
     };
-    return { train: await mean(this.evalSets.train), val: await mean(this.evalSets.val) };
+    const train = await mean(this.evalSets.train);
+    const val = train === null ? null : await mean(this.evalSets.val);
+    return train === null || val === null ? null : { train, val };
   }
 
   /** The fixed held-out batches the validation loss averages over: loss by position (inspect.ts) reads the same windows. */

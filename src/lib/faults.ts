@@ -9,13 +9,21 @@ import type { Health } from './heartbeat.ts';
  * Something went wrong with the run or its worker.
  * device/divergence/error: training stopped with that fault (protocol.ts);
  * crash: the worker died; unresponsive/stalled: see heartbeat.ts (the worker may yet come back);
- * backend: a restart could not bring the backend back (WebGPU gone: wasm is offered).
+ * backend: a restart could not bring the backend back (WebGPU gone: wasm is offered);
+ * unstoppable: Stop was not taken within STOP_DEADLINE_MS, so the page ended the worker.
  */
 export interface Fault {
-  kind: TrainFault | 'crash' | Exclude<Health, 'ok'> | 'backend';
+  kind: TrainFault | 'crash' | Exclude<Health, 'ok'> | 'backend' | 'unstoppable';
   message: string;
   step: number | null; // where the run stood, when known
 }
+
+/**
+ * How long Stop and Reset wait for the worker's training loop to take them (it does between two
+ * steps) before the page ends the worker: a step that never returns, or runs far longer than a
+ * step should, must not keep a run from stopping.
+ */
+export const STOP_DEADLINE_MS = 2_000;
 
 /** How many automatic restarts a run gets before the page asks instead (a fault that recurs at once). */
 export const MAX_AUTO_RESTARTS = 3;
@@ -42,6 +50,8 @@ export function faultLabel(f: Fault): string {
       return `the loss diverged${at}`;
     case 'crash':
       return `the worker crashed${at}`;
+    case 'unstoppable':
+      return `the worker did not stop${at} and was ended`;
     case 'unresponsive':
       return `the worker stopped answering${at}`;
     case 'stalled':

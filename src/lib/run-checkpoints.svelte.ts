@@ -258,6 +258,12 @@ export class RunCheckpoints {
     if (found.length || this.#spikeWatch.spikes.length !== this.spikes.length) this.spikes = this.#spikeWatch.spikes.slice();
   }
 
+  /** Steps a live run (training or paused) at `step` has taken since its last save here: what closing the tab would lose. */
+  unsavedSteps(live: boolean, step: number, startStep: number): number {
+    if (!this.entry || !live) return 0;
+    return Math.max(0, step - (this.lastAutosave?.step ?? startStep));
+  }
+
   clear() {
     this.#spikeWatch.reset();
     this.spikes = [];

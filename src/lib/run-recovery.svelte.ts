@@ -94,6 +94,13 @@ export class RunRecovery {
     return canRestart;
   }
 
+  /** Stop was not taken in time and the worker was ended: the latest checkpoint is offered back, paused. */
+  unstoppable(message: string) {
+    this.#trainingAtFault = false; // the user asked it to stop: a restart brings it back paused
+    const kept = this.run.checkpoints.latest() !== undefined; // without one there is nothing to take back
+    this.fault = kept ? { kind: 'unstoppable', message, step: this.run.step } : null;
+  }
+
   /** What the heartbeat says now: a silent worker becomes a fault, and one that speaks again clears it. */
   heard(health: Health, silentFor: () => number) {
     const watching = this.fault === null || this.fault.kind === 'unresponsive' || this.fault.kind === 'stalled';

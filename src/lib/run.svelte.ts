@@ -8,23 +8,37 @@
  * - run-checkpoints.svelte.ts: autosaves into IndexedDB, and the latest few kept in memory;
  * - run-recovery.svelte.ts: faults, restarts and rollbacks;
  * - sampler.svelte.ts: the sample streaming in;
- * - worker-link.ts: requests answered by id, crashes and pings.
+ * - worker-link.ts: requests answered by id, crashes, pings and answers owed in time.
+ * It stays one class of some 420 lines on purpose: it is the one writer of the run's state, and
+ * every worker event lands in its one exhaustive switch beside the commands that await it.
  */
 import type { ModelConfig, TrainConfig } from '../core/config.ts';
-import type { BackendChoice, BackendInfo, CorpusMessage, FromWorker, RunInfo, Score } from '../../workers/protocol.ts';
+import type { BackendChoice, BackendInfo, CorpusMessage, FromWorker, RunInfo, Score, ToWorker } from '../../workers/protocol.ts';
 import type { CorpusSource } from './corpus.svelte.ts';
 import { Inside } from './inside.svelte.ts';
 import { reduceRun, withoutHistory, withoutRun } from './run-view.ts';
 import { RunReadings } from './run-readings.svelte.ts';
-import { newKey, RunCheckpoints, storedCorpus, type KeptCheckpoint, type Opening, type SavedCheckpoint } from './run-checkpoints.svelte.ts';
+import {
+  newKey,
+  RunCheckpoints,
+  storedCorpus,
+  type KeptCheckpoint,
+  type Opening,
+  type SavedCheckpoint,
+  type StoreEntry,
+} from './run-checkpoints.svelte.ts';
 import { RunRecovery, type StartRequest } from './run-recovery.svelte.ts';
 import { Pace } from './progress.ts';
+import { STOP_DEADLINE_MS } from './faults.ts';
 import type { SampleRequest } from './sampler.svelte.ts';
 import { WorkerLink } from './worker-link.ts';
 
 export type { Status } from './run-view.ts';
 export type { Fault } from './faults.ts';
 export type { SampleRequest } from './sampler.svelte.ts';
+
+/** What shows the worker took a stop or reset: its loop ended, or nothing was training. */
+const TAKEN: FromWorker['type'][] = ['halting', 'done', 'paused', 'reset', 'error'];
 
 export class RunState extends RunReadings {
   readonly #pace = new Pace();
@@ -52,7 +66,6 @@ export class RunState extends RunReadings {
   #link: WorkerLink;
   #crashed = false; // the worker is gone: the next start makes a new one
   #ready: { resolve: () => void; reject: (e: Error) => void } | null = null; // a relaunch waits for the new worker
-  #pinger: ReturnType<typeof setInterval>;
   #opening: Opening | null = null; // the start or load the worker has not answered yet
   #halted: (() => void)[] = []; // waiting for training to halt (paused, done, failed or reset)
 
@@ -61,36 +74,51 @@ export class RunState extends RunReadings {
     super();
     this.backendChoice = backend;
     this.#link = this.#spawn(backend);
-    this.#pinger = setInterval(() => this.#beat(), this.#link.heartbeat.opts.intervalMs);
   }
 
   /** A new worker on another backend; the current run, if any, goes with the old one. */
   setBackend(choice: BackendChoice) {
     if (!this.canChangeBackend) return;
-    this.#link.close('the backend changed');
     this.#clearRun();
-    this.sample.abandon();
-    this.backend = null;
-    this.error = null;
     this.recovery.fault = null;
     this.status = 'idle';
     this.backendChoice = choice;
+    this.#replaceWorker('the backend changed', choice);
+  }
+
+  /** Ends the worker, whatever it is doing (its tensors with it), and starts a fresh one on `choice`. */
+  #replaceWorker(why: string, choice: BackendChoice) {
+    this.#link.close(why); // its open requests fail with `why`
+    this.#opening = null;
+    this.sample.abandon();
+    this.backend = null;
+    this.error = null;
     this.#link = this.#spawn(choice);
   }
 
   /** Starts a new run; settles once the worker describes it, or fails with its refusal. */
   start(corpus: CorpusMessage, model: Omit<ModelConfig, 'vocabSize'>, train: TrainConfig, source: CorpusSource): Promise<RunInfo> {
     if (!this.canStart) return Promise.reject(new Error('a run is training: pause or stop it before starting another'));
+    this.recovery.started();
+    this.lastStart = { corpus, model, train, source };
+    const entry = { key: newKey(), corpus: storedCorpus(corpus, source), message: corpus, source };
+    const answer = this.#open((id) => ({ type: 'start', id, corpus, model, train }), entry, null);
+    answer.catch(() => {}); // a refusal is shown by the form (error); a caller may await it as well
+    return answer;
+  }
+
+  /** Sends a start or load: 'starting' until the worker answers; a refusal returns the page to where it was. */
+  #open<M extends Extract<ToWorker, { type: 'start' | 'load' }>>(
+    make: (id: number) => M,
+    entry: StoreEntry,
+    continuing: Opening['continuing'],
+  ) {
     if (this.#crashed) this.setBackend(this.backendChoice);
     const before = this.status;
     this.status = 'starting';
     this.error = null;
-    this.recovery.started();
-    this.lastStart = { corpus, model, train, source };
-    const entry = { key: newKey(), corpus: storedCorpus(corpus, source), message: corpus, source };
-    const { id, answer } = this.#link.request((id) => ({ type: 'start', id, corpus, model, train }));
-    this.#opening = { id, before, entry, continuing: null };
-    answer.catch(() => {}); // a refusal is shown by the form (error); a caller may await it as well
+    const { id, answer } = this.#link.request(make);
+    this.#opening = { id, before, entry, continuing };
     return answer;
   }
 
@@ -114,22 +142,15 @@ export class RunState extends RunReadings {
   ): Promise<number> {
     if (this.#opening !== null) return Promise.reject(new Error('a run is starting or a checkpoint loading already'));
     if (!this.canLoad) return Promise.reject(new Error('a run is training: pause or stop it before loading a checkpoint'));
-    if (this.#crashed) this.setBackend(this.backendChoice);
-    const before = this.status;
-    this.status = 'starting';
-    this.error = null;
     const { source, key } = opts;
     const entry = { key: key ?? newKey(), corpus: storedCorpus(corpus, source), stored: key !== undefined, message: corpus, source };
-    const { id, answer } = this.#link.request((id) => ({ type: 'load', id, bytes, corpus, mode, train, lrScale: opts.lrScale }));
-    this.#opening = { id, before, entry, continuing: opts.continuing ?? null };
-    return answer;
+    const load = (id: number) => ({ type: 'load' as const, id, bytes, corpus, mode, train, lrScale: opts.lrScale });
+    return this.#open(load, entry, opts.continuing ?? null);
   }
 
   /** Steps the run has taken since its last save in this browser: what closing the tab now would lose. */
   get unsavedSteps(): number {
-    if (!this.checkpoints.entry || (this.status !== 'training' && this.status !== 'paused')) return 0;
-    const step = this.step;
-    return Math.max(0, step - (this.checkpoints.lastAutosave?.step ?? this.startStep));
+    return this.checkpoints.unsavedSteps(this.status === 'training' || this.status === 'paused', this.step, this.startStep);
   }
 
   /** Asks the run to pause; settles once training has halted (paused, or ended another way). */
@@ -147,13 +168,34 @@ export class RunState extends RunReadings {
     this.#link.post({ type: 'resume' });
   }
 
+  /** Ends the run early; if the worker does not take it within STOP_DEADLINE_MS, the page ends the worker. */
   stop() {
-    if (this.canStop) this.#link.post({ type: 'stop' });
+    if (!this.canStop) return;
+    this.#link.post({ type: 'stop' });
+    this.#link.expect(TAKEN, STOP_DEADLINE_MS, () => this.#endWorker('stop'));
   }
 
-  /** Frees the model in the worker. */
+  /** Frees the model in the worker (ending the worker, if it does not take the reset in time). */
   reset() {
-    if (this.canReset) this.#link.post({ type: 'reset' });
+    if (!this.canReset) return;
+    this.#link.post({ type: 'reset' });
+    this.#link.expect(TAKEN, STOP_DEADLINE_MS, () => this.#endWorker('reset'));
+  }
+
+  /**
+   * The worker did not take a stop or reset in time: it is ended (its tensors with it) and a fresh
+   * one started. A reset is then done; a stop is a fault that offers the latest checkpoint back.
+   */
+  #endWorker(what: 'stop' | 'reset') {
+    const message = `the worker did not take the ${what} within ${STOP_DEADLINE_MS / 1000} s, so it was ended`;
+    this.#replaceWorker(message, this.backendChoice);
+    if (what === 'reset') {
+      this.#clearRun();
+      this.status = 'idle';
+    } else {
+      this.recovery.unstoppable(message);
+      this.failed(message);
+    }
   }
 
   generate({ prompt, length, temperature, seed }: SampleRequest) {
@@ -181,16 +223,11 @@ export class RunState extends RunReadings {
    * settles when it is ready, or fails when its backend does not start. For a restart.
    */
   relaunch(choice: BackendChoice): Promise<void> {
-    this.#link.close('the worker was restarted');
-    this.#opening = null;
-    this.sample.abandon();
-    this.backend = null;
-    this.error = null;
     this.status = 'starting';
     this.#ready?.reject(new Error('another worker was started'));
     return new Promise<void>((resolve, reject) => {
       this.#ready = { resolve, reject };
-      this.#link = this.#spawn(choice);
+      this.#replaceWorker('the worker was restarted', choice);
     });
   }
 
@@ -212,7 +249,6 @@ export class RunState extends RunReadings {
   }
 
   dispose() {
-    clearInterval(this.#pinger);
     this.#link.close('the page closed the worker');
   }
 
@@ -223,17 +259,14 @@ export class RunState extends RunReadings {
       onCrash: this.#onCrash,
       onUnreadable: (message) =>
         this.#onEvent({ type: 'error', during: 'train', message, fault: 'error', step: this.lastStep?.step ?? null }),
+      // The recovery hears how the worker sounds, except while it is bringing up a fresh one.
+      watch: {
+        training: () => this.status === 'training',
+        onHealth: (health, silentFor) => {
+          if (!this.recovery.recovering) this.recovery.heard(health, silentFor);
+        },
+      },
     });
-  }
-
-  /** Pings the worker, and tells the recovery how it sounds. */
-  #beat() {
-    if (this.#crashed || this.recovery.recovering) return;
-    const now = Date.now();
-    this.#link.ping();
-    const { heartbeat } = this.#link;
-    const health = heartbeat.check(now, this.status === 'training');
-    this.recovery.heard(health, () => (health === 'ok' ? 0 : heartbeat.silentFor(now, health)));
   }
 
   // Arrow functions: handed to the worker link as callbacks. The link has closed itself on a crash.
@@ -316,6 +349,8 @@ export class RunState extends RunReadings {
         void this.checkpoints.autosave();
         break;
       }
+      case 'halting': // the loop took the stop or reset (the link stops waiting): its end follows
+        break;
       case 'done':
         this.view = reduceRun(this.view, msg);
         this.#halt();

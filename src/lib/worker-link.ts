@@ -6,7 +6,7 @@
  */
 import type { BackendChoice } from '../../workers/backend.ts';
 import type { Answers, FromWorker, ToWorker } from '../../workers/protocol.ts';
-import { Heartbeat, type HeartbeatOptions } from './heartbeat.ts';
+import { Heartbeat, type Health, type HeartbeatOptions } from './heartbeat.ts';
 
 export interface LinkHandlers<In> {
   /** Every message but 'pong', which the link answers itself. */
@@ -15,6 +15,11 @@ export interface LinkHandlers<In> {
   onCrash: (message: string) => void;
   /** A message arrived that could not be deserialised; the worker itself goes on. */
   onUnreadable?: (message: string) => void;
+  /**
+   * Watch the worker: ping it every heartbeat interval and report how it sounds (heartbeat.ts);
+   * `training` says whether steps are due. Pings end when the link closes.
+   */
+  watch?: { training: () => boolean; onHealth: (health: Health, silentFor: () => number) => void };
 }
 
 /** A request the worker has not answered yet: its kind, its promise, and what the asker needs to read its events. */
@@ -42,6 +47,8 @@ export class WorkerLink<
   #nextId = 0;
   #pending = new Map<number, Pending<C>>();
   #closed: string | null = null; // why the link ended: later requests fail with it
+  #pinger: ReturnType<typeof setInterval> | undefined;
+  #expected: { answers: readonly string[]; timer: ReturnType<typeof setTimeout> } | null = null;
 
   /** Starts a worker that initialises `backend` and reports to `handlers`; `name` is how errors call it. */
   constructor(backend: BackendChoice, handlers: LinkHandlers<In>, opts: { name?: string; heartbeat?: HeartbeatOptions } = {}) {
@@ -49,6 +56,7 @@ export class WorkerLink<
     this.heartbeat = new Heartbeat(Date.now(), opts.heartbeat);
     this.#worker = new Worker(new URL('../../workers/train.worker.ts', import.meta.url), { type: 'module' });
     this.#worker.onmessage = (e: MessageEvent<In>) => {
+      if (this.#expected?.answers.includes(e.data.type)) this.#unexpect();
       if (e.data.type === 'pong') this.heartbeat.answered();
       else handlers.onEvent(e.data);
     };
@@ -64,6 +72,14 @@ export class WorkerLink<
     const { onUnreadable } = handlers;
     if (onUnreadable) this.#worker.onmessageerror = () => onUnreadable(`a message from the ${this.#name} could not be read`);
     this.#worker.postMessage({ type: 'init', backend } satisfies ToWorker);
+    const { watch } = handlers;
+    if (watch)
+      this.#pinger = setInterval(() => {
+        const now = Date.now();
+        this.ping();
+        const health = this.heartbeat.check(now, watch.training());
+        watch.onHealth(health, () => (health === 'ok' ? 0 : this.heartbeat.silentFor(now, health)));
+      }, this.heartbeat.opts.intervalMs);
   }
 
   post(msg: Out) {
@@ -105,6 +121,24 @@ export class WorkerLink<
     return true;
   }
 
+  /**
+   * Calls `missed` unless one of `answers` comes within `ms`: an answer the worker owes in time (it
+   * took a stop). One at a time: a later call replaces an earlier one; closing the link drops it.
+   */
+  expect(answers: readonly In['type'][], ms: number, missed: () => void) {
+    this.#unexpect();
+    const timer = setTimeout(() => {
+      this.#expected = null;
+      missed();
+    }, ms);
+    this.#expected = { answers, timer };
+  }
+
+  #unexpect() {
+    if (this.#expected) clearTimeout(this.#expected.timer);
+    this.#expected = null;
+  }
+
   /** Pings the worker: its message handler answers at once, unless its thread is stuck. */
   ping() {
     if (this.#closed !== null) return;
@@ -116,6 +150,8 @@ export class WorkerLink<
   close(why: string) {
     if (this.#closed !== null) return;
     this.#closed = why;
+    clearInterval(this.#pinger);
+    this.#unexpect();
     this.#worker.terminate();
     for (const { reject } of this.#pending.values()) reject(new Error(why));
     this.#pending.clear();

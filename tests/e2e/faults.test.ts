@@ -129,6 +129,29 @@ test('a worker that crashes is reported, and Restart resumes from the last autos
   await stopRun();
 });
 
+test('Stop ends a worker whose step hangs, and the page offers its last checkpoint back, paused', async () => {
+  if (missingChromium) throw missingChromium;
+  const saved = await trainToCheckpoint('backend=wasm');
+  const worker = await trainingWorker();
+  // The worker's thread never returns, as a step that hangs: Stop cannot be taken between two steps.
+  void worker.evaluate(() => {
+    setTimeout(() => {
+      for (;;);
+    });
+  });
+  await page.getByTestId('stop-button').click();
+  // The page's answer to a Stop not taken (not the heartbeat's, which waits 30 s and says so).
+  await waitFor('run-error', /did not take the stop within 2 s, so it was ended/, 20_000);
+  expect(await page.getByTestId('fault').getAttribute('data-kind')).toBe('unstoppable');
+  const offer = page.getByTestId('fault-restart');
+  expect(await offer.textContent()).toMatch(/Take back the checkpoint at step \d+, paused/);
+  await offer.click();
+  await waitFor('status', /^paused$/);
+  expect(Number((await text('step')).split(' ')[0])).toBeGreaterThanOrEqual(saved);
+  await page.getByTestId('reset-button').click();
+  await waitFor('status', /^idle$/);
+});
+
 test('a worker that hangs is found by its missed heartbeats, and Restart replaces it', async () => {
   if (missingChromium) throw missingChromium;
   await trainToCheckpoint('backend=wasm');

@@ -216,4 +216,27 @@ describe('estimateLoss', () => {
     trainer.dispose();
     model.dispose();
   });
+  test('a stop abandons an evaluation between its batches: train() ends at once, reporting no evaluation and freeing it all', async () => {
+    const model = new GPT(microModel, 5);
+    const trainer = new Trainer(model, data, { ...microTrain, evalEvery: 4, evalBatches: 20, maxSteps: 50 });
+    await trainer.estimateLoss(); // the model's first pass makes what it keeps (its causal mask)
+    const before = tf.memory().numTensors;
+    let asked = 0;
+    let forwards = 0;
+    const forward = model.forward.bind(model);
+    model.forward = (...args: Parameters<GPT['forward']>) => {
+      forwards++;
+      return forward(...args);
+    };
+    const evals: number[] = [];
+    // Asked before each batch: the stop comes in after three of the first evaluation's batches.
+    await train(trainer, { abandon: () => ++asked > 3, onEval: (e) => evals.push(e.step) });
+    expect(forwards).toBe(3); // of the 40 the evaluation at step 0 would run
+    expect(evals).toEqual([]);
+    expect(trainer.step).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(await trainer.estimateLoss(() => false)).not.toBeNull(); // never abandoned: the whole evaluation
+    trainer.dispose();
+    model.dispose();
+  });
 });

@@ -138,9 +138,14 @@ describe('train.worker', () => {
     const sampleDone = await next('sampleDone', (e) => e.id === 14);
     expect(sampleDone.id).toBe(14);
     const during = events.filter((e) => e.type === 'step').at(-1)!;
+    const halting = next('halting');
     send({ type: 'stop' });
     const { stopped, summary } = await done;
     expect(stopped).toBe(true);
+    // The loop said it took the stop (the page stops waiting to end the worker) before the final evaluation.
+    const took = await halting;
+    expect(took.step).toBe(summary.steps);
+    expect(events.indexOf(took)).toBeLessThan(events.findIndex((e) => e.type === 'done'));
     expect(summary.steps).toBeLessThan(200);
     expect(during.step).toBeLessThan(200);
   });

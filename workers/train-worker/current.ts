@@ -115,6 +115,7 @@ async function trainLoop(c: Current, info: BackendInfo) {
   const { session } = c;
   try {
     const why = await session.train();
+    if (why !== 'pause') post({ type: 'halting', step: session.step }); // the page need not end the worker to stop it
     if (why === 'pause') {
       c.phase = 'paused';
       post({ type: 'paused', step: session.step });
@@ -159,6 +160,7 @@ export function stop() {
   const c = current;
   if (c?.phase === 'training') c.session.requestInterrupt('stop');
   else if (c?.phase === 'paused') {
+    post({ type: 'halting', step: c.session.step }); // nothing steps: the page need not wait to end the worker
     c.phase = 'done'; // a second stop finds nothing to do; the queue keeps samples off until finish ends
     enqueue(
       async () => finish(c, await ready(), true),

@@ -294,6 +294,67 @@ describe('a worker that crashes or goes silent', () => {
   });
 });
 
+describe('Stop and Reset', () => {
+  /** Fakes timeouts too, from here on: trainedRun's settle needs real ones. */
+  const fakeTimeouts = () => vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'Date'] });
+
+  test('a Stop the worker does not take within 2 s ends it; a fresh worker takes the last checkpoint back, paused', async () => {
+    const { run, bytes } = await trainedRun();
+    const stuck = latest();
+    fakeTimeouts();
+    run.stop();
+    expect(stuck.last('stop')).toBeDefined();
+    vi.advanceTimersByTime(1_900);
+    expect(stuck.terminated).toBe(false);
+    vi.advanceTimersByTime(200);
+    expect(stuck.terminated).toBe(true);
+    const fresh = latest();
+    expect(fresh).not.toBe(stuck); // started at once, not on the next Train
+    expect(fresh.last('init')).toBeDefined();
+    expect(run.status).toBe('error');
+    expect(run.recovery.fault?.kind).toBe('unstoppable');
+    expect(run.error).toMatch(/did not take the stop within 2 s/);
+    vi.useRealTimers();
+    const restarting = run.recovery.restart();
+    const load = await answerResume(latest(), 200, 'webgpu');
+    await restarting;
+    expect(Array.from(load.bytes)).toEqual(Array.from(bytes));
+    expect(latest().last('resume')).toBeUndefined(); // it was asked to stop: it stays paused
+    expect(run.status).toBe('paused');
+    run.dispose();
+  });
+
+  test('a Stop the loop takes in time is waited for, however long its final evaluation', async () => {
+    const { run } = await trainedRun();
+    const w = latest();
+    fakeTimeouts();
+    run.stop();
+    vi.advanceTimersByTime(500);
+    w.emit({ type: 'halting', step: 212 });
+    vi.advanceTimersByTime(30_000);
+    expect(w.terminated).toBe(false);
+    expect(run.recovery.fault).toBeNull();
+    run.dispose();
+  });
+
+  test('a Reset the worker does not take within 2 s ends it and leaves the page idle on a fresh worker', async () => {
+    const { run } = await trainedRun();
+    const w = latest();
+    void run.pause();
+    w.emit({ type: 'paused', step: 212 });
+    await settle();
+    fakeTimeouts();
+    run.reset();
+    vi.advanceTimersByTime(2_100);
+    expect(w.terminated).toBe(true);
+    expect(latest()).not.toBe(w);
+    expect(run.status).toBe('idle');
+    expect(run.info).toBeNull();
+    expect(run.recovery.fault).toBeNull();
+    run.dispose();
+  });
+});
+
 describe('a diverged run', () => {
   test('rolls back to the checkpoint before the divergence at half the learning rate, and trains on', async () => {
     const { run, bytes } = await trainedRun();
