@@ -139,6 +139,9 @@ test('Stop ends a worker whose step hangs, and the page offers its last checkpoi
       for (;;);
     });
   });
+  // Stop once the hang has begun (an evaluation in the worker no longer answers), not before it.
+  const answers = () => Promise.race([worker.evaluate(() => true), new Promise<false>((r) => setTimeout(() => r(false), 3_000))]);
+  while (await answers());
   await page.getByTestId('stop-button').click();
   // The page's answer to a Stop not taken (not the heartbeat's, which waits 30 s and says so).
   await waitFor('run-error', /did not take the stop within 2 s, so it was ended/, 20_000);

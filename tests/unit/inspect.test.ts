@@ -151,4 +151,36 @@ describe('in-context probe', () => {
     await expect(probe(model, { length: 17, trials: 1, seed: 1, choices })).rejects.toThrow(/from 2 to 16/);
     model.dispose();
   });
+
+  test('first and second copy losses are the means of exactly characters 2..L of each copy, position by position', async () => {
+    const cfg: ModelConfig = { vocabSize: 12, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0 };
+    const model = new GPT(cfg, 8);
+    // Larger weights, so that each position's loss differs from its neighbours' by far more than float32 noise.
+    for (const p of model.params) if (p.variable.rank >= 2) p.variable.assign(p.variable.mul(40));
+    const opts = { length: 6, trials: 5, seed: 3, choices: Array.from({ length: 12 }, (_, i) => i) };
+    const L = opts.length;
+    const T = 2 * L;
+    const seqs = probeSequences(opts);
+    const logits = await logitsOf(model, seqs); // [K·T·V], this test's own forward pass
+    const V = cfg.vocabSize;
+    // The loss of predicting character t+1 from position t, in double precision.
+    const nats = (k: number, t: number) => {
+      const row = Array.from(logits.subarray((k * T + t) * V, (k * T + t + 1) * V));
+      const max = Math.max(...row);
+      const logSum = max + Math.log(row.reduce((a, x) => a + Math.exp(x - max), 0));
+      return logSum - row[seqs[k][t + 1]];
+    };
+    const mean = (from: number) => {
+      let sum = 0;
+      for (let k = 0; k < opts.trials; k++) for (let t = from; t < from + L - 1; t++) sum += nats(k, t);
+      return sum / (opts.trials * (L - 1));
+    };
+    const r = await probe(model, opts);
+    expect(r.first).toBeCloseTo(mean(0), 4);
+    expect(r.second).toBeCloseTo(mean(L), 4);
+    // The positions next to them give other means: a slice off by one would not pass the lines above.
+    expect(Math.abs(mean(L - 1) - mean(L))).toBeGreaterThan(1e-2);
+    expect(Math.abs(mean(1) - mean(0))).toBeGreaterThan(1e-2);
+    model.dispose();
+  });
 });
