@@ -15,6 +15,7 @@ import { causalAttention as attentionKernel } from './kernels/attention.ts';
 import { softmaxCrossEntropy } from './kernels/cross-entropy.ts';
 import { gelu as geluKernel } from './kernels/gelu.ts';
 import { layerNorm as layerNormKernel } from './kernels/layer-norm.ts';
+import { attendStepApplies } from './kernels/attend-step.ts';
 import { fusedKernelsAvailable } from './kernels/webgpu.ts';
 import * as xnn from './kernels/xnnpack.ts';
 import * as ops from './ops.ts';
@@ -38,6 +39,8 @@ export interface ModelOps {
   causalAttention(qkv: tf.Tensor2D, T: number, nHead: number, mask: tf.Tensor2D): tf.Tensor2D;
   /** Mean cross-entropy in nats. logits [N, V], targets [N] int32 → scalar. */
   crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar;
+  /** Whether one decoded position is stored and attended in one dispatch (kernels/attend-step.ts) for a context of blockSize. */
+  decodesInOneStep(blockSize: number): boolean;
 }
 
 export const plainOps: ModelOps = {
@@ -49,6 +52,7 @@ export const plainOps: ModelOps = {
   embed: (oneHot, w) => tf.matMul(oneHot, w),
   causalAttention: (qkv, T, nHead, mask) => ops.causalAttention(qkv, T, nHead, mask),
   crossEntropy: (logits, targets) => ops.crossEntropy(logits, targets),
+  decodesInOneStep: () => false,
 };
 
 export const webgpuOps: ModelOps = {
@@ -59,6 +63,7 @@ export const webgpuOps: ModelOps = {
   // One dispatch forward, one backward, reading heads in place from qkv and never storing the T×T weights.
   causalAttention: (qkv, T, nHead) => attentionKernel(qkv, T, nHead, { fused: true }),
   crossEntropy: (logits, targets) => softmaxCrossEntropy(logits, targets, true), // 2 dispatches, 1 backward
+  decodesInOneStep: (blockSize) => attendStepApplies(blockSize),
 };
 
 export const wasmOps: ModelOps = {
@@ -70,6 +75,7 @@ export const wasmOps: ModelOps = {
   embed: (oneHot, w) => xnn.embed(oneHot, w),
   causalAttention: (qkv, T, nHead, mask) => xnn.causalAttention(qkv, T, nHead, mask),
   crossEntropy: (logits, targets) => xnn.crossEntropy(logits, targets), // a gradient through XNNPACK's softmax
+  decodesInOneStep: () => false,
 };
 
 /** The ops the current backend runs fastest: its own when `fast` (the default), else the plain ops. */

@@ -25,7 +25,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { assertValid, validateModelConfig, type ModelConfig } from '../src/core/config.ts';
 import { Rng, streamSeed } from '../src/core/rng.ts';
-import { attendStep, attendStepApplies } from './kernels/attend-step.ts';
+import { attendStep } from './kernels/attend-step.ts';
 import { opsFor, plainOps, type ModelOps } from './model-ops.ts';
 import * as ops from './ops.ts';
 
@@ -301,7 +301,7 @@ export class GPT {
     const at = tf.tensor1d([pos], 'int32');
     const modelOps = opsFor(fusedKernels);
     // The attend-step kernel masks and writes by pos itself; the plain ops need the rows and the mask as tensors.
-    const kernel = modelOps.name === 'webgpu' && attendStepApplies(blockSize);
+    const kernel = modelOps.decodesInOneStep(blockSize);
     const pass: Pass = {
       B: 1,
       T: 1,

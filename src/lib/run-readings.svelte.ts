@@ -89,6 +89,23 @@ export class RunReadings {
   readonly canLoad = $derived(this.status !== 'training' && this.status !== 'starting');
   /** The model can be sampled: it exists and no sample is streaming. */
   readonly canSample = $derived(this.hasModel && !this.sample.busy);
+  /** What happened, in the words the status shows: "paused at step 120", "stopped at step 187 of 2,000", "finished", "failed". */
+  readonly statusLabel = $derived.by((): string => {
+    switch (this.status) {
+      case 'paused':
+        return `paused at step ${this.step.toLocaleString('en-US')}`;
+      case 'done':
+        return this.stoppedEarly
+          ? `stopped at step ${this.step.toLocaleString('en-US')} of ${this.maxSteps.toLocaleString('en-US')}`
+          : 'finished';
+      case 'error':
+        return 'failed';
+      default:
+        return this.status; // idle, starting, training
+    }
+  });
+  /** A run that has ended (finished or stopped) or a loaded one at its last step can train on: extend. */
+  readonly canExtend = $derived(this.status === 'done' || (this.status === 'paused' && this.atLastStep));
   /** The backend can change: that ends the worker and its model, so not while a run is under way or paused. */
   readonly canChangeBackend = $derived(!this.busy && this.status !== 'paused');
 }

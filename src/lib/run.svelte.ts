@@ -9,7 +9,7 @@
  * - run-recovery.svelte.ts: faults, restarts and rollbacks;
  * - sampler.svelte.ts: the sample streaming in;
  * - worker-link.ts: requests answered by id, crashes, pings and answers owed in time.
- * It stays one class of some 420 lines on purpose: it is the one writer of the run's state, and
+ * It stays one class of some 440 lines on purpose: it is the one writer of the run's state, and
  * every worker event lands in its one exhaustive switch beside the commands that await it.
  */
 import type { ModelConfig, TrainConfig } from '../core/config.ts';
@@ -151,6 +151,22 @@ export class RunState extends RunReadings {
   /** Steps the run has taken since its last save in this browser: what closing the tab now would lose. */
   get unsavedSteps(): number {
     return this.checkpoints.unsavedSteps(this.status === 'training' || this.status === 'paused', this.step, this.startStep);
+  }
+
+  /**
+   * Trains an ended run (finished or stopped) or a loaded one at its last step on to step `to`: it
+   * is saved as it stands and loaded back on the same curve with that length (the cosine stretches
+   * over it, as the CLI's --resume --steps does), and training resumes.
+   */
+  async extend(to: number): Promise<void> {
+    const entry = this.checkpoints.entry;
+    const info = this.info;
+    if (!this.canExtend || !entry || !info) throw new Error('there is no ended run to train on');
+    if (!Number.isInteger(to) || to <= this.step) throw new RangeError(`train on to a whole step after ${this.step}`);
+    const { bytes } = await this.save();
+    const train = { ...info.config.train, maxSteps: to };
+    await this.load(bytes, entry.message, 'resume', train, { source: entry.source, key: entry.key, continuing: this.checkpoints.all() });
+    this.resume();
   }
 
   /** Asks the run to pause; settles once training has halted (paused, or ended another way). */

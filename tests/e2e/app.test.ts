@@ -80,10 +80,10 @@ beforeEach(() => {
 // Every test ends with no run in progress; one that failed mid-run would lock the form for the next.
 afterEach(async () => {
   if (missingChromium) return;
-  const status = await page.getByTestId('status').textContent();
+  const status = await page.getByTestId('status').getAttribute('data-status');
   if (status === 'training' || status === 'paused') {
     await page.getByTestId('stop-button').click();
-    await waitForText('status', /^(done|error)$/).catch(() => {});
+    await waitForText('status', /^(finished|stopped at step [\d,]+ of [\d,]+|failed)$/).catch(() => {});
   }
 });
 
@@ -115,6 +115,14 @@ describe('tabgpt in Chromium', () => {
     }
     expect(await page.getByTestId('train-button').isEnabled()).toBe(true);
     expect(await page.getByTestId('status').textContent()).toBe('idle');
+    // A word a learner may not know explains itself where it stands, on a tap as on hover.
+    const term = page.getByTestId('term-nonEmbedding');
+    const tip = term.getByTestId('term-tip');
+    expect(await tip.isVisible()).toBe(false);
+    await term.getByRole('button').click();
+    expect(await term.getByRole('button').getAttribute('aria-expanded')).toBe('true');
+    expect(await tip.isVisible()).toBe(true);
+    expect(await tip.textContent()).toMatch(/every weight except the token and position embeddings/);
   });
 
   test('a micro model trains to the end on wasm', async () => {
@@ -127,7 +135,7 @@ describe('tabgpt in Chromium', () => {
     await setField('batchSize', 4);
     await setField('maxSteps', 10);
     await page.getByTestId('train-button').click();
-    await waitForText('status', /^done$/, 90_000);
+    await waitForText('status', /^(finished|stopped at step [\d,]+ of [\d,]+)$/, 90_000);
 
     expect(await page.getByTestId('step').textContent()).toBe('10 / 10');
     const loss = Number(await page.getByTestId('loss').textContent());
@@ -152,7 +160,7 @@ describe('tabgpt in Chromium', () => {
     await page.getByTestId('train-button').click();
     await waitForText('step', /^[1-9]\d* \/ 100000$/);
     await page.getByTestId('pause-button').click();
-    await waitForText('status', /^paused$/);
+    await waitForText('status', /^paused at step [\d,]+$/);
     const pausedAt = stepOf(await page.getByTestId('step').textContent());
     await page.waitForTimeout(300);
     expect(stepOf(await page.getByTestId('step').textContent())).toBe(pausedAt);
@@ -166,7 +174,7 @@ describe('tabgpt in Chromium', () => {
       { timeout: 30_000 },
     );
     await page.getByTestId('stop-button').click();
-    await waitForText('status', /^done$/);
+    await waitForText('status', /^(finished|stopped at step [\d,]+ of [\d,]+)$/);
     const stoppedAt = stepOf(await page.getByTestId('step').textContent());
     expect(stoppedAt).toBeGreaterThan(pausedAt);
     expect(stoppedAt).toBeLessThan(100_000);

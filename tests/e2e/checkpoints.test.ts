@@ -38,7 +38,7 @@ test('a run autosaves, survives a reload, resumes at its step and finishes; a co
   await page.getByTestId('train-button').click();
   await waitFor('autosave-status', /at step \d+/);
   await page.getByTestId('pause-button').click();
-  await waitFor('status', /^paused$/);
+  await waitFor('status', /^paused at step [\d,]+$/);
   const pausedAt = parseInt(await text('step'), 10);
   expect(pausedAt).toBeGreaterThan(0);
   expect(pausedAt).toBeLessThan(400);
@@ -60,16 +60,30 @@ test('a run autosaves, survives a reload, resumes at its step and finishes; a co
     new RegExp(`^moby-dick · 1×16 · ctx 16 at step ${pausedAt}, val loss \\d\\.\\d{3}( at step \\d+)?, saved (just now|1 min ago)$`),
   );
   await page.getByTestId('resume-last').click();
-  await waitFor('status', /^paused$/);
+  await waitFor('status', /^paused at step [\d,]+$/);
   expect(await text('step')).toBe(`${pausedAt} / 400`);
   await waitFor('run-bar-note', /resumed at step \d+; press Resume to train/);
   // The chart holds the steps before the reload.
   expect(Number(await page.getByTestId('loss-chart').getAttribute('data-points'))).toBeGreaterThanOrEqual(2 * pausedAt);
   await page.getByTestId('resume-button').click();
-  await waitFor('status', /^done$/);
+  await waitFor('status', /^(finished|stopped at step [\d,]+ of [\d,]+)$/);
   expect(await text('step')).toBe('400 / 400');
   await waitFor('autosave-status', /at step 400,/);
   expect(await page.getByTestId('saved-run').count()).toBe(1); // the same run, saved again under its key
+
+  // A finished run is no dead end: reloaded, it comes back at its last step, and Extend trains it on.
+  await page.reload();
+  await waitFor('backend-name', /\S/);
+  await page.getByTestId('resume-last').click();
+  await waitFor('status', /^paused at step 400$/);
+  expect(await page.getByTestId('resume-button').isDisabled()).toBe(true); // nothing left of its plan
+  await waitFor('next-steps', /every step it planned/);
+  await page.getByTestId('extend-steps').fill('20');
+  await page.getByTestId('extend-run').click();
+  await waitFor('status', /^finished$/, 60_000);
+  expect(await text('step')).toBe('420 / 420');
+  await waitFor('autosave-status', /at step 420,/);
+  expect(await page.getByTestId('saved-run').count()).toBe(1); // still the same run
 
   // A file that is not a checkpoint is refused when picked, with the reason, and offers no Resume.
   await page
@@ -77,8 +91,8 @@ test('a run autosaves, survives a reload, resumes at its step and finishes; a co
     .setInputFiles({ name: 'broken.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('not a checkpoint at all') });
   await waitFor('checkpoint-error', /^broken\.safetensors: not a tabgpt checkpoint: its header length does not fit the file/);
   expect(await page.getByTestId('load-resume').count()).toBe(0);
-  expect(await text('status')).toBe('done');
-  expect(await text('step')).toBe('400 / 400');
+  expect(await text('status')).toBe('finished');
+  expect(await text('step')).toBe('420 / 420');
 
   // The downloaded file resumes too, at its own step, as a second saved run.
   // The file says what it holds before it is loaded; once loaded, the form and the link show its settings.
@@ -90,7 +104,7 @@ test('a run autosaves, survives a reload, resumes at its step and finishes; a co
   );
   expect(await page.getByTestId('picked-mismatch').count()).toBe(0);
   await page.getByTestId('load-resume').click();
-  await waitFor('status', /^paused$/);
+  await waitFor('status', /^paused at step [\d,]+$/);
   expect(await text('step')).toBe(`${pausedAt} / 400`);
   await waitFor('checkpoint-error', /^$/);
   expect(await page.getByTestId('cfg-nEmbd').inputValue()).toBe('16');

@@ -53,7 +53,7 @@ async function trainToCheckpoint(query: string): Promise<number> {
 
 async function stopRun() {
   await page.getByTestId('stop-button').click();
-  await waitFor('status', /^done$/);
+  await waitFor('status', /^(finished|stopped at step [\d,]+ of [\d,]+)$/);
   await page.getByTestId('reset-button').click();
   await waitFor('status', /^idle$/);
 }
@@ -149,7 +149,7 @@ test('Stop ends a worker whose step hangs, and the page offers its last checkpoi
   const offer = page.getByTestId('fault-restart');
   expect(await offer.textContent()).toMatch(/Take back the checkpoint at step \d+, paused/);
   await offer.click();
-  await waitFor('status', /^paused$/);
+  await waitFor('status', /^paused at step [\d,]+$/);
   expect(Number((await text('step')).split(' ')[0])).toBeGreaterThanOrEqual(saved);
   await page.getByTestId('reset-button').click();
   await waitFor('status', /^idle$/);

@@ -61,7 +61,7 @@ test('while a model trains, the attention grid, loss by position and the probe s
   await page.getByTestId('attention-head').first().waitFor();
 
   // Later evaluations add probe points, the grid follows the run.
-  await waitFor('status', /^done$/, 300_000);
+  await waitFor('status', /^(finished|stopped at step [\d,]+ of [\d,]+)$/, 300_000);
   await waitFor('icl-probe-now', /Step 300:/);
   await waitFor('loss-by-position', /step 300:/);
 

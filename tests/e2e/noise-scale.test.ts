@@ -47,6 +47,6 @@ test('during a default run the noise-scale chart shows B_simple, the batch, Kapl
   mkdirSync(artifacts, { recursive: true });
   await page.getByTestId('noise-scale').screenshot({ path: `${artifacts}noise-scale.png` });
   await page.getByTestId('stop-button').click();
-  await app.waitFor('status', /^done$/);
+  await app.waitFor('status', /^(finished|stopped at step [\d,]+ of [\d,]+)$/);
   expect(app.problems).toEqual([]);
 }, 300_000);

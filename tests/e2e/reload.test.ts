@@ -43,7 +43,7 @@ test('a run reloaded at step k, before any autosave, is offered back at step ≥
   expect(saved).toBeGreaterThanOrEqual(k - defaultTrainConfig.logEvery);
 
   await page.getByTestId('resume-last').click();
-  await app.waitFor('status', /^paused$/);
+  await app.waitFor('status', /^paused at step [\d,]+$/);
   expect(await app.text('step')).toBe(`${saved} / 3000`);
   expect(app.problems).toEqual([]);
 });

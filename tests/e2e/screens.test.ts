@@ -63,7 +63,7 @@ for (const [name, width, height] of [
       expect(await page.evaluate(() => document.querySelector('[data-testid="run-bar"]')!.getBoundingClientRect().top)).toBe(0);
       await page.evaluate(() => window.scrollTo(0, 0));
 
-      await app.waitFor('status', /^done$/);
+      await app.waitFor('status', /^(finished|stopped at step [\d,]+ of [\d,]+)$/);
       await shot('after-run');
 
       await page.getByTestId('sweep-sizes').fill('1x8,1x16,2x16');

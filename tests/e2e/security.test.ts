@@ -95,7 +95,7 @@ test('reading a file asks only for the reader worker; training, sampling and sco
   before = requests.length;
 
   await page.getByTestId('train-button').click();
-  await app.waitFor('status', /^done$/);
+  await app.waitFor('status', /^(finished|stopped at step [\d,]+ of [\d,]+)$/);
   expect(await app.text('step')).toBe('4 / 4');
 
   await generateText(page, 30, { prompt: PROMPT });
@@ -185,7 +185,7 @@ test('on webgpu, a run that autosaves and a Scaling lab sweep request nothing bu
   await page.getByTestId('autosave-every').fill('2');
   let before = requests.length;
   await page.getByTestId('train-button').click();
-  await app.waitFor('status', /^done$/);
+  await app.waitFor('status', /^(finished|stopped at step [\d,]+ of [\d,]+)$/);
   await app.waitFor('saved-step', /^6$/); // autosaved into IndexedDB, in the tab
   expect(requests.slice(before), 'training on webgpu with autosave').toEqual([]);
 

@@ -59,7 +59,7 @@ try {
     // Pause so the heap is read at a quiet moment, not mid-message.
     if (target < steps) await page.getByTestId('pause-button').click();
     await page.waitForFunction(
-      () => /^(paused|done)$/.test(document.querySelector('[data-testid="status"]')?.textContent ?? ''),
+      () => /^(paused|done)$/.test(document.querySelector('[data-testid="status"]')?.getAttribute('data-status') ?? ''),
       undefined,
       { timeout: 0 },
     );

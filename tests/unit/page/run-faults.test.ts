@@ -355,6 +355,58 @@ describe('Stop and Reset', () => {
   });
 });
 
+describe('an ended run', () => {
+  test('says how it ended, and Extend saves it, loads it back with the new length on the same curve, and trains on', async () => {
+    const { run } = await trainedRun();
+    const w = latest();
+    run.stop();
+    w.emit({ type: 'halting', step: 212 });
+    w.emit({ type: 'eval', step: 212, train: 2, val: 2.1 });
+    const summary = {
+      type: 'summary' as const,
+      params: 1000,
+      nonEmbeddingParams: 900,
+      trainLoss: 2,
+      valLoss: 2.1,
+      tokensPerSec: 1,
+      backend: 'webgpu',
+      steps: 212,
+    };
+    w.emit({ type: 'done', summary, stopped: true });
+    await settle();
+    expect(run.statusLabel).toBe('stopped at step 212 of 1,000');
+    expect(run.canExtend).toBe(true);
+    const records = run.runs.length;
+    const extending = run.extend(1500);
+    await settle();
+    const save = w.last('save')!;
+    w.emit({ type: 'saved', id: save.id, bytes: new Uint8Array([9, 9]), step: 212, valLoss: 2.1, valStep: 212, ms: 1 });
+    await settle();
+    const load = w.last('load')!;
+    expect(load.mode).toBe('resume');
+    expect(Array.from(load.bytes)).toEqual([9, 9]);
+    expect(load.train?.maxSteps).toBe(1500);
+    announce(w, 212, Array(212).fill(2));
+    w.emit({ type: 'paused', step: 212 });
+    await extending;
+    expect(w.last('resume')).toBeDefined();
+    expect(run.status).toBe('training');
+    expect(run.runs.length).toBe(records); // the same curve goes on, no second record
+    await expect(run.extend(100)).rejects.toThrow(/no ended run/); // while it trains
+    run.dispose();
+  });
+
+  test('a paused run names its step, and steps left are for Resume, not Extend', async () => {
+    const { run } = await trainedRun();
+    const w = latest();
+    void run.pause();
+    w.emit({ type: 'paused', step: 212 });
+    expect(run.statusLabel).toBe('paused at step 212');
+    expect(run.canExtend).toBe(false); // steps are left: Resume, not Extend
+    run.dispose();
+  });
+});
+
 describe('a diverged run', () => {
   test('rolls back to the checkpoint before the divergence at half the learning rate, and trains on', async () => {
     const { run, bytes } = await trainedRun();
