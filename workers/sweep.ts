@@ -21,8 +21,18 @@ export interface SweepHooks {
   shouldStop?: () => boolean;
 }
 
-/** Trains the ladder in order, from `startModel` (a stopped sweep resumes at the next model). */
-export async function runSweep(text: string, cfg: SweepConfig, hooks: SweepHooks = {}, startModel = 0): Promise<SweepPoint[]> {
+/**
+ * Trains the ladder in order, from `startModel` (a stopped sweep resumes at the next model); with
+ * `only`, just those models (a job of a parallel sweep: each model's points depend on its own
+ * seeds alone, so they are the same whichever job trains it).
+ */
+export async function runSweep(
+  text: string,
+  cfg: SweepConfig,
+  hooks: SweepHooks = {},
+  startModel = 0,
+  only: readonly number[] | null = null,
+): Promise<SweepPoint[]> {
   const points: SweepPoint[] = [];
   const plan = planSweep(cfg, new Set(text).size);
   // Every model is checked against the corpus before the first one trains; the text is tokenized once.
@@ -35,6 +45,7 @@ export async function runSweep(text: string, cfg: SweepConfig, hooks: SweepHooks
   const base = prepareRun(text, configs[0].model, configs[0].train);
   const prepared = configs.map((c) => withConfigs(base, c.model, c.train));
   for (let i = startModel; i < cfg.ladder.length && !hooks.shouldStop?.(); i++) {
+    if (only && !only.includes(i)) continue;
     const run = createRun(prepared[i]);
     const { total, nonEmbedding } = countParams(run.model.config);
     hooks.onModel?.(i, cfg.ladder[i], nonEmbedding, plan.steps[i]);

@@ -187,6 +187,10 @@ export const COMMANDS = {
       seed: TRAIN_FLAGS.seed,
       'eval-batches': TRAIN_FLAGS['eval-batches'],
       backend: TRAIN_FLAGS.backend,
+      jobs: {
+        type: 'number',
+        help: 'models trained at once, each in a worker thread with its own backend (default: the cores, at most the models; webgpu: 1, one GPU); the points are those of --jobs 1',
+      },
     },
   },
   'batch-ladder': {

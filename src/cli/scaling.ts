@@ -4,6 +4,7 @@
  * critical batch fitted to the steps and tokens each took.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import {
   defaultTrainConfig,
   LIMITS,
@@ -37,6 +38,8 @@ import {
   type ParsedFlags,
 } from './flags.ts';
 import { emit } from './output.ts';
+import { runSweepJobs } from './sweep-jobs.ts';
+import type { SweepPoint } from '../../workers/sweep.ts';
 import { parsePoints, sweepStart } from './points.ts';
 
 export async function sweep({ values: v, text, explicit }: ParsedFlags<'sweep'>) {
@@ -57,6 +60,11 @@ export async function sweep({ values: v, text, explicit }: ParsedFlags<'sweep'>)
   if (!(warmupFraction >= 0 && warmupFraction < 1)) throw new UsageError(`--warmup-frac must be in [0, 1), got ${warmupFraction}`);
   checkWhole(v.points, 'points', 1);
   const backendName = backendChoice(v.backend);
+  if (v.jobs !== undefined) {
+    checkWhole(v.jobs, 'jobs', 1, 256);
+    if (v.jobs > 1 && backendName === 'webgpu')
+      throw new UsageError('--jobs: webgpu trains on one GPU, one model at a time; give --jobs 1');
+  }
   const corpus = readCorpusWithFloor(v.corpus);
   const { runSweep } = await import('../../workers/sweep.ts');
   // The same config the Scaling lab builds from its fields (src/core/sweep.ts).
@@ -96,10 +104,13 @@ export async function sweep({ values: v, text, explicit }: ParsedFlags<'sweep'>)
   // Whether this plan is likely to give a law, said before anything trains (and the run goes on: it is advice).
   emit({ type: 'advice', ...adviseSweep(cfg, vocabSize) });
   const backend = await startBackend(backendName);
+  // Jobs: as asked, else one per core up to the models; one on a GPU (auto may have chosen it).
+  const jobs = backend.name === 'webgpu' ? 1 : Math.min(v.jobs ?? availableParallelism(), ladder.length);
   emit({
     type: 'start',
     backend: backend.name,
     adapter: backend.adapter,
+    jobs,
     corpus: v.corpus,
     unigram,
     models: ladder.length,
@@ -107,10 +118,11 @@ export async function sweep({ values: v, text, explicit }: ParsedFlags<'sweep'>)
     warmupSteps,
     entropyRate: corpus.entropyRate ?? null,
   });
-  const all = await runSweep(corpus.text, cfg, {
-    onModel: (i, shape, N, n) => emit({ type: 'model', index: i, ...shape, N, steps: n }),
-    onPoint: (p) => emit({ type: 'point', ...p }),
-  });
+  const out = {
+    onModel: (i: number, shape: ModelShape, N: number, n: number) => emit({ type: 'model', index: i, ...shape, N, steps: n }),
+    onPoint: (p: SweepPoint) => emit({ type: 'point', ...p }),
+  };
+  const all = jobs > 1 ? await runSweepJobs(corpus.text, cfg, backend.name, jobs, out) : await runSweep(corpus.text, cfg, out);
   emit({ type: 'sweep', points: all });
   // Each model's last point carries its final loss; every point goes into the fit.
   if (all.length >= 5 && new Set(all.map((p) => p.N)).size >= 2)

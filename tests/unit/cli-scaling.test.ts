@@ -141,3 +141,59 @@ test('fit refuses a file it cannot read as points, each with its reason and exit
     expect(r.stderr.trim(), args.join(' ')).toMatch(stderr);
   }
 });
+
+test('sweep --jobs 2 trains the models in two threads and prints the lines of --jobs 1, in their order, bit for bit', async () => {
+  const args = [
+    'sweep',
+    '--corpus',
+    'markov:order=1,alphabet=6,length=40000,seed=2',
+    '--sizes',
+    '1x8,1x16,2x16',
+    '--tokens',
+    '3000',
+    '--ctx',
+    '16',
+    '--batch',
+    '8',
+    '--points',
+    '2',
+    '--backend',
+    'wasm',
+    '--eval-batches',
+    '2',
+  ];
+  const [one, two] = await Promise.all([cli(...args, '--jobs', '1'), cli(...args, '--jobs', '2')]);
+  expect(one.code).toBe(0);
+  expect(two.code).toBe(0);
+  expect(one.lines.find((l) => l.type === 'start').jobs).toBe(1);
+  expect(two.lines.find((l) => l.type === 'start').jobs).toBe(2);
+  const body = (lines: { type: string }[]) => lines.filter((l) => l.type !== 'start').map((l) => JSON.stringify(l));
+  expect(body(two.lines)).toEqual(body(one.lines));
+  expect(two.lines.filter((l) => l.type === 'point')).toHaveLength(6);
+});
+
+test('sweep --jobs refuses a count that is not whole, and more than one on webgpu', async () => {
+  for (const [jobs, backend, message] of [
+    ['0', 'wasm', /--jobs must be/],
+    ['1.5', 'wasm', /--jobs must be/],
+    ['2', 'webgpu', /one GPU/],
+  ]) {
+    const r = await cli(
+      'sweep',
+      '--sizes',
+      '1x8,1x16',
+      '--tokens',
+      '3000',
+      '--ctx',
+      '16',
+      '--batch',
+      '8',
+      '--jobs',
+      jobs as string,
+      '--backend',
+      backend as string,
+    );
+    expect(r.code, `--jobs ${jobs} --backend ${backend}`).toBe(2);
+    expect(r.stderr).toMatch(message as RegExp);
+  }
+});
