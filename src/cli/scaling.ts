@@ -37,6 +37,7 @@ import {
   UsageError,
   type ParsedFlags,
 } from './flags.ts';
+import { trainingFlopsPerStep } from '../core/flops.ts';
 import { emit } from './output.ts';
 import { runSweepJobs } from './sweep-jobs.ts';
 import type { SweepPoint } from '../../workers/sweep.ts';
@@ -122,7 +123,12 @@ export async function sweep({ values: v, text, explicit }: ParsedFlags<'sweep'>)
     onModel: (i: number, shape: ModelShape, N: number, n: number) => emit({ type: 'model', index: i, ...shape, N, steps: n }),
     onPoint: (p: SweepPoint) => emit({ type: 'point', ...p }),
   };
-  const all = jobs > 1 ? await runSweepJobs(corpus.text, cfg, backend.name, jobs, out) : await runSweep(corpus.text, cfg, out);
+  // A model's cost: its training FLOPs over its steps, so the longest starts first.
+  const cost = cfg.ladder.map(
+    (shape, i) =>
+      trainingFlopsPerStep({ ...shape, blockSize: cfg.blockSize, dropout: cfg.dropout, vocabSize }, cfg.train.batchSize) * steps[i],
+  );
+  const all = jobs > 1 ? await runSweepJobs(corpus.text, cfg, backend.name, jobs, cost, out) : await runSweep(corpus.text, cfg, out);
   emit({ type: 'sweep', points: all });
   // Each model's last point carries its final loss; every point goes into the fit.
   if (all.length >= 5 && new Set(all.map((p) => p.N)).size >= 2)

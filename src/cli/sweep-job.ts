@@ -1,7 +1,7 @@
 /**
  * One job of a parallel `sweep` (--jobs): a worker thread with its own backend that trains the
- * models it is given and posts their lines back; the main thread (sweep-jobs.ts) prints them in
- * the order a sequential sweep would.
+ * models the main thread hands it, one at a time, and posts their lines back; the main thread
+ * (sweep-jobs.ts) prints them in the order a sequential sweep would.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { BackendChoice } from '../../workers/backend.ts';
@@ -9,42 +9,43 @@ import type { ModelShape, SweepConfig, SweepPoint } from '../../workers/sweep.ts
 import { errorMessage } from '../core/errors.ts';
 import { startBackend } from './backend.ts';
 
-/** What the main thread gives a job. */
+/** What the main thread gives a job when it starts. */
 export interface JobInput {
   text: string;
   cfg: SweepConfig;
-  models: number[];
   backend: BackendChoice;
 }
 
-/** What a job posts: a model begun, a point, its end, or why it failed. */
+/** What the main thread sends a ready job: a model to train. */
+export interface JobOrder {
+  index: number;
+}
+
+/** What a job posts: ready for a model, a model begun, a point, the model's end, or why it failed. */
 export type JobMessage =
+  | { type: 'ready' }
   | { type: 'model'; index: number; shape: ModelShape; N: number; steps: number }
   | { type: 'point'; point: SweepPoint }
   | { type: 'modelDone'; index: number }
   | { type: 'failed'; message: string };
 
-async function job({ text, cfg, models, backend }: JobInput) {
-  const post = (m: JobMessage) => parentPort!.postMessage(m);
+async function job({ text, cfg, backend }: JobInput) {
+  const port = parentPort!;
+  const post = (m: JobMessage) => port.postMessage(m);
   try {
     await startBackend(backend);
     const { runSweep } = await import('../../workers/sweep.ts');
-    let current: number | null = null;
-    await runSweep(
-      text,
-      cfg,
-      {
-        onModel: (index, shape, N, steps) => {
-          if (current !== null) post({ type: 'modelDone', index: current });
-          current = index;
-          post({ type: 'model', index, shape, N, steps });
-        },
-        onPoint: (point) => post({ type: 'point', point }),
-      },
-      0,
-      models,
-    );
-    if (current !== null) post({ type: 'modelDone', index: current });
+    const hooks = {
+      onModel: (index: number, shape: ModelShape, N: number, steps: number) => post({ type: 'model', index, shape, N, steps }),
+      onPoint: (point: SweepPoint) => post({ type: 'point', point }),
+    };
+    port.on('message', ({ index }: JobOrder) => {
+      runSweep(text, cfg, hooks, 0, [index]).then(
+        () => post({ type: 'modelDone', index }),
+        (err: unknown) => post({ type: 'failed', message: errorMessage(err) }),
+      );
+    });
+    post({ type: 'ready' });
   } catch (err) {
     post({ type: 'failed', message: errorMessage(err) });
   }

@@ -1,6 +1,6 @@
 /**
- * A sweep trained by several jobs at once (`sweep --jobs N`): the models are dealt out round-robin
- * to N worker threads (sweep-job.ts), each with its own backend, and their lines are printed in the
+ * A sweep trained by several jobs at once (`sweep --jobs N`): N worker threads (sweep-job.ts), each
+ * with its own backend, take the models one at a time, longest first, and their lines are printed in the
  * order a sequential sweep prints them: model 0's lines as they come, a later model's held until
  * every earlier one has ended. Each model's points depend on its own seeds alone, so they are the
  * points of --jobs 1, bit for bit.
@@ -8,7 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import type { BackendChoice } from '../../workers/backend.ts';
 import type { ModelShape, SweepConfig, SweepPoint } from '../../workers/sweep.ts';
-import type { JobInput, JobMessage } from './sweep-job.ts';
+import type { JobInput, JobMessage, JobOrder } from './sweep-job.ts';
 
 /**
  * A job's thread starts here: the job is TypeScript, as the CLI is, and Node gives a worker none
@@ -23,12 +23,16 @@ export interface SweepOutput {
   onPoint: (p: SweepPoint) => void;
 }
 
-/** Trains the ladder with `jobs` workers; resolves with every point in model order. */
+/**
+ * Trains the ladder with `jobs` workers at a time; resolves with every point in model order.
+ * `cost`: each model's training FLOPs (or anything proportional), to start the longest first.
+ */
 export async function runSweepJobs(
   text: string,
   cfg: SweepConfig,
   backend: BackendChoice,
   jobs: number,
+  cost: readonly number[],
   out: SweepOutput,
 ): Promise<SweepPoint[]> {
   const n = cfg.ladder.length;
@@ -44,14 +48,26 @@ export async function runSweepJobs(
       if (next < n) for (const line of held[next].splice(0)) line();
     }
   };
+  // Longest first, each to the next free job: the biggest model starts at once and the small ones
+  // fill in around it (dealt in turn, the two big models of a ladder would share one job).
+  const queue = Array.from({ length: n }, (_, i) => i).sort((a, b) => cost[b] - cost[a]);
   const workers: Worker[] = [];
-  const runJob = (models: number[]) =>
+  /** One job: a worker that takes the next model from the queue whenever it is free, until none is left. */
+  const lane = () =>
     new Promise<void>((resolve, reject) => {
-      const data: JobInput = { text, cfg, models, backend };
+      const data: JobInput = { text, cfg, backend };
       const worker = new Worker(JOB_BOOTSTRAP, { eval: true, workerData: data });
       workers.push(worker);
+      const nextModel = () => {
+        const index = queue.shift();
+        if (index === undefined) resolve();
+        else worker.postMessage({ index } satisfies JobOrder);
+      };
       worker.on('message', (m: JobMessage) => {
         switch (m.type) {
+          case 'ready':
+            nextModel();
+            break;
           case 'model':
             say(m.index, () => out.onModel(m.index, m.shape, m.N, m.steps));
             break;
@@ -61,6 +77,7 @@ export async function runSweepJobs(
             break;
           case 'modelDone':
             end(m.index);
+            nextModel();
             break;
           case 'failed':
             reject(new Error(m.message));
@@ -70,11 +87,10 @@ export async function runSweepJobs(
         }
       });
       worker.on('error', reject);
-      worker.on('exit', () => resolve());
+      worker.on('exit', () => reject(new Error('a sweep job ended before its models did')));
     });
-  const deal = Array.from({ length: jobs }, (_, j) => Array.from({ length: n }, (_, i) => i).filter((i) => i % jobs === j));
   try {
-    await Promise.all(deal.filter((models) => models.length > 0).map(runJob));
+    await Promise.all(Array.from({ length: Math.min(jobs, n) }, lane));
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
