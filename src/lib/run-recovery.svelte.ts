@@ -23,6 +23,14 @@ export interface StartRequest {
   source: CorpusSource; // how a saved copy of this run finds its corpus again
 }
 
+/** How a checkpoint is loaded (RunState.load): where its corpus comes from, its store key, a rate scale, the checkpoints a restart keeps. */
+export interface LoadOptions {
+  source: CorpusSource;
+  key?: string;
+  lrScale?: number;
+  continuing?: KeptCheckpoint[];
+}
+
 /** What the recovery needs of the run it looks after (RunState), declared here so neither module imports the other. */
 export interface Recoverable {
   status: Status;
@@ -39,7 +47,7 @@ export interface Recoverable {
     corpus: CorpusMessage,
     mode: 'resume' | 'finetune',
     train: TrainConfig | undefined,
-    opts: { source: CorpusSource; key?: string; lrScale?: number; continuing?: KeptCheckpoint[] },
+    opts: LoadOptions,
   ): Promise<number>;
   pause(): Promise<void>;
   resume(): void;

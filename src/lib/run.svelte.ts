@@ -18,16 +18,8 @@ import type { CorpusSource } from './corpus.svelte.ts';
 import { Inside } from './inside.svelte.ts';
 import { reduceRun, withoutHistory, withoutRun } from './run-view.ts';
 import { RunReadings } from './run-readings.svelte.ts';
-import {
-  newKey,
-  RunCheckpoints,
-  storedCorpus,
-  type KeptCheckpoint,
-  type Opening,
-  type SavedCheckpoint,
-  type StoreEntry,
-} from './run-checkpoints.svelte.ts';
-import { RunRecovery, type StartRequest } from './run-recovery.svelte.ts';
+import { newKey, RunCheckpoints, storedCorpus, type Opening, type SavedCheckpoint, type StoreEntry } from './run-checkpoints.svelte.ts';
+import { RunRecovery, type LoadOptions, type StartRequest } from './run-recovery.svelte.ts';
 import { Pace } from './progress.ts';
 import { STOP_DEADLINE_MS } from './faults.ts';
 import type { SampleRequest } from './sampler.svelte.ts';
@@ -138,7 +130,7 @@ export class RunState extends RunReadings {
     corpus: CorpusMessage,
     mode: 'resume' | 'finetune',
     train: TrainConfig | undefined,
-    opts: { source: CorpusSource; key?: string; lrScale?: number; continuing?: KeptCheckpoint[] },
+    opts: LoadOptions,
   ): Promise<number> {
     if (this.#opening !== null) return Promise.reject(new Error('a run is starting or a checkpoint loading already'));
     if (!this.canLoad) return Promise.reject(new Error('a run is training: pause or stop it before loading a checkpoint'));

@@ -30,30 +30,29 @@ test('fit refuses a file without usable points, saying which', async () => {
   expect(r.stderr.trim()).toBe(`error: ${path}: line 3: N must be a positive decimal number, got "-5"`);
 });
 
+/** A sweep of three micro models on a small Markov corpus: seconds on wasm. */
+const MICRO_SWEEP = [
+  'sweep',
+  '--corpus',
+  'markov:order=1,alphabet=6,length=40000,seed=2',
+  '--sizes',
+  '1x8,1x16,2x16',
+  '--tokens',
+  '3000',
+  '--ctx',
+  '16',
+  '--batch',
+  '8',
+  '--points',
+  '2',
+  '--backend',
+  'wasm',
+  '--eval-batches',
+  '2',
+];
+
 test('sweep trains a ladder and prints its points and the law fitted to them', async () => {
-  const r = await cli(
-    'sweep',
-    '--corpus',
-    'markov:order=1,alphabet=6,length=40000,seed=2',
-    '--sizes',
-    '1x8,1x16,2x16',
-    '--tokens',
-    '3000',
-    '--ctx',
-    '16',
-    '--batch',
-    '8',
-    '--points',
-    '2',
-    '--lr',
-    '1e-2',
-    '--min-lr',
-    '1e-3',
-    '--backend',
-    'wasm',
-    '--eval-batches',
-    '2',
-  );
+  const r = await cli(...MICRO_SWEEP, '--lr', '1e-2', '--min-lr', '1e-3');
   expect(r.code).toBe(0);
   const models = r.lines.filter((l) => l.type === 'model');
   expect(models.map((m) => [m.nLayer, m.nEmbd])).toEqual([
@@ -143,26 +142,7 @@ test('fit refuses a file it cannot read as points, each with its reason and exit
 });
 
 test('sweep --jobs 2 trains the models in two threads and prints the lines of --jobs 1, in their order, bit for bit', async () => {
-  const args = [
-    'sweep',
-    '--corpus',
-    'markov:order=1,alphabet=6,length=40000,seed=2',
-    '--sizes',
-    '1x8,1x16,2x16',
-    '--tokens',
-    '3000',
-    '--ctx',
-    '16',
-    '--batch',
-    '8',
-    '--points',
-    '2',
-    '--backend',
-    'wasm',
-    '--eval-batches',
-    '2',
-  ];
-  const [one, two] = await Promise.all([cli(...args, '--jobs', '1'), cli(...args, '--jobs', '2')]);
+  const [one, two] = await Promise.all([cli(...MICRO_SWEEP, '--jobs', '1'), cli(...MICRO_SWEEP, '--jobs', '2')]);
   expect(one.code).toBe(0);
   expect(two.code).toBe(0);
   expect(one.lines.find((l) => l.type === 'start').jobs).toBe(1);
