@@ -9,7 +9,7 @@
  * - run-recovery.svelte.ts: faults, restarts and rollbacks;
  * - sampler.svelte.ts: the sample streaming in;
  * - worker-link.ts: requests answered by id, crashes, pings and answers owed in time.
- * It stays one class of some 440 lines on purpose: it is the one writer of the run's state, and
+ * It stays one class of some 430 lines on purpose: it is the one writer of the run's state, and
  * every worker event lands in its one exhaustive switch beside the commands that await it.
  */
 import type { ModelConfig, TrainConfig } from '../core/config.ts';
