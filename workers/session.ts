@@ -58,11 +58,6 @@ export class TrainingSession {
     return this.run.trainer.step >= this.run.trainer.config.maxSteps;
   }
 
-  /** The interrupt waiting to be noticed, if any. */
-  get interrupt(): Interrupt | null {
-    return this.interrupted;
-  }
-
   /** Asks the loop to end after the step in progress; a later ask does not replace an earlier one, except reset. */
   requestInterrupt(why: Interrupt) {
     if (why === 'reset') this.interrupted = 'reset';
@@ -99,10 +94,7 @@ export class TrainingSession {
         this.history.losses.push(e.loss);
         this.events.onStep(e, batch);
       },
-      onEval: (e: EvalEvent) => {
-        this.history.evals.push({ step: e.step, train: e.train, val: e.val });
-        this.events.onEval(e);
-      },
+      onEval: (e: EvalEvent) => this.recordEval(e),
       onNoise: (e: NoiseEvent) => this.events.onNoise(e),
       noiseScaleEvery: this.opts.noiseScaleEvery,
       shouldStop: () => this.interrupted !== null || this.between.length > 0 || saveDue(),
@@ -131,11 +123,16 @@ export class TrainingSession {
       const { train: trainLoss, val } = await trainer.estimateLoss();
       const e: EvalEvent = { type: 'eval', step: trainer.step, train: trainLoss, val };
       this.stats.lastEval = e;
-      this.history.evals.push({ step: e.step, train: e.train, val: e.val });
-      this.events.onEval(e);
+      this.recordEval(e);
     }
     if (this.opts.save) await this.saveNow();
     return summarize(trainer, this.stats, backend);
+  }
+
+  /** An evaluation into the history a checkpoint keeps, and out to the driver. */
+  private recordEval(e: EvalEvent) {
+    this.history.evals.push({ step: e.step, train: e.train, val: e.val });
+    this.events.onEval(e);
   }
 
   private async saveNow() {

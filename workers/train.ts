@@ -100,9 +100,9 @@ interface ReadStep {
 
 /** One transfer for a group: its losses, then each measured step's two norms. Frees the group's tensors. */
 async function readBack(group: Pending[]): Promise<ReadStep[]> {
-  const parts = [...group.map((g) => g.loss.reshape([1])), ...group.flatMap((g) => (g.norms ? [g.norms] : []))];
-  const packed = tf.concat(parts);
-  for (const t of parts) t.dispose();
+  const losses = group.map((g) => g.loss.reshape([1])); // [1] each: concat joins them with the norms [2]
+  const packed = tf.concat([...losses, ...group.flatMap((g) => (g.norms ? [g.norms] : []))]);
+  for (const t of losses) t.dispose();
   for (const g of group) freePending(g);
   let values: Float32Array;
   try {

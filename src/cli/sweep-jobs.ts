@@ -14,9 +14,11 @@ import type { JobInput, JobMessage, JobOrder } from './sweep-job.ts';
  * A job's thread starts here: the job is TypeScript, as the CLI is, and Node gives a worker none
  * of the loader the CLI runs under (tsx), so the thread loads it through tsx's API.
  */
-const JOB_BOOTSTRAP = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ tsImport }) => tsImport(${JSON.stringify(
-  new URL('./sweep-job.ts', import.meta.url).href,
-)}, ${JSON.stringify(import.meta.url)}))`;
+function jobBootstrap(): string {
+  const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const job = JSON.stringify(new URL('./sweep-job.ts', import.meta.url).href);
+  return `import(${api}).then(({ tsImport }) => tsImport(${job}, ${JSON.stringify(import.meta.url)}))`;
+}
 
 export interface SweepOutput {
   onModel: (index: number, shape: ModelShape, N: number, steps: number) => void;
@@ -52,11 +54,12 @@ export async function runSweepJobs(
   // fill in around it (dealt in turn, the two big models of a ladder would share one job).
   const queue = Array.from({ length: n }, (_, i) => i).sort((a, b) => cost[b] - cost[a]);
   const workers: Worker[] = [];
+  const bootstrap = jobBootstrap(); // resolved when a sweep runs in jobs, not whenever the CLI starts
   /** One job: a worker that takes the next model from the queue whenever it is free, until none is left. */
   const lane = () =>
     new Promise<void>((resolve, reject) => {
       const data: JobInput = { text, cfg, backend };
-      const worker = new Worker(JOB_BOOTSTRAP, { eval: true, workerData: data });
+      const worker = new Worker(bootstrap, { eval: true, workerData: data });
       workers.push(worker);
       const nextModel = () => {
         const index = queue.shift();
