@@ -6,6 +6,7 @@ import { errorMessage } from '../src/core/errors.ts';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName } from '../src/core/config.ts';
+import { capacityOf, type Capacity } from '../src/core/footprint.ts';
 import { watchDevice } from './device.ts';
 
 export type BackendChoice = 'auto' | BackendName;
@@ -15,6 +16,7 @@ export interface BackendInfo {
   name: BackendName;
   adapter: string; // e.g. "nvidia ampere", "WebAssembly SIMD, 4 threads", "pure JavaScript"
   skipped: { name: BackendName; reason: string }[]; // backends tried first that failed
+  capacity: Capacity; // what a run may hold here, and the measured rate of a matrix product
 }
 
 export interface BackendOptions {
@@ -24,6 +26,63 @@ export interface BackendOptions {
   wasmThreads?: number;
   /** Backends known not to work here, and why (Node without a GPU, say): skipped with that reason. */
   unavailable?: Partial<Record<BackendName, string>>;
+  /** The device's memory in bytes where the environment says it (Node's os.totalmem); a browser's navigator.deviceMemory otherwise. */
+  deviceMemoryBytes?: number;
+}
+
+/** The device's memory: what the caller knows, or navigator.deviceMemory (GiB, rounded down and capped at 8 by browsers); null where unknown. */
+export function deviceMemoryBytes(opts: BackendOptions): number | null {
+  if (opts.deviceMemoryBytes !== undefined) return opts.deviceMemoryBytes;
+  const gib = (globalThis as { navigator?: { deviceMemory?: number } }).navigator?.deviceMemory;
+  return typeof gib === 'number' && gib > 0 ? gib * 1024 ** 3 : null;
+}
+
+/** The backend's current capacity; null before initBackend has started one. */
+let current: Capacity | null = null;
+
+/** What the running backend can give a run (workers/run.ts checks each run against it); null before one starts. */
+export function currentCapacity(): Capacity | null {
+  return current;
+}
+
+/**
+ * A matrix product's rate on the running backend, in FLOP/s: square products (256 wide; 512 on
+ * WebGPU, where a small one measures the dispatch, not the arithmetic), after one to warm up
+ * (a shader compiles), repeated for about 40 ms. A step's time is estimated from it
+ * (footprint.ts): a lower bound, since a step is more than products.
+ */
+async function matmulRate(name: BackendName): Promise<number> {
+  const n = name === 'webgpu' ? 512 : 256;
+  const [a, b] = [tf.randomNormal([n, n], 0, 1, 'float32', 1), tf.randomNormal([n, n], 0, 1, 'float32', 2)];
+  const once = async () => {
+    const c = tf.matMul(a, b);
+    await c.data();
+    c.dispose();
+  };
+  try {
+    await once();
+    const t0 = performance.now();
+    let reps = 0;
+    do {
+      await once();
+      reps++;
+    } while (performance.now() - t0 < 40);
+    return (reps * 2 * n ** 3) / ((performance.now() - t0) / 1000);
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+}
+
+/** What the backend that just started can give: its memory limit, WebGPU's buffer limit, the measured rate. */
+async function measureCapacity(name: BackendName, opts: BackendOptions): Promise<Capacity> {
+  const cap = capacityOf(name, deviceMemoryBytes(opts));
+  if (name === 'webgpu') {
+    const limits = (tf.backend() as unknown as { device: GPUDevice }).device.limits;
+    cap.maxBufferBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  }
+  cap.flopsPerSecond = await matmulRate(name);
+  return cap;
 }
 
 /** The logical cores the browser reports (navigator is missing in Node 20, whose wasm backend has no threads anyway). */
@@ -119,7 +178,8 @@ export async function initBackend(choice: BackendChoice, opts: BackendOptions = 
       // In Node the cpu backend's first write prints an advert for tfjs-node, which this
       // project does not use; marking the backend as used keeps stderr for real messages.
       if (name === 'cpu') (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
-      return { name, adapter: await describe(name), skipped };
+      current = await measureCapacity(name, opts);
+      return { name, adapter: await describe(name), skipped, capacity: current };
     } catch (err) {
       skipped.push({ name, reason: errorMessage(err) });
     }

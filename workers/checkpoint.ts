@@ -8,7 +8,8 @@
  * - AdamW moments are `optimizer.exp_avg.<name>` and `optimizer.exp_avg_sq.<name>`, in the
  *   parameter's file layout; drop the `optimizer.` keys before `load_state_dict` in PyTorch.
  * - Metadata (strings): format, config (model), vocab, step, train (config), state (data order and
- *   RNGs), corpus (name and checksum), history (the run's losses).
+ *   RNGs), corpus (name and checksum), history (the run's losses,
+ *   bounded: history.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BatcherState } from '../src/core/batching.ts';
@@ -16,6 +17,7 @@ import { assertValid, validateModelConfig, validateTrainConfig, type ModelConfig
 import type { RngState } from '../src/core/rng.ts';
 import { readSafetensors, SafetensorsError, writeSafetensors, type NamedTensor } from '../src/core/safetensors.ts';
 import { CharTokenizer } from '../src/core/tokenizer.ts';
+import { thinHistory, type RunHistory } from './history.ts';
 import { GPT } from './model.ts';
 import type { Trainer, TrainerState } from './train.ts';
 
@@ -27,11 +29,7 @@ export interface CorpusId {
   sha256: string; // of the text's UTF-8 bytes
 }
 
-/** The curves of a run, so a resumed run's chart starts where it left off. */
-export interface RunHistory {
-  losses: number[]; // minibatch train loss of steps 1..n
-  evals: { step: number; train: number; val: number }[];
-}
+export type { RunHistory };
 
 export interface CheckpointMeta {
   model: ModelConfig;
@@ -40,6 +38,7 @@ export interface CheckpointMeta {
   train?: TrainConfig;
   corpus?: CorpusId;
   history?: RunHistory;
+  run?: string; // the run's id: every save of one run carries the same (the CLI's --save refuses another run's file)
 }
 
 export interface Checkpoint {
@@ -76,7 +75,7 @@ function fromFile(name: string, shape: readonly number[], data: Float32Array): F
 /** Serialises the model (and, given its trainer, everything needed to resume) as one file. */
 export async function saveCheckpoint(
   model: GPT,
-  opts: { vocab: readonly string[]; train?: TrainConfig; trainer?: Trainer; corpus?: CorpusId; history?: RunHistory },
+  opts: { vocab: readonly string[]; train?: TrainConfig; trainer?: Trainer; corpus?: CorpusId; history?: RunHistory; runId?: string },
 ): Promise<Uint8Array> {
   const tensors: NamedTensor[] = [];
   for (const { name, variable } of model.params) tensors.push(toFile(name, variable.shape, Float32Array.from(await variable.data())));
@@ -104,7 +103,8 @@ export async function saveCheckpoint(
   if (opts.train) metadata.train = JSON.stringify(opts.train);
   if (state) metadata.state = JSON.stringify({ batcher: state.batcher, dropoutRng: state.dropoutRng });
   if (opts.corpus) metadata.corpus = JSON.stringify(opts.corpus);
-  if (opts.history) metadata.history = JSON.stringify(opts.history);
+  if (opts.runId) metadata.run = opts.runId;
+  if (opts.history) metadata.history = JSON.stringify(thinHistory(opts.history)); // bounded: any run's header stays readable
   return writeSafetensors(tensors, metadata);
 }
 
@@ -138,6 +138,10 @@ function isRunHistory(x: unknown): x is RunHistory {
     h !== null &&
     Array.isArray(h.losses) &&
     h.losses.every(isNum) &&
+    (h.lossSteps === undefined ||
+      (Array.isArray(h.lossSteps) &&
+        h.lossSteps.length === h.losses.length &&
+        h.lossSteps.every((s, i) => Number.isInteger(s) && s > (i === 0 ? 0 : h.lossSteps![i - 1])))) &&
     Array.isArray(h.evals) &&
     h.evals.every((e) => typeof e === 'object' && e !== null && Number.isInteger(e.step) && isNum(e.train) && isNum(e.val))
   );
@@ -245,7 +249,7 @@ export function loadCheckpoint(bytes: Uint8Array): Checkpoint {
   return {
     model: gpt,
     tokenizer,
-    meta: { model, vocab, step, train, corpus, history },
+    meta: { model, vocab, step, train, corpus, history, ...(typeof metadata.run === 'string' ? { run: metadata.run } : {}) },
     state,
   };
 }

@@ -150,7 +150,7 @@ export type WorkerError =
 
 /** worker → page */
 export type FromWorker =
-  | { type: 'ready'; backend: BackendInfo['name']; adapter: string; skipped: BackendInfo['skipped'] }
+  | { type: 'ready'; backend: BackendInfo['name']; adapter: string; skipped: BackendInfo['skipped']; capacity: BackendInfo['capacity'] }
   /** A new run, answering the start or load `id`; a loaded one brings its step and the curves saved with it. */
   | ({ type: 'run'; id: number; step: number; history: RunHistory } & RunInfo)
   /** A training step, with where its minibatch's rows start in the train split. */

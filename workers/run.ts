@@ -1,16 +1,12 @@
 /** Everything one training run holds, built from a corpus and two configs. */
 import { Batcher, checkSplit, splitTrainVal } from '../src/core/batching.ts';
-import {
-  assertValid,
-  validateModelConfig,
-  validateRunConfig,
-  validateTrainConfig,
-  type ModelConfig,
-  type TrainConfig,
-} from '../src/core/config.ts';
+import { assertValid, validateModelConfig, validateTrainConfig, type ModelConfig, type TrainConfig } from '../src/core/config.ts';
+import { validateRunFits } from '../src/core/footprint.ts';
 import { baselines } from '../src/core/ngram.ts';
 import { CharTokenizer } from '../src/core/tokenizer.ts';
-import { growVocabulary, type Checkpoint, type RunHistory } from './checkpoint.ts';
+import { currentCapacity } from './backend.ts';
+import { growVocabulary, type Checkpoint } from './checkpoint.ts';
+import { historyUpTo, type RunHistory } from './history.ts';
 import { GPT } from './model.ts';
 import type { ReferenceLoss } from './protocol.ts';
 import { Trainer, type TrainerState } from './train.ts';
@@ -55,7 +51,8 @@ export function withConfigs(base: PreparedRun, model: Omit<ModelConfig, 'vocabSi
   const modelConfig: ModelConfig = { ...model, vocabSize: base.tokenizer.size };
   assertValid(modelConfig, validateModelConfig(modelConfig), 'model config');
   assertValid(train, validateTrainConfig(train), 'training config');
-  assertValid(train, validateRunConfig(modelConfig, train), 'training config'); // batch × context × model must fit in memory
+  // Batch × context × model must fit in what the running backend can give (before a backend runs: a tab's 4 GiB).
+  assertValid(train, validateRunFits(modelConfig, train, currentCapacity()), 'training config');
   checkSplit(base.data.train.length, base.data.val.length, modelConfig.blockSize);
   // The trainer's batcher checks the split against the batch too (sequential needs B·T + 1).
   new Batcher(base.data.train, train.batchSize, modelConfig.blockSize, train.sampling, 0);
@@ -148,10 +145,7 @@ export async function runFromCheckpoint(
     const prepared = prepareRun(corpus.text, shape, config, ck.tokenizer);
     const run = createRun(prepared, { model: ck.model, state: ck.state });
     // The losses cover the steps up to the saved one; evals after it (if any) belong to a later save.
-    const history: RunHistory = {
-      losses: (ck.meta.history?.losses ?? []).slice(0, step).filter((x) => typeof x === 'number'),
-      evals: (ck.meta.history?.evals ?? []).filter((e) => e.step <= step),
-    };
+    const history: RunHistory = historyUpTo(ck.meta.history ?? { losses: [], evals: [] }, step);
     return { prepared, run, history };
   } catch (err) {
     ck.model.dispose();

@@ -12,7 +12,7 @@
  * - the final evaluation, on the model as it stands when a run ends early.
  */
 import type { NoiseEvent } from '../src/core/noise-scale.ts';
-import type { RunHistory } from './checkpoint.ts';
+import { pushLoss, type RunHistory } from './history.ts';
 import { disposeRun, type Run } from './run.ts';
 import { summarize, train, type EvalEvent, type RunStats, type StepBatch, type StepEvent, type TrainSummary } from './train.ts';
 
@@ -91,7 +91,7 @@ export class TrainingSession {
     const saveDue = () => save !== undefined && saveEvery > 0 && trainer.step % saveEvery === 0 && trainer.step !== this.savedAt;
     const hooks = {
       onStep: (e: StepEvent, batch: StepBatch) => {
-        this.history.losses.push(e.loss);
+        pushLoss(this.history, e.step, e.loss);
         this.events.onStep(e, batch);
       },
       onEval: (e: EvalEvent) => this.recordEval(e),

@@ -28,9 +28,10 @@ export const RESUME_FLAGS = [
   'ledger',
   'backend',
   'resume',
+  'force',
 ] as const;
 /** RESUME_FLAGS as the help and errors list them: the settings of the run, not --resume itself or --corpus. */
-export const RESUMABLE = RESUME_FLAGS.filter((f) => f !== 'resume' && f !== 'corpus')
+export const RESUMABLE = RESUME_FLAGS.filter((f) => f !== 'resume' && f !== 'corpus' && f !== 'force')
   .map((f) => `--${f}`)
   .join(', ');
 
@@ -66,6 +67,10 @@ const TRAIN_FLAGS = {
   save: {
     type: 'string',
     help: 'write a checkpoint (safetensors: weights, optimizer, data order, history) to this path at the end, and every --save-every steps',
+  },
+  force: {
+    type: 'boolean',
+    help: 'with --save, replace the checkpoint of another run that is at that path (without it, such a --save is refused)',
   },
   'save-every': {
     type: 'number',

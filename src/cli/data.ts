@@ -6,9 +6,9 @@ import { streamSeed } from '../core/rng.ts';
 import { CharTokenizer } from '../core/tokenizer.ts';
 import { readCorpus } from './files.ts';
 import { checkWhole, MAX_ORDER, refuseFlags, sampling, UsageError, type ParsedFlags } from './flags.ts';
-import { emit } from './output.ts';
+import { emit, emitPaced } from './output.ts';
 
-export function batches({ values: v, text }: ParsedFlags<'batches'>) {
+export async function batches({ values: v, text }: ParsedFlags<'batches'>) {
   const { batch: B, ctx: T, steps, seed } = v;
   // The limits `train` has for the same flags, checked before the corpus is read or a batch allocated.
   refuseFlags(
@@ -28,7 +28,8 @@ export function batches({ values: v, text }: ParsedFlags<'batches'>) {
   const batcher = new Batcher(data, B, T, order, streamSeed(seed, 'data'));
   for (let step = 1; step <= steps; step++) {
     const batch = batcher.getBatch();
-    emit({ type: 'batch', step, epoch: batch.epoch, starts: batch.starts });
+    // Paced: a billion steps into a slow pipe must not pile up in memory; `| head` ends it.
+    if (!(await emitPaced({ type: 'batch', step, epoch: batch.epoch, starts: batch.starts }))) return;
   }
 }
 
@@ -61,6 +62,11 @@ export function baseline({ values: v, text }: ParsedFlags<'baseline'>) {
   }
   const { train, val } = split;
   const { nats, bits, predicted } = crossEntropy(model, val);
+  // A k so large that k × the vocabulary overflows a double: no number to print, so say why.
+  if (!Number.isFinite(nats))
+    throw new UsageError(
+      `--k ${text.k}: too large to compute (k × ${tokenizer.size} characters overflows a double); add-k smoothing near k = 1e6 is already the uniform model`,
+    );
   emit({
     type: 'baseline',
     corpus: v.corpus,

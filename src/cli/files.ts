@@ -42,7 +42,7 @@ export function checkInputFile(path: string, flag: string) {
  * for the checks that come before the backend starts; nothing for what the header does not hold
  * (the full load reports that).
  */
-export function peekCheckpoint(path: string): { blockSize?: number; corpus?: string } {
+export function peekCheckpoint(path: string): { blockSize?: number; corpus?: string; run?: string; step?: number } {
   const meta = safetensorsMetadata(path);
   const parse = (key: string): unknown => {
     try {
@@ -56,7 +56,73 @@ export function peekCheckpoint(path: string): { blockSize?: number; corpus?: str
   return {
     ...(typeof config?.blockSize === 'number' ? { blockSize: config.blockSize } : {}),
     ...(typeof corpus?.name === 'string' ? { corpus: corpus.name } : {}),
+    ...(typeof meta?.run === 'string' ? { run: meta.run } : {}),
+    ...(typeof meta?.step === 'string' && /^\d+$/.test(meta.step) ? { step: Number(meta.step) } : {}),
   };
+}
+
+/**
+ * Whether --save may replace what is at `path`: nothing there, or a checkpoint of this same run
+ * (the file it resumes from, or one its run id says is its own, an earlier save of it); another
+ * run's checkpoint only with --force. Two runs saving to one file would leave one of them.
+ */
+export function checkSaveTarget(path: string, own: { resume: string | null; runId: string | null; force: boolean }) {
+  if (own.force || !existsSync(path)) return;
+  if (own.resume !== null && sameFile(path, own.resume)) return;
+  const there = peekCheckpoint(path);
+  if (own.runId !== null && there.run === own.runId) return;
+  throw new UsageError(
+    `--save ${path} holds the checkpoint of another run${there.step === undefined ? '' : ` (at step ${there.step})`}; ` +
+      'saving would replace it: give another path, or add --force to replace it',
+  );
+}
+
+/**
+ * Takes `path`.lock for this process while it trains, so a second run given the same --save is
+ * refused instead of replacing the first's saves; a lock whose process has ended is taken over.
+ * Removed when the process exits, however it exits (signals end it through process.exit).
+ */
+export function lockSave(path: string, runId: string) {
+  const lock = `${path}.lock`;
+  const mine = JSON.stringify({ pid: process.pid, run: runId });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(lock, mine, { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+      const holder = lockHolder(lock);
+      if (holder !== null && processAlive(holder))
+        throw new UsageError(
+          `--save ${path} is being written by another run (process ${holder}); give another path, or wait until it ends`,
+        );
+      rmSync(lock, { force: true }); // its process has ended: a lock left by a crash
+    }
+  }
+  const release = () => {
+    if (lockHolder(lock) === process.pid) rmSync(lock, { force: true });
+  };
+  process.once('exit', release);
+  undoIfInterrupted(release); // held until the process ends
+}
+
+/** The process a lock file names, or null where it names none (unreadable, not ours). */
+function lockHolder(lock: string): number | null {
+  try {
+    const { pid } = JSON.parse(readFileSync(lock, 'utf8')) as { pid?: unknown };
+    return Number.isInteger(pid) ? (pid as number) : null;
+  } catch {
+    return null;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+  }
 }
 
 /** A corpus written as a name: bundled (moby-dick, sotu) or synthetic (markov:…, copy:…), as opposed to a file. */
@@ -153,13 +219,26 @@ export function checkOutputPath(path: string, flag: string, inputs: { path: stri
   }
 }
 
-/** Temporary files being written: removed if the process is interrupted (Ctrl-C, a kill). */
-const writing = new Set<string>();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    for (const tmp of writing) rmSync(tmp, { force: true });
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  });
+/**
+ * What an interrupt (Ctrl-C, a kill) must undo: temporary files being written, a --save lock.
+ * The handlers are installed only while there is something to undo: without them Node ends the
+ * process at once on SIGINT or SIGTERM, even in the middle of long synchronous work (a fit, an
+ * n-gram count), where a handler would wait for that work to end.
+ */
+const undoOnSignal = new Set<() => void>();
+const onSignal = (signal: NodeJS.Signals) => {
+  for (const undo of undoOnSignal) undo();
+  process.exit(signal === 'SIGINT' ? 130 : 143);
+};
+
+/** Runs `undo` if the process is interrupted, until the returned function is called. */
+function undoIfInterrupted(undo: () => void): () => void {
+  if (undoOnSignal.size === 0) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, onSignal);
+  undoOnSignal.add(undo);
+  return () => {
+    undoOnSignal.delete(undo);
+    if (undoOnSignal.size === 0) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.off(signal, onSignal);
+  };
 }
 
 /** The file calls writeAtomically makes: Node's, or a stand-in that fails the way a full disk does (tests). */
@@ -182,7 +261,7 @@ const nodeIo: WriteIo = {
  */
 export function writeAtomically(path: string, bytes: Uint8Array, io: WriteIo = nodeIo) {
   const tmp = tempPathOf(path);
-  writing.add(tmp);
+  const done = undoIfInterrupted(() => rmSync(tmp, { force: true }));
   try {
     const fd = openSync(tmp, 'w');
     try {
@@ -211,7 +290,7 @@ export function writeAtomically(path: string, bytes: Uint8Array, io: WriteIo = n
       throw new Error(`could not write ${path}: the disk is full; the previous file is kept`, { cause: err });
     throw err;
   } finally {
-    writing.delete(tmp);
+    done();
   }
 }
 

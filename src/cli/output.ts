@@ -4,9 +4,17 @@
  * a reader that went away (EPIPE: `| head`) ends nothing and says nothing, as before.
  */
 
+/** Whether stdout's reader went away (EPIPE: `| head` has read its lines). */
+let readerGone = false;
+
 /** The first failed write: reported once, then the process exits. */
 function writeFailed(err: Error | null | undefined) {
-  if (!err || (err as NodeJS.ErrnoException).code === 'EPIPE') return;
+  if (!err) return;
+  if ((err as NodeJS.ErrnoException).code === 'EPIPE') {
+    readerGone = true;
+    process.stdout.emit('drain'); // a writer waiting for room (emitPaced) goes on, and sees readerGone
+    return;
+  }
   process.stderr.write(`error: cannot write the output to stdout (${(err as NodeJS.ErrnoException).code ?? err.message})\n`);
   process.exit(1);
 }
@@ -19,6 +27,22 @@ export function print(text: string) {
 
 export function emit(obj: object) {
   print(JSON.stringify(obj) + '\n');
+}
+
+/**
+ * emit for a long stream of lines (batches): waits while stdout's buffer is full (a slow reader,
+ * a pipe), so memory stays bounded, and gives the event loop a turn every 1,000 lines. Resolves
+ * false once the reader has gone away: the stream has no one left to write for.
+ */
+let sinceTurn = 0;
+export async function emitPaced(obj: object): Promise<boolean> {
+  if (readerGone) return false;
+  if (!process.stdout.write(JSON.stringify(obj) + '\n', writeFailed)) await new Promise((room) => process.stdout.once('drain', room));
+  else if (++sinceTurn >= 1000) {
+    sinceTurn = 0;
+    await new Promise((turn) => setImmediate(turn));
+  }
+  return !readerGone;
 }
 
 /** Resolves once everything written so far has been handed over (or its failure reported): before the process exits. */

@@ -6,7 +6,7 @@
 import { countParams } from '../core/config.ts';
 import { forecastRun, type Forecast } from '../core/forecast.ts';
 import { forecastEntries, ledgerRows, settlesLaw } from '../core/ledger.ts';
-import type { RunHistory } from '../../workers/checkpoint.ts';
+import { stepsOf, type RunHistory } from '../../workers/history.ts';
 import type { Trainer } from '../../workers/train.ts';
 import { appendLedger, forecastLine, readLedger } from './forecast.ts';
 import { emit } from './output.ts';
@@ -24,7 +24,7 @@ export function runForecasts({ history, trainer, corpus, every, ledger, floor }:
   const curve = () => ({
     floor,
     schedule: trainer.config,
-    steps: history.losses.map((loss, i) => ({ step: i + 1, loss })),
+    steps: stepsOf(history).map((step, i) => ({ step, loss: history.losses[i] })),
     evals: history.evals.map((e) => ({ step: e.step, loss: e.val })),
   });
   const at = (upto?: number): Forecast => forecastRun(curve(), upto === undefined ? {} : { upto });

@@ -5,14 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import {
-  defaultTrainConfig,
-  LIMITS,
-  validateModelConfig,
-  validateRunConfig,
-  validateTrainConfig,
-  type TrainConfig,
-} from '../core/config.ts';
+import { defaultTrainConfig, LIMITS, renameFields, validateModelConfig, validateTrainConfig, type TrainConfig } from '../core/config.ts';
 import { bootstrapChinchilla, fitChinchilla } from '../core/fit.ts';
 import { identifyChinchilla } from '../core/identify.ts';
 import { unigramLevel } from '../core/ngram.ts';
@@ -20,8 +13,9 @@ import { adviseSweep } from '../core/sweep-advice.ts';
 import { lawKey, type LedgerEntry } from '../core/ledger.ts';
 import { appendLedger, checkLedgerPath } from './forecast.ts';
 import { fitLadder, stepsToTarget, type NoiseEvent } from '../core/noise-scale.ts';
-import { formatShape, parseLadder, planSweep, sweepConfig, sweepTrainConfig, type ModelShape } from '../core/sweep.ts';
-import { startBackend } from './backend.ts';
+import { DEFAULT_SIZES, formatShape, parseLadder, planSweep, sweepConfig, sweepTrainConfig, type ModelShape } from '../core/sweep.ts';
+import { validateRunFits } from '../core/footprint.ts';
+import { capacityBefore, startBackend } from './backend.ts';
 import { checkPointsFile, readCorpusWithFloor } from './files.ts';
 import {
   backendChoice,
@@ -98,9 +92,21 @@ export async function sweep({ values: v, text, explicit }: ParsedFlags<'sweep'>)
       throw new UsageError(
         `--${budgetFlag} ${text[budgetFlag]}: model ${formatShape(shape)} would train for ${steps[i]} steps of ${v.batch * v.ctx} tokens (--batch ${text.batch} × --ctx ${text.ctx}); the most a run takes is ${LIMITS.maxSteps} steps`,
       );
+    // A shape's own problems are the --sizes entry's, in its words (layers × width, heads one per 16 channels unless given).
+    const shapeWords: Record<string, string> = { nLayer: 'layers', nHead: 'heads', nEmbd: 'width' };
+    const shapeIssues = validateModelConfig(model).filter((issue) => issue.field in shapeWords);
+    if (shapeIssues.length)
+      throw new UsageError(
+        `--sizes ${text.sizes ?? DEFAULT_SIZES}: model ${formatShape(shape)}: ${shapeIssues.map((issue) => renameFields(issue.message, (f) => shapeWords[f])).join('; ')}` +
+          (shapeIssues.some((issue) => issue.field === 'nHead') ? ' (heads are one per 16 channels unless written, as in 2x64h4)' : ''),
+      );
     const issues = [...validateModelConfig(model), ...trainIssues];
-    refuseFlags(issues.length ? issues : validateRunConfig(model, train), text, flagOf);
+    refuseFlags(issues.length ? issues : validateRunFits(model, train, capacityBefore(backendName)), text, flagOf);
   });
+  // A model records at most one point a step: more points than the longest model's steps is a typo.
+  const longest = Math.max(...steps);
+  if (v.points > longest)
+    throw new UsageError(`--points ${text.points}: the longest model trains ${longest} steps, and records at most one point a step`);
   const unigram = unigramLevel(corpus.text, v.ctx); // the early plateau a fit must see past
   // Whether this plan is likely to give a law, said before anything trains (and the run goes on: it is advice).
   emit({ type: 'advice', ...adviseSweep(cfg, vocabSize) });
@@ -192,7 +198,12 @@ function fitLaw(
     identifiable,
     ...(identifiable ? {} : { reasons }),
     ...(plateau === null ? {} : { unigram: plateau }),
-    intervals: intervals && { level: 0.95, E: intervals.E, A: intervals.A, B: intervals.B, alpha: intervals.alpha, beta: intervals.beta },
+    // Intervals only for a law the points pin down: an unidentified one's bootstrap is degenerate
+    // (constant losses: every resample the same, an interval of zero width that misses its estimate).
+    intervals:
+      intervals && identifiable
+        ? { level: 0.95, E: intervals.E, A: intervals.A, B: intervals.B, alpha: intervals.alpha, beta: intervals.beta }
+        : null,
     ...(predictions.length ? { predictions } : {}),
   };
 }
@@ -305,7 +316,11 @@ export async function batchLadder({ values: v, text }: ParsedFlags<'batch-ladder
         `--tokens ${text.tokens}: batch ${B} would train for ${train.maxSteps} steps of ${B * T} tokens (× --ctx ${text.ctx}); the most a run takes is ${LIMITS.maxSteps} steps`,
       );
     const issues = [...validateModelConfig({ ...model, vocabSize }), ...validateTrainConfig(train)];
-    refuseFlags(issues.length ? issues : validateRunConfig({ ...model, vocabSize }, train), { ...text, batches: String(B) }, flagOf);
+    refuseFlags(
+      issues.length ? issues : validateRunFits({ ...model, vocabSize }, train, capacityBefore(backendChoice(v.backend))),
+      { ...text, batches: String(B) },
+      flagOf,
+    );
     if (v['noise-scale-every'] > 0 && B < 2)
       throw new UsageError('--noise-scale-every needs batch sizes of 2 or more (it compares a batch with its half)');
   }

@@ -3,22 +3,19 @@
  * flag before any backend starts, and kept with --save: every --save-every steps while it trains,
  * as soon as the last step is in, and again after the final evaluation.
  */
-import {
-  defaultTrainConfig,
-  validateModelConfig,
-  validateRunConfig,
-  validateTrainConfig,
-  type ModelConfig,
-  type TrainConfig,
-} from '../core/config.ts';
+import { defaultTrainConfig, validateModelConfig, validateTrainConfig, type ModelConfig, type TrainConfig } from '../core/config.ts';
 import { CharTokenizer } from '../core/tokenizer.ts';
 import type { RunHistory } from '../../workers/checkpoint.ts';
 import type { FromCheckpoint } from '../../workers/run.ts';
 import { sha256 } from '../core/sha256.ts';
-import { startBackend } from './backend.ts';
+import { validateRunFits } from '../core/footprint.ts';
+import { capacityBefore, startBackend } from './backend.ts';
+import { randomUUID } from 'node:crypto';
 import {
   checkInputFile,
   checkOutputPath,
+  checkSaveTarget,
+  lockSave,
   isNamedCorpus,
   peekCheckpoint,
   readCheckpoint,
@@ -101,18 +98,25 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
       throw new UsageError(`--resume ${resume}: this checkpoint was trained on ${peek.corpus}; give it with --corpus`);
     corpusName = peek.corpus;
   }
-  if (v.save !== undefined)
+  // A resumed run keeps its id, so its saves may replace its own earlier ones; a new run has a new one.
+  const runId = (resume ? peek.run : undefined) ?? randomUUID();
+  if (v.save !== undefined) {
     checkOutputPath(v.save, 'save', [
       { path: corpusName, what: 'the corpus' },
       ...(initFrom ? [{ path: initFrom, what: 'the --init-from checkpoint' }] : []),
     ]);
+  }
 
   const { prepareRun, createRun, disposeRun, referenceLosses, runFromCheckpoint, CheckpointMisfit } = await import('../../workers/run.ts');
   const corpus = readCorpusWithFloor(corpusName);
   const corpusId = { name: corpusName, sha256: await sha256(corpus.text) };
   // A new run is checked before any backend work; a resumed or fine-tuned one needs its checkpoint first.
   // Memory is checked here too, so that its error names the flag (prepareRun would only say the config is invalid).
-  if (!resume && !initFrom) refuseFlags(validateRunConfig({ ...model, vocabSize: CharTokenizer.fromText(corpus.text).size }, config), text);
+  if (!resume && !initFrom)
+    refuseFlags(
+      validateRunFits({ ...model, vocabSize: CharTokenizer.fromText(corpus.text).size }, config, capacityBefore(backendName)),
+      text,
+    );
   let prepared = null;
   if (!resume && !initFrom) {
     try {
@@ -121,6 +125,11 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
       // The flags were checked above: what is left is the corpus against them (too short for the context, or the batch).
       throw new UsageError(`--corpus ${corpusName}: ${(err as Error).message}`);
     }
+  }
+  if (v.save !== undefined) {
+    // Last before the backend: whether --save may replace what is there, and its lock for this run.
+    checkSaveTarget(v.save, { resume, runId: resume ? (peek.run ?? null) : null, force: v.force === true });
+    lockSave(v.save, runId); // a second run given the same --save is refused while this one lives
   }
   const backend = await startBackend(backendName);
   const { TrainingSession } = await import('../../workers/session.ts');
@@ -202,6 +211,7 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
             trainer,
             corpus: corpusId,
             history,
+            runId,
           });
           writeAtomically(path, bytes);
           emit({ type: 'saved', step: trainer.step, path });

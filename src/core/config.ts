@@ -72,9 +72,9 @@ export interface ConfigIssue {
 export const LIMITS = { vocabSize: 1 << 20, blockSize: 4096, nLayer: 64, nHead: 64, nEmbd: 4096, batchSize: 4096, maxSteps: 1e9 };
 
 /**
- * The most memory a training step may need: weights, gradients and AdamW moments plus the
- * activations kept for the backward pass (estimated by trainingMemoryBytes). Past a few GB a
- * tab or a wasm heap runs out, so a bigger setting is a typo more often than a plan.
+ * The most memory a model may need before any backend is asked: weights, gradients and AdamW
+ * moments. Past a few GB a tab or a wasm heap runs out, so a bigger setting is a typo more often
+ * than a plan. What a backend can really give is checked in footprint.ts.
  */
 export const MAX_TRAINING_BYTES = 4 * 1024 ** 3;
 
@@ -144,35 +144,6 @@ export function validateModelConfig(c: ModelConfig): ConfigIssue[] {
     }
   }
   return issues;
-}
-
-/**
- * Bytes one training step holds, roughly: 16 per parameter (weight, gradient, two AdamW moments)
- * and, per token of the batch, the activations the backward pass keeps: about 32·d values per
- * layer plus 3 attention maps of nHead·T, and 4·V for the logits, their softmax and gradient.
- */
-export function trainingMemoryBytes(model: ModelConfig, batchSize: number): number {
-  const { nLayer: L, nHead: H, nEmbd: d, blockSize: T, vocabSize: V } = model;
-  const perToken = L * (32 * d + 3 * H * T) + 4 * V + 2 * d;
-  return 16 * countParams(model).total + 4 * batchSize * T * perToken;
-}
-
-/**
- * What neither validator sees alone: whether one training step of this model at this batch size
- * fits in memory. Nothing while either config has issues of its own.
- */
-export function validateRunConfig(model: ModelConfig, train: TrainConfig): ConfigIssue[] {
-  if (validateModelConfig(model).length > 0 || validateTrainConfig(train).length > 0) return [];
-  const bytes = trainingMemoryBytes(model, train.batchSize);
-  if (bytes <= MAX_TRAINING_BYTES) return [];
-  return [
-    {
-      field: 'batchSize',
-      message:
-        `batchSize ${train.batchSize} × blockSize ${model.blockSize} on this model needs about ${formatGB(bytes)} per training step; ` +
-        `the limit is ${formatGB(MAX_TRAINING_BYTES)}: use a smaller batch, context or model`,
-    },
-  ];
 }
 
 /** 1.2e9 → "1.2 billion". */

@@ -11,13 +11,13 @@ import {
   LIMITS,
   renameFields,
   validateModelConfig,
-  validateRunConfig,
   validateTrainConfig,
   type ConfigIssue,
   type ModelConfig,
   type TrainConfig,
 } from '../core/config.ts';
 import { tokensPerStep, trainingFlopsPerStep } from '../core/flops.ts';
+import { describeFootprint, slowStepWarning, validateRunFits, type Capacity } from '../core/footprint.ts';
 import { defaultSetup, type FormValues, type Setup } from './url-state.ts';
 
 export type { FormValues };
@@ -177,15 +177,25 @@ export class ConfigForm {
   readonly issues: ConfigIssue[];
   /** N, FLOPs per step and tokens per step, or null while the settings are invalid. */
   readonly numbers: FormNumbers | null;
+  /** A step's estimated memory on the running backend against what it can give, in words; null until a backend runs or while the settings are invalid. */
+  readonly memory: string | null;
+  /** How long a step should take on the running backend, when that is long enough to say before Train; null otherwise. */
+  readonly slowStep: string | null;
 
   /** The backend the page should start on (from a link); the run state owns the live choice. */
   readonly initialBackend: Setup['backend'];
 
   /**
    * `corpus` is read live: its vocabulary sizes the embedding, its length bounds context and
-   * batch. `initial` is where the form starts: a link's setup, say.
+   * batch. `initial` is where the form starts: a link's setup, say. `capacity` is read live too:
+   * what the running backend can give (memory, WebGPU's largest buffer, its measured rate), null
+   * until one has started.
    */
-  constructor(corpus: CorpusFacts, initial: FormValues & { backend?: Setup['backend'] } = defaultSetup) {
+  constructor(
+    corpus: CorpusFacts,
+    initial: FormValues & { backend?: Setup['backend'] } = defaultSetup,
+    capacity: () => Capacity | null = () => null,
+  ) {
     this.values = pickFormValues(initial);
     this.initialBackend = initial.backend ?? 'auto';
     // While the corpus loads its vocabulary is 0: check the model with the smallest valid one.
@@ -194,11 +204,20 @@ export class ConfigForm {
       [
         ...validateModelConfig(withVocab()),
         ...validateTrainConfig(this.train),
-        ...validateRunConfig(withVocab(), this.train),
+        ...validateRunFits(withVocab(), this.train, capacity()),
         ...corpusIssues(this.values, corpus.characters),
       ].map((i) => ({ ...i, message: inFormTerms(i.message) })),
     );
     this.numbers = $derived(formNumbers(this.values, corpus.vocabSize));
+    this.memory = $derived.by(() => {
+      const cap = capacity();
+      if (!cap || validateModelConfig(withVocab()).length > 0 || validateTrainConfig(this.train).length > 0) return null;
+      return describeFootprint(withVocab(), this.train.batchSize, cap);
+    });
+    this.slowStep = $derived.by(() => {
+      const cap = capacity();
+      return cap && this.issues.length === 0 ? slowStepWarning(withVocab(), this.train.batchSize, this.train.maxSteps, cap) : null;
+    });
   }
 
   /**

@@ -57,9 +57,9 @@ export function reduceRun(view: RunView, event: RunEvent, continuing = false): R
     case 'run': {
       const { type: _, id: __, step, history, ...info } = event;
       const previous = view.runs.at(-1);
-      // A loaded run's curves: its losses are those of the last losses.length steps up to `step`.
+      // A loaded run's curves: its losses are at lossSteps (a thinned history) or the last losses.length steps up to `step`.
       const first = step - history.losses.length + 1;
-      const steps = history.losses.map((_, i) => first + i);
+      const steps = history.lossSteps ?? history.losses.map((_, i) => first + i);
       // The run on the chart again (a restart, or its own checkpoint loaded) replaces its curve rather than adding a second.
       const same = continuing || (previous !== undefined && isSameRun(previous, info, steps, history.losses));
       const record = newRecord(same && previous ? previous.id : (previous?.id ?? 0) + 1, info, info);

@@ -305,7 +305,7 @@ export class RunState extends RunReadings {
   #onEvent = (msg: FromWorker) => {
     switch (msg.type) {
       case 'ready':
-        this.backend = { name: msg.backend, adapter: msg.adapter, skipped: msg.skipped };
+        this.backend = { name: msg.backend, adapter: msg.adapter, skipped: msg.skipped, capacity: msg.capacity };
         this.#ready?.resolve();
         this.#ready = null;
         break;

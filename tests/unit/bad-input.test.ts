@@ -35,12 +35,12 @@ import {
   defaultModelConfig,
   defaultTrainConfig,
   validateModelConfig,
-  validateRunConfig,
   validateTrainConfig,
   type ConfigIssue,
   type ModelConfig,
   type TrainConfig,
 } from '../../src/core/config.ts';
+import { validateRunFits } from '../../src/core/footprint.ts';
 import { readSafetensors, writeSafetensors, type NamedTensor } from '../../src/core/safetensors.ts';
 import { annealedDistribution } from '../../src/core/sampling.ts';
 import { checkCorpusSize, decodeCorpus, MAX_CORPUS_BYTES } from '../../src/core/text.ts';
@@ -259,8 +259,8 @@ const hyperRows: HyperRow[] = [
     set: { batchSize: 4096, blockSize: 512, nEmbd: 512, nHead: 8 },
     field: 'batchSize',
     message:
-      /^batchSize 4096 × blockSize 512 on this model needs about \d+\.\d GB per training step; the limit is 4\.0 GB: use a smaller batch, context or model$/,
-    cli: /--batch 4096 × --ctx 512 on this model needs about \d+\.\d GB per training step/,
+      /^2 layers of width 512 \(6\.\d M parameters\) with batchSize 4096 × blockSize 512 needs about \d+\.\d GiB \(weights and AdamW \d+ MiB, activations \d+\.\d GiB, a checkpoint's copies \d+(\.\d)? [MG]iB\); the 4\.0 GiB a tab can count on is the limit: use a smaller batch, context or model$/,
+    cli: /--batch 4096 × --ctx 512 needs about \d+\.\d GiB on wasm \(weights and AdamW \d+ MiB, activations \d+\.\d GiB\); the wasm heap's 4\.0 GiB is the limit/,
   },
   { name: 'steps 0', set: { maxSteps: 0 }, field: 'maxSteps', message: /^maxSteps must be at least 1, got 0$/ },
   { name: 'steps negative', set: { maxSteps: -100 }, field: 'maxSteps', message: /^maxSteps must be at least 1, got -100$/ },
@@ -618,7 +618,7 @@ const coreRows: CoreRow[] = [
     name: `config: ${r.name}`,
     act: () => {
       const { model: m, train: t } = configsOf(r.set);
-      const issues = [...validateModelConfig(m), ...validateTrainConfig(t), ...validateRunConfig(m, t)];
+      const issues = [...validateModelConfig(m), ...validateTrainConfig(t), ...validateRunFits(m, t, null)];
       expect(
         issues.map((i) => i.field),
         'one problem, reported on one field',
@@ -1206,6 +1206,19 @@ const cliRows: CliRow[] = [
         r.cli!,
       ),
     ),
+  // Models that passed a 4 GiB estimate and then died in the wasm heap: refused before tfjs loads.
+  trainRow(
+    'a 1-layer model 4096 wide: its weights alone overflow the wasm heap',
+    ['--layers', '1', '--heads', '64', '--embd', '4096', '--ctx', '16', '--batch', '1'],
+    2,
+    /^error: --embd 4096: 1 layer of width 4096 \(201\.\d M parameters\) with --batch 1 × --ctx 16 needs about 6\.\d GiB on wasm \(weights and AdamW 6\.\d GiB, activations \d+ MiB\); the wasm heap's 4\.0 GiB is the limit: use fewer layers or a smaller width$/,
+  ),
+  trainRow(
+    "a context of 4096 with 8 heads: one sequence's attention maps overflow the wasm heap",
+    ['--embd', '16', '--heads', '8', '--ctx', '4096', '--batch', '1'],
+    2,
+    /^error: --batch 1: 1 layer of width 16 \(0\.\d M parameters\) with --batch 1 × --ctx 4096 needs about 4\.\d GiB on wasm .*the wasm heap's 4\.0 GiB is the limit: use a smaller batch, context or model$/,
+  ),
   trainRow(
     'two bad flags are both named',
     ['--layers', '0', '--steps', '-1'],
@@ -1290,7 +1303,28 @@ const cliRows: CliRow[] = [
       'webgpu',
     ],
     code: 2,
-    stderr: /^error: --batch 4096 × --ctx 512 on this model/,
+    stderr:
+      /^error: --batch 4096: 4 layers of width 1024 \(50\.9 M parameters\) with --batch 4096 × --ctx 512 needs about \d+\.\d GiB \(weights and AdamW \d+ MiB, activations \d+\.\d GiB, a checkpoint's copies \d+(\.\d)? [MG]iB\); the 4\.0 GiB a tab can count on is the limit: use a smaller batch, context or model$/,
+  },
+  {
+    name: 'sweep with a shape whose default heads pass the limit: said in the --sizes words',
+    args: ['sweep', '--sizes', '64x4096', '--tokens', '100000'],
+    code: 2,
+    stderr:
+      /^error: --sizes 64x4096: model 64x4096: heads must be at most 64, got 256 \(heads are one per 16 channels unless written, as in 2x64h4\)$/,
+  },
+  {
+    name: 'sweep --points 1e9: more points than any model has steps',
+    args: ['sweep', '--sizes', '1x16', '--tokens', '100000', '--points', '1e9'],
+    code: 2,
+    stderr: /^error: --points 1e9: the longest model trains 98 steps, and records at most one point a step$/,
+  },
+  {
+    name: 'baseline --k 1e308: too large to compute, not a null loss',
+    args: ['baseline', '--smoothing', 'addk', '--k', '1e308', '--corpus', 'moby-dick'],
+    code: 2,
+    stderr:
+      /^error: --k 1e308: too large to compute \(k × 83 characters overflows a double\); add-k smoothing near k = 1e6 is already the uniform model$/,
   },
   {
     name: 'sweep with a size that is not a shape',
@@ -1920,7 +1954,8 @@ describe(`bad input through the CLI (${cliRows.length} rows)`, () => {
     const sentinel = join(dir, 'sentinels', `row-${row.i}.safetensors`);
     if (row.save) writeFileSync(sentinel, sentinelBytes());
     const ckptBefore = readFileSync(ckpt);
-    const r = await cli(row.save ? [...row.args, '--save', sentinel] : row.args);
+    // --force: the sentinel is another run's checkpoint, which --save replaces only when told to; each row's own error must come first.
+    const r = await cli(row.save ? [...row.args, '--save', sentinel, '--force'] : row.args);
     expect(r.code, r.stderr).toBe(row.code);
     if (row.stderr) {
       expect(r.stderr).toMatch(/^error: [^\n]+\n$/); // one line: no stack trace, no noise

@@ -177,3 +177,14 @@ test('sweep --jobs refuses a count that is not whole, and more than one on webgp
     expect(r.stderr).toMatch(message as RegExp);
   }
 });
+
+test('fit on constant losses: no law in them, so no intervals either (a degenerate bootstrap would print zero-width ones that miss the estimate)', async () => {
+  const path = join(dir, 'constant.csv');
+  const rows = ['N,D,loss'];
+  for (const N of [1000, 2000, 4000]) for (const D of [10000, 20000, 40000]) rows.push(`${N},${D},2`);
+  writeFileSync(path, rows.join('\n'));
+  const r = await cli('fit', '--points', path);
+  expect(r.code).toBe(0);
+  expect(r.lines[0]).toMatchObject({ type: 'fit', identifiable: false, intervals: null });
+  expect(r.lines[0].reasons.length).toBeGreaterThan(0); // each says why, in words
+});

@@ -40,13 +40,22 @@ afterAll(() => {
 });
 
 describe('train.worker', () => {
-  test('init reports the backend it runs on', () => {
-    expect(events.find((e) => e.type === 'ready')).toMatchObject({
+  test('init reports the backend it runs on, and what a run may hold there and how fast a product runs', () => {
+    const ready = events.find((e) => e.type === 'ready');
+    expect(ready).toMatchObject({
       type: 'ready',
       backend: 'cpu',
       adapter: 'pure JavaScript',
       skipped: [],
+      capacity: { backend: 'cpu', maxBufferBytes: null },
     });
+    if (ready?.type !== 'ready') throw new Error('no ready event');
+    // Node has no navigator.deviceMemory: the tab's usual 4 GiB, said as such.
+    expect(ready.capacity.memoryBytes).toBe(4 * 1024 ** 3);
+    expect(ready.capacity.memoryOf).toMatch(/does not say its memory/);
+    // Pure JavaScript multiplies at tens of MFLOP/s to a few GFLOP/s, whatever the load.
+    expect(ready.capacity.flopsPerSecond).toBeGreaterThan(1e6);
+    expect(ready.capacity.flopsPerSecond).toBeLessThan(1e11);
   });
 
   test('start describes the run, streams every step with its batch and evals, and ends with done', async () => {

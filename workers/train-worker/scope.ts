@@ -58,7 +58,7 @@ export function init(choice: BackendChoice, onIdleFault: (err: Error) => void) {
   onDeviceFault(onIdleFault);
   backend ??= initBackend(choice, { wasmPaths: WASM_PATHS });
   backend.then(
-    (info) => post({ type: 'ready', backend: info.name, adapter: info.adapter, skipped: info.skipped }),
+    (info) => post({ type: 'ready', backend: info.name, adapter: info.adapter, skipped: info.skipped, capacity: info.capacity }),
     (err: unknown) => post({ type: 'error', during: 'init', message: errorMessage(err) }),
   );
 }

@@ -12,6 +12,7 @@ import { RunState } from '../../../src/lib/run.svelte.ts';
 import { RunStore } from '../../../src/lib/run-store.ts';
 import type { FromWorker, RunInfo, ToWorker } from '../../../workers/protocol.ts';
 import { failingIndexedDB } from '../failing-indexeddb.ts';
+import { capacityOf } from '../../../src/core/footprint.ts';
 
 /** A stand-in for the browser's Worker: records what the page posts, and lets the test answer. */
 class ScriptedWorker {
@@ -93,7 +94,7 @@ async function answerSave(w: ScriptedWorker, step: number): Promise<Uint8Array> 
 /** A run on webgpu, trained to step 212 with an autosave at step 200. */
 async function trainedRun(): Promise<{ run: RunState; bytes: Uint8Array }> {
   const run = new RunState('auto');
-  latest().emit({ type: 'ready', backend: 'webgpu', adapter: 'test adapter', skipped: [] });
+  latest().emit({ type: 'ready', backend: 'webgpu', adapter: 'test adapter', skipped: [], capacity: capacityOf('webgpu', null) });
   void run.start(corpus, defaultModelConfig, train, 'bundled');
   announce(latest(), 0);
   steps(latest(), 1, 200);
@@ -104,7 +105,7 @@ async function trainedRun(): Promise<{ run: RunState; bytes: Uint8Array }> {
 
 /** Plays a fresh worker through a resume from the checkpoint at `step`. */
 async function answerResume(w: ScriptedWorker, step: number, backend: 'webgpu' | 'wasm') {
-  w.emit({ type: 'ready', backend, adapter: 'test adapter', skipped: [] });
+  w.emit({ type: 'ready', backend, adapter: 'test adapter', skipped: [], capacity: capacityOf(backend, null) });
   await settle();
   const load = w.last('load');
   expect(load, 'the new worker is asked to load the checkpoint').toBeDefined();
@@ -215,13 +216,13 @@ describe('a lost GPU device', () => {
 
   test('with no checkpoint yet, the run starts over with the same settings', async () => {
     const run = new RunState('auto');
-    latest().emit({ type: 'ready', backend: 'webgpu', adapter: 'a', skipped: [] });
+    latest().emit({ type: 'ready', backend: 'webgpu', adapter: 'a', skipped: [], capacity: capacityOf('webgpu', null) });
     void run.start(corpus, defaultModelConfig, train, 'bundled');
     announce(latest(), 0);
     steps(latest(), 1, 30);
     latest().emit({ type: 'error', during: 'train', message: 'lost', fault: 'device', step: 30 });
     await settle();
-    latest().emit({ type: 'ready', backend: 'webgpu', adapter: 'a', skipped: [] });
+    latest().emit({ type: 'ready', backend: 'webgpu', adapter: 'a', skipped: [], capacity: capacityOf('webgpu', null) });
     await settle();
     const start = latest().last('start');
     expect(start?.train).toEqual(train);
