@@ -159,13 +159,26 @@ export async function runFromCheckpoint(
  * entropy rate of its source: the floor no model can beat.
  */
 export function referenceLosses(run: PreparedRun, entropyRate?: number): ReferenceLoss[] {
+  return referencesWithGaps(run, entropyRate).references;
+}
+
+/** referenceLosses, and the n-gram orders this corpus's alphabet leaves out, each with why (the CLI's start line says so). */
+export function referencesWithGaps(
+  run: PreparedRun,
+  entropyRate?: number,
+): { references: ReferenceLoss[]; leftOut: { label: string; why: string }[] } {
   const b = baselines(run.data.train, run.data.val, run.tokenizer.size, { kind: 'laplace' });
-  return [
-    ...(entropyRate === undefined ? [] : [{ label: 'entropy floor', nats: entropyRate, kind: 'floor' as const }]),
-    { label: 'unigram', nats: b.unigram.nats, kind: 'baseline' },
-    { label: 'bigram', nats: b.bigram.nats, kind: 'baseline' },
-    { label: 'trigram', nats: b.trigram.nats, kind: 'baseline' },
-  ];
+  const ngrams = (
+    [
+      ['unigram', b.unigram],
+      ['bigram', b.bigram],
+      ['trigram', b.trigram],
+    ] as const
+  ).flatMap(([label, r]) => (r ? [{ label, nats: r.nats, kind: 'baseline' as const }] : []));
+  return {
+    references: [...(entropyRate === undefined ? [] : [{ label: 'entropy floor', nats: entropyRate, kind: 'floor' as const }]), ...ngrams],
+    leftOut: b.leftOut,
+  };
 }
 
 /** Frees the model and the optimizer state. */

@@ -8,9 +8,11 @@ import {
   closeSync,
   existsSync,
   fsyncSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
+  readlinkSync,
   renameSync,
   rmdirSync,
   rmSync,
@@ -37,6 +39,14 @@ import { checkInputFile, readCheckpoint, readCorpus } from './files.ts';
 import { checkWhole, required, UsageError, type ParsedFlags } from './flags.ts';
 import { emit } from './output.ts';
 
+function lstatOrNull(path: string) {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null;
+  }
+}
+
 /** The temporary folder the export is written into before it is renamed to `out`. */
 function tempDirOf(out: string): string {
   return join(dirname(resolve(out)), `.${basename(resolve(out))}.${process.pid}.tmp`);
@@ -45,6 +55,9 @@ function tempDirOf(out: string): string {
 /** --out: a folder that does not exist yet (its parent does) or exists and is empty, and a place where one can be made. */
 function checkOutDir(out: string) {
   if (out === '') throw new UsageError('--out is empty; give a folder path');
+  // A link whose target is gone looks absent to existsSync, and the rename at the end would fail on it.
+  if (!existsSync(out) && lstatOrNull(out)?.isSymbolicLink())
+    throw new UsageError(`--out ${out} is a link to ${readlinkSync(out)}, which does not exist; give a folder (new, or empty)`);
   if (existsSync(out)) {
     if (!statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a file; give a folder (new, or empty)`);
     const inside = readdirSync(out);

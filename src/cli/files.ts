@@ -288,6 +288,12 @@ export function writeAtomically(path: string, bytes: Uint8Array, io: WriteIo = n
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT')
       throw new Error(`could not write ${path}: the disk is full; the previous file is kept`, { cause: err });
+    if (code === 'ENOENT' && !existsSync(dirname(resolve(path))))
+      throw new Error(`could not write ${path}: its folder ${dirname(resolve(path))} is gone (removed after the run began)`, {
+        cause: err,
+      });
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
+      throw new Error(`could not write ${path}: its folder no longer takes files (${code}); the previous file is kept`, { cause: err });
     throw err;
   } finally {
     done();

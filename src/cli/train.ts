@@ -107,7 +107,8 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
     ]);
   }
 
-  const { prepareRun, createRun, disposeRun, referenceLosses, runFromCheckpoint, CheckpointMisfit } = await import('../../workers/run.ts');
+  const { prepareRun, createRun, disposeRun, referencesWithGaps, runFromCheckpoint, CheckpointMisfit } =
+    await import('../../workers/run.ts');
   const corpus = readCorpusWithFloor(corpusName);
   const corpusId = { name: corpusName, sha256: await sha256(corpus.text) };
   // A new run is checked before any backend work; a resumed or fine-tuned one needs its checkpoint first.
@@ -168,6 +169,7 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
     run = createRun(prepared!);
   }
   const { total, nonEmbedding } = (await import('../core/config.ts')).countParams(run.model.config);
+  const refs = referencesWithGaps(prepared!, corpus.entropyRate);
   emit({
     type: 'start',
     backend: backend.name,
@@ -183,7 +185,8 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
     train: config,
     corpus: corpusName,
     // The yardsticks: n-gram baselines on this split, and the entropy floor of a synthetic corpus.
-    references: referenceLosses(prepared!, corpus.entropyRate),
+    references: refs.references,
+    ...(refs.leftOut.length ? { referencesLeftOut: refs.leftOut } : {}),
   });
   const trainer = run.trainer;
   if (v['noise-scale-every'] > 0 && config.batchSize < 2) {

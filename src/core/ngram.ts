@@ -44,8 +44,9 @@ export interface CrossEntropy {
 /** Unigram, bigram and trigram cross-entropy on one val split. */
 export interface Baselines {
   unigram: CrossEntropy;
-  bigram: CrossEntropy;
-  trigram: CrossEntropy;
+  bigram: CrossEntropy | null; // null where this alphabet's pairs cannot be indexed (leftOut says why)
+  trigram: CrossEntropy | null;
+  leftOut: { label: string; why: string }[]; // the orders left out, each with its reason
 }
 
 /** Above this many keys counts go in a Map: a dense table would be mostly zeros. */
@@ -63,23 +64,53 @@ export function smoothingK(smoothing: Smoothing): number {
 }
 
 /**
- * Counts keyed by a packed integer: a dense table when there are few keys, else a Map of the
- * keys that occur (an order-5 model over 100 characters has 10^10 keys but at most one per
- * training position).
+ * Counts keyed by a packed integer: a dense table when there are few keys, else the keys that
+ * occur, sorted, with their counts (an order-5 model over 100 characters has 10^10 keys but at
+ * most one per training position). Sorted arrays rather than a Map: a Map holds at most 2^24
+ * keys, fewer than the distinct bigrams of a large text over a large alphabet (a 99 MB CJK text).
  */
-type Counts = Uint32Array | Map<number, number>;
+type Counts = Uint32Array | { keys: Float64Array; counts: Uint32Array };
 
-function makeCounts(keys: number): Counts {
-  return keys <= DENSE_MAX_CELLS ? new Uint32Array(keys) : new Map<number, number>();
+/** Collects the keys of one table as they come, counting into a dense table or keeping them to sort. */
+class CountBuilder {
+  private readonly dense: Uint32Array | null;
+  private readonly seen: Float64Array | null;
+  private n = 0;
+  constructor(cells: number, positions: number) {
+    this.dense = cells <= DENSE_MAX_CELLS ? new Uint32Array(cells) : null;
+    this.seen = this.dense ? null : new Float64Array(positions);
+  }
+  add(key: number) {
+    if (this.dense) this.dense[key]++;
+    else this.seen![this.n++] = key;
+  }
+  finish(): Counts {
+    if (this.dense) return this.dense;
+    const sorted = this.seen!.subarray(0, this.n).sort();
+    let distinct = 0;
+    for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct++;
+    const keys = new Float64Array(distinct);
+    const counts = new Uint32Array(distinct);
+    for (let i = 0, j = -1; i < sorted.length; i++) {
+      if (i === 0 || sorted[i] !== sorted[i - 1]) keys[++j] = sorted[i];
+      counts[j]++;
+    }
+    return { keys, counts };
+  }
 }
 
 function countOf(counts: Counts, key: number): number {
-  return counts instanceof Uint32Array ? counts[key] : (counts.get(key) ?? 0);
-}
-
-function increment(counts: Counts, key: number) {
-  if (counts instanceof Uint32Array) counts[key]++;
-  else counts.set(key, (counts.get(key) ?? 0) + 1);
+  if (counts instanceof Uint32Array) return counts[key];
+  const { keys } = counts;
+  let lo = 0;
+  let hi = keys.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (keys[mid] < key) lo = mid + 1;
+    else if (keys[mid] > key) hi = mid - 1;
+    else return counts.counts[mid];
+  }
+  return 0;
 }
 
 /** Throws unless every id is in [0, V), naming the first that is not. */
@@ -161,17 +192,18 @@ export function fitNgram(train: Int32Array, vocabSize: number, order: number, sm
   checkIds(train, vocabSize, 'train');
   const V = vocabSize;
   const top = V ** (order - 1); // weight of the oldest context digit once shifted into a pair
-  const pairs = makeCounts(cells);
-  const ctxCounts = makeCounts(top);
+  const positions = Math.max(0, train.length - (order - 1));
+  const pairs = new CountBuilder(cells, positions);
+  const ctxCounts = new CountBuilder(top, positions);
   let key = 0; // train[t−n+1 .. t−1] packed
   for (let t = 0; t < order - 1 && t < train.length; t++) key = key * V + train[t];
   for (let t = order - 1; t < train.length; t++) {
     const pair = key * V + train[t];
-    increment(pairs, pair);
-    increment(ctxCounts, key);
+    pairs.add(pair);
+    ctxCounts.add(key);
     key = pair - train[t - order + 1] * top; // slide: drop the oldest digit (order 1: stays 0)
   }
-  return new NgramModel(order, V, k, pairs, ctxCounts);
+  return new NgramModel(order, V, k, pairs.finish(), ctxCounts.finish());
 }
 
 /** The first val position an order-n model predicts: full context, and never the first character (see the file's comment). */
@@ -201,10 +233,23 @@ export function crossEntropy(model: NgramModel, val: Int32Array): CrossEntropy {
   return { nats, bits: nats / Math.LN2, predicted };
 }
 
-/** Unigram, bigram and trigram models fitted on train and scored on val, all with one smoothing. */
+/** Unigram, bigram and trigram models fitted on train and scored on val, all with one smoothing; an order the alphabet makes impossible is left out, saying why. */
 export function baselines(train: Int32Array, val: Int32Array, vocabSize: number, smoothing: Smoothing): Baselines {
-  const [unigram, bigram, trigram] = [1, 2, 3].map((n) => crossEntropy(fitNgram(train, vocabSize, n, smoothing), val));
-  return { unigram, bigram, trigram };
+  const leftOut: Baselines['leftOut'] = [];
+  // An order whose (context, character) pairs a double cannot index (210,000 characters: their
+  // cube passes 2^53) is left out, saying so, rather than refusing a corpus a model can train on.
+  const score = (order: number, label: string) => {
+    if (vocabSize ** order > Number.MAX_SAFE_INTEGER) {
+      leftOut.push({
+        label,
+        why: `${vocabSize} characters make ${vocabSize}^${order} (context, character) pairs, more than a double indexes exactly`,
+      });
+      return null;
+    }
+    return crossEntropy(fitNgram(train, vocabSize, order, smoothing), val);
+  };
+  const unigram = score(1, 'unigram')!; // V ≤ 2^20: always indexable
+  return { unigram, bigram: score(2, 'bigram'), trigram: score(3, 'trigram'), leftOut };
 }
 
 /**

@@ -4,13 +4,14 @@
  * every request is a GET on its own origin, reading a file asks only for the app's own reader
  * worker, and training (on webgpu with autosave too), sampling and scoring ask for nothing at all, a
  * Scaling lab sweep only for its worker's script; and HTML in a file, its
- * name, a prompt or a scored sentence is shown as text, never run.
+ * name, a prompt or a scored sentence is shown as text, never run. Each test has its own
+ * browser and page, and ends with no policy violation and no error logged.
  */
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Page, Request } from 'playwright-core';
 import { preview } from 'vite';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterEach, beforeEach, expect, test } from 'vitest';
 import { CSP } from '../../vite.config.ts';
 import { generateText, missingChromium, openApp, type AppPage } from './browser.ts';
 import { outDir, root } from './build-app.ts';
@@ -35,13 +36,14 @@ interface Flags {
 let app: AppPage;
 let page: Page;
 let origin: string;
-const requests: string[] = []; // every request of the page and its workers, in order: "GET url"
+let requests: string[] = []; // every request of the page and its workers, in order: "GET url"
 
-beforeAll(async () => {
-  if (missingChromium) return;
+beforeEach(async () => {
+  if (missingChromium) throw missingChromium;
   app = await openApp();
   page = app.page;
   origin = new URL(app.baseUrl).origin;
+  requests = [];
   page.context().on('request', (r: Request) => requests.push(`${r.method()} ${r.url()}`));
   await page.addInitScript(() => {
     const w = window as unknown as Flags;
@@ -52,24 +54,54 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  await app?.close();
+// Whatever a test did, nothing broke the policy and the page logged no error.
+afterEach(async () => {
+  if (missingChromium) return;
+  try {
+    // (A test that works in a page of its own leaves this one blank, with nothing to report.)
+    if (page.url().startsWith('http')) expect(await page.evaluate(() => (window as unknown as Flags).__violations)).toEqual([]);
+    expect(app.problems).toEqual([]);
+  } finally {
+    await app.close();
+  }
 });
+
+/** Opens the app with a micro model on wasm and waits for its backend and corpus. */
+async function openMicro() {
+  const response = await page.goto(`${app.baseUrl}?backend=wasm&layers=1&heads=2&embd=16&ctx=16&batch=4&steps=4`);
+  await app.waitFor('backend-name', /\S/);
+  await app.waitFor('corpus-stats', /characters/);
+  return response;
+}
+
+/** Puts every payload on the page: reads them as a file (with a payload for a name), trains on it, samples from a payload prompt and scores a payload sentence. */
+async function payloadsOnThePage() {
+  await page.getByTestId('corpus-file').setInputFiles({ name: FILE_NAME, mimeType: 'text/plain', buffer: Buffer.from(CORPUS) });
+  await page.waitForFunction(() => /your file/.test(document.querySelector('[data-testid="corpus-name"]')?.textContent ?? ''));
+  expect(await app.text('corpus-error')).toBe('');
+  const readAt = requests.length;
+  await page.getByTestId('train-button').click();
+  await app.waitFor('status', /^(finished|stopped at step [\d,]+ of [\d,]+)$/);
+  expect(await app.text('step')).toBe('4 / 4');
+  await generateText(page, 30, { prompt: PROMPT });
+  expect(await page.getByTestId('sample-error').count()).toBe(0); // shown only on a failure
+  await page.getByTestId('score-a').fill(SENTENCE);
+  await page.getByTestId('score-button').click();
+  await app.waitFor('score-logprob-a', /\d/);
+  return readAt;
+}
 
 /** The requests in `list` that are not a GET on the page's origin (a blob: URL belongs to the origin that made it). */
 const foreign = (list: string[]) => list.filter((r) => !r.startsWith('GET ') || new URL(r.slice(4)).origin !== origin);
 
 test('the page is cross-origin isolated, carries its CSP, and wasm runs on every core', async () => {
-  if (missingChromium) throw missingChromium;
-  const response = await page.goto(`${app.baseUrl}?backend=wasm&layers=1&heads=2&embd=16&ctx=16&batch=4&steps=4`);
+  const response = await openMicro();
   expect(response?.headers()['content-security-policy']).toBe(CSP);
   expect(response?.headers()['cross-origin-opener-policy']).toBe('same-origin');
   expect(response?.headers()['cross-origin-embedder-policy']).toBe('require-corp');
   expect(await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content')).toBe(CSP);
   expect(CSP).not.toMatch(/unsafe-inline|'unsafe-eval'|\*/);
 
-  await app.waitFor('backend-name', /\S/);
-  await app.waitFor('corpus-stats', /characters/);
   expect(await app.text('backend-name')).toBe('wasm');
   const { isolated, cores } = await page.evaluate(() => ({ isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency }));
   expect(isolated).toBe(true);
@@ -83,33 +115,20 @@ test('the page is cross-origin isolated, carries its CSP, and wasm runs on every
 });
 
 test('reading a file asks only for the reader worker; training, sampling and scoring make no request', async () => {
-  if (missingChromium) throw missingChromium;
-  let before = requests.length;
-  await page.getByTestId('corpus-file').setInputFiles({ name: FILE_NAME, mimeType: 'text/plain', buffer: Buffer.from(CORPUS) });
-  await page.waitForFunction(() => /your file/.test(document.querySelector('[data-testid="corpus-name"]')?.textContent ?? ''));
-  expect(await app.text('corpus-error')).toBe('');
+  await openMicro();
+  const before = requests.length;
+  const readAt = await payloadsOnThePage();
   // The file is read in a worker of the app's own: its script is the one thing fetched, and the text goes nowhere.
-  expect(requests.slice(before).filter((r) => !/^GET .*\/assets\/corpus\.worker-[\w-]+\.js$/.test(r))).toEqual([]);
+  expect(requests.slice(before, readAt).filter((r) => !/^GET .*\/assets\/corpus\.worker-[\w-]+\.js$/.test(r))).toEqual([]);
   expect(foreign(requests)).toEqual([]);
-
-  before = requests.length;
-
-  await page.getByTestId('train-button').click();
-  await app.waitFor('status', /^(finished|stopped at step [\d,]+ of [\d,]+)$/);
-  expect(await app.text('step')).toBe('4 / 4');
-
-  await generateText(page, 30, { prompt: PROMPT });
-  expect(await page.getByTestId('sample-error').count()).toBe(0); // shown only on a failure
-
-  await page.getByTestId('score-a').fill(SENTENCE);
-  await page.getByTestId('score-button').click();
-  await app.waitFor('score-logprob-a', /\d/);
-
-  expect(requests.slice(before)).toEqual([]);
+  // Training, sampling and scoring: nothing at all.
+  expect(requests.slice(readAt)).toEqual([]);
 });
 
 test('under the policy the charts still save as PNG, and the downloads stay in the tab', async () => {
-  if (missingChromium) throw missingChromium;
+  await openMicro();
+  await page.getByTestId('train-button').click();
+  await app.waitFor('status', /^finished$/);
   const before = requests.length;
   const png = async (testId: string, name: string) => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
@@ -124,8 +143,8 @@ test('under the policy the charts still save as PNG, and the downloads stay in t
 });
 
 test('HTML in a file, its name, a prompt or a scored sentence is shown as text and never runs', async () => {
-  if (missingChromium) throw missingChromium;
-  // The tests above put every payload on the page: as a file, its name, a prompt and a scored sentence.
+  await openMicro();
+  await payloadsOnThePage();
   expect(await page.evaluate(() => (window as unknown as Flags).__pwned)).toBeUndefined();
   expect(await page.locator('img, iframe, script:not([src]), [onerror], [onload]').count()).toBe(0);
 
@@ -138,7 +157,6 @@ test('HTML in a file, its name, a prompt or a scored sentence is shown as text a
 });
 
 test('served without the isolation headers, wasm runs on one thread and the page says why', async () => {
-  if (missingChromium) throw missingChromium;
   // Any static server: the built files alone, without this project's preview headers.
   const bare = await preview({
     root,
@@ -168,16 +186,9 @@ test('served without the isolation headers, wasm runs on one thread and the page
   }
 });
 
-test('nothing broke the policy, and the page logged no error', async () => {
-  if (missingChromium) throw missingChromium;
-  expect(await page.evaluate(() => (window as unknown as Flags).__violations)).toEqual([]);
-  expect(app.problems).toEqual([]);
-});
-
 test('on webgpu, a run that autosaves and a Scaling lab sweep request nothing but the scripts of the app', async () => {
-  if (missingChromium) throw missingChromium;
   // WebGPU named (SwiftShader here: left to choose, the app takes wasm).
-  const first = requests.length; // (an earlier test's page on another origin is behind this mark)
+  const first = requests.length;
   await page.goto(`${app.baseUrl}?layers=1&heads=2&embd=16&ctx=16&batch=4&steps=6&backend=webgpu`);
   await app.waitFor('backend-name', /\S/);
   await app.waitFor('corpus-stats', /characters/);

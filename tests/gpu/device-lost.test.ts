@@ -11,7 +11,9 @@ test('a lost GPU device stops training with a message that says so', async () =>
   const model = new GPT(microModel, 1);
   const trainer = new Trainer(model, data, { ...microTrain, maxSteps: 40 });
   await train(trainer, { shouldStop: () => trainer.step >= 4 });
-  (tf.backend() as unknown as { device: GPUDevice }).device.destroy();
-  await new Promise((r) => setTimeout(r, 50)); // device.lost resolves asynchronously
+  const { device } = tf.backend() as unknown as { device: GPUDevice };
+  device.destroy();
+  // The loss is reported asynchronously: wait for it itself (the backend's own watcher subscribed first, so it has run).
+  await device.lost;
   await expect(train(trainer)).rejects.toThrow(/GPU device was lost/);
 });

@@ -22,6 +22,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   truncateSync,
   writeFileSync,
 } from 'node:fs';
@@ -1458,6 +1459,28 @@ const cliRows: CliRow[] = [
     stderr: /^error: --seed must be at most 4294967295, got 4294967296$/,
   },
   {
+    name: 'a corpus of 210,000 distinct characters trains; the trigram reference is left out, saying why',
+    args: ['train', ...tinyFlags, '--steps', '2', '--eval-every', '0', '--eval-batches', '1', '--corpus', path('wide.txt')],
+    code: 0,
+    check: (r) => {
+      expect(r.lines[0]).toMatchObject({
+        type: 'start',
+        vocabSize: 210_000,
+        referencesLeftOut: [
+          { label: 'trigram', why: '210000 characters make 210000^3 (context, character) pairs, more than a double indexes exactly' },
+        ],
+      });
+      expect((r.lines[0].references as { label: string }[]).map((x) => x.label)).toEqual(['unigram', 'bigram']);
+      expect(r.lines.at(-1)).toMatchObject({ type: 'summary', steps: 2 });
+    },
+  },
+  {
+    name: 'export-nanogpt --out on a link to nothing: refused before the export is built',
+    args: ['export-nanogpt', '--checkpoint', ckpt, '--out', path('dangling-out')],
+    code: 2,
+    stderr: /^error: --out .*dangling-out is a link to \/nonexistent\/folder\/out, which does not exist; give a folder \(new, or empty\)$/,
+  },
+  {
     name: 'sample --seed 4294967295 (the largest) samples',
     args: ['sample', '--checkpoint', ckpt, '--prompt', ' ', '--length', '3', '--seed', '4294967295', '--backend', 'wasm'],
     code: 0,
@@ -1848,6 +1871,10 @@ describe(`bad input through the CLI (${cliRows.length} rows)`, () => {
     writeFileSync(path('empty.csv'), '');
     writeFileSync(path('steps-only.jsonl'), '{"type":"step","step":1,"loss":4.4}\n');
     writeFileSync(path('notes.txt'), 'my notes');
+    // 210,000 distinct characters (CJK and the supplementary planes), each twice: a trigram over them cannot be indexed.
+    const wide = Array.from({ length: 210_000 }, (_, i) => String.fromCodePoint(i < 20_992 ? 0x4e00 + i : 0x20000 + i - 20_992));
+    writeFileSync(path('wide.txt'), wide.join('') + wide.reverse().join(''));
+    symlinkSync('/nonexistent/folder/out', path('dangling-out'));
     execFileSync('mkfifo', [path('save.fifo')]);
     writeFileSync(path('truncated.safetensors'), goodCheckpoint.slice(0, 300));
     writeFileSync(path('foreign.safetensors'), writeSafetensors([{ name: 'w', shape: [2], data: new Float32Array(2) }], {}));

@@ -136,7 +136,39 @@ describe('n-gram baselines', () => {
     expect(b.unigram).toEqual(crossEntropy(fitNgram(train, V, 1, laplace), val));
     expect(b.bigram).toEqual(crossEntropy(fitNgram(train, V, 2, laplace), val));
     expect(b.trigram).toEqual(crossEntropy(fitNgram(train, V, 3, laplace), val));
-    expect(b.bigram.nats).toBeLessThan(b.unigram.nats); // each id is mostly a function of the one before
+    expect(b.bigram!.nats).toBeLessThan(b.unigram.nats); // each id is mostly a function of the one before
+    expect(b.leftOut).toEqual([]);
+  });
+
+  test('an alphabet of 210,000 characters: the trigram is left out, saying why; the bigram, past a Map’s 2^24 keys’ reach, is counted', () => {
+    const V = 210_000;
+    const ids = Int32Array.from({ length: 6000 }, (_, i) => (i * 7919) % V);
+    const [train, val] = [ids.subarray(0, 5000), ids.subarray(5000)];
+    const b = baselines(train, val, V, laplace);
+    expect(b.trigram).toBeNull();
+    expect(b.leftOut).toEqual([
+      { label: 'trigram', why: '210000 characters make 210000^3 (context, character) pairs, more than a double indexes exactly' },
+    ]);
+    expect(b.bigram).toEqual(crossEntropy(fitNgram(train, V, 2, laplace), val));
+  });
+
+  test('sparse counts (sorted keys) agree with dense ones', () => {
+    // 2,100 characters: 2100^2 pairs pass the dense table's 2^22 cells, so the bigram counts are sparse.
+    const V = 2100;
+    const ids = Int32Array.from({ length: 50_000 }, (_, i) => ((i * i) % 97) + ((i * 31) % 2003));
+    const [train, val] = [ids.subarray(0, 45_000), ids.subarray(45_000)];
+    const model = fitNgram(train, V, 2, laplace);
+    // The same probabilities counted by hand.
+    const pairs = new Map<number, number>();
+    const ctx = new Map<number, number>();
+    for (let t = 1; t < train.length; t++) {
+      pairs.set(train[t - 1] * V + train[t], (pairs.get(train[t - 1] * V + train[t]) ?? 0) + 1);
+      ctx.set(train[t - 1], (ctx.get(train[t - 1]) ?? 0) + 1);
+    }
+    for (let t = 1; t < 200; t++) {
+      const [c, x] = [val[t - 1], val[t]];
+      expect(model.logProb([c], x)).toBeCloseTo(Math.log(((pairs.get(c * V + x) ?? 0) + 1) / ((ctx.get(c) ?? 0) + V)), 12);
+    }
   });
 
   test.each([

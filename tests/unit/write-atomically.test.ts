@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
@@ -64,4 +64,12 @@ test('a whole write replaces the file', () => {
   const fd = openSync(path, 'r');
   closeSync(fd);
   expect(existsSync(path)).toBe(true);
+});
+
+test('a folder removed while a run trains: the save says so in one line, naming the folder', () => {
+  const gone = mkdtempSync(join(dir, 'gone-'));
+  rmSync(gone, { recursive: true });
+  expect(() => writeAtomically(join(gone, 'ck.safetensors'), next)).toThrow(
+    new RegExp(`^could not write .*ck\\.safetensors: its folder ${gone} is gone \\(removed after the run began\\)$`),
+  );
 });

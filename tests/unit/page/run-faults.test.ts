@@ -40,10 +40,25 @@ class ScriptedWorker {
 }
 
 const latest = () => ScriptedWorker.all.at(-1)!;
-/** Lets promise chains (autosave, restart) run to their next wait. */
-const settle = async () => {
+/** Waits until `ready()` holds: the page's promise chains (an autosave, a restart) have got that far. */
+const until = (ready: () => unknown, what: string) =>
+  vi.waitFor(
+    () => {
+      if (!ready()) throw new Error(`still waiting for ${what}`);
+    },
+    { timeout: 10_000, interval: 1 },
+  );
+
+/**
+ * For a check that nothing happens (no restart, no second save): gives the page's promise chains
+ * their turns first. Only negatives use it; everything else waits for what it expects.
+ */
+const nothingMoreAfterTurns = async () => {
   for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 1));
 };
+
+/** The ids of saves already answered, per worker: an autosave asked for is one not among them. */
+const answered = new WeakMap<ScriptedWorker, Set<number>>();
 
 const corpus = { name: 'tiny', text: 'hello world, '.repeat(40) };
 const train = { ...defaultTrainConfig, maxSteps: 1000 };
@@ -81,13 +96,16 @@ function steps(w: ScriptedWorker, from: number, to: number) {
 }
 
 /** Answers the autosave the page asks for after `step`, with recognisable bytes. */
-async function answerSave(w: ScriptedWorker, step: number): Promise<Uint8Array> {
-  await settle();
-  const save = w.last('save');
-  expect(save, `an autosave at step ${step}`).toBeDefined();
+async function answerSave(w: ScriptedWorker, step: number, run?: RunState): Promise<Uint8Array> {
+  const done = answered.get(w) ?? new Set<number>();
+  answered.set(w, done);
+  await until(() => w.last('save') && !done.has(w.last('save')!.id), `an autosave at step ${step}`);
+  const save = w.last('save')!;
+  done.add(save.id);
   const bytes = new Uint8Array([step % 256, 7, 7]);
-  w.emit({ type: 'saved', id: save!.id, bytes, step, valLoss: 2.1, valStep: step, ms: 1 });
-  await settle();
+  w.emit({ type: 'saved', id: save.id, bytes, step, valLoss: 2.1, valStep: step, ms: 1 });
+  if (run)
+    await until(() => run.checkpoints.lastAutosave?.step === step || run.checkpoints.storeError, `the autosave at step ${step} kept`);
   return bytes;
 }
 
@@ -98,21 +116,20 @@ async function trainedRun(): Promise<{ run: RunState; bytes: Uint8Array }> {
   void run.start(corpus, defaultModelConfig, train, 'bundled');
   announce(latest(), 0);
   steps(latest(), 1, 200);
-  const bytes = await answerSave(latest(), 200);
+  const bytes = await answerSave(latest(), 200, run);
   steps(latest(), 201, 212);
   return { run, bytes };
 }
 
 /** Plays a fresh worker through a resume from the checkpoint at `step`. */
-async function answerResume(w: ScriptedWorker, step: number, backend: 'webgpu' | 'wasm') {
+async function answerResume(run: RunState, w: ScriptedWorker, step: number, backend: 'webgpu' | 'wasm') {
   w.emit({ type: 'ready', backend, adapter: 'test adapter', skipped: [], capacity: capacityOf(backend, null) });
-  await settle();
-  const load = w.last('load');
-  expect(load, 'the new worker is asked to load the checkpoint').toBeDefined();
+  await until(() => w.last('load'), 'the new worker asked to load the checkpoint');
+  const load = w.last('load')!;
   announce(w, step, Array(step).fill(2));
   w.emit({ type: 'paused', step });
-  await settle();
-  return load!;
+  await until(() => !run.recovery.recovering, 'the restart to end');
+  return load;
 }
 
 beforeEach(() => {
@@ -131,14 +148,14 @@ describe('a lost GPU device', () => {
     const { run, bytes } = await trainedRun();
     const first = latest();
     first.emit({ type: 'error', during: 'train', message: 'the GPU device was lost: gone', fault: 'device', step: 212 });
-    await settle();
+    await until(() => latest() !== first, 'a fresh worker');
     expect(first.terminated).toBe(true);
     const second = latest();
     expect(second).not.toBe(first);
     expect(second.posted[0]).toEqual({ type: 'init', backend: 'webgpu' }); // not 'auto': no silent fallback
     expect(run.recovery.recovering).toBe(true);
 
-    const load = await answerResume(second, 200, 'webgpu');
+    const load = await answerResume(run, second, 200, 'webgpu');
     expect(load.mode).toBe('resume');
     expect(Array.from(load.bytes)).toEqual(Array.from(bytes));
     expect(second.last('resume')).toBeDefined();
@@ -156,10 +173,11 @@ describe('a lost GPU device', () => {
 
   test('when WebGPU cannot come back, says so and continues on wasm when asked', async () => {
     const { run } = await trainedRun();
+    const lost = latest();
     latest().emit({ type: 'error', during: 'train', message: 'the GPU device was lost', fault: 'device', step: 212 });
-    await settle();
+    await until(() => latest() !== lost, 'a fresh worker');
     latest().emit({ type: 'error', during: 'init', message: 'webgpu failed: no adapter' });
-    await settle();
+    await until(() => run.status === 'error', 'the run to say it cannot restart');
     expect(run.status).toBe('error');
     expect(run.recovery.fault?.kind).toBe('backend');
     expect(run.error).toMatch(/webgpu could not start again: .*no adapter/);
@@ -167,7 +185,7 @@ describe('a lost GPU device', () => {
     const restarting = run.recovery.restart('wasm');
     const wasm = latest();
     expect(wasm.posted[0]).toEqual({ type: 'init', backend: 'wasm' });
-    await answerResume(wasm, 200, 'wasm');
+    await answerResume(run, wasm, 200, 'wasm');
     await restarting;
     expect(run.status).toBe('training');
     expect(run.backendChoice).toBe('wasm');
@@ -181,20 +199,23 @@ describe('a lost GPU device', () => {
     run.recovery.autoRestart = false;
     const w = latest();
     w.emit({ type: 'error', during: 'train', message: 'lost', fault: 'device', step: 212 });
-    await settle();
+    await until(() => run.recovery.fault?.kind === 'device', 'the fault shown');
+    await nothingMoreAfterTurns();
     expect(latest()).toBe(w);
     expect(run.recovery.fault?.kind).toBe('device');
     expect(run.checkpoints.restartStep).toBe(200); // what the Restart button offers
 
     run.recovery.autoRestart = true;
     for (let i = 0; i < 3; i++) {
-      latest().emit({ type: 'error', during: 'train', message: 'lost', fault: 'device', step: 212 });
-      await settle();
-      await answerResume(latest(), 200, 'webgpu');
+      const faulty = latest();
+      faulty.emit({ type: 'error', during: 'train', message: 'lost', fault: 'device', step: 212 });
+      await until(() => latest() !== faulty, 'a fresh worker');
+      await answerResume(run, latest(), 200, 'webgpu');
     }
     const count = ScriptedWorker.all.length;
     latest().emit({ type: 'error', during: 'train', message: 'lost', fault: 'device', step: 205 });
-    await settle();
+    await until(() => run.recovery.fault?.kind === 'device', 'the fault shown');
+    await nothingMoreAfterTurns();
     expect(ScriptedWorker.all.length).toBe(count); // a fourth fault in a row waits for the user
     expect(run.recovery.fault?.kind).toBe('device');
     run.dispose();
@@ -206,9 +227,10 @@ describe('a lost GPU device', () => {
     expect(run.checkpoints.storeError).toMatch(/^storage is full: .* at step 200 was not saved; the run keeps training/);
     expect(run.status).toBe('training');
     expect(run.checkpoints.restartStep).toBe(200);
-    latest().emit({ type: 'error', during: 'train', message: 'lost', fault: 'device', step: 212 });
-    await settle();
-    const load = await answerResume(latest(), 200, 'webgpu');
+    const full = latest();
+    full.emit({ type: 'error', during: 'train', message: 'lost', fault: 'device', step: 212 });
+    await until(() => latest() !== full, 'a fresh worker');
+    const load = await answerResume(run, latest(), 200, 'webgpu');
     expect(Array.from(load.bytes)).toEqual(Array.from(bytes));
     expect(run.status).toBe('training');
     run.dispose();
@@ -220,10 +242,11 @@ describe('a lost GPU device', () => {
     void run.start(corpus, defaultModelConfig, train, 'bundled');
     announce(latest(), 0);
     steps(latest(), 1, 30);
-    latest().emit({ type: 'error', during: 'train', message: 'lost', fault: 'device', step: 30 });
-    await settle();
+    const early = latest();
+    early.emit({ type: 'error', during: 'train', message: 'lost', fault: 'device', step: 30 });
+    await until(() => latest() !== early, 'a fresh worker');
     latest().emit({ type: 'ready', backend: 'webgpu', adapter: 'a', skipped: [], capacity: capacityOf('webgpu', null) });
-    await settle();
+    await until(() => latest().last('start'), 'the run started again');
     const start = latest().last('start');
     expect(start?.train).toEqual(train);
     expect(start?.corpus.text).toBe(corpus.text);
@@ -242,7 +265,7 @@ describe('a worker that crashes or goes silent', () => {
     expect(run.error).toMatch(/boom/);
     expect(w.terminated).toBe(true);
     const restarting = run.recovery.restart();
-    const load = await answerResume(latest(), 200, 'webgpu');
+    const load = await answerResume(run, latest(), 200, 'webgpu');
     await restarting;
     expect(Array.from(load.bytes)).toEqual(Array.from(bytes));
     expect(run.status).toBe('training');
@@ -285,7 +308,7 @@ describe('a worker that crashes or goes silent', () => {
     const w = latest();
     void run.pause();
     w.emit({ type: 'paused', step: 212 });
-    await settle();
+    await until(() => run.status === 'paused', 'the pause');
     for (let t = 0; t < 300_000; t += 5_000) {
       vi.advanceTimersByTime(5_000);
       w.emit({ type: 'pong', id: w.last('ping')!.id });
@@ -317,7 +340,7 @@ describe('Stop and Reset', () => {
     expect(run.error).toMatch(/did not take the stop within 2 s/);
     vi.useRealTimers();
     const restarting = run.recovery.restart();
-    const load = await answerResume(latest(), 200, 'webgpu');
+    const load = await answerResume(run, latest(), 200, 'webgpu');
     await restarting;
     expect(Array.from(load.bytes)).toEqual(Array.from(bytes));
     expect(latest().last('resume')).toBeUndefined(); // it was asked to stop: it stays paused
@@ -343,7 +366,7 @@ describe('Stop and Reset', () => {
     const w = latest();
     void run.pause();
     w.emit({ type: 'paused', step: 212 });
-    await settle();
+    await until(() => run.status === 'paused', 'the pause');
     fakeTimeouts();
     run.reset();
     vi.advanceTimersByTime(2_100);
@@ -374,15 +397,15 @@ describe('an ended run', () => {
       steps: 212,
     };
     w.emit({ type: 'done', summary, stopped: true });
-    await settle();
-    expect(run.statusLabel).toBe('stopped at step 212 of 1,000');
+    await until(() => run.statusLabel === 'stopped at step 212 of 1,000', 'the stopped status');
     expect(run.canExtend).toBe(true);
     const records = run.runs.length;
+    const saveBefore = w.last('save')?.id;
     const extending = run.extend(1500);
-    await settle();
+    await until(() => w.last('save') && w.last('save')!.id !== saveBefore, "Extend's save");
     const save = w.last('save')!;
     w.emit({ type: 'saved', id: save.id, bytes: new Uint8Array([9, 9]), step: 212, valLoss: 2.1, valStep: 212, ms: 1 });
-    await settle();
+    await until(() => w.last('load'), 'the load back');
     const load = w.last('load')!;
     expect(load.mode).toBe('resume');
     expect(Array.from(load.bytes)).toEqual([9, 9]);
@@ -419,12 +442,13 @@ describe('a diverged run', () => {
       fault: 'divergence',
       step: 230,
     });
-    await settle();
+    await until(() => run.recovery.fault?.kind === 'divergence', 'the divergence shown');
+    await nothingMoreAfterTurns();
     expect(latest()).toBe(w); // no restart: the same worker holds the run
     expect(run.recovery.fault).toMatchObject({ kind: 'divergence', step: 230 });
     expect(run.checkpoints.stepBefore(230)).toBe(200);
     const rolling = run.recovery.rollBackDiverged();
-    await settle();
+    await until(() => w.last('load'), 'the rollback load');
     const load = w.last('load')!;
     expect(load.lrScale).toBe(0.5);
     expect(Array.from(load.bytes)).toEqual(Array.from(bytes));
@@ -462,7 +486,7 @@ describe('a hidden tab', () => {
     expect(leave()).toBe(true); // 12 steps no save holds: the browser asks, and a save starts
     doc.visibilityState = 'hidden'; // the same save: one is in flight
     doc.dispatchEvent(new Event('visibilitychange'));
-    await answerSave(w, 212);
+    await answerSave(w, 212, run);
     expect(saves()).toBe(before + 1);
     expect(run.checkpoints.lastAutosave?.step).toBe(212);
     expect(put.mock.calls.at(-1)![0]).toMatchObject({ step: 212 });
@@ -473,7 +497,7 @@ describe('a hidden tab', () => {
     doc.dispatchEvent(new Event('visibilitychange'));
     doc.visibilityState = 'hidden';
     doc.dispatchEvent(new Event('visibilitychange'));
-    await settle();
+    await nothingMoreAfterTurns();
     expect(saves()).toBe(before + 1);
     unwatch();
     unwatchUnload();
@@ -498,7 +522,7 @@ describe('a hidden tab', () => {
     setVisibility('hidden');
     expect(w.last('pause')).toBeDefined();
     w.emit({ type: 'paused', step: 212 });
-    await settle();
+    await until(() => run.status === 'paused', 'the pause');
     const resumes = w.posted.filter((m) => m.type === 'resume').length;
     setVisibility('visible');
     expect(w.posted.filter((m) => m.type === 'resume').length).toBe(resumes + 1);
