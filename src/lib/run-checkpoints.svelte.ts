@@ -169,6 +169,11 @@ export class RunCheckpoints {
     }
   }
 
+  /** The step of the checkpoint held in memory (what a reload now would take back); null when none is. */
+  get shadowStep(): number | null {
+    return this.#shadow?.step ?? null;
+  }
+
   /**
    * Fetches a fresh checkpoint to hold in memory while the run trains, taking at most `share` of
    * the worker's time: one that takes 1 ms comes every few steps, one that takes 300 ms every 6 s.

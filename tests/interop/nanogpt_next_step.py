@@ -92,7 +92,11 @@ class GPT(nn.Module):
 cfg = dict(grad_clip=1.0, decay_lr=True)
 exec(open(os.path.join(export_dir, 'config', f'train_{name}.py')).read(), {}, cfg)
 meta = pickle.load(open(os.path.join(export_dir, 'data', cfg['dataset'], 'meta.pkl'), 'rb'))
-ckpt = torch.load(os.path.join(export_dir, cfg['out_dir'], 'ckpt.pt'), map_location='cpu')
+# On PyTorch 2, loaded with its safe unpickler (weights_only=True, the default from 2.6), as the
+# README says ckpt.pt passes it. 1.13 has a first version of it that lacks BINFLOAT, the opcode of
+# every float torch.save writes: no checkpoint with a float in it loads there, torch.save's own included.
+weights_only = int(torch.__version__.split('.')[0]) >= 2
+ckpt = torch.load(os.path.join(export_dir, cfg['out_dir'], 'ckpt.pt'), map_location='cpu', **({'weights_only': True} if weights_only else {}))
 args = dict(ckpt['model_args'], dropout=cfg['dropout'])
 assert args['vocab_size'] == meta['vocab_size'] == len(meta['itos']) == len(meta['stoi'])
 model = GPT(args)
@@ -145,5 +149,5 @@ for n, p in params.items():
     report[n] = dict(weight=diff(p.detach(), after[n]), moved=(after[n] - before[n]).abs().max().item(),
                      exp_avg=diff(st['exp_avg'], after['optimizer.exp_avg.' + n]),
                      exp_avg_sq=diff(st['exp_avg_sq'], after['optimizer.exp_avg_sq.' + n]), step=float(st['step']))
-print(json.dumps(dict(loss=loss_sum, lr=lr, iter_num=iter_num, torch=torch.__version__, flash=hasattr(F, 'scaled_dot_product_attention'),
+print(json.dumps(dict(loss=loss_sum, lr=lr, iter_num=iter_num, torch=torch.__version__, weightsOnly=weights_only, flash=hasattr(F, 'scaled_dot_product_attention'),
                       groups=[len(g['params']) for g in optimizer.param_groups], eps=optimizer.param_groups[0]['eps'], tensors=report)))

@@ -136,6 +136,7 @@ interface NextStepReport {
   lr: number;
   iter_num: number;
   torch: string;
+  weightsOnly: boolean; // loaded with torch.load(..., weights_only=True): on PyTorch 2 and later
   flash: boolean;
   groups: number[];
   eps: number;
@@ -180,6 +181,8 @@ function appExport() {
 
 function expectSameStep(report: NextStepReport, ours: { loss: number; lr: number }, step: number) {
   expect(report.iter_num).toBe(step);
+  // On PyTorch 2, read by its safe unpickler (weights_only=True), as the README promises; 1.13's cannot read any float.
+  expect(report.weightsOnly).toBe(Number(report.torch.split('.')[0]) >= 2);
   expect(report.lr).toBeCloseTo(ours.lr, 12);
   expect(Math.abs(report.loss - ours.loss)).toBeLessThan(1e-5);
   expect(report.groups).toEqual([2 + 4 * model.nLayer, 2 * model.nLayer + 1]); // configure_optimizers' two groups

@@ -538,3 +538,39 @@ describe('a hidden tab', () => {
     run.dispose();
   });
 });
+
+describe("the in-memory checkpoint's budget", () => {
+  test.for([1, 40, 300])(
+    'a checkpoint that takes the worker %i ms is fetched so that it costs under 5% of the worker’s time',
+    async (cost) => {
+      const { run } = await trainedRun();
+      const w = latest();
+      run.checkpoints.autosaveEvery = 0; // only the in-memory checkpoint asks for saves here
+      const answeredIds = answered.get(w)!; // the autosave trainedRun answered; a checkpoint asked for since is pending
+      const start = Date.now();
+      let saving = 0; // worker time spent on the in-memory checkpoint
+      let saves = 0;
+      let step = 212;
+      // A minute of training at 20 ms a step; while the worker writes a checkpoint, no step comes.
+      while (Date.now() - start < 60_000) {
+        vi.setSystemTime(Date.now() + 20);
+        w.emit({ type: 'step', step: ++step, loss: 2, lr: 1e-3, ms: 20, starts: [0], epoch: 0 });
+        const save = w.posted.find((m): m is Extract<ToWorker, { type: 'save' }> => m.type === 'save' && !answeredIds.has(m.id));
+        if (save) {
+          answeredIds.add(save.id);
+          vi.setSystemTime(Date.now() + cost);
+          saving += cost;
+          saves++;
+          w.emit({ type: 'saved', id: save.id, bytes: new Uint8Array([1]), step, valLoss: 2.1, valStep: step, ms: cost });
+          await until(() => run.checkpoints.shadowStep === step, 'the checkpoint kept in memory');
+        }
+      }
+      const elapsed = Date.now() - start;
+      // Under 5% over the minute, but for the one save a window may begin with (the budget is a rate).
+      expect((saving - cost) / elapsed).toBeLessThan(0.05);
+      // And it is kept fresh: as often as the budget allows (a 300 ms one about every 6 s), never less than every 7 s.
+      expect(saves).toBeGreaterThanOrEqual(Math.min(Math.floor(elapsed / 7_000), elapsed / 20 / 2));
+      run.dispose();
+    },
+  );
+});
