@@ -233,9 +233,12 @@ function minimizeFromStarts(
     return v;
   };
   let best: { p: number[]; value: number; converged: boolean } | null = null;
-  for (const start of starts) {
+  const z0s = starts.map((start) => {
     const z0 = start.slice();
     coefs.forEach((c, j) => (z0[c] = start[c] + start[exps[j]] * centres[j]));
+    return z0;
+  });
+  for (const z0 of screenStarts(f, z0s, obj.logN.length)) {
     const r = lbfgs(f, z0, opts);
     if (best === null || r.value < best.value) {
       toP(r.x);
@@ -243,6 +246,23 @@ function minimizeFromStarts(
     }
   }
   return best!;
+}
+
+/**
+ * The starts worth a minimisation. All of them while the grid times the points is small (every
+ * fit of a sweep's few dozen points: the grid as the paper runs it); past that, a fit of thousands
+ * of points (a merged log) would run 4,500 minimisations over every point, minutes each thousand:
+ * the objective is evaluated once at every start and only the SCREENED best are minimised.
+ */
+const SCREEN_ABOVE = 2e6; // starts × points
+const SCREENED = 64;
+
+function screenStarts(f: (z: Float64Array, g: Float64Array) => number, z0s: number[][], points: number): number[][] {
+  if (z0s.length * points <= SCREEN_ABOVE || z0s.length <= SCREENED) return z0s;
+  const g = new Float64Array(z0s[0].length);
+  const scored = z0s.map((z0) => ({ z0, value: f(Float64Array.from(z0), g) }));
+  scored.sort((x, y) => (Number.isNaN(x.value) ? 1 : Number.isNaN(y.value) ? -1 : x.value - y.value));
+  return scored.slice(0, SCREENED).map((s) => s.z0);
 }
 
 function mean(xs: ArrayLike<number>): number {
@@ -334,8 +354,11 @@ export function bootstrapChinchilla(points: ChinchillaPoint[], opts: BootstrapOp
   const at = opts.at ?? [];
   const fit = fitChinchilla(points, opts);
   const rng = new Rng(opts.seed ?? 0);
+  // Thousands of points (a merged log): each resample so like the data that the optimum alone
+  // finds its basin, and nine starts a resample would take minutes.
+  const steps = points.length * samples > 5e4 ? [0] : [-0.1, 0, 0.1];
   const starts: number[][] = [];
-  for (const da of [-0.1, 0, 0.1]) for (const db of [-0.1, 0, 0.1]) starts.push([fit.a, fit.b, fit.e, fit.alpha + da, fit.beta + db]);
+  for (const da of steps) for (const db of steps) starts.push([fit.a, fit.b, fit.e, fit.alpha + da, fit.beta + db]);
   const laws: ChinchillaLaw[] = [];
   for (let s = 0; s < samples; s++) {
     let resample: ChinchillaPoint[];

@@ -25,7 +25,7 @@ const MUTATIONS: Mutation[] = [
     file: 'workers/ops.ts',
     find: 'return x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5);',
     replace: 'return x.mul(tf.tanh(x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI))).add(1)).mul(0.5);',
-    tests: ['tests/unit/model-ops.test.ts'],
+    tests: ['tests/unit/model-ops.test.ts', 'tests/unit/interop.test.ts'],
   },
   {
     name: "in-context probe: the second copy's slice one position late",
