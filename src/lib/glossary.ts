@@ -14,6 +14,8 @@ export const GLOSSARY = {
   bSimple:
     'The gradient noise scale B_simple = tr Σ / |G|²: the batch size at which the noise in a minibatch gradient about equals its signal. Below it, a bigger batch helps almost linearly.',
   bCrit: "Kaplan et al.'s critical batch: the batch past which more examples per step buy little, predicted from the loss alone.",
+  params:
+    'N: the number of weights the optimizer trains, the token and position embeddings included (the output head shares the token embedding).',
   nonEmbedding:
     'Non-embedding parameters: every weight except the token and position embeddings. Scaling laws count these, because embeddings grow with the vocabulary, not with the model’s capacity.',
 } as const;

@@ -7,6 +7,7 @@
 import type { CorpusSource } from './corpus.svelte.ts';
 import { errorMessage } from '../core/errors.ts';
 import { committed, isQuotaError, request } from './idb.ts';
+import { runFacts, summaryFacts, type RunSummaryFacts } from './runs-table.ts';
 
 /** How to get a run's corpus back: by name for bundled and synthetic ones, the text itself for a file. */
 export interface StoredCorpus {
@@ -27,8 +28,11 @@ export interface SavedRun {
   corpus: StoredCorpus;
 }
 
-/** What the list shows: everything but the (large) checkpoint and corpus text. */
-export type SavedRunSummary = Omit<SavedRun, 'bytes' | 'corpus'> & { corpus: Omit<StoredCorpus, 'text'> };
+/**
+ * What the list shows: everything but the (large) checkpoint and corpus text, and what the
+ * checkpoint's header says of the run (absent for runs saved before it was kept).
+ */
+export type SavedRunSummary = Omit<SavedRun, 'bytes' | 'corpus'> & { corpus: Omit<StoredCorpus, 'text'>; facts?: RunSummaryFacts };
 
 const DB_NAME = 'tabgpt';
 const STORE = 'runs';
@@ -78,7 +82,11 @@ export class RunStore {
     const record: SavedRun = { ...run, size: run.bytes.length, corpus: { ...run.corpus } };
     if (record.corpus.source !== 'file') delete record.corpus.text;
     const { bytes: _, corpus, ...rest } = record;
-    const summary: SavedRunSummary = { ...rest, corpus: { name: corpus.name, source: corpus.source } };
+    const summary: SavedRunSummary = {
+      ...rest,
+      corpus: { name: corpus.name, source: corpus.source },
+      facts: summaryFacts(runFacts(run.bytes)),
+    };
     try {
       const db = await this.#open();
       const tx = db.transaction([STORE, INDEX], 'readwrite');
