@@ -69,3 +69,29 @@ test.for([
     await context.close();
   }
 });
+
+test('on a phone (390×844) every control is a 44 px target and nothing scrolls sideways', { timeout: 120_000 }, async () => {
+  if (missingChromium) throw missingChromium;
+  const context = await browser!.newContext({ viewport: { width: 390, height: 844 } });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${baseUrl}?backend=wasm`);
+    await page.waitForFunction(() => /characters/.test(document.querySelector('[data-testid="corpus-stats"]')?.textContent ?? ''));
+    const small = await page.evaluate(() => {
+      // A checkbox or radio button's target is its label; a word explained in place is a button inside a sentence (inline, exempt).
+      const target = (e: Element) => (e.matches('input[type=checkbox], input[type=radio]') ? (e.closest('label') ?? e) : e);
+      return [...document.querySelectorAll('button, input, select, summary')]
+        .filter((e) => !e.closest('.term'))
+        .map((e) => ({ e, r: target(e).getBoundingClientRect() }))
+        .filter(({ r }) => r.width > 0 && r.height > 0 && (r.width < 44 || r.height < 44))
+        .map(
+          ({ e, r }) =>
+            `${e.tagName.toLowerCase()} ${e.getAttribute('data-testid') ?? e.textContent?.trim().slice(0, 30)}: ${Math.round(r.width)}×${Math.round(r.height)}`,
+        );
+    });
+    expect(small).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  } finally {
+    await context.close();
+  }
+});
