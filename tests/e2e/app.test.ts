@@ -226,8 +226,9 @@ describe('tabgpt in Chromium', () => {
     expect(await page.evaluate(hasTfjs)).toBe(false);
     // The same check in the worker finds it, so the one above could have.
     // The threaded wasm backend's pool workers start from blob: URLs; the training worker is a file.
-    const workers = page.workers().filter((w) => !w.url().startsWith('blob:'));
-    expect(workers).toHaveLength(1);
-    expect(await workers[0].evaluate(hasTfjs)).toBe(true);
+    // Choosing wasm restarted the worker: the ended one leaves the page's list when its close event comes.
+    const fileWorkers = () => page.workers().filter((w) => !w.url().startsWith('blob:'));
+    await expect.poll(() => fileWorkers().length, { timeout: 30_000 }).toBe(1);
+    expect(await fileWorkers()[0].evaluate(hasTfjs)).toBe(true);
   });
 });
