@@ -13,16 +13,18 @@
  *   every measured heap under the estimate: 16 MiB + 36 B per parameter + per token of the batch
  *   645 B per layer and unit of width, 34 B per layer, head and position, 40 B per character of
  *   the vocabulary. 9 × 1024 (113 M parameters, batch 1 × 8) is estimated at 3.9 GiB and trains
- *   (heap 3.6 GiB); 10 × 1024 trains at 4.0 GiB, estimated 4.2 GiB (refused: a margin of 6%);
+ *   (heap 3.6 GiB); 10 × 1024 trains at 4.0 GiB, estimated 4.3 GiB (refused: a margin of 6%);
  *   11 × 1024 dies.
  * - webgpu: the attention kernel never stores the T×T maps (attention-wgsl.ts), and tfjs keeps a
- *   pool of freed buffers for reuse (never freed; up to 1.9× what is live in the measurements).
+ *   pool of freed buffers for reuse (never freed; up to 1.9× what is live in the measurements, so
+ *   the tracked estimate is doubled).
  *   Every tensor is a buffer that must bind, so the largest one is checked against the adapter's
  *   maxStorageBufferBindingSize too.
  * - every backend: a checkpoint taken between steps (the in-memory one, a save) reads the weights
  *   and both moments back and writes them into a file, 24 B per parameter in the tab beside the
  *   step; the step and those copies must fit a share of the device's memory (half of
- *   navigator.deviceMemory, which browsers round down and cap at 8 GiB; the host's memory in Node).
+ *   navigator.deviceMemory, which browsers round down to a power of two and may cap; the host's
+ *   memory in Node).
  * - cpu, webgl: the tracked tensors (weights, gradient, two AdamW moments; about 32·d values per
  *   layer and token kept for the backward pass, 3 attention maps of H·T, 10·V for the logits,
  *   their softmax and gradient) with a quarter more for what is freed late.
