@@ -95,8 +95,8 @@ afterEach(async () => {
   }
 });
 
-/** Trains a micro model (1 layer, width 16) on wasm for `steps` steps, to the end. */
-async function trainMicro(steps: number) {
+/** Sets up a micro model (1 layer, width 16) on wasm for `steps` steps. */
+async function setUpMicro(steps: number) {
   await page.getByTestId('backend-select').selectOption('wasm');
   await waitForText('backend-name', /^wasm$/);
   await setField('nLayer', 1);
@@ -105,6 +105,11 @@ async function trainMicro(steps: number) {
   await setField('blockSize', 16);
   await setField('batchSize', 4);
   await setField('maxSteps', steps);
+}
+
+/** Trains the micro model for `steps` steps, to the end. */
+async function trainMicro(steps: number) {
+  await setUpMicro(steps);
   await page.getByTestId('train-button').click();
   await waitForText('status', /^finished$/, 120_000);
 }
@@ -168,14 +173,7 @@ describe('tabgpt in Chromium', () => {
   });
 
   test('Pause, Resume, Stop and Reset control a run, and a paused model can be sampled', async () => {
-    await page.getByTestId('backend-select').selectOption('wasm');
-    await waitForText('backend-name', /^wasm$/);
-    await setField('nLayer', 1);
-    await setField('nEmbd', 16);
-    await setField('nHead', 2);
-    await setField('blockSize', 16);
-    await setField('batchSize', 4);
-    await setField('maxSteps', 100_000);
+    await setUpMicro(100_000);
     await page.getByTestId('train-button').click();
     await waitForText('step', /^[1-9]\d* \/ 100000$/);
     await page.getByTestId('pause-button').click();
