@@ -28,6 +28,11 @@ export interface BackendOptions {
   unavailable?: Partial<Record<BackendName, string>>;
   /** The device's memory in bytes where the environment says it (Node's os.totalmem); a browser's navigator.deviceMemory otherwise. */
   deviceMemoryBytes?: number;
+  /**
+   * Measure a matrix product's rate as the backend starts (about 50 ms, more on cpu): the page's
+   * form estimates a step's time from it. Off by default: the CLI has no use for it at every start.
+   */
+  measureRate?: boolean;
 }
 
 /** The device's memory: what the caller knows, or navigator.deviceMemory (GiB, rounded down and capped at 8 by browsers); null where unknown. */
@@ -74,14 +79,14 @@ async function matmulRate(name: BackendName): Promise<number> {
   }
 }
 
-/** What the backend that just started can give: its memory limit, WebGPU's buffer limit, the measured rate. */
+/** What the backend that just started can give: its memory limit, WebGPU's buffer limit, and the measured rate when asked. */
 async function measureCapacity(name: BackendName, opts: BackendOptions): Promise<Capacity> {
   const cap = capacityOf(name, deviceMemoryBytes(opts));
   if (name === 'webgpu') {
     const limits = (tf.backend() as unknown as { device: GPUDevice }).device.limits;
     cap.maxBufferBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   }
-  cap.flopsPerSecond = await matmulRate(name);
+  if (opts.measureRate) cap.flopsPerSecond = await matmulRate(name);
   return cap;
 }
 

@@ -99,7 +99,8 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
     corpusName = peek.corpus;
   }
   // A resumed run keeps its id, so its saves may replace its own earlier ones; a new run has a new one.
-  const runId = (resume ? peek.run : undefined) ?? randomUUID();
+  const resumedId = resume ? (peek.run ?? null) : null;
+  const runId = resumedId ?? randomUUID();
   if (v.save !== undefined) {
     checkOutputPath(v.save, 'save', [
       { path: corpusName, what: 'the corpus' },
@@ -129,7 +130,7 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
   }
   if (v.save !== undefined) {
     // Last before the backend: whether --save may replace what is there, and its lock for this run.
-    checkSaveTarget(v.save, { resume, runId: resume ? (peek.run ?? null) : null, force: v.force === true });
+    checkSaveTarget(v.save, { resume, runId: resumedId, force: v.force === true });
     lockSave(v.save, runId); // a second run given the same --save is refused while this one lives
   }
   const backend = await startBackend(backendName);

@@ -10,7 +10,7 @@ import { initBackend } from '../../workers/backend.ts';
 
 beforeAll(async () => {
   await installNodeWebGPU();
-  const info = await initBackend('webgpu');
+  const info = await initBackend('webgpu', { measureRate: true }); // as the page's worker starts it
   if (info.name !== 'webgpu') throw new Error(`expected the webgpu backend, got ${info.name}`);
   // Every test starts on webgpu; tests that compare with cpu switch explicitly.
   await tf.setBackend('webgpu');

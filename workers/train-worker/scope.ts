@@ -56,7 +56,7 @@ export function init(choice: BackendChoice, onIdleFault: (err: Error) => void) {
   }
   backendChoice = choice;
   onDeviceFault(onIdleFault);
-  backend ??= initBackend(choice, { wasmPaths: WASM_PATHS });
+  backend ??= initBackend(choice, { wasmPaths: WASM_PATHS, measureRate: true }); // the form estimates a step's time from the rate
   backend.then(
     (info) => post({ type: 'ready', backend: info.name, adapter: info.adapter, skipped: info.skipped, capacity: info.capacity }),
     (err: unknown) => post({ type: 'error', during: 'init', message: errorMessage(err) }),
