@@ -102,7 +102,7 @@ export function capacityOf(backend: BackendName, deviceBytes: number | null): Ca
   // Unknown device memory: the 4 GiB a browser tab can usually count on.
   const memory =
     deviceBytes === null
-      ? { bytes: 4 * GiB, of: `the ${formatBytes(4 * GiB)} a tab can count on (this device does not say its memory)` }
+      ? { bytes: MAX_TRAINING_BYTES, of: `the ${formatBytes(MAX_TRAINING_BYTES)} a tab can count on (this device does not say its memory)` }
       : { bytes: DEVICE_MEMORY_SHARE * deviceBytes, of: `half of this device's ${formatBytes(deviceBytes)}` };
   return {
     backend,
