@@ -24,8 +24,11 @@ export type { FormValues };
 export type FormField = keyof FormValues;
 type NumberField = Exclude<FormField, 'sampling'>;
 
-/** The number inputs, in the order they are shown. `step` is the input's granularity. */
-export const formFields: { key: NumberField; label: string; step: string; min: number; max?: number }[] = [
+/**
+ * The number inputs, in the order they are shown. `step` is the input's granularity; `more` puts
+ * a setting a first run never needs under the form's "more settings" fold.
+ */
+export const formFields: { key: NumberField; label: string; step: string; min: number; max?: number; more?: true }[] = [
   { key: 'nLayer', label: 'layers', step: '1', min: 1 },
   { key: 'nHead', label: 'heads', step: '1', min: 1 },
   { key: 'nEmbd', label: 'width', step: '1', min: 1 },
@@ -33,8 +36,8 @@ export const formFields: { key: NumberField; label: string; step: string; min: n
   { key: 'batchSize', label: 'batch', step: '1', min: 1 },
   { key: 'maxSteps', label: 'steps', step: '1', min: 1 },
   { key: 'learningRate', label: 'learning rate', step: 'any', min: 0 },
-  { key: 'dropout', label: 'dropout', step: 'any', min: 0, max: 1 },
-  { key: 'seed', label: 'seed', step: '1', min: 0 },
+  { key: 'dropout', label: 'dropout', step: 'any', min: 0, max: 1, more: true },
+  { key: 'seed', label: 'seed', step: '1', min: 0, more: true },
 ];
 
 /** What the validators call a setting, and what the form's label calls it. */
@@ -184,6 +187,8 @@ export class ConfigForm {
 
   /** The backend the page should start on (from a link); the run state owns the live choice. */
   readonly initialBackend: Setup['backend'];
+  /** The "more settings" fold is open: at first, when the form starts with one of them changed (by a link, say). */
+  moreOpen = $state(false);
 
   /**
    * `corpus` is read live: its vocabulary sizes the embedding, its length bounds context and
@@ -198,6 +203,8 @@ export class ConfigForm {
   ) {
     this.values = pickFormValues(initial);
     this.initialBackend = initial.backend ?? 'auto';
+    this.moreOpen =
+      formFields.some((f) => f.more && this.values[f.key] !== defaultSetup[f.key]) || this.values.sampling !== defaultSetup.sampling;
     // While the corpus loads its vocabulary is 0: check the model with the smallest valid one.
     const withVocab = (): ModelConfig => ({ ...this.model, vocabSize: corpus.vocabSize || 2 });
     this.issues = $derived(

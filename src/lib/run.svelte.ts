@@ -206,9 +206,10 @@ export class RunState extends RunReadings {
     }
   }
 
-  generate({ prompt, length, temperature, seed }: SampleRequest) {
+  /** Streams a sample from the model as it is now; `auto` marks one the page wrote at an evaluation, unasked. */
+  generate({ prompt, length, temperature, seed }: SampleRequest, auto = false) {
     if (!this.canSample) return;
-    this.#link.post({ type: 'sample', id: this.sample.begin(prompt), prompt, length, temperature, seed });
+    this.#link.post({ type: 'sample', id: this.sample.begin(prompt, this.step, auto), prompt, length, temperature, seed });
   }
 
   /** How probable `text` is under the current model. */

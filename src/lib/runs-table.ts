@@ -5,6 +5,8 @@
  * selects; and the table as CSV.
  */
 import { countParams, type ModelConfig, type TrainConfig } from '../core/config.ts';
+import { forecastRun } from '../core/forecast.ts';
+import { LEDGER_CUTS } from '../core/ledger.ts';
 import { headerLength, parseHeader } from '../core/safetensors.ts';
 import type { RunHistory } from '../../workers/protocol.ts';
 
@@ -33,15 +35,47 @@ export function runFacts(bytes: Uint8Array): RunFacts {
   }
 }
 
+/** The forecast a finished run's record gives from its first quarter, set against the val loss it reached. */
+export interface EarlyForecast {
+  seen: number; // the last step the forecast saw
+  predicted: number; // val loss forecast at the last step, nats/char
+  band: [number, number]; // its 90% band
+  actual: number; // the val loss of the evaluation at the last step
+}
+
 /** The part of RunFacts a listing keeps (no curves): what the index stores beside each run. */
 export interface RunSummaryFacts {
   model: ModelConfig | null;
   train: TrainConfig | null;
   lastEval: { step: number; train: number; val: number } | null;
+  /** For a run that reached its last step: its forecast from 25% of its steps; null where none could be made. */
+  forecast?: EarlyForecast | null;
 }
 
 export function summaryFacts(f: RunFacts): RunSummaryFacts {
-  return { model: f.model, train: f.train, lastEval: f.history?.evals.at(-1) ?? null };
+  return { model: f.model, train: f.train, lastEval: f.history?.evals.at(-1) ?? null, forecast: earlyForecast(f) };
+}
+
+/**
+ * The forecast from the first LEDGER_CUTS[0] (25%) of a finished run's steps, as the run's chart
+ * and the ledger make it (forecastRun, the same record), against its final val loss; null for a
+ * run that has not reached its last evaluation, or whose first quarter gives no forecast.
+ */
+export function earlyForecast({ train, history }: Pick<RunFacts, 'train' | 'history'>): EarlyForecast | null {
+  if (!train || !history) return null;
+  const final = history.evals.find((e) => e.step === train.maxSteps);
+  if (!final) return null;
+  const stepOf = history.lossSteps ? (i: number) => history.lossSteps![i] : (i: number) => i + 1;
+  const f = forecastRun(
+    {
+      schedule: train,
+      steps: history.losses.map((loss, i) => ({ step: stepOf(i), loss })),
+      evals: history.evals.map((e) => ({ step: e.step, loss: e.val })),
+    },
+    { upto: Math.round(LEDGER_CUTS[0] * train.maxSteps) },
+  );
+  if (f.kind !== 'forecast') return null;
+  return { seen: f.step, predicted: f.final, band: [f.band[0], f.band[1]], actual: final.val };
 }
 
 /** One row of the table. */
@@ -57,6 +91,8 @@ export interface RunRow {
   train: number | null; // the last evaluation's train loss, nats/char
   val: number | null; // and its val loss
   evalStep: number | null; // the step of that evaluation
+  schedule: string | null; // "warm-up 100, cosine to 3e-4 over 2,000"
+  forecast: EarlyForecast | null; // from 25% of the steps, against the outcome (finished runs)
   settings: Record<string, string>; // every setting, as the config diff compares them
 }
 
@@ -100,8 +136,18 @@ export function runRow(
     train: last?.train ?? null,
     val: last?.val ?? null,
     evalStep: last?.step ?? null,
+    schedule: train ? describeSchedule(train) : null,
+    forecast: facts?.forecast ?? null,
     settings,
   };
+}
+
+/** A run's learning-rate schedule in a few words. */
+export function describeSchedule(t: Pick<TrainConfig, 'learningRate' | 'minLr' | 'warmupSteps' | 'maxSteps'>): string {
+  const warm = t.warmupSteps > 0 ? `warm-up ${t.warmupSteps.toLocaleString('en')}, ` : '';
+  return t.minLr === t.learningRate
+    ? `${warm}constant ${t.learningRate}`
+    : `${warm}cosine ${t.learningRate} → ${t.minLr} over ${t.maxSteps.toLocaleString('en')}`;
 }
 
 /** The settings whose values differ between `rows` (two or more), each with every row's value. */
@@ -116,7 +162,24 @@ export function configDiff(rows: RunRow[]): { setting: string; values: string[] 
 /** The table as CSV (RFC 4180: fields with a comma, quote or newline quoted, quotes doubled). */
 export function runsCsv(rows: RunRow[]): string {
   const settings = [...new Set(rows.flatMap((r) => Object.keys(r.settings)))].filter((s) => s !== 'corpus');
-  const header = ['run', 'corpus', 'saved', 'step', 'max steps', 'N', 'tokens', 'train loss', 'val loss', 'eval step', ...settings];
+  const header = [
+    'run',
+    'corpus',
+    'saved',
+    'step',
+    'max steps',
+    'N',
+    'tokens',
+    'train loss',
+    'val loss',
+    'eval step',
+    'schedule',
+    'forecast at 25%',
+    'forecast band low',
+    'forecast band high',
+    'forecast seen step',
+    ...settings,
+  ];
   const cell = (v: unknown) => {
     const s = v === null || v === undefined ? '' : String(v);
     return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
@@ -133,6 +196,11 @@ export function runsCsv(rows: RunRow[]): string {
       r.train,
       r.val,
       r.evalStep,
+      r.schedule,
+      r.forecast?.predicted,
+      r.forecast?.band[0],
+      r.forecast?.band[1],
+      r.forecast?.seen,
       ...settings.map((s) => r.settings[s]),
     ]
       .map(cell)

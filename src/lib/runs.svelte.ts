@@ -6,6 +6,7 @@ import type { RunCheckpoints } from './run-checkpoints.svelte.ts';
 import { configDiff, runFacts, runRow, runsCsv, type RunRow } from './runs-table.ts';
 import { stepsOf } from '../../workers/history.ts';
 import { errorMessage } from '../core/errors.ts';
+import { readLabels, writeLabel } from './run-labels.ts';
 
 /** A selected run's validation curve: its evaluations, and its minibatch losses where kept. */
 export interface RunCurve {
@@ -19,6 +20,8 @@ export class RunsTable {
   selected = $state<string[]>([]);
   curves = $state.raw<RunCurve[]>([]);
   error = $state<string | null>(null);
+  /** The names the user gave runs, by key (run-labels.ts); a row without one shows its corpus and shape. */
+  labels = $state.raw<Record<string, string>>(readLabels());
 
   /** Every saved run, newest first. */
   readonly rows: RunRow[];
@@ -30,7 +33,7 @@ export class RunsTable {
 
   constructor(checkpoints: RunCheckpoints) {
     this.checkpoints = checkpoints;
-    this.rows = $derived(checkpoints.savedRuns.map((s) => runRow(s, s.facts)));
+    this.rows = $derived(checkpoints.savedRuns.map((s) => runRow({ ...s, name: this.labels[s.key] ?? s.name }, s.facts)));
     this.selectedRows = $derived(this.rows.filter((r) => this.selected.includes(r.key)));
     this.diff = $derived(configDiff(this.selectedRows));
   }
@@ -58,6 +61,27 @@ export class RunsTable {
       this.error = null;
     } catch (err) {
       this.error = `its curve could not be read: ${errorMessage(err)}`;
+    }
+  }
+
+  /** Names a run (a blank name gives it back its own: corpus and shape). */
+  rename(key: string, name: string) {
+    try {
+      this.labels = writeLabel(key, name);
+      this.error = null;
+    } catch (err) {
+      this.error = `the name could not be kept: ${errorMessage(err)}`;
+    }
+  }
+
+  /** Deletes a saved run, its name and its selection. */
+  async delete(key: string) {
+    if (this.selected.includes(key)) await this.toggle(key);
+    await this.checkpoints.deleteSaved(key);
+    try {
+      this.labels = writeLabel(key, null);
+    } catch {
+      // the name outlives its run, unseen: nothing the user need hear
     }
   }
 

@@ -12,14 +12,18 @@ export interface SampleRequest {
 
 export class Sampler {
   prompt = $state(''); // the prompt of the latest sample
+  step = $state<number | null>(null); // the step of the model that wrote it
+  auto = $state(false); // it was written on its own, at an evaluation, not asked for
   text = $state(''); // what the model wrote after it
   busy = $state(false); // characters are still coming
   error = $state<string | null>(null);
   #id = 0; // the latest request: characters of earlier ones are dropped
 
-  /** Starts a sample; returns the id its events will carry. */
-  begin(prompt: string): number {
+  /** Starts a sample by the model at `step` (`auto`: at an evaluation, unasked); returns the id its events will carry. */
+  begin(prompt: string, step: number, auto = false): number {
     this.prompt = prompt;
+    this.step = step;
+    this.auto = auto;
     this.text = '';
     this.error = null;
     this.busy = true;
@@ -48,6 +52,7 @@ export class Sampler {
   /** Forgets the sample, as when its model is gone. */
   clear() {
     this.prompt = '';
+    this.step = null;
     this.text = '';
     this.error = null;
   }

@@ -59,6 +59,11 @@ const KEYS: { [K in keyof Setup]: { param: string; kind: Kind } } = {
 
 const setupKeys = Object.keys(KEYS) as (keyof Setup)[];
 
+/** A setting's name in the address and as a CLI flag: `nLayer` is `layers` (`--layers`). */
+export function flagOf(key: keyof Setup): string {
+  return KEYS[key].param;
+}
+
 // Plain decimal or exponent notation only: Number() would also take '', ' ', '0x10' and 'Infinity'.
 const INT = /^\d+$/;
 const REAL = /^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;

@@ -1,7 +1,7 @@
 /**
  * Accessibility, checked by axe-core in Chromium at a desktop (1280×800) and a phone (390×844)
- * size: no serious or critical violation on the first screen, and none once a run has trained and
- * its panels (chart, samples, the model's inside, the Runs table) have filled. axe runs as a
+ * size: no serious or critical violation on the first screen, and none in any view once a run has
+ * trained and its panels (chart, samples, the model's inside, the Runs table) have filled. axe runs as a
  * script the page itself never loads, so its browser context bypasses the page's CSP for it.
  */
 import { readFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { PreviewServer } from 'vite';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { launchChromium, missingChromium, serveBuiltApp } from './browser.ts';
+import { views } from '../../src/lib/views.ts';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -33,6 +34,12 @@ interface Violation {
   impact: string | null;
   help: string;
   nodes: { target: string[] }[];
+}
+
+/** Opens a view from the page's navigation. */
+async function openView(page: Page, id: string) {
+  await page.getByTestId(`view-${id}`).click();
+  await page.getByTestId(`view-${id}-panel`).waitFor({ state: 'visible' });
 }
 
 /** axe's serious and critical violations on the page as it stands, one line each. */
@@ -64,33 +71,39 @@ test.for([
       timeout: 240_000,
     });
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="runs-row"]').length === 1);
-    expect(await seriousViolations(page), 'after a run').toEqual([]);
+    for (const v of views) {
+      await openView(page, v.id);
+      expect(await seriousViolations(page), `after a run, the ${v.label} view`).toEqual([]);
+    }
   } finally {
     await context.close();
   }
 });
 
-test('on a phone (390×844) every control is a 44 px target and nothing scrolls sideways', { timeout: 120_000 }, async () => {
+test('on a phone (390×844) every control of every view is a 44 px target and nothing scrolls sideways', { timeout: 120_000 }, async () => {
   if (missingChromium) throw missingChromium;
   const context = await browser!.newContext({ viewport: { width: 390, height: 844 } });
   try {
     const page = await context.newPage();
     await page.goto(`${baseUrl}?backend=wasm`);
     await page.waitForFunction(() => /characters/.test(document.querySelector('[data-testid="corpus-stats"]')?.textContent ?? ''));
-    const small = await page.evaluate(() => {
-      // A checkbox or radio button's target is its label; a word explained in place is a button inside a sentence (inline, exempt).
-      const target = (e: Element) => (e.matches('input[type=checkbox], input[type=radio]') ? (e.closest('label') ?? e) : e);
-      return [...document.querySelectorAll('button, input, select, summary')]
-        .filter((e) => !e.closest('.term'))
-        .map((e) => ({ e, r: target(e).getBoundingClientRect() }))
-        .filter(({ r }) => r.width > 0 && r.height > 0 && (r.width < 44 || r.height < 44))
-        .map(
-          ({ e, r }) =>
-            `${e.tagName.toLowerCase()} ${e.getAttribute('data-testid') ?? e.textContent?.trim().slice(0, 30)}: ${Math.round(r.width)}×${Math.round(r.height)}`,
-        );
-    });
-    expect(small).toEqual([]);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    for (const v of views) {
+      await openView(page, v.id);
+      const small = await page.evaluate(() => {
+        // A checkbox or radio button's target is its label; a word explained in place is a button inside a sentence (inline, exempt).
+        const target = (e: Element) => (e.matches('input[type=checkbox], input[type=radio]') ? (e.closest('label') ?? e) : e);
+        return [...document.querySelectorAll('button, input, select, summary, nav a')]
+          .filter((e) => !e.closest('.term'))
+          .map((e) => ({ e, r: target(e).getBoundingClientRect() }))
+          .filter(({ r }) => r.width > 0 && r.height > 0 && (r.width < 44 || r.height < 44))
+          .map(
+            ({ e, r }) =>
+              `${e.tagName.toLowerCase()} ${e.getAttribute('data-testid') ?? e.textContent?.trim().slice(0, 30)}: ${Math.round(r.width)}×${Math.round(r.height)}`,
+          );
+      });
+      expect(small, `the ${v.label} view`).toEqual([]);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), `the ${v.label} view`).toBeLessThanOrEqual(390);
+    }
   } finally {
     await context.close();
   }

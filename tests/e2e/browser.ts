@@ -8,6 +8,7 @@ import type { Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
 import { outDir, root } from './build-app.ts';
 import { CHROMIUM, launchChromium } from './chromium.ts';
+import type { ViewId } from '../../src/lib/views.ts';
 
 export { launchChromium };
 
@@ -54,6 +55,8 @@ export interface AppPage {
   text(testId: string): Promise<string>;
   /** Waits until that text matches; on a timeout, says what it showed and any error the app reported. */
   waitFor(testId: string, pattern: RegExp, timeout?: number): Promise<void>;
+  /** Opens one of the page's views (src/lib/views.ts) from its navigation, as a user would. */
+  view(id: ViewId): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -95,6 +98,10 @@ export async function openApp(viewport = { width: 1280, height: 900 }): Promise<
           { cause: err },
         );
       }
+    },
+    async view(id) {
+      await page.getByTestId(`view-${id}`).click();
+      await page.getByTestId(`view-${id}-panel`).waitFor({ state: 'visible' });
     },
     async close() {
       await browser.close();

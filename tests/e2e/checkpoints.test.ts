@@ -28,7 +28,7 @@ afterAll(async () => {
 
 test('a run autosaves, survives a reload, resumes at its step and finishes; a corrupt file is refused', async () => {
   if (missingChromium) throw missingChromium;
-  const url = `${app.baseUrl}?layers=1&heads=2&embd=16&ctx=16&batch=4&steps=400&backend=wasm`;
+  const url = `${app.baseUrl}?layers=1&heads=2&embd=16&ctx=16&batch=4&steps=400&backend=wasm#data`; // the Data view holds the checkpoints
   await page.goto(url);
   await waitFor('backend-name', /^wasm$/);
   await waitFor('corpus-stats', /characters/);
@@ -63,8 +63,13 @@ test('a run autosaves, survives a reload, resumes at its step and finishes; a co
   await waitFor('status', /^paused at step [\d,]+$/);
   expect(await text('step')).toBe(`${pausedAt} / 400`);
   await waitFor('run-bar-note', /resumed at step \d+; press Resume to train/);
-  // The chart holds the steps before the reload.
-  expect(Number(await page.getByTestId('loss-chart').getAttribute('data-points'))).toBeGreaterThanOrEqual(2 * pausedAt);
+  // The chart (in the Train view) holds the steps before the reload.
+  await app.view('train');
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('[data-testid="loss-chart"]')?.getAttribute('data-points')) >= n,
+    2 * pausedAt,
+  );
+  await app.view('data');
   await page.getByTestId('resume-button').click();
   await waitFor('status', /^(finished|stopped at step [\d,]+ of [\d,]+)$/);
   expect(await text('step')).toBe('400 / 400');
@@ -96,7 +101,9 @@ test('a run autosaves, survives a reload, resumes at its step and finishes; a co
 
   // The downloaded file resumes too, at its own step, as a second saved run.
   // The file says what it holds before it is loaded; once loaded, the form and the link show its settings.
+  await app.view('train');
   await page.getByTestId('cfg-nEmbd').fill('32');
+  await app.view('data');
   await page.getByTestId('checkpoint-file').setInputFiles(downloaded);
   await waitFor(
     'picked-summary',

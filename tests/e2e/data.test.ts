@@ -42,7 +42,7 @@ beforeAll(async () => {
   page.on('console', (msg) => {
     if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
   });
-  await page.goto(`${url}?backend=wasm`);
+  await page.goto(`${url}?backend=wasm#data`); // the Data view holds the corpus
   await page.waitForFunction(() => /vocabulary of 83/.test(document.querySelector('[data-testid="corpus-stats"]')?.textContent ?? ''));
 });
 

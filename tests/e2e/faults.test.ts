@@ -45,6 +45,7 @@ async function trainToCheckpoint(query: string): Promise<number> {
   await page.goto(`${app.baseUrl}?layers=1&heads=2&embd=16&ctx=16&batch=4&steps=100000&${query}`);
   await waitFor('backend-name', /\S/);
   await waitFor('corpus-stats', /characters/);
+  await app.view('data');
   await page.getByTestId('autosave-every').fill('5');
   await page.getByTestId('train-button').click();
   await waitFor('autosave-status', /at step (1\d|[2-9]\d)\b/, 180_000);

@@ -34,6 +34,7 @@ test('while a model trains, the attention grid, loss by position and the probe s
   await page.goto(`${app.baseUrl}?backend=wasm&corpus=copy&steps=300`);
   await waitFor('corpus-stats', /characters/);
   await page.getByTestId('train-button').click();
+  await app.view('inside');
 
   // The first evaluation (step 0) brings the first look inside, while the run trains on.
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="attention-head"]').length === 8, undefined, {
@@ -46,6 +47,7 @@ test('while a model trains, the attention grid, loss by position and the probe s
   // A head enlarged: hovering a cell names its query, key and weight.
   await page.getByTestId('attention-head').nth(5).click();
   const canvas = page.getByTestId('attention-large-canvas');
+  await canvas.scrollIntoViewIfNeeded();
   const box = (await canvas.boundingBox())!;
   // Axis labels take the first 14 px; cells are 9 px: the cell of query 10, key 3.
   await page.mouse.move(box.x + 14 + 3 * 9 + 4, box.y + 14 + 10 * 9 + 4);

@@ -45,6 +45,7 @@ test('during a default run the noise-scale chart shows B_simple, the batch, Kapl
   expect(await app.text('noise-reading')).toMatch(/noise scale/);
 
   mkdirSync(artifacts, { recursive: true });
+  await app.view('inside'); // the noise scale is measured behind the Train view, and shown in Inside
   await page.getByTestId('noise-scale').screenshot({ path: `${artifacts}noise-scale.png` });
   await page.getByTestId('stop-button').click();
   await app.waitFor('status', /^(finished|stopped at step [\d,]+ of [\d,]+)$/);

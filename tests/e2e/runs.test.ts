@@ -32,6 +32,7 @@ test('two runs are listed, their config diff shows what differs, their curves ov
     await app.waitFor('status', /^finished$/);
     await app.waitFor('autosave-status', /at step 40/); // saved at the end, into IndexedDB
   }
+  await app.view('runs');
   const rows = page.getByTestId('runs-row');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="runs-row"]').length === 2);
   expect(await rows.nth(0).textContent()).toMatch(/1×32 .*40 of 40/); // newest first
@@ -52,6 +53,26 @@ test('two runs are listed, their config diff shows what differs, their curves ov
   expect(download.suggestedFilename()).toBe('tabgpt-runs.csv');
   const csv = (await readFile((await download.path())!, 'utf8')).trim().split('\n');
   expect(csv).toHaveLength(3);
-  expect(csv[0]).toMatch(/^run,corpus,saved,step,max steps,N,tokens,train loss,val loss,eval step,/);
+  expect(csv[0]).toMatch(/^run,corpus,saved,step,max steps,N,tokens,train loss,val loss,eval step,schedule,forecast at 25%,/);
+  // Each run's schedule, and whether its first quarter gave a forecast to hold against its outcome.
+  expect(await rows.nth(0).textContent()).toMatch(/cosine 0\.003 → 0\.0003 over 40/);
+  expect(await page.getByTestId('runs-forecast').nth(0).textContent()).toMatch(
+    /none from its first quarter|reached \d\.\d{3} \((in|out)side the band\)/,
+  );
+
+  // Renamed, a run keeps its name across a reload; deleted (after a second click), it is gone.
+  await page.getByTestId('runs-rename').nth(0).click();
+  await page.getByTestId('runs-name-input').fill('the wider one');
+  await page.getByTestId('runs-name-input').press('Enter');
+  expect(await page.getByTestId('runs-name').nth(0).textContent()).toBe('the wider one');
+  await page.reload();
+  await app.waitFor('backend-name', /^wasm$/);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="runs-row"]').length === 2);
+  expect(await page.getByTestId('runs-name').nth(0).textContent()).toBe('the wider one');
+  await page.getByTestId('runs-delete').nth(1).click();
+  expect(await page.getByTestId('runs-row').count()).toBe(2); // asked to confirm first
+  await page.getByTestId('runs-delete-confirm').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="runs-row"]').length === 1);
+  expect(await page.getByTestId('runs-name').nth(0).textContent()).toBe('the wider one');
   expect(app.problems).toEqual([]);
 });

@@ -30,7 +30,11 @@ afterAll(async () => {
 
 test('a micro sweep on wasm streams points onto the chart; its fit is no law and predicts nothing', async () => {
   if (missingChromium) throw missingChromium;
-  await page.goto(`${app.baseUrl}?backend=wasm&corpus=markov`);
+  // A link opens the Scaling lab's view.
+  await page.goto(`${app.baseUrl}?backend=wasm&corpus=markov#lab`);
+  await page.getByTestId('view-lab-panel').waitFor({ state: 'visible' });
+  expect(await page.getByTestId('view-train-panel').isHidden()).toBe(true);
+  expect(await page.getByTestId('view-lab').getAttribute('aria-current')).toBe('page');
   await waitFor('corpus-stats', /characters/);
   await waitFor('sweep-status', /no sweep yet/);
 

@@ -193,6 +193,7 @@ test('on webgpu, a run that autosaves and a Scaling lab sweep request nothing bu
   await app.waitFor('backend-name', /\S/);
   await app.waitFor('corpus-stats', /characters/);
   expect(await app.text('backend-name')).toBe('webgpu');
+  await app.view('data');
   await page.getByTestId('autosave-every').fill('2');
   let before = requests.length;
   await page.getByTestId('train-button').click();
@@ -201,6 +202,7 @@ test('on webgpu, a run that autosaves and a Scaling lab sweep request nothing bu
   expect(requests.slice(before), 'training on webgpu with autosave').toEqual([]);
 
   before = requests.length;
+  await app.view('lab');
   await page.getByTestId('sweep-sizes').fill('1x8');
   await page.getByTestId('sweep-tokens').fill('512');
   await page.getByTestId('sweep-ctx').fill('16');

@@ -46,6 +46,7 @@ test('with the quota full, an autosave fails with a message that says so, and th
   // Chromium's quota for this origin: a few kilobytes, less than one checkpoint of the micro model.
   const cdp = await a.page.context().newCDPSession(a.page);
   await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(a.baseUrl).origin, quotaSize: 4096 });
+  await a.view('data');
   await a.page.getByTestId('autosave-every').fill('20');
   await a.page.getByTestId('train-button').click();
   await a.waitFor('checkpoint-error', /^storage is full: .* at step \d+ was not saved; the run keeps training/, 240_000);
@@ -61,6 +62,7 @@ test('with the quota full, an autosave fails with a message that says so, and th
 
 test('a hidden tab writes the run where it stands and trains on; with "pause while hidden", it pauses and showing it resumes', async () => {
   const a = await open();
+  await a.view('data');
   await a.page.getByTestId('autosave-every').fill('100000'); // no autosave would come: only hiding saves
   await a.page.getByTestId('train-button').click();
   await a.page.waitForFunction(() => parseInt(document.querySelector('[data-testid="step"]')?.textContent ?? '0', 10) >= 30, undefined, {

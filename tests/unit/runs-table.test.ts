@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { configDiff, runFacts, runRow, runsCsv, summaryFacts } from '../../src/lib/runs-table.ts';
+import { configDiff, describeSchedule, earlyForecast, runFacts, runRow, runsCsv, summaryFacts } from '../../src/lib/runs-table.ts';
+import { forecastRun } from '../../src/core/forecast.ts';
+import { defaultTrainConfig } from '../../src/core/config.ts';
+import { readLabels, writeLabel } from '../../src/lib/run-labels.ts';
+import { Rng } from '../../src/core/rng.ts';
 import { saveCheckpoint } from '../../workers/checkpoint.ts';
 import { GPT } from '../../workers/model.ts';
 import { microModel, microTrain } from '../helpers.ts';
@@ -88,5 +92,60 @@ describe('the Runs table', () => {
     expect(line.startsWith('"moby, ""dick""",moby-dick,2026-12-06T00:00:00.000Z,5,')).toBe(true);
     expect(line).toContain(',2,2.5,5,');
     expect(end).toBe('');
+  });
+
+  /** A finished 2,000-step run whose loss falls as 1.6 + 2.4·e^(−step/250), with minibatch noise; evaluated every 100 steps. */
+  function finishedRun(maxSteps = 2000) {
+    const train = { ...defaultTrainConfig, maxSteps, warmupSteps: 100 };
+    const rng = new Rng(3);
+    const clean = (s: number) => 1.6 + 2.4 * Math.exp(-s / 250);
+    const losses = Array.from({ length: maxSteps }, (_, i) => clean(i + 1) + 0.05 * (rng.next() - 0.5));
+    const evals = [];
+    for (let s = 0; s <= maxSteps; s += 100) evals.push({ step: s, train: clean(s), val: clean(s) + 0.05 });
+    return { train, history: { losses, evals } };
+  }
+
+  test("a finished run's forecast is made from its first quarter alone, and set against the val loss it reached", () => {
+    const run = finishedRun();
+    const f = earlyForecast(run)!;
+    expect(f).not.toBeNull();
+    expect(f.seen).toBeLessThanOrEqual(500);
+    expect(f.actual).toBe(run.history.evals.at(-1)!.val);
+    expect(f.band[0]).toBeLessThan(f.predicted);
+    expect(f.band[1]).toBeGreaterThan(f.predicted);
+    // Nothing after step 500 reaches it: the forecast of the record cut there is the same.
+    const cut = forecastRun({
+      schedule: run.train,
+      steps: run.history.losses.slice(0, 500).map((loss, i) => ({ step: i + 1, loss })),
+      evals: run.history.evals.filter((e) => e.step <= 500).map((e) => ({ step: e.step, loss: e.val })),
+    });
+    expect(cut.kind === 'forecast' && cut.final).toBe(f.predicted);
+  });
+
+  test('a run that has not reached its last evaluation has no forecast to set against an outcome yet', () => {
+    const run = finishedRun();
+    const unfinished = { ...run, history: { ...run.history, evals: run.history.evals.slice(0, -1) } };
+    expect(earlyForecast(unfinished)).toBeNull();
+    expect(earlyForecast({ train: null, history: run.history })).toBeNull();
+  });
+
+  test('a schedule reads in words: warm-up, then cosine to its floor, or constant', () => {
+    expect(describeSchedule({ learningRate: 0.003, minLr: 0.0003, warmupSteps: 100, maxSteps: 2000 })).toBe(
+      'warm-up 100, cosine 0.003 → 0.0003 over 2,000',
+    );
+    expect(describeSchedule({ learningRate: 0.01, minLr: 0.01, warmupSteps: 0, maxSteps: 50 })).toBe('constant 0.01');
+  });
+
+  test("a run's name given in the table is kept apart from its checkpoint; a blank one gives the run its own back", () => {
+    const data = new Map<string, string>();
+    const store = { getItem: (k: string) => data.get(k) ?? null, setItem: (k: string, v: string) => void data.set(k, v) };
+    expect(readLabels(store)).toEqual({});
+    writeLabel('a', '  wide model  ', store);
+    writeLabel('b', 'x'.repeat(200), store);
+    expect(readLabels(store)).toEqual({ a: 'wide model', b: 'x'.repeat(80) });
+    writeLabel('a', '   ', store);
+    expect(readLabels(store)).toEqual({ b: 'x'.repeat(80) });
+    data.set('tabgpt-run-labels', 'not json');
+    expect(readLabels(store)).toEqual({}); // an unreadable store is an empty one
   });
 });
