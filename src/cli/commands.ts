@@ -35,6 +35,12 @@ export const RESUMABLE = RESUME_FLAGS.filter((f) => f !== 'resume' && f !== 'cor
   .map((f) => `--${f}`)
   .join(', ');
 
+/** --jobs, for the commands that train several models. */
+const JOBS_FLAG = {
+  type: 'number',
+  help: 'models trained at once, each in a worker thread with its own backend (default: the cores, at most the models; webgpu: 1, one GPU); the results are those of --jobs 1',
+} as const;
+
 /** Training flags; each (but --save-every and the file flags) maps to one config key. */
 const TRAIN_FLAGS = {
   corpus: {
@@ -192,10 +198,7 @@ export const COMMANDS = {
       seed: TRAIN_FLAGS.seed,
       'eval-batches': TRAIN_FLAGS['eval-batches'],
       backend: TRAIN_FLAGS.backend,
-      jobs: {
-        type: 'number',
-        help: 'models trained at once, each in a worker thread with its own backend (default: the cores, at most the models; webgpu: 1, one GPU); the points are those of --jobs 1',
-      },
+      jobs: JOBS_FLAG,
     },
   },
   'batch-ladder': {
@@ -243,6 +246,7 @@ export const COMMANDS = {
         help: 'also measure the gradient noise scale every N steps and report its last value per batch size (0: never)',
       },
       backend: TRAIN_FLAGS.backend,
+      jobs: JOBS_FLAG,
     },
   },
   fit: {

@@ -12,10 +12,11 @@ import { unigramLevel } from '../core/ngram.ts';
 import { adviseSweep } from '../core/sweep-advice.ts';
 import { lawKey, type LedgerEntry } from '../core/ledger.ts';
 import { appendLedger, checkLedgerPath } from './forecast.ts';
-import { fitLadder, stepsToTarget, type NoiseEvent } from '../core/noise-scale.ts';
+import { fitLadder } from '../core/noise-scale.ts';
 import { DEFAULT_SIZES, formatShape, parseLadder, planSweep, sweepConfig, sweepTrainConfig, type ModelShape } from '../core/sweep.ts';
 import { validateRunFits } from '../core/footprint.ts';
 import { capacityBefore, startBackend } from './backend.ts';
+import type { BackendChoice } from '../../workers/backend.ts';
 import { checkPointsFile, readCorpusWithFloor } from './files.ts';
 import {
   backendChoice,
@@ -33,7 +34,8 @@ import {
 } from './flags.ts';
 import { trainingFlopsPerStep } from '../core/flops.ts';
 import { emit } from './output.ts';
-import { runSweepJobs } from './sweep-jobs.ts';
+import { runInJobs } from './model-jobs.ts';
+import { trainRung, type LadderWork, type Rung } from './ladder-rung.ts';
 import type { SweepPoint } from '../../workers/sweep.ts';
 import { parsePoints, sweepStart } from './points.ts';
 
@@ -55,11 +57,7 @@ export async function sweep({ values: v, text, explicit }: ParsedFlags<'sweep'>)
   if (!(warmupFraction >= 0 && warmupFraction < 1)) throw new UsageError(`--warmup-frac must be in [0, 1), got ${warmupFraction}`);
   checkWhole(v.points, 'points', 1);
   const backendName = backendChoice(v.backend);
-  if (v.jobs !== undefined) {
-    checkWhole(v.jobs, 'jobs', 1, 256);
-    if (v.jobs > 1 && backendName === 'webgpu')
-      throw new UsageError('--jobs: webgpu trains on one GPU, one model at a time; give --jobs 1');
-  }
+  checkJobs(v.jobs, backendName);
   const corpus = readCorpusWithFloor(v.corpus);
   const { runSweep } = await import('../../workers/sweep.ts');
   // The same config the Scaling lab builds from its fields (src/core/sweep.ts).
@@ -112,7 +110,7 @@ export async function sweep({ values: v, text, explicit }: ParsedFlags<'sweep'>)
   emit({ type: 'advice', ...adviseSweep(cfg, vocabSize) });
   const backend = await startBackend(backendName);
   // Jobs: as asked, else one per core up to the models; one on a GPU (auto may have chosen it).
-  const jobs = backend.name === 'webgpu' ? 1 : Math.min(v.jobs ?? availableParallelism(), ladder.length);
+  const jobs = jobsFor(v.jobs, backend.name, ladder.length);
   emit({
     type: 'start',
     backend: backend.name,
@@ -134,11 +132,33 @@ export async function sweep({ values: v, text, explicit }: ParsedFlags<'sweep'>)
     (shape, i) =>
       trainingFlopsPerStep({ ...shape, blockSize: cfg.blockSize, dropout: cfg.dropout, vocabSize }, cfg.train.batchSize) * steps[i],
   );
-  const all = jobs > 1 ? await runSweepJobs(corpus.text, cfg, backend.name, jobs, cost, out) : await runSweep(corpus.text, cfg, out);
+  let all: SweepPoint[];
+  if (jobs > 1) {
+    all = [];
+    await runInJobs({ kind: 'sweep', text: corpus.text, cfg }, backend.name, jobs, cost, (line) => {
+      if (line.type === 'model') out.onModel(line.index, line.shape, line.N, line.steps);
+      else if (line.type === 'point') {
+        all.push(line.point);
+        out.onPoint(line.point);
+      }
+    });
+  } else all = await runSweep(corpus.text, cfg, out);
   emit({ type: 'sweep', points: all });
   // Each model's last point carries its final loss; every point goes into the fit.
   if (all.length >= 5 && new Set(all.map((p) => p.N)).size >= 2)
     emit({ ...fitLaw(all, 100, v.seed, [], unigram), entropyRate: corpus.entropyRate ?? null });
+}
+
+/** --jobs: a whole number of threads, and on webgpu one (one GPU trains one model at a time). */
+function checkJobs(jobs: number | undefined, backend: BackendChoice) {
+  if (jobs === undefined) return;
+  checkWhole(jobs, 'jobs', 1, 256);
+  if (jobs > 1 && backend === 'webgpu') throw new UsageError('--jobs: webgpu trains on one GPU, one model at a time; give --jobs 1');
+}
+
+/** Jobs: as asked, else one per core up to the models; one on a GPU (auto may have chosen it). */
+function jobsFor(asked: number | undefined, backend: BackendChoice, models: number): number {
+  return backend === 'webgpu' ? 1 : Math.min(asked ?? availableParallelism(), models);
 }
 
 /**
@@ -276,6 +296,7 @@ export async function batchLadder({ values: v, text }: ParsedFlags<'batch-ladder
   checkWhole(v['eval-tokens'], 'eval-tokens', 1);
   checkWhole(v['eval-rows'], 'eval-rows', 1);
   checkWhole(v['noise-scale-every'], 'noise-scale-every', 0);
+  checkJobs(v.jobs, backendChoice(v.backend));
   const scaling = v['lr-scaling'];
   if (scaling !== 'none' && scaling !== 'sqrt') throw new UsageError(`--lr-scaling must be none or sqrt, got ${JSON.stringify(scaling)}`);
   const model = { nLayer: v.layers, nHead: v.heads, nEmbd: v.embd, blockSize: v.ctx, dropout: v.dropout };
@@ -324,45 +345,27 @@ export async function batchLadder({ values: v, text }: ParsedFlags<'batch-ladder
     if (v['noise-scale-every'] > 0 && B < 2)
       throw new UsageError('--noise-scale-every needs batch sizes of 2 or more (it compares a batch with its half)');
   }
-  const { prepareRun, withConfigs, createRun, disposeRun } = await import('../../workers/run.ts');
-  const { train } = await import('../../workers/train.ts');
-  const base = prepareRun(corpus.text, model, configFor(batches[0]));
   const backend = await startBackend(backendChoice(v.backend));
-  emit({ type: 'start', backend: backend.name, adapter: backend.adapter, batches, target, ctx: T, tokens: v.tokens });
-  const rungs = [];
-  for (const B of batches) {
-    const cfg = configFor(B);
-    const run = createRun(withConfigs(base, model, cfg));
-    const evals: { step: number; loss: number }[] = [];
-    const seen: { noise: NoiseEvent | null } = { noise: null }; // the rung's last noise line
-    try {
-      await train(run.trainer, {
-        onEval: (e) => void evals.push({ step: e.step, loss: e.val }),
-        shouldStop: () => (evals.at(-1)?.loss ?? Infinity) <= target,
-        noiseScaleEvery: v['noise-scale-every'],
-        onNoise: (e) => void (seen.noise = e),
-      });
-    } finally {
-      disposeRun(run);
-    }
-    const crossing = stepsToTarget(evals, target);
-    const steps = crossing === null ? null : Math.max(1, Math.round(crossing)); // whole steps: tokens are steps × batch × ctx
-    const last = evals.at(-1)!;
-    const rung = {
-      type: 'rung',
-      batch: B,
-      tokensPerStep: B * T,
-      lr: cfg.learningRate,
-      steps,
-      tokens: steps === null ? null : steps * B * T,
-      reached: steps !== null,
-      trainedSteps: last.step,
-      val: last.loss,
-      ...(seen.noise ? { bSimple: seen.noise.bSimple, bSimpleTokens: seen.noise.bSimpleTokens } : {}),
-    };
+  const jobs = jobsFor(v.jobs, backend.name, batches.length);
+  emit({ type: 'start', backend: backend.name, adapter: backend.adapter, jobs, batches, target, ctx: T, tokens: v.tokens });
+  const work: LadderWork = {
+    text: corpus.text,
+    model,
+    configs: batches.map(configFor),
+    target,
+    noiseScaleEvery: v['noise-scale-every'],
+  };
+  const rungs: Rung[] = [];
+  const print = (rung: Rung) => {
     rungs.push(rung);
     emit(rung);
-  }
+  };
+  if (jobs > 1) {
+    // The larger batches take more tokens to the target: they start first.
+    await runInJobs({ kind: 'ladder', ...work }, backend.name, jobs, batches, (line) => {
+      if (line.type === 'rung') print(line.rung);
+    });
+  } else for (let i = 0; i < batches.length; i++) print(await trainRung(work, i));
   const fit = fitLadder(rungs.map((r) => ({ batch: r.batch, steps: r.steps })));
   emit({
     type: 'ladder',

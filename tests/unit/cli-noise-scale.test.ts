@@ -29,32 +29,40 @@ test('train --noise-scale-every refuses a batch of one and a count that is not w
   expect(half.stderr).toMatch(/--noise-scale-every must be a whole number/);
 });
 
-test('batch-ladder trains each batch size to the target and prints steps and tokens to it, and the fit', async () => {
-  const r = await cli(
-    'batch-ladder',
-    ...corpus,
-    ...micro,
-    '--batches',
-    '8,2,4',
-    '--target',
-    '1.45',
-    '--tokens',
-    '20000',
-    '--eval-tokens',
-    '256',
-    '--eval-rows',
-    '16',
-    '--lr',
-    '1e-2',
-    '--warmup',
-    '5',
-    '--noise-scale-every',
-    '5',
-    '--backend',
-    'cpu',
-  );
+/** A ladder of three batch sizes, given out of order, on a micro model. */
+const LADDER = [
+  'batch-ladder',
+  ...corpus,
+  ...micro,
+  '--batches',
+  '8,2,4',
+  '--target',
+  '1.45',
+  '--tokens',
+  '20000',
+  '--eval-tokens',
+  '256',
+  '--eval-rows',
+  '16',
+  '--lr',
+  '1e-2',
+  '--warmup',
+  '5',
+  '--noise-scale-every',
+  '5',
+  '--backend',
+  'cpu',
+];
+
+test('batch-ladder trains each batch size to the target and prints steps and tokens to it, and the fit; --jobs 3 prints the same, bit for bit', async () => {
+  const [r, three] = await Promise.all([cli(...LADDER, '--jobs', '1'), cli(...LADDER, '--jobs', '3')]);
+  expect(three.code, three.stderr).toBe(0);
+  expect(three.lines[0]).toMatchObject({ type: 'start', jobs: 3 });
+  // Three threads, each with its own backend, print the lines of one, in batch order.
+  const body = (lines: { type: string }[]) => lines.filter((l) => l.type !== 'start').map((l) => JSON.stringify(l));
+  expect(body(three.lines)).toEqual(body(r.lines));
   expect(r.code, r.stderr).toBe(0);
-  expect(r.lines[0]).toMatchObject({ type: 'start', batches: [2, 4, 8], target: 1.45 });
+  expect(r.lines[0]).toMatchObject({ type: 'start', jobs: 1, batches: [2, 4, 8], target: 1.45 });
   const rungs = r.lines.filter((l) => l.type === 'rung');
   expect(rungs.map((l) => l.batch)).toEqual([2, 4, 8]);
   for (const l of rungs) {
@@ -78,4 +86,6 @@ test('batch-ladder names its bad flags', async () => {
   expect((await cli('batch-ladder', '--batches', '8,x')).stderr).toMatch(/--batches entry "x" is not a whole number/);
   expect((await cli('batch-ladder', '--batches', '8,16')).stderr).toMatch(/--target is required/);
   expect((await cli('batch-ladder', '--target', '2', '--lr-scaling', 'cube')).stderr).toMatch(/--lr-scaling must be none or sqrt/);
+  expect((await cli('batch-ladder', '--target', '2', '--jobs', '0')).stderr).toMatch(/--jobs must be/);
+  expect((await cli('batch-ladder', '--target', '2', '--jobs', '2', '--backend', 'webgpu')).stderr).toMatch(/webgpu trains on one GPU/);
 });

@@ -1,14 +1,15 @@
 /**
- * A sweep trained by several jobs at once (`sweep --jobs N`): N worker threads (sweep-job.ts), each
- * with its own backend, take the models one at a time, longest first, and their lines are printed in the
- * order a sequential sweep prints them: model 0's lines as they come, a later model's held until
- * every earlier one has ended. Each model's points depend on its own seeds alone, so they are the
- * points of --jobs 1, bit for bit.
+ * Models trained by several jobs at once (`sweep --jobs N`, `batch-ladder --jobs N`): N worker
+ * threads (model-job.ts), each with its own backend, take the models one at a time, longest first,
+ * and their lines are printed in the order --jobs 1 prints them: model 0's lines as they come, a
+ * later model's held until every earlier one has ended. Each model depends on its own seeds and
+ * config alone, so its lines are those of --jobs 1, bit for bit.
  */
 import { Worker } from 'node:worker_threads';
 import type { BackendChoice } from '../../workers/backend.ts';
-import type { ModelShape, SweepConfig, SweepPoint } from '../../workers/sweep.ts';
-import type { JobInput, JobMessage, JobOrder } from './sweep-job.ts';
+import type { JobInput, JobLine, JobMessage, JobOrder, JobWork } from './model-job.ts';
+
+export type { JobLine, JobWork };
 
 /**
  * A job's thread starts here: the job is TypeScript, as the CLI is, and Node gives a worker none
@@ -16,49 +17,43 @@ import type { JobInput, JobMessage, JobOrder } from './sweep-job.ts';
  */
 function jobBootstrap(): string {
   const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  const job = JSON.stringify(new URL('./sweep-job.ts', import.meta.url).href);
+  const job = JSON.stringify(new URL('./model-job.ts', import.meta.url).href);
   return `import(${api}).then(({ tsImport }) => tsImport(${job}, ${JSON.stringify(import.meta.url)}))`;
 }
 
-export interface SweepOutput {
-  onModel: (index: number, shape: ModelShape, N: number, steps: number) => void;
-  onPoint: (p: SweepPoint) => void;
-}
-
 /**
- * Trains the ladder with `jobs` workers at a time; resolves with every point in model order.
- * `cost`: each model's training FLOPs (or anything proportional), to start the longest first.
+ * Trains the `cost.length` models of `work` with `jobs` workers at a time, handing `print` each
+ * line in model order; resolves once every model has ended. `cost`: each model's training FLOPs
+ * (or anything proportional), to start the longest first.
  */
-export async function runSweepJobs(
-  text: string,
-  cfg: SweepConfig,
+export async function runInJobs(
+  work: JobWork,
   backend: BackendChoice,
   jobs: number,
   cost: readonly number[],
-  out: SweepOutput,
-): Promise<SweepPoint[]> {
-  const n = cfg.ladder.length;
-  const held: (() => void)[][] = Array.from({ length: n }, () => []); // each model's lines, until it may print
+  print: (line: JobLine) => void,
+): Promise<void> {
+  const n = cost.length;
+  const held: JobLine[][] = Array.from({ length: n }, () => []); // each model's lines, until it may print
   const ended = new Array<boolean>(n).fill(false);
-  const points: SweepPoint[][] = Array.from({ length: n }, () => []);
   let next = 0; // the model whose lines print as they come
-  const say = (model: number, line: () => void) => (model === next ? line() : held[model].push(line));
+  const say = (line: JobLine) => (line.index === next ? print(line) : held[line.index].push(line));
   const end = (model: number) => {
     ended[model] = true;
     while (next < n && ended[next]) {
       next++;
-      if (next < n) for (const line of held[next].splice(0)) line();
+      if (next < n) for (const line of held[next].splice(0)) print(line);
     }
   };
   // Longest first, each to the next free job: the biggest model starts at once and the small ones
   // fill in around it (dealt in turn, the two big models of a ladder would share one job).
   const queue = Array.from({ length: n }, (_, i) => i).sort((a, b) => cost[b] - cost[a]);
   const workers: Worker[] = [];
-  const bootstrap = jobBootstrap(); // resolved when a sweep runs in jobs, not whenever the CLI starts
+  const bootstrap = jobBootstrap(); // resolved when models train in jobs, not whenever the CLI starts
   /** One job: a worker that takes the next model from the queue whenever it is free, until none is left. */
   const lane = () =>
     new Promise<void>((resolve, reject) => {
-      const data: JobInput = { text, cfg, backend };
+      const data: JobInput = { work, backend };
       const worker = new Worker(bootstrap, { eval: true, workerData: data });
       workers.push(worker);
       const nextModel = () => {
@@ -72,11 +67,9 @@ export async function runSweepJobs(
             nextModel();
             break;
           case 'model':
-            say(m.index, () => out.onModel(m.index, m.shape, m.N, m.steps));
-            break;
           case 'point':
-            points[m.point.model].push(m.point);
-            say(m.point.model, () => out.onPoint(m.point));
+          case 'rung':
+            say(m);
             break;
           case 'modelDone':
             end(m.index);
@@ -90,12 +83,11 @@ export async function runSweepJobs(
         }
       });
       worker.on('error', reject);
-      worker.on('exit', () => reject(new Error('a sweep job ended before its models did')));
+      worker.on('exit', () => reject(new Error('a job ended before its models did')));
     });
   try {
     await Promise.all(Array.from({ length: Math.min(jobs, n) }, lane));
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return points.flat();
 }
