@@ -31,8 +31,11 @@ export interface CorpusMessage {
 
 /** page → worker */
 export type ToWorker =
-  /** Picks the tfjs backend (webgpu → wasm → webgl → cpu for 'auto'); answered by 'ready'. */
-  | { type: 'init'; backend: BackendChoice }
+  /**
+   * Picks the tfjs backend (webgpu → wasm → webgl → cpu for 'auto'); answered by 'ready'.
+   * `wasmThreads`: the threads wasm may take (default every core), for workers that share the cores.
+   */
+  | { type: 'init'; backend: BackendChoice; wasmThreads?: number }
   /**
    * Replaces a paused or finished run (or none) with a new one and trains it; answered by 'run'
    * with this id, or refused by an 'error' during 'start' (the worker keeps what it had). A
@@ -189,8 +192,11 @@ export interface SweepAnswers {
 
 /** page → sweep worker (after 'init', like a training worker). */
 export type SweepToWorker =
-  /** Trains the ladder from `startModel` on; answered by 'sweepPlan', then models, steps and points, then 'sweepDone'. */
-  | { type: 'sweep'; id: number; corpus: CorpusMessage; config: SweepConfig; startModel: number }
+  /**
+   * Trains the ladder from `startModel` on (or only the models listed in `models`, one worker's
+   * share of a sweep); answered by 'sweepPlan', then models, steps and points, then 'sweepDone'.
+   */
+  | { type: 'sweep'; id: number; corpus: CorpusMessage; config: SweepConfig; startModel: number; models?: number[] }
   /** Ends the sweep after the current step; 'sweepDone' says which model to resume from. */
   | { type: 'stopSweep' }
   /** Fits L(N, D) = E + A/N^α + B/D^β to `points` with bootstrap intervals, and predicts at `at`; answered by 'fitted'. */
@@ -225,7 +231,10 @@ export type SweepFromWorker =
   | { type: 'sweepModel'; id: number; model: number; shape: ModelShape; N: number; steps: number }
   | { type: 'sweepStep'; id: number; model: number; step: number; loss: number }
   | { type: 'sweepPoint'; id: number; point: SweepPoint }
-  /** nextModel: the first model not trained to its end (the ladder's length when all were). */
+  /**
+   * nextModel: the first model not trained to its end (the ladder's length when all were);
+   * stopped: a model this request asked for was not trained to its end.
+   */
   | { type: 'sweepDone'; id: number; stopped: boolean; nextModel: number }
   | ({ type: 'fitted'; id: number } & FittedLaw)
   | { type: 'sweepError'; id: number; during: 'sweep' | 'fit'; message: string };

@@ -28,7 +28,7 @@ scope.onmessage = (e: MessageEvent<ToWorker | SweepToWorker>) => {
   const msg = e.data;
   switch (msg.type) {
     case 'init':
-      init(msg.backend, reportIdleFault);
+      init(msg.backend, reportIdleFault, msg.wasmThreads);
       break;
     case 'ping':
       post({ type: 'pong', id: msg.id });

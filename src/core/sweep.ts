@@ -138,12 +138,39 @@ export function sweepTrainConfig(cfg: SweepConfig, plan: SweepPlan, i: number): 
   };
 }
 
-/** Fraction of a sweep done: steps of finished models plus the current one's, over all steps. */
-export function sweepFraction(steps: number[], finished: number, currentStep: number): number {
+/**
+ * Fraction of a sweep done: the steps of the models trained to their end, plus the steps the
+ * running ones have taken, over all steps.
+ */
+export function sweepFraction(
+  steps: number[],
+  done: readonly number[],
+  running: readonly { model: number | null; step: number }[],
+): number {
   const total = steps.reduce((a, b) => a + b, 0);
   if (total === 0) return 0;
-  const done = steps.slice(0, finished).reduce((a, b) => a + b, 0) + (finished < steps.length ? Math.min(currentStep, steps[finished]) : 0);
-  return Math.min(1, done / total);
+  const finished = new Set(done);
+  let count = 0;
+  for (const m of finished) count += steps[m] ?? 0;
+  for (const r of running) if (r.model !== null && !finished.has(r.model)) count += Math.min(r.step, steps[r.model] ?? 0);
+  return Math.min(1, count / total);
+}
+
+/** The most workers a sweep trains in at once: past it, each would hold a model's memory for little gain on a tab's cores. */
+export const MAX_SWEEP_WORKERS = 4;
+
+/**
+ * How a sweep of `models` models shares `cores` logical cores: on wasm (and cpu) one worker per
+ * model up to the cores (and MAX_SWEEP_WORKERS), each given an equal share of the cores as wasm
+ * threads; a sweep's models are small, and a model trained on one thread is already most of a
+ * core's worth, so a worker per core beats threads for one model (README, "Scaling laws", has the
+ * measurement). On a GPU backend one worker: the device trains one model at a time.
+ */
+export function sweepWorkers(backend: string | null, models: number, cores: number): { workers: number; threads: number } {
+  const c = Math.max(1, Math.floor(cores));
+  if (backend !== 'wasm' && backend !== 'cpu') return { workers: 1, threads: c };
+  const workers = Math.max(1, Math.min(models, c, MAX_SWEEP_WORKERS));
+  return { workers, threads: Math.max(1, Math.floor(c / workers)) };
 }
 
 /** What a sweep is set up from: the CLI's flags and the Scaling lab's fields both give these. */

@@ -18,7 +18,8 @@ export interface LabSnapshot<Settings = Record<string, unknown>, Prediction = un
   plan: number[];
   points: SweepPoint[];
   finished: number; // models trained to their end
-  nextModel: number; // where a resume starts
+  done?: number[]; // which (absent in a lab kept before models could end out of order: 0 … nextModel − 1)
+  nextModel: number; // the first model not trained to its end
   status: 'idle' | 'stopped' | 'done' | 'error';
   fitted: FittedLaw | null;
   fitPoints: number;

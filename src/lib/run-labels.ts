@@ -8,11 +8,14 @@ const KEY = 'tabgpt-run-labels';
 /** The longest name kept: a table cell, not a note. */
 export const MAX_LABEL = 80;
 
-type LabelStorage = Pick<Storage, 'getItem' | 'setItem'>;
+interface LabelStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
 
 function storage(): LabelStorage | null {
   try {
-    return typeof localStorage === 'undefined' ? null : localStorage;
+    return (globalThis as { localStorage?: LabelStorage }).localStorage ?? null;
   } catch {
     return null; // a sandboxed frame may refuse even to say
   }

@@ -1,7 +1,10 @@
 /**
- * The Scaling lab's state: sweeps, fits and predictions, run in a training worker of its own
- * (the same module as the main run's, a second instance), so the main run never waits for them.
- * The worker's events are the only writers of what it measured; components read and call methods.
+ * The Scaling lab's state: sweeps, fits and predictions, run in training workers of its own (the
+ * same module as the main run's, more instances), so the main run never waits for them. A sweep's
+ * models train in several workers at once where the backend shares the cores (sweepWorkers in
+ * src/core/sweep.ts decides how many, and how many wasm threads each takes); each model's points
+ * depend on its own seeds alone, so they are those of one worker. The workers' events are the
+ * only writers of what it measured; components read and call methods.
  */
 import { LabStore } from './lab-store.ts';
 import { LabForm, type LabSettings } from './scaling-lab-form.svelte.ts';
@@ -9,6 +12,7 @@ import { WorkerLink } from './worker-link.ts';
 import type { ChinchillaLaw } from '../core/scaling.ts';
 import type {
   BackendChoice,
+  BackendInfo,
   CorpusMessage,
   FittedLaw,
   FromWorker,
@@ -19,11 +23,13 @@ import type {
   SweepAnswers,
   SweepToWorker,
 } from '../../workers/protocol.ts';
-import { parseShape, shapeN, sweepFraction } from '../core/sweep.ts';
+import { parseShape, planSweep, shapeN, sweepFraction, sweepWorkers } from '../core/sweep.ts';
 import { type ExportedFit } from './scaling-chart.ts';
 import { unigramLevel } from '../core/ngram.ts';
 
 export type SweepStatus = 'idle' | 'running' | 'stopping' | 'stopped' | 'done' | 'error';
+
+type LabLink = WorkerLink<SweepFromWorker | FromWorker, SweepToWorker, SweepAnswers, LabRequest>;
 
 /** A bigger model's predicted loss, and once trained, what it reached. */
 export interface Prediction {
@@ -40,7 +46,7 @@ export interface Prediction {
 
 /** What a request to the lab's worker is: a sweep's points feed the fit, a verification's only its prediction. */
 type LabRequest =
-  | { kind: 'sweep' }
+  | { kind: 'sweep'; worker: number; model: number }
   | { kind: 'verify'; prediction: number }
   | { kind: 'fit'; prediction: Omit<Prediction, 'predicted' | 'interval'> | null; points: number };
 
@@ -51,11 +57,15 @@ export class ScalingLab extends LabForm {
   points = $state.raw<SweepPoint[]>([]);
   /** Steps per model of the sweep in progress or last run, and how far it got. */
   plan = $state.raw<number[]>([]);
-  finished = $state(0); // models trained to their end
-  currentStep = $state(0);
-  currentModel = $state<number | null>(null);
-  /** The first model a stopped sweep resumes from. */
+  /** The models trained to their end, in the order they ended. */
+  done = $state.raw<number[]>([]);
+  finished = $state(0); // how many: done.length
+  /** The first model not trained to its end (the ladder's length when all were). */
   nextModel = $state(0);
+  /** How the latest sweep shared the cores: its workers, and the wasm threads each took. */
+  sharing = $state<{ workers: number; threads: number; backend: string | null } | null>(null);
+  /** Each sweep worker's model and step while a sweep runs (model null: starting, or idle). */
+  workers = $state.raw<{ model: number | null; step: number }[]>([]);
   /** The corpus the points were measured on. */
   corpus = $state.raw<{ name: string; entropyRate: number | null; vocabSize: number } | null>(null);
 
@@ -70,38 +80,57 @@ export class ScalingLab extends LabForm {
   /** Why the lab could not be kept in (or read back from) this browser; the lab works on regardless. */
   storeError = $state<string | null>(null);
 
-  readonly progress = $derived(sweepFraction(this.plan, this.finished, this.currentStep));
+  readonly progress = $derived(sweepFraction(this.plan, this.done, this.workers));
   readonly running = $derived(this.status === 'running' || this.status === 'stopping');
   /** The fitted law, only where its points pin it down: a fit that is not identifiable is points, not a law. */
   readonly law = $derived<ChinchillaLaw | null>(this.fitted?.identifiable ? this.fitted.law : null);
 
-  /** The lab's own training worker, made on first use: it gets only sweep and fit requests. */
-  #link: WorkerLink<SweepFromWorker | FromWorker, SweepToWorker, SweepAnswers, LabRequest> | null = null;
+  /** The lab's own training workers, made on first use: they get only sweep and fit requests (fits go to the first). */
+  #links: LabLink[] = [];
+  #threads: number | undefined = undefined; // the wasm threads each was started with
+  #queue: number[] = []; // models of the running sweep no worker has taken yet
+  #busy = new Set<number>(); // workers with a sweep request open
   #backend: () => BackendChoice;
+  #resolved: () => BackendInfo['name'] | null;
   #config: SweepConfig | null = null; // the sweep in progress or stopped: a resume reuses it
   #corpusMsg: CorpusMessage | null = null;
   readonly #store = new LabStore();
 
-  /** `backend`: the choice the lab's worker starts on (the page's, read when the worker is made). */
-  constructor(backend: () => BackendChoice) {
+  /**
+   * `backend`: the choice the lab's workers start on (the page's, read when a worker is made);
+   * `resolved`: what the page's own worker runs on (what 'auto' chose there, and will choose here).
+   */
+  constructor(backend: () => BackendChoice, resolved: () => BackendInfo['name'] | null = () => null) {
     super();
     this.#backend = backend;
+    this.#resolved = resolved;
   }
 
-  #ensureLink(): WorkerLink<SweepFromWorker | FromWorker, SweepToWorker, SweepAnswers, LabRequest> {
+  /** Worker `i`, made on first use (`threads`: the wasm threads it takes; undefined, every core). */
+  #ensureLink(i = 0, threads = this.#threads): LabLink {
+    if (this.#links[i]) return this.#links[i];
     const onCrash = (message: string) => {
       this.error = message;
       this.status = 'error';
       this.fitting = false;
-      this.#link = null; // the next request makes a new one
+      this.workers = [];
+      this.#queue = [];
+      this.#closeLinks(`another sweep worker failed: ${message}`); // the next request makes new ones
     };
-    this.#link ??= new WorkerLink(this.#backend(), { onEvent: this.#onEvent, onCrash }, { name: 'sweep worker' });
-    return this.#link;
+    const name = i === 0 ? 'sweep worker' : `sweep worker ${i + 1}`;
+    this.#links[i] = new WorkerLink(this.#backend(), { onEvent: (msg) => this.#onEvent(msg, i), onCrash }, { name, wasmThreads: threads });
+    return this.#links[i];
   }
 
-  /** Sends a request; its events arrive through #onEvent, and a crash (the link's) is reported by onCrash. */
-  #send(context: LabRequest, make: (id: number) => Extract<SweepToWorker, { id: number }>): number {
-    const { id, answer } = this.#ensureLink().request(make, context);
+  #closeLinks(why: string) {
+    for (const link of this.#links) link.close(why);
+    this.#links = [];
+    this.#busy.clear();
+  }
+
+  /** Sends a request to worker `i`; its events arrive through #onEvent, and a crash (the link's) is reported by onCrash. */
+  #send(context: LabRequest, make: (id: number) => Extract<SweepToWorker, { id: number }>, i = 0): number {
+    const { id, answer } = this.#ensureLink(i).request(make, context);
     answer.catch(() => {}); // a crash is reported once, by onCrash
     return id;
   }
@@ -115,33 +144,82 @@ export class ScalingLab extends LabForm {
     this.points = [];
     this.fitted = null;
     this.fitError = null;
-    this.#run(0);
+    this.done = [];
+    this.#run();
   }
 
-  /** Continues a stopped sweep at the first model it did not finish (that model starts over). */
+  /** Continues a stopped sweep: the models it did not finish train again from their start. */
   resumeSweep() {
     if (this.running || this.status !== 'stopped' || !this.#config) return;
-    // The unfinished model's partial points are measured again from its start.
-    this.points = this.points.filter((p) => p.model < this.nextModel);
-    this.#run(this.nextModel);
+    // An unfinished model's partial points are measured again from its start.
+    const done = new Set(this.done);
+    this.points = this.points.filter((p) => done.has(p.model));
+    this.#run();
   }
 
   stopSweep() {
     if (this.status !== 'running') return;
     this.status = 'stopping';
-    this.#link?.post({ type: 'stopSweep' });
+    this.#queue = [];
+    for (const i of this.#busy) this.#links[i]?.post({ type: 'stopSweep' });
   }
 
-  readonly canResume = $derived(this.status === 'stopped' && this.nextModel < this.plan.length);
+  readonly canResume = $derived(this.status === 'stopped' && this.finished < this.plan.length);
 
-  #run(startModel: number) {
+  /** Records which models are trained to their end. */
+  #setDone(done: number[]) {
+    this.done = done;
+    this.finished = done.length;
+    const set = new Set(done);
+    let next = 0;
+    while (next < this.#config!.ladder.length && set.has(next)) next++;
+    this.nextModel = next;
+  }
+
+  /** Trains every model not yet done, in as many workers as sweepWorkers gives, the costliest first. */
+  #run() {
+    const config = $state.snapshot(this.#config!);
+    const corpus = this.#corpusMsg!;
+    const plan = planSweep(config, new Set(corpus.text).size);
+    this.plan = plan.steps;
+    this.#setDone(this.done.filter((m) => m < config.ladder.length));
+    const done = new Set(this.done);
+    const cost = (m: number) => plan.steps[m] * plan.N[m];
+    this.#queue = config.ladder
+      .map((_, m) => m)
+      .filter((m) => !done.has(m))
+      .sort((a, b) => cost(b) - cost(a) || a - b);
+    const cores = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 1;
+    const { workers, threads } = sweepWorkers(this.#resolved(), this.#queue.length, cores);
+    if (threads !== this.#threads) this.#closeLinks('the sweep workers were started again with another share of the cores');
+    this.#threads = threads;
     this.error = null;
     this.status = 'running';
-    this.finished = startModel;
-    this.currentStep = 0;
-    this.currentModel = null;
-    const config = $state.snapshot(this.#config!);
-    this.#send({ kind: 'sweep' }, (id) => ({ type: 'sweep', id, corpus: this.#corpusMsg!, config, startModel }));
+    this.workers = Array.from({ length: Math.max(1, Math.min(workers, this.#queue.length)) }, () => ({ model: null, step: 0 }));
+    this.sharing = { workers: this.workers.length, threads, backend: this.#resolved() };
+    for (let i = 0; i < this.workers.length; i++) this.#next(i, config, corpus);
+  }
+
+  /** Hands worker `i` the next model of the queue; with none left (or a stop), it rests, and the last to rest ends the sweep. */
+  #next(i: number, config: SweepConfig, corpus: CorpusMessage) {
+    const model = this.status === 'running' ? this.#queue.shift() : undefined;
+    if (model === undefined) {
+      this.#busy.delete(i);
+      this.workers = this.workers.map((w, k) => (k === i ? { model: null, step: 0 } : w));
+      if (this.#busy.size === 0 && (this.status === 'running' || this.status === 'stopping')) this.#sweepEnded();
+      return;
+    }
+    this.#busy.add(i);
+    this.workers = this.workers.map((w, k) => (k === i ? { model, step: 0 } : w));
+    this.#send({ kind: 'sweep', worker: i, model }, (id) => ({ type: 'sweep', id, corpus, config, startModel: 0, models: [model] }), i);
+  }
+
+  /** Every worker has rested: the sweep is done, or stopped with models left to resume. */
+  #sweepEnded() {
+    this.workers = [];
+    const all = this.finished >= this.plan.length;
+    this.status = all ? 'done' : 'stopped';
+    if (all && this.canFit) this.fit(); // the law, as soon as the ladder is measured
   }
 
   /** Fits the law to the sweep's points in the worker (seconds); with `target`, predicts there too. */
@@ -215,8 +293,7 @@ export class ScalingLab extends LabForm {
     this.#update(p.id, { status: 'training', actual: null });
     this.status = 'running';
     this.error = null;
-    this.finished = 0;
-    this.currentStep = 0;
+    this.workers = [{ model: null, step: 0 }];
     const config: SweepConfig = { ...$state.snapshot(this.#config), ladder: [p.shape], budget: { tokens: p.D } };
     const corpus = this.#corpusMsg;
     this.#send({ kind: 'verify', prediction: p.id }, (id) => ({ type: 'sweep', id, corpus, config, startModel: 0 }));
@@ -237,8 +314,9 @@ export class ScalingLab extends LabForm {
       plan: this.plan,
       points: this.points,
       finished: this.finished,
-      // A sweep cut short by a reload resumes at the model it was training.
-      nextModel: !this.running ? this.nextModel : this.predictions.some((p) => p.status === 'training') ? this.plan.length : this.finished,
+      done: this.done,
+      // A sweep cut short by a reload resumes with the models it was training.
+      nextModel: this.nextModel,
       status,
       fitted: this.fitted,
       fitPoints: this.fitPoints,
@@ -260,6 +338,8 @@ export class ScalingLab extends LabForm {
       // A fit kept before fits said whether they are identifiable is fitted again on demand, not shown as a law.
       if (measured.fitted && typeof (measured.fitted as Partial<FittedLaw>).identifiable !== 'boolean') measured.fitted = null;
       Object.assign(this, settings, measured);
+      // A lab kept before models could end out of order resumes at its next model.
+      if (!Array.isArray(measured.done)) this.done = Array.from({ length: measured.nextModel }, (_, m) => m);
       this.#config = config;
       this.#corpusMsg = corpus;
       this.corpus = corpus && { name: corpus.name, entropyRate: corpus.entropyRate ?? null, vocabSize: new Set(corpus.text).size };
@@ -269,13 +349,12 @@ export class ScalingLab extends LabForm {
   }
 
   dispose() {
-    this.#link?.close('the page closed the sweep worker');
-    this.#link = null;
+    this.#closeLinks('the page closed the sweep workers');
   }
 
-  // An arrow function: handed to the worker as its callback.
-  #onEvent = (msg: SweepFromWorker | FromWorker) => {
-    this.#handle(msg);
+  /** An event of worker `i`. */
+  #onEvent(msg: SweepFromWorker | FromWorker, i: number) {
+    this.#handle(msg, this.#links[i]);
     // What a reload must not lose: every point, the sweep's end, every fit.
     if (
       msg.type === 'sweepPlan' ||
@@ -285,46 +364,46 @@ export class ScalingLab extends LabForm {
       msg.type === 'sweepError'
     )
       this.#persist();
-  };
+  }
 
-  #handle(msg: SweepFromWorker | FromWorker) {
+  /** Points in model order, each model's in step order: the order one worker gives, whichever worker measured them. */
+  #withPoint(p: SweepPoint): SweepPoint[] {
+    return [...this.points, p].sort((a, b) => a.model - b.model || a.step - b.step);
+  }
+
+  #handle(msg: SweepFromWorker | FromWorker, link: LabLink | undefined) {
+    const req = 'id' in msg && typeof msg.id === 'number' ? link?.context(msg.id) : undefined;
     switch (msg.type) {
       case 'sweepPlan':
-        this.plan = msg.steps;
+        if (req?.kind === 'verify') this.plan = msg.steps; // a sweep's plan was set when it started
         break;
       case 'sweepModel':
-        this.currentModel = msg.model;
-        this.finished = msg.model;
-        this.currentStep = 0;
+      case 'sweepStep': {
+        const step = msg.type === 'sweepStep' ? msg.step : 0;
+        const at = req?.kind === 'sweep' ? req.worker : 0;
+        this.workers = this.workers.map((w, k) => (k === at ? { model: msg.model, step } : w));
         break;
-      case 'sweepStep':
-        this.currentStep = msg.step;
-        break;
+      }
       case 'sweepPoint': {
-        const req = this.#link?.context(msg.id);
-        if (req?.kind === 'sweep') this.points = [...this.points, msg.point];
+        if (req?.kind === 'sweep') this.points = this.#withPoint(msg.point);
         else if (req?.kind === 'verify') this.#update(req.prediction, { actual: msg.point.loss });
         break;
       }
       case 'sweepDone': {
-        const req = this.#link?.context(msg.id);
-        this.#link?.settle(msg.id, 'sweep', { value: undefined });
-        this.currentModel = null;
-        this.finished = msg.nextModel;
+        link?.settle(msg.id, 'sweep', { value: undefined });
         if (req?.kind === 'verify') {
+          this.workers = [];
           this.#update(req.prediction, { status: msg.stopped ? 'stopped' : 'trained' });
           this.status = msg.stopped ? 'stopped' : 'done';
-          this.nextModel = this.plan.length; // a stopped verification is not a sweep to resume
           break;
         }
-        this.nextModel = msg.nextModel;
-        this.status = msg.stopped ? 'stopped' : 'done';
-        if (!msg.stopped && this.canFit) this.fit(); // the law, as soon as the ladder is measured
+        if (req?.kind !== 'sweep') break;
+        if (!msg.stopped) this.#setDone([...this.done, req.model]);
+        this.#next(req.worker, $state.snapshot(this.#config!), this.#corpusMsg!);
         break;
       }
       case 'fitted': {
-        const req = this.#link?.context(msg.id);
-        this.#link?.settle(msg.id, 'fit', { value: undefined });
+        link?.settle(msg.id, 'fit', { value: undefined });
         this.fitting = false;
         const { type: _, id: __, ...fitted } = msg;
         this.fitted = fitted;
@@ -340,8 +419,7 @@ export class ScalingLab extends LabForm {
         break;
       }
       case 'sweepError': {
-        const req = this.#link?.context(msg.id);
-        this.#link?.settle(msg.id, msg.during, { value: undefined });
+        link?.settle(msg.id, msg.during, { value: undefined });
         if (msg.during === 'fit') {
           this.fitting = false;
           if (req?.kind === 'fit' && req.prediction) this.predictError = msg.message;
@@ -349,6 +427,10 @@ export class ScalingLab extends LabForm {
         } else {
           this.error = msg.message;
           this.status = 'error';
+          this.workers = [];
+          this.#queue = [];
+          for (const i of this.#busy) this.#links[i]?.post({ type: 'stopSweep' }); // the others stop too
+          this.#busy.clear();
           if (req?.kind === 'verify') this.#update(req.prediction, { status: 'stopped' });
         }
         break;

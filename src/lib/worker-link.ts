@@ -51,7 +51,11 @@ export class WorkerLink<
   #expected: { answers: readonly string[]; timer: ReturnType<typeof setTimeout> } | null = null;
 
   /** Starts a worker that initialises `backend` and reports to `handlers`; `name` is how errors call it. */
-  constructor(backend: BackendChoice, handlers: LinkHandlers<In>, opts: { name?: string; heartbeat?: HeartbeatOptions } = {}) {
+  constructor(
+    backend: BackendChoice,
+    handlers: LinkHandlers<In>,
+    opts: { name?: string; heartbeat?: HeartbeatOptions; wasmThreads?: number } = {},
+  ) {
     this.#name = opts.name ?? 'training worker';
     this.heartbeat = new Heartbeat(Date.now(), opts.heartbeat);
     this.#worker = new Worker(new URL('../../workers/train.worker.ts', import.meta.url), { type: 'module' });
@@ -71,7 +75,7 @@ export class WorkerLink<
     };
     const { onUnreadable } = handlers;
     if (onUnreadable) this.#worker.onmessageerror = () => onUnreadable(`a message from the ${this.#name} could not be read`);
-    this.#worker.postMessage({ type: 'init', backend } satisfies ToWorker);
+    this.#worker.postMessage({ type: 'init', backend, wasmThreads: opts.wasmThreads } satisfies ToWorker);
     const { watch } = handlers;
     if (watch)
       this.#pinger = setInterval(() => {

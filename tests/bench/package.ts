@@ -279,6 +279,9 @@ exec "$node" "$here/bench.mjs" "$@"
 `;
 }
 
+/** The one run whose figures fill the README's GPU table. */
+export const GPU_TABLE_COMMAND = './run.sh --backends webgpu --configs tiny,reference --save gpu-table.json';
+
 export function readme(info: { node: string; git: string; tfjs: string; webgpu: string; date: string; vulkan: boolean }): string {
   return `tabgpt bench, packaged
 ======================
@@ -296,6 +299,17 @@ Run
     ./run.sh --backends webgpu        # the GPU only
     ./run.sh --backends webgpu --configs tiny --steps 20
     ./run.sh --help                   # every flag (as npm run bench -- --help)
+
+For the README's GPU table
+--------------------------
+One command gives every figure that table needs: ms/step of the tiny and reference configs on
+webgpu, GPU dispatches per step, and PyTorch on CUDA beside them (the torch rows, on the GPU
+where torch has CUDA):
+
+    ${GPU_TABLE_COMMAND}
+
+Bring gpu-table.json back and npm run bench -- --show gpu-table.json prints the same tables in
+the repo.
 
 Tables go to stdout, progress to stderr. The whole run is saved as JSON in
 out/bench/bench-<date>.json under the current directory (--save FILE puts it elsewhere, --json

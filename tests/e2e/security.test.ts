@@ -137,6 +137,7 @@ test('under the policy the charts still save as PNG, and the downloads stay in t
     expect([...bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   };
   await png('chart-png', 'tabgpt-loss.png'); // canvas.toBlob, saved from a blob: URL
+  await app.view('lab');
   await png('export-png', 'scaling-'); // canvas.toDataURL, saved from a data: URL
   // A download from a blob: or data: URL may show as a request; none leaves the tab.
   expect(requests.slice(before).filter((r) => !/^GET (blob:|data:image\/png)/.test(r))).toEqual([]);

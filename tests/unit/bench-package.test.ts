@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { copiedFiles, listFiles, readme, runScript, SIZE_LIMIT, sizeReport } from '../bench/package.ts';
+import { copiedFiles, GPU_TABLE_COMMAND, listFiles, readme, runScript, SIZE_LIMIT, sizeReport } from '../bench/package.ts';
 
 describe('bench package', () => {
   test('lists every file, nested ones too, sorted, with sizes', () => {
@@ -57,6 +57,9 @@ describe('bench package', () => {
     expect(runScript()).toContain('exec "$node" "$here/bench.mjs" "$@"');
     const text = readme({ node: '20.0.0', git: 'commit abc', tfjs: '4', webgpu: '0', date: '2026-01-01', vulkan: false });
     expect(text).toContain('./run.sh --backends webgpu');
+    // The one command whose figures fill the README's GPU table: both configs on webgpu, saved.
+    expect(text).toContain(GPU_TABLE_COMMAND);
+    expect(GPU_TABLE_COMMAND).toMatch(/--backends webgpu --configs tiny,reference --save \S+\.json$/);
     expect(text).not.toContain('libvulkan.so.1          the Vulkan loader');
   });
 });

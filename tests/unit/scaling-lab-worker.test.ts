@@ -64,6 +64,25 @@ describe('train.worker sweeps and fits', () => {
     }
   });
 
+  test("one worker's share of a sweep: only the models asked for train, with the points a whole sweep gives them", async () => {
+    const whole = events.filter((e): e is Extract<SweepFromWorker, { type: 'sweepPoint' }> => e.type === 'sweepPoint' && e.id === 1);
+    const done = next('sweepDone', (e) => e.id === 3);
+    send({
+      type: 'sweep',
+      id: 3,
+      corpus: { name: corpus.name, text: corpus.text, entropyRate: corpus.entropyRate },
+      config,
+      startModel: 0,
+      models: [1],
+    });
+    // Model 1 trained to its end; model 0 was not asked for, so a whole-ladder resume would start there.
+    expect(await done).toEqual({ type: 'sweepDone', id: 3, stopped: false, nextModel: 0 });
+    const models = events.filter((e): e is Extract<SweepFromWorker, { type: 'sweepModel' }> => e.type === 'sweepModel' && e.id === 3);
+    expect(models.map((m) => m.model)).toEqual([1]);
+    const points = events.filter((e): e is Extract<SweepFromWorker, { type: 'sweepPoint' }> => e.type === 'sweepPoint' && e.id === 3);
+    expect(points.map((e) => e.point)).toEqual(whole.filter((e) => e.point.model === 1).map((e) => e.point)); // bit for bit
+  });
+
   test('the CLI and the Scaling lab plan the same sweep: the same models, steps and warm-up each', async () => {
     // The lab's fields, as ScalingLab builds its config from them (minLr = lr / 10).
     const fields = {

@@ -23,6 +23,7 @@ import {
   planSweep,
   sweepConfig,
   sweepFraction,
+  sweepWorkers,
   sweepTrainConfig,
 } from '../../src/core/sweep.ts';
 import type { FittedLaw, SweepPoint } from '../../workers/protocol.ts';
@@ -70,10 +71,34 @@ describe('ladders', () => {
   });
 
   test('one progress fraction covers the whole sweep', () => {
-    expect(sweepFraction([10, 30], 0, 5)).toBeCloseTo(5 / 40);
-    expect(sweepFraction([10, 30], 1, 15)).toBeCloseTo(25 / 40);
-    expect(sweepFraction([10, 30], 2, 0)).toBe(1);
-    expect(sweepFraction([], 0, 0)).toBe(0);
+    expect(sweepFraction([10, 30], [], [{ model: 0, step: 5 }])).toBeCloseTo(5 / 40);
+    expect(sweepFraction([10, 30], [0], [{ model: 1, step: 15 }])).toBeCloseTo(25 / 40);
+    expect(sweepFraction([10, 30], [0, 1], [])).toBe(1);
+    expect(sweepFraction([], [], [])).toBe(0);
+    // Models that end out of order, two workers at once: a worker's step past its model's end counts its end.
+    expect(
+      sweepFraction(
+        [10, 30, 20],
+        [1],
+        [
+          { model: 0, step: 4 },
+          { model: 2, step: 50 },
+          { model: null, step: 0 },
+        ],
+      ),
+    ).toBeCloseTo(54 / 60);
+    expect(sweepFraction([10, 30], [0], [{ model: 0, step: 10 }])).toBeCloseTo(10 / 40); // a model done is counted once
+  });
+
+  test("a sweep's models share the cores: a worker each up to the cores (at most 4), the cores split among them as wasm threads; one worker on a GPU", () => {
+    expect(sweepWorkers('wasm', 4, 2)).toEqual({ workers: 2, threads: 1 });
+    expect(sweepWorkers('wasm', 4, 8)).toEqual({ workers: 4, threads: 2 });
+    expect(sweepWorkers('wasm', 3, 16)).toEqual({ workers: 3, threads: 5 });
+    expect(sweepWorkers('wasm', 1, 8)).toEqual({ workers: 1, threads: 8 });
+    expect(sweepWorkers('cpu', 5, 2)).toEqual({ workers: 2, threads: 1 });
+    expect(sweepWorkers('webgpu', 4, 8)).toEqual({ workers: 1, threads: 8 });
+    expect(sweepWorkers(null, 4, 8)).toEqual({ workers: 1, threads: 8 }); // not yet known: one, as before
+    expect(sweepWorkers('wasm', 0, 0)).toEqual({ workers: 1, threads: 1 });
   });
 });
 

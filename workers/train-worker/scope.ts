@@ -45,7 +45,7 @@ let backendChoice: BackendChoice | null = null;
  * errors are watched by initBackend; the training loop reports them, and `onIdleFault` one that
  * comes while no loop runs.
  */
-export function init(choice: BackendChoice, onIdleFault: (err: Error) => void) {
+export function init(choice: BackendChoice, onIdleFault: (err: Error) => void, wasmThreads?: number) {
   if (backend && backendChoice !== choice) {
     post({
       type: 'error',
@@ -56,7 +56,7 @@ export function init(choice: BackendChoice, onIdleFault: (err: Error) => void) {
   }
   backendChoice = choice;
   onDeviceFault(onIdleFault);
-  backend ??= initBackend(choice, { wasmPaths: WASM_PATHS, measureRate: true }); // the form estimates a step's time from the rate
+  backend ??= initBackend(choice, { wasmPaths: WASM_PATHS, measureRate: true, wasmThreads }); // the form estimates a step's time from the rate
   backend.then(
     (info) => post({ type: 'ready', backend: info.name, adapter: info.adapter, skipped: info.skipped, capacity: info.capacity }),
     (err: unknown) => post({ type: 'error', during: 'init', message: errorMessage(err) }),

@@ -22,7 +22,8 @@ export async function sweep(msg: Extract<SweepToWorker, { type: 'sweep' }>) {
   const { steps, warmupSteps, N } = planSweep(config, vocabSize);
   const s = (sweeping = { id, stop: false });
   // A model counts as trained once its last step arrives; a stop before that resumes at it.
-  let nextModel = msg.startModel;
+  const asked = msg.models ?? config.ladder.map((_, i) => i).filter((i) => i >= msg.startModel);
+  const trained = new Set<number>(config.ladder.map((_, i) => i).filter((i) => i < msg.startModel));
   post({ type: 'sweepPlan', id, steps, warmupSteps, N, vocabSize });
   try {
     await runSweep(
@@ -31,15 +32,18 @@ export async function sweep(msg: Extract<SweepToWorker, { type: 'sweep' }>) {
       {
         onModel: (model, shape, N, n) => post({ type: 'sweepModel', id, model, shape, N, steps: n }),
         onStep: (model, e) => {
-          if (e.step >= steps[model]) nextModel = model + 1;
+          if (e.step >= steps[model]) trained.add(model);
           post({ type: 'sweepStep', id, model, step: e.step, loss: e.loss });
         },
         onPoint: (point) => post({ type: 'sweepPoint', id, point }),
         shouldStop: () => s.stop,
       },
       msg.startModel,
+      msg.models ?? null,
     );
-    post({ type: 'sweepDone', id, stopped: nextModel < config.ladder.length, nextModel });
+    let nextModel = 0;
+    while (nextModel < config.ladder.length && trained.has(nextModel)) nextModel++;
+    post({ type: 'sweepDone', id, stopped: asked.some((m) => !trained.has(m)), nextModel });
   } finally {
     sweeping = null;
   }
