@@ -10,7 +10,7 @@ import type { CorpusSource } from './corpus.svelte.ts';
 import type { RunRecord } from './history.ts';
 import type { Status } from './run-view.ts';
 import { SpikeWatch, type SpikeMark } from './learning-curve.ts';
-import { RunStore, type SavedRunSummary, type StoredCorpus } from './run-store.ts';
+import { RunStore, type SavedRun, type SavedRunSummary, type StoredCorpus } from './run-store.ts';
 
 /** A checkpoint as the worker answered it. */
 export interface SavedCheckpoint {
@@ -40,7 +40,7 @@ export interface StoreEntry {
 /** What an autosave needs of the run: the checkpoint itself comes from the worker. */
 export interface Saveable {
   /** The run to save, or null when there is none worth saving (idle, failed). */
-  current(): { info: RunInfo; step: number } | null;
+  current(): { info: RunInfo; step: number; backend: string | null } | null;
   save(): Promise<SavedCheckpoint>;
   /** A checkpoint past the last restart point arrived: the run is healthy again. */
   recovered(): void;
@@ -49,6 +49,13 @@ export interface Saveable {
 /** "moby-dick · 2×64 · ctx 64": how a saved run is listed. */
 export function runName(info: RunInfo): string {
   return `${info.corpus} · ${info.nLayer}×${info.nEmbd} · ctx ${info.blockSize}`;
+}
+
+/** What a saved run keeps beside its checkpoint for the Runs table: the backend it trained on, and its corpus's best n-gram. */
+export function runExtras(info: RunInfo, backend: string | null): Pick<SavedRun, 'backend' | 'baseline'> {
+  const baselines = info.references.filter((r) => r.kind === 'baseline');
+  const best = baselines.reduce<(typeof baselines)[number] | null>((b, r) => (b === null || r.nats < b.nats ? r : b), null);
+  return { backend, baseline: best && { label: best.label, nats: best.nats } };
 }
 
 /** A store key for a new run: unique enough within one browser. */
@@ -98,7 +105,7 @@ export class RunCheckpoints {
   #again = false; // a request came while one was in flight: run once more after it
   // The latest checkpoint of the run, fetched whenever it is cheap (shadow()): what a page that is
   // being left writes at once, since by then no answer from the worker would arrive in time.
-  #shadow: (SavedCheckpoint & { key: string; info: RunInfo }) | null = null;
+  #shadow: (SavedCheckpoint & { key: string; info: RunInfo; backend: string | null }) | null = null;
   #shadowing = false;
   #shadowCost = { ms: 0, at: 0 }; // how long the worker took over the last one, and when it came
 
@@ -157,7 +164,18 @@ export class RunCheckpoints {
         // Kept in memory first: a full store must not cost the run its restart point.
         this.keep(step, bytes);
         const date = Date.now();
-        await this.store.put({ key: entry.key, name: runName(current.info), date, step, valLoss, valStep, bytes, corpus: entry.corpus });
+        const extras = runExtras(current.info, current.backend);
+        await this.store.put({
+          key: entry.key,
+          name: runName(current.info),
+          date,
+          step,
+          valLoss,
+          valStep,
+          bytes,
+          corpus: entry.corpus,
+          ...extras,
+        });
         this.lastAutosave = { step, date };
         this.storeError = null;
         await this.refreshSaved();
@@ -189,7 +207,7 @@ export class RunCheckpoints {
       .then(
         (saved) => {
           this.#shadowCost = { ms: saved.ms, at: Date.now() };
-          if (this.entry === entry) this.#shadow = { ...saved, key: entry.key, info: current.info };
+          if (this.entry === entry) this.#shadow = { ...saved, key: entry.key, info: current.info, backend: current.backend };
         },
         () => {}, // the next autosave reports what is wrong
       )
@@ -206,7 +224,8 @@ export class RunCheckpoints {
     if (!shadow || !entry || shadow.key !== entry.key || shadow.step <= (this.lastAutosave?.step ?? -1)) return;
     const { bytes, step, valLoss, valStep, info } = shadow;
     const date = Date.now();
-    this.store.put({ key: entry.key, name: runName(info), date, step, valLoss, valStep, bytes, corpus: entry.corpus }).then(
+    const extras = runExtras(info, shadow.backend);
+    this.store.put({ key: entry.key, name: runName(info), date, step, valLoss, valStep, bytes, corpus: entry.corpus, ...extras }).then(
       () => {
         if (this.entry === entry && (this.lastAutosave?.step ?? -1) < step) this.lastAutosave = { step, date };
       },

@@ -26,6 +26,8 @@ export interface SavedRun {
   bytes: Uint8Array; // the checkpoint (safetensors)
   size: number; // bytes.length, listed without reading the bytes back
   corpus: StoredCorpus;
+  backend?: string | null; // the backend that trained it (absent in runs saved before it was kept)
+  baseline?: { label: string; nats: number } | null; // its corpus's best n-gram on the val split
 }
 
 /**

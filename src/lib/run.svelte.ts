@@ -40,7 +40,7 @@ export class RunState extends RunReadings {
     current: () => {
       const { info, status } = this.view;
       if (!info || status === 'error' || status === 'idle') return null;
-      return { info, step: this.step };
+      return { info, step: this.step, backend: this.trainedOn };
     },
     save: () => this.save(),
     recovered: () => this.recovery.recovered(),

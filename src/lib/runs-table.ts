@@ -92,6 +92,8 @@ export interface RunRow {
   val: number | null; // and its val loss
   evalStep: number | null; // the step of that evaluation
   schedule: string | null; // "warm-up 100, cosine to 3e-4 over 2,000"
+  backend: string | null; // the backend that trained it, where the store kept it
+  baseline: { label: string; nats: number } | null; // its corpus's best n-gram on the val split
   forecast: EarlyForecast | null; // from 25% of the steps, against the outcome (finished runs)
   settings: Record<string, string>; // every setting, as the config diff compares them
 }
@@ -115,7 +117,15 @@ const SETTINGS: { label: string; of: (m: ModelConfig, t: TrainConfig | null) => 
 ];
 
 export function runRow(
-  summary: { key: string; name: string; date: number; step: number; corpus: { name: string } },
+  summary: {
+    key: string;
+    name: string;
+    date: number;
+    step: number;
+    corpus: { name: string };
+    backend?: string | null;
+    baseline?: { label: string; nats: number } | null;
+  },
   facts: RunSummaryFacts | undefined,
 ): RunRow {
   const model = facts?.model ?? null;
@@ -137,6 +147,8 @@ export function runRow(
     val: last?.val ?? null,
     evalStep: last?.step ?? null,
     schedule: train ? describeSchedule(train) : null,
+    backend: summary.backend ?? null,
+    baseline: summary.baseline ?? null,
     forecast: facts?.forecast ?? null,
     settings,
   };
@@ -174,6 +186,9 @@ export function runsCsv(rows: RunRow[]): string {
     'val loss',
     'eval step',
     'schedule',
+    'backend',
+    'best n-gram',
+    'best n-gram val loss',
     'forecast at 25%',
     'forecast band low',
     'forecast band high',
@@ -197,6 +212,9 @@ export function runsCsv(rows: RunRow[]): string {
       r.val,
       r.evalStep,
       r.schedule,
+      r.backend,
+      r.baseline?.label,
+      r.baseline?.nats,
       r.forecast?.predicted,
       r.forecast?.band[0],
       r.forecast?.band[1],

@@ -53,9 +53,11 @@ test('two runs are listed, their config diff shows what differs, their curves ov
   expect(download.suggestedFilename()).toBe('tabgpt-runs.csv');
   const csv = (await readFile((await download.path())!, 'utf8')).trim().split('\n');
   expect(csv).toHaveLength(3);
-  expect(csv[0]).toMatch(/^run,corpus,saved,step,max steps,N,tokens,train loss,val loss,eval step,schedule,forecast at 25%,/);
+  expect(csv[0]).toMatch(
+    /^run,corpus,saved,step,max steps,N,tokens,train loss,val loss,eval step,schedule,backend,best n-gram,best n-gram val loss,forecast at 25%,/,
+  );
   // Each run's schedule, and whether its first quarter gave a forecast to hold against its outcome.
-  expect(await rows.nth(0).textContent()).toMatch(/cosine 0\.003 → 0\.0003 over 40/);
+  expect(await rows.nth(0).textContent()).toMatch(/gram[^\d]*\d\.\d{3}\s*warm-up \d+, cosine 0\.003 → 0\.0003 over 40\s*wasm/);
   expect(await page.getByTestId('runs-forecast').nth(0).textContent()).toMatch(
     /none from its first quarter|reached \d\.\d{3} \((in|out)side the band\)/,
   );

@@ -4,6 +4,7 @@ import { configDiff, describeSchedule, earlyForecast, runFacts, runRow, runsCsv,
 import { forecastRun } from '../../src/core/forecast.ts';
 import { defaultTrainConfig } from '../../src/core/config.ts';
 import { readLabels, writeLabel } from '../../src/lib/run-labels.ts';
+import { runExtras } from '../../src/lib/run-checkpoints.svelte.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { saveCheckpoint } from '../../workers/checkpoint.ts';
 import { GPT } from '../../workers/model.ts';
@@ -147,5 +148,23 @@ describe('the Runs table', () => {
     expect(readLabels(store)).toEqual({ b: 'x'.repeat(80) });
     data.set('tabgpt-run-labels', 'not json');
     expect(readLabels(store)).toEqual({}); // an unreadable store is an empty one
+  });
+
+  test('a saved run keeps the backend that trained it and its best n-gram (never the entropy floor), and its row shows them', () => {
+    const info = {
+      references: [
+        { label: 'unigram', nats: 3.1, kind: 'baseline' as const },
+        { label: 'trigram', nats: 2.05, kind: 'baseline' as const },
+        { label: 'bigram', nats: 2.47, kind: 'baseline' as const },
+        { label: 'entropy floor', nats: 1.5, kind: 'floor' as const },
+      ],
+    } as unknown as Parameters<typeof runExtras>[0];
+    const extras = runExtras(info, 'wasm');
+    expect(extras).toEqual({ backend: 'wasm', baseline: { label: 'trigram', nats: 2.05 } });
+    expect(runExtras({ references: [] } as unknown as Parameters<typeof runExtras>[0], null)).toEqual({ backend: null, baseline: null });
+    const row = runRow({ ...summary('a', 5), ...extras }, { model: microModel, train: microTrain, lastEval: null });
+    expect(row).toMatchObject({ backend: 'wasm', baseline: { label: 'trigram', nats: 2.05 } });
+    expect(runRow(summary('b', 5), undefined)).toMatchObject({ backend: null, baseline: null }); // a run saved before they were kept
+    expect(runsCsv([row]).split('\n')[1]).toContain(',wasm,trigram,2.05,');
   });
 });
