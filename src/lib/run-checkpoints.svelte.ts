@@ -10,7 +10,8 @@ import type { CorpusSource } from './corpus.svelte.ts';
 import type { RunRecord } from './history.ts';
 import type { Status } from './run-view.ts';
 import { SpikeWatch, type SpikeMark } from './learning-curve.ts';
-import { RunStore, type SavedRun, type SavedRunSummary, type StoredCorpus } from './run-store.ts';
+import { RunStore, type SavedRunSummary, type StoredCorpus } from './run-store.ts';
+import { runExtras } from './runs-table.ts';
 
 /** A checkpoint as the worker answered it. */
 export interface SavedCheckpoint {
@@ -49,13 +50,6 @@ export interface Saveable {
 /** "moby-dick · 2×64 · ctx 64": how a saved run is listed. */
 export function runName(info: RunInfo): string {
   return `${info.corpus} · ${info.nLayer}×${info.nEmbd} · ctx ${info.blockSize}`;
-}
-
-/** What a saved run keeps beside its checkpoint for the Runs table: the backend it trained on, and its corpus's best n-gram. */
-export function runExtras(info: RunInfo, backend: string | null): Pick<SavedRun, 'backend' | 'baseline'> {
-  const baselines = info.references.filter((r) => r.kind === 'baseline');
-  const best = baselines.reduce<(typeof baselines)[number] | null>((b, r) => (b === null || r.nats < b.nats ? r : b), null);
-  return { backend, baseline: best && { label: best.label, nats: best.nats } };
 }
 
 /** A store key for a new run: unique enough within one browser. */

@@ -8,7 +8,7 @@ import { countParams, type ModelConfig, type TrainConfig } from '../core/config.
 import { forecastRun } from '../core/forecast.ts';
 import { LEDGER_CUTS } from '../core/ledger.ts';
 import { headerLength, parseHeader } from '../core/safetensors.ts';
-import type { RunHistory } from '../../workers/protocol.ts';
+import type { RunHistory, RunInfo } from '../../workers/protocol.ts';
 
 /** What a saved run's header says of it: its configs and its curves (absent in a file that lacks them). */
 export interface RunFacts {
@@ -152,6 +152,16 @@ export function runRow(
     forecast: facts?.forecast ?? null,
     settings,
   };
+}
+
+/** What a saved run keeps beside its checkpoint for the Runs table: the backend it trained on, and its corpus's best n-gram. */
+export function runExtras(
+  info: Pick<RunInfo, 'references'>,
+  backend: string | null,
+): { backend: string | null; baseline: { label: string; nats: number } | null } {
+  const baselines = info.references.filter((r) => r.kind === 'baseline');
+  const best = baselines.reduce<(typeof baselines)[number] | null>((b, r) => (b === null || r.nats < b.nats ? r : b), null);
+  return { backend, baseline: best && { label: best.label, nats: best.nats } };
 }
 
 /** A run's learning-rate schedule in a few words. */

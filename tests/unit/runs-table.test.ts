@@ -1,10 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { configDiff, describeSchedule, earlyForecast, runFacts, runRow, runsCsv, summaryFacts } from '../../src/lib/runs-table.ts';
+import {
+  configDiff,
+  describeSchedule,
+  earlyForecast,
+  runExtras,
+  runFacts,
+  runRow,
+  runsCsv,
+  summaryFacts,
+} from '../../src/lib/runs-table.ts';
 import { forecastRun } from '../../src/core/forecast.ts';
 import { defaultTrainConfig } from '../../src/core/config.ts';
 import { readLabels, writeLabel } from '../../src/lib/run-labels.ts';
-import { runExtras } from '../../src/lib/run-checkpoints.svelte.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { saveCheckpoint } from '../../workers/checkpoint.ts';
 import { GPT } from '../../workers/model.ts';
