@@ -26,7 +26,7 @@ export class Inside {
   /** The probe at each evaluation of this run, by step. */
   probes = $state.raw<ProbePoint[]>([]);
   /** The latest embedding map. */
-  embedding = $state.raw<Inspection['embedding']>(null);
+  embedding = $state.raw<(NonNullable<Inspection['embedding']> & { step: number }) | null>(null);
   /** Why the latest request failed, if it did. */
   error = $state<string | null>(null);
   /** A request is in flight. */
@@ -105,7 +105,7 @@ export class Inside {
     this.latest = inspection;
     const { step, positions, probe, embedding } = inspection;
     if (positions) this.positions = { step, loss: positions };
-    if (embedding) this.embedding = embedding;
+    if (embedding) this.embedding = { ...embedding, step };
     if (probe) {
       this.induction = probe.induction;
       const point: ProbePoint = { step, first: probe.first, second: probe.second, chance: probe.chance };

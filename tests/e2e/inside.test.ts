@@ -55,6 +55,7 @@ test('while a model trains, the attention grid, loss by position and the probe s
 
   await waitFor('loss-by-position', /step \d+:[\s\S]*From \d\.\d\d at 1 to \d\.\d\d at 64 nats/);
   await waitFor('icl-probe-now', /Step \d+: first copy \d\.\d\d, second copy \d\.\d\d nats/);
+  await waitFor('embedding-map', /At step \d+: each character's embedding[\s\S]*lower case[\s\S]*digits/);
 
   // Any text, on demand: its characters head the grid.
   await page.getByTestId('inside-text').fill('abcabcabc');
