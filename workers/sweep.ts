@@ -8,7 +8,9 @@
 import { countParams } from '../src/core/config.ts';
 import { defaultProbeLength, probeChoices, PROBE_TRIALS } from '../src/core/icl.ts';
 import { planSweep, sweepTrainConfig, type ModelShape, type SweepConfig, type SweepPoint } from '../src/core/sweep.ts';
+import { chooseProblems, generateTask, unknownCharacters } from '../src/core/tasks.ts';
 import { probe, type ProbeOptions } from './inspect.ts';
+import { evaluateTask } from './task-eval.ts';
 import { createRun, disposeRun, prepareRun, withConfigs } from './run.ts';
 import { train, type EvalEvent, type RunStats, type StepEvent } from './train.ts';
 
@@ -44,6 +46,13 @@ export async function runSweep(
   }));
   const base = prepareRun(text, configs[0].model, configs[0].train);
   const prepared = configs.map((c) => withConfigs(base, c.model, c.train));
+  // The task's problems, the same n at every point of every model (seed 0), checked against the vocabulary before anything trains.
+  const taskProblems = cfg.task ? chooseProblems(generateTask(cfg.task.spec).problems, cfg.task.n, 0) : null;
+  const missing = taskProblems ? unknownCharacters(base.tokenizer.vocab, taskProblems) : [];
+  if (missing.length)
+    throw new Error(
+      `the task ${cfg.task!.spec} uses characters the corpus lacks (${missing.map((c) => JSON.stringify(c)).join(', ')}): sweep on its own corpus`,
+    );
   for (let i = startModel; i < cfg.ladder.length && !hooks.shouldStop?.(); i++) {
     if (only && !only.includes(i)) continue;
     const run = createRun(prepared[i]);
@@ -59,9 +68,16 @@ export async function runSweep(
       if (e.step === 0) return; // nothing trained yet: not a point of the law
       const p: SweepPoint = { model: i, N: nonEmbedding, params: total, D: e.step * tokensPerStep, step: e.step, loss: e.val };
       // The probe's forward pass is issued now, at this step's weights; the point follows its read-back.
-      const measured = probeOpts
+      const probed = probeOpts
         ? probe(run.model, probeOpts).then((r) => ({ ...p, probe: { score: r.score, chance: r.chance } }))
         : Promise.resolve(p);
+      // The task is scored at the same weights: the loop waits for it before it trains on (see below).
+      const measured = taskProblems
+        ? probed.then(async (point) => {
+            const { n, exactMatch, charAccuracy, answerNats } = await evaluateTask(run.model, run.tokenizer, taskProblems);
+            return { ...point, task: { n, exactMatch, charAccuracy, answerNats } };
+          })
+        : probed;
       const previous = pending.at(-1) ?? Promise.resolve();
       pending.push(
         Promise.all([measured, previous]).then(([point]) => {
@@ -86,6 +102,7 @@ export async function runSweep(
         const { train: tr, val } = await trainer.estimateLoss();
         recordedAt = trainer.step;
         record({ type: 'eval', step: trainer.step, train: tr, val });
+        if (taskProblems) await pending.at(-1); // a task's greedy decoding reads the weights over many awaits: they hold still
       }
     } finally {
       await Promise.allSettled(pending); // every probe read back before the model's weights are freed

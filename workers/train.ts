@@ -202,7 +202,9 @@ export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: Run
   };
 
   try {
-    let abandoned = trainer.step === 0 && evalEvery > 0 && !(await evaluate());
+    // The untrained model's evaluation, once: a loop that stops at step 0 (for a save, or a task
+    // scored between steps) and is called again does not evaluate it again.
+    let abandoned = trainer.step === 0 && evalEvery > 0 && stats.lastEval?.step !== 0 && !(await evaluate());
     groupStart = performance.now();
     while (!abandoned && trainer.step < maxSteps && !hooks.shouldStop?.()) {
       queueStep();

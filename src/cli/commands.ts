@@ -96,6 +96,11 @@ const TRAIN_FLAGS = {
     default: '0',
   },
   probe: { type: 'boolean', help: 'after each evaluation, also print a probe line: the in-context learning test (see probe --help)' },
+  task: {
+    type: 'string',
+    help: "after each evaluation, also score a task's held-out problems and print a task line (see eval --help): arith, instruct or memo, with keys, the spec of --corpus",
+  },
+  'task-n': { type: 'number', help: 'with --task: held-out problems scored at each evaluation (a seeded choice)', default: '50' },
   'forecast-every': {
     type: 'number',
     help: "print a forecast line (the val loss forecast at the run's last step, its band, or why there is none) every N steps (0: never)",
@@ -134,6 +139,20 @@ export const COMMANDS = {
     flags: {
       checkpoint: { type: 'string', help: 'checkpoint file written by train --save' },
       text: { type: 'string', help: 'text to score (at least two characters)' },
+      backend: TRAIN_FLAGS.backend,
+    },
+  },
+  eval: {
+    help: "a checkpoint's score on a task's held-out problems: exact match, per-character accuracy and the answer's nats",
+    flags: {
+      checkpoint: { type: 'string', help: 'checkpoint file written by train --save' },
+      task: {
+        type: 'string',
+        help: 'the task: arith, instruct or memo, with keys (arith:digits=3,scratchpad=1); the spec its corpus was trained on',
+      },
+      n: { type: 'number', help: 'held-out problems to score (a seeded choice; all of them when there are fewer)', default: '200' },
+      seed: { type: 'number', help: 'which problems (0 to 4294967295)', default: '0' },
+      items: { type: 'boolean', help: 'also print every problem: prompt, answer, output, correct, answerNats' },
       backend: TRAIN_FLAGS.backend,
     },
   },
@@ -197,6 +216,11 @@ export const COMMANDS = {
       sampling: TRAIN_FLAGS.sampling,
       seed: TRAIN_FLAGS.seed,
       'eval-batches': TRAIN_FLAGS['eval-batches'],
+      task: {
+        ...TRAIN_FLAGS.task,
+        help: "score a task's held-out problems at every point (each point line gets a task field): the spec of --corpus",
+      },
+      'task-n': { ...TRAIN_FLAGS['task-n'], help: 'with --task: held-out problems scored at every point (the same ones each time)' },
       backend: TRAIN_FLAGS.backend,
       jobs: JOBS_FLAG,
     },

@@ -24,6 +24,7 @@ import { dirname, resolve } from 'node:path';
 import { corpora, isCorpusName, loadCorpus } from '../../datasets/corpora.ts';
 import { generateCopy, isCopySpec, parseCopySpec } from '../core/copy.ts';
 import { generateMarkov, isMarkovSpec, parseMarkovSpec } from '../core/markov.ts';
+import { generateTask, isTaskSpec } from '../core/tasks.ts';
 import { defaultReadLimits, headerLength, parseHeader } from '../core/safetensors.ts';
 import { checkCorpusSize, decodeCorpus } from '../core/text.ts';
 import { UsageError } from './flags.ts';
@@ -127,7 +128,7 @@ function processAlive(pid: number): boolean {
 
 /** A corpus written as a name: bundled (moby-dick, sotu) or synthetic (markov:…, copy:…), as opposed to a file. */
 export function isNamedCorpus(name: string): boolean {
-  return isCorpusName(name) || isMarkovSpec(name) || isCopySpec(name);
+  return isCorpusName(name) || isMarkovSpec(name) || isCopySpec(name) || isTaskSpec(name);
 }
 
 /** The same file, however it is spelled (relative, through links): for existing paths only. */
@@ -346,9 +347,17 @@ export function readCorpusWithFloor(nameOrPath: string): { text: string; entropy
       throw new UsageError(`--corpus ${nameOrPath}: ${(err as Error).message}`);
     }
   }
+  if (isTaskSpec(nameOrPath)) {
+    // A task's training text: its held-out problems are not in it (src/core/tasks.ts).
+    try {
+      return { text: generateTask(nameOrPath).text };
+    } catch (err) {
+      throw new UsageError(`--corpus ${nameOrPath}: ${(err as Error).message}`);
+    }
+  }
   if (!existsSync(nameOrPath)) {
     throw new UsageError(
-      `--corpus ${JSON.stringify(nameOrPath)} is neither a bundled corpus (${Object.keys(corpora).join(', ')}), a synthetic one (markov:…, copy:…) nor a file`,
+      `--corpus ${JSON.stringify(nameOrPath)} is neither a bundled corpus (${Object.keys(corpora).join(', ')}), a synthetic one (markov:…, copy:…), a task (arith:…, instruct:…, memo:…) nor a file`,
     );
   }
   const stat = statSync(nameOrPath);

@@ -1,10 +1,12 @@
-/** `sample` and `score`: a checkpoint's model generating text, and the log-probability it gives a text. */
+/** `sample`, `score` and `eval`: a checkpoint's model generating text, the log-probability it gives a text, and its score on a task. */
 import type { CharTokenizer } from '../core/tokenizer.ts';
 import { countCodePoints } from '../core/tokenizer.ts';
 import { startBackend } from './backend.ts';
 import { checkInputFile, readCheckpoint } from './files.ts';
 import { backendChoice, checkSeed, checkWhole, required, UsageError, type ParsedFlags } from './flags.ts';
 import { emit } from './output.ts';
+import { chooseProblems, generateTask, isTaskSpec, TASK_NAMES, unknownCharacters, type Problem, type TaskSet } from '../core/tasks.ts';
+import type { GPT } from '../../workers/model.ts';
 
 /** The checkpoint --checkpoint names, on the --backend chosen. */
 export async function openCheckpoint(flags: { checkpoint?: string; backend: string }) {
@@ -47,6 +49,63 @@ export async function sample({ values: v, text, explicit }: ParsedFlags<'sample'
     const kvCache = !v['no-kv-cache'];
     for await (const ch of generate(model, tokenizer, prompt, { length, temperature, seed, kvCache })) completion += ch;
     emit({ type: 'sample', prompt, completion, temperature, seed });
+  } finally {
+    model.dispose();
+  }
+}
+
+/** --task: a task spec, parsed and generated now, so a bad one is refused before any backend starts. */
+export function taskFlag(spec: string | undefined): TaskSet {
+  const task = required(spec, 'task');
+  if (!isTaskSpec(task))
+    throw new UsageError(
+      `--task ${JSON.stringify(task)} is not a task: the tasks are ${TASK_NAMES.join(', ')} (with keys, as arith:digits=2)`,
+    );
+  try {
+    return generateTask(task);
+  } catch (err) {
+    throw new UsageError(`--task ${task}: ${(err as Error).message}`);
+  }
+}
+
+/** A task's problems the model's vocabulary cannot write are a bad --task: the message names the characters. */
+function refuseUnknown(tokenizer: CharTokenizer, spec: string, problems: readonly Problem[], whose: string) {
+  const missing = unknownCharacters(tokenizer.vocab, problems);
+  if (missing.length)
+    throw new UsageError(
+      `--task ${spec}: its problems use characters ${whose} vocabulary lacks (${missing.map((c) => JSON.stringify(c)).join(', ')}): train on --corpus ${spec}`,
+    );
+}
+
+/**
+ * For train --task: scores `problems` with the model as it stands and prints a task line for the
+ * step; called between two steps, so the weights hold still. Checks the vocabulary once, now.
+ */
+export async function taskScorer(model: GPT, tokenizer: CharTokenizer, spec: string, problems: readonly Problem[]) {
+  refuseUnknown(tokenizer, spec, problems, "the model's");
+  const { evaluateTask } = await import('../../workers/task-eval.ts');
+  return async (step: number) => {
+    try {
+      const { items: _, ...scores } = await evaluateTask(model, tokenizer, problems);
+      emit({ type: 'task', step, task: spec, ...scores });
+    } catch (err) {
+      emit({ type: 'task', step, task: spec, error: (err as Error).message }); // the run trains on
+    }
+  };
+}
+
+/** `eval`: a checkpoint's scores on a task's held-out problems (workers/task-eval.ts), one JSON line. */
+export async function evalTask({ values: v, text }: ParsedFlags<'eval'>) {
+  checkWhole(v.n, 'n', 1, 100_000);
+  checkSeed(v.seed, text);
+  const task = taskFlag(v.task);
+  const problems = chooseProblems(task.problems, v.n, v.seed);
+  const { model, tokenizer } = await openCheckpoint(v);
+  try {
+    refuseUnknown(tokenizer, task.spec, problems, "the checkpoint's");
+    const { evaluateTask } = await import('../../workers/task-eval.ts');
+    const { items, ...scores } = await evaluateTask(model, tokenizer, problems);
+    emit({ type: 'task', task: task.spec, ...scores, ...(v.items ? { items } : {}) });
   } finally {
     model.dispose();
   }

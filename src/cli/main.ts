@@ -12,7 +12,7 @@ import { baseline, batches } from './data.ts';
 import { exportNanogpt } from './export.ts';
 import { backtest, forecast, ledger } from './forecast.ts';
 import { isCommand, parseFlags, usage, UsageError, type Command, type ParsedFlags } from './flags.ts';
-import { sample, score } from './inference.ts';
+import { evalTask, sample, score } from './inference.ts';
 import { inspect, probe } from './inspect.ts';
 import { flushOutput, print } from './output.ts';
 import { batchLadder, fit, sweep } from './scaling.ts';
@@ -23,6 +23,7 @@ const RUN: { [C in Command]: (flags: ParsedFlags<C>) => void | Promise<void> } =
   train,
   sample,
   score,
+  eval: evalTask,
   inspect,
   probe,
   batches,

@@ -35,6 +35,8 @@ import {
 import { trainingFlopsPerStep } from '../core/flops.ts';
 import { emit } from './output.ts';
 import { runInJobs } from './model-jobs.ts';
+import { taskFlag } from './inference.ts';
+import { chooseProblems, unknownCharacters } from '../core/tasks.ts';
 import { trainRung, type LadderWork, type Rung } from './ladder-rung.ts';
 import type { SweepPoint } from '../../workers/sweep.ts';
 import { parsePoints, sweepStart } from './points.ts';
@@ -58,7 +60,16 @@ export async function sweep({ values: v, text, explicit }: ParsedFlags<'sweep'>)
   checkWhole(v.points, 'points', 1);
   const backendName = backendChoice(v.backend);
   checkJobs(v.jobs, backendName);
+  checkWhole(v['task-n'], 'task-n', 1, 100_000);
+  const task = v.task === undefined ? null : taskFlag(v.task);
   const corpus = readCorpusWithFloor(v.corpus);
+  if (task) {
+    const missing = unknownCharacters([...new Set(corpus.text)], chooseProblems(task.problems, v['task-n'], 0));
+    if (missing.length)
+      throw new UsageError(
+        `--task ${task.spec}: its problems use characters --corpus ${v.corpus} lacks (${missing.map((c) => JSON.stringify(c)).join(', ')}): sweep on --corpus ${task.spec}`,
+      );
+  }
   const { runSweep } = await import('../../workers/sweep.ts');
   // The same config the Scaling lab builds from its fields (src/core/sweep.ts).
   const cfg = sweepConfig({
@@ -73,6 +84,7 @@ export async function sweep({ values: v, text, explicit }: ParsedFlags<'sweep'>)
     dropout: v.dropout,
     train: { weightDecay: v.wd, gradClip: v.clip, sampling: sampling(v.sampling), seed: v.seed, evalBatches: v['eval-batches'] },
   });
+  if (task) cfg.task = { spec: task.spec, n: v['task-n'] };
   const vocabSize = new Set(corpus.text).size;
   const plan = planSweep(cfg, vocabSize);
   const { steps, warmupSteps } = plan;

@@ -24,6 +24,8 @@ import {
 } from './files.ts';
 import { backendChoice, checkWhole, refuseFlags, RESUMABLE, RESUME_FLAGS, sampling, UsageError, type ParsedFlags } from './flags.ts';
 import { PROBE_MIN_CONTEXT, prober } from './inspect.ts';
+import { taskFlag, taskScorer } from './inference.ts';
+import { chooseProblems, unknownCharacters } from '../core/tasks.ts';
 import { emit } from './output.ts';
 import { checkLedgerPath } from './forecast.ts';
 import { runForecasts } from './run-forecasts.ts';
@@ -59,6 +61,10 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
     throw new UsageError(`--probe needs a context of at least ${PROBE_MIN_CONTEXT} characters (two copies of 2); --ctx is ${text.ctx}`);
   checkWhole(v['noise-scale-every'], 'noise-scale-every', 0);
   checkWhole(v['forecast-every'], 'forecast-every', 0);
+  checkWhole(v['task-n'], 'task-n', 1, 100_000);
+  // The task's problems, generated now: a bad spec is refused before the corpus is read.
+  const task = v.task === undefined ? null : taskFlag(v.task);
+  const taskProblems = task && chooseProblems(task.problems, v['task-n'], 0);
   if (v.ledger !== undefined) checkLedgerPath(v.ledger);
   if (v['noise-scale-every'] > 0 && v.batch < 2 && v.resume === undefined) throw new UsageError(NOISE_NEEDS_BATCH); // a resumed run's batch is checked once read
   if (v['save-every'] !== undefined) {
@@ -119,6 +125,14 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
       validateRunFits({ ...model, vocabSize: CharTokenizer.fromText(corpus.text).size }, config, capacityBefore(backendName)),
       text,
     );
+  // A fine-tuned model's vocabulary grows to the corpus's; a resumed one's is the corpus's too: both can be checked now.
+  if (task && taskProblems) {
+    const missing = unknownCharacters(CharTokenizer.fromText(corpus.text).vocab, taskProblems);
+    if (missing.length)
+      throw new UsageError(
+        `--task ${task.spec}: its problems use characters the model's vocabulary lacks (${missing.map((c) => JSON.stringify(c)).join(', ')}), since --corpus ${corpusName} has none of them: train on --corpus ${task.spec}`,
+      );
+  }
   let prepared = null;
   if (!resume && !initFrom) {
     try {
@@ -195,6 +209,8 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
     throw new UsageError(NOISE_NEEDS_BATCH);
   }
   const probing = v.probe ? await prober(run.model, run.tokenizer) : null; // a probe line after each eval
+  // A task line after each evaluation, scored between two steps (the weights hold still meanwhile).
+  const tasks = task && taskProblems && (await taskScorer(run.model, run.tokenizer, task.spec, taskProblems));
   // Forecast lines while it trains, and the ledger's entries once it has ended.
   const forecasts = runForecasts({
     history,
@@ -231,6 +247,7 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
       onEval: (e) => {
         emit(e);
         probing?.at(e.step);
+        if (tasks) session.betweenSteps(() => tasks(e.step));
         forecasts.afterEval(e.step);
       },
       onNoise: emit,
@@ -240,6 +257,7 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
   );
   await session.train();
   const summary = await session.finish(backend.name);
+  for (const job of session.takeLeftovers()) await job(); // the task of an evaluation finish() added
   await probing?.done();
   forecasts.atEnd();
   emit(summary);

@@ -20,6 +20,7 @@ export interface SweepConfig {
   points: number; // evaluations recorded along each run (the last at its end)
   warmupFraction: number; // each model warms up for this fraction of its own steps, in [0, 1)
   train: Omit<TrainConfig, 'maxSteps' | 'evalEvery' | 'warmupSteps'>; // shared by every model
+  task?: { spec: string; n: number }; // a task (src/core/tasks.ts) scored at every point on n of its held-out problems
 }
 
 /** One measurement: a model of N parameters after D tokens has this validation loss. */
@@ -36,6 +37,8 @@ export interface SweepPoint {
    * score an induction head approaches. Absent when the context is too short for two copies.
    */
   probe?: { score: number; chance: number };
+  /** The task's scores at the same weights (workers/task-eval.ts), where the sweep has a task. */
+  task?: { n: number; exactMatch: number; charAccuracy: number; answerNats: number };
 }
 
 /** Head width of a ladder entry written without heads ("2x64"): 16, one head per 16 channels. */
