@@ -163,6 +163,11 @@ export type FromWorker =
   | NoiseEvent
   | { type: 'paused'; step: number }
   /**
+   * A run on a task's corpus (src/core/tasks.ts), scored on APP_TASK_PROBLEMS of its held-out
+   * problems after each evaluation (workers/task-eval.ts); `error` where the scoring failed.
+   */
+  | TaskEvent
+  /**
    * The training loop ended at `step` other than by a pause (its last step, a stop, a reset): the
    * final evaluation and 'done' follow, or 'reset'. The page stops waiting to end the worker.
    */
@@ -179,6 +184,18 @@ export type FromWorker =
   | { type: 'saved'; id: number; bytes: Uint8Array; step: number; valLoss: number | null; valStep: number | null; ms: number } // ms: the worker's time to make it
   | { type: 'pong'; id: number }
   | WorkerError;
+
+/** A task's scores at a step of the run. */
+export interface TaskEvent {
+  type: 'task';
+  step: number;
+  task: string; // the spec
+  n: number;
+  exactMatch: number;
+  charAccuracy: number;
+  answerNats: number;
+  error?: string;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Sweeps and fits. A page runs them in a worker of its own (the same module), so the main run

@@ -11,6 +11,7 @@ import { minCorpusLength, TRAIN_FRACTION } from '../core/batching.ts';
 import { defaultModelConfig } from '../core/config.ts';
 import { generateCopy, isCopySpec, parseCopySpec } from '../core/copy.ts';
 import { generateMarkov, parseMarkovSpec } from '../core/markov.ts';
+import { generateTask, isTaskSpec } from '../core/tasks.ts';
 import { corpusStats, decodeCorpus, formatBytes, MAX_CORPUS_BYTES } from '../core/text.ts';
 import type { CorpusReply, CorpusRequest } from '../../workers/protocol.ts';
 
@@ -20,12 +21,19 @@ export const bundledCorpora = {
   sotu: { title: manifest.sotu.title, url: sotuUrl },
 } as const;
 
-/** Synthetic corpora, generated in the page from a seed: their true entropy rate is known exactly. */
+/**
+ * Synthetic corpora, generated in the page from a seed: markov's and copy's true entropy rate is
+ * known exactly; a task's (src/core/tasks.ts) held-out problems are scored as the run trains.
+ */
 export const syntheticCorpora = {
   markov: { title: 'synthetic: an order-2 Markov chain over 8 letters, 1M characters (its entropy rate is known)' },
   copy: {
     title: 'synthetic: lines of a random span of 4–16 letters written twice, 1M characters (rewards copying; its entropy rate is known)',
   },
+  arith: { title: 'task: 3-digit addition, one sum a line (scored on held-out sums as it trains)' },
+  'arith:digits=3,scratchpad=1': { title: 'task: the same sums with the column sums written first, a scratchpad (scored as it trains)' },
+  instruct: { title: 'task: string instructions on unseen words; "upper" never shown in its format (scored as it trains)' },
+  memo: { title: 'task: a memo trap, sayings asked to end otherwise (an inverse-scaling candidate; scored as it trains)' },
 } as const;
 
 /** Every corpus the select lists, by key. */
@@ -120,6 +128,10 @@ export class CorpusState {
   async load(name: string) {
     await this.#swap(name, async () => {
       if (Object.hasOwn(syntheticCorpora, name)) {
+        if (isTaskSpec(name)) {
+          const { text } = generateTask(name);
+          return { text, stats: corpusStats(text), name, source: 'synthetic' };
+        }
         const { text, entropyRate } = isCopySpec(name) ? generateCopy(parseCopySpec(name)) : generateMarkov(parseMarkovSpec(name));
         return { text, stats: corpusStats(text), name, source: 'synthetic', entropyRate };
       }

@@ -51,6 +51,10 @@ export class RunReadings {
   get noise() {
     return this.view.noise;
   }
+  /** A run on a task's corpus: its scores after each evaluation (src/core/tasks.ts). */
+  get tasks() {
+    return this.view.tasks;
+  }
   get summary() {
     return this.view.summary;
   }

@@ -4,7 +4,7 @@
  * (tests/unit/run-view.test.ts). One exception, kept for speed: the current record's curves grow
  * in place (history.ts says why), and `revision` counts each growth so charts know to redraw.
  */
-import type { EvalEvent, FromWorker, NoiseEvent, RunInfo, StepBatch, StepEvent, TrainSummary } from '../../workers/protocol.ts';
+import type { EvalEvent, FromWorker, NoiseEvent, RunInfo, StepBatch, StepEvent, TaskEvent, TrainSummary } from '../../workers/protocol.ts';
 import { newRecord, type RunRecord } from './history.ts';
 
 export type Status = 'idle' | 'starting' | 'training' | 'paused' | 'done' | 'error';
@@ -18,6 +18,7 @@ export interface RunView {
   lastEval: EvalEvent | null;
   lastBatch: (StepBatch & { step: number }) | null; // the latest minibatch: where its rows start in the train split
   noise: NoiseEvent[]; // the current run's gradient noise scale measurements, in step order
+  tasks: TaskEvent[]; // a run on a task's corpus: its scores after each evaluation, in step order
   summary: TrainSummary | null;
   stoppedEarly: boolean;
   runs: RunRecord[]; // every run of this page, oldest first; the last is the current one while a run exists
@@ -25,7 +26,7 @@ export interface RunView {
 }
 
 /** The worker's events about its run: the ones this reducer handles. */
-export type RunEvent = Extract<FromWorker, { type: 'run' | 'step' | 'eval' | 'noise' | 'paused' | 'done' | 'reset' }>;
+export type RunEvent = Extract<FromWorker, { type: 'run' | 'step' | 'eval' | 'noise' | 'task' | 'paused' | 'done' | 'reset' }>;
 
 export const emptyView: RunView = {
   status: 'idle',
@@ -36,6 +37,7 @@ export const emptyView: RunView = {
   lastEval: null,
   lastBatch: null,
   noise: [],
+  tasks: [],
   summary: null,
   stoppedEarly: false,
   runs: [],
@@ -91,6 +93,9 @@ export function reduceRun(view: RunView, event: RunEvent, continuing = false): R
     }
     case 'noise':
       return { ...view, noise: [...view.noise, event] };
+    case 'task':
+      // A step scored again (a resumed run's last evaluation) replaces its earlier score.
+      return { ...view, tasks: [...view.tasks.filter((t) => t.step !== event.step), event].sort((a, b) => a.step - b.step) };
     case 'paused':
       return { ...view, status: 'paused' };
     case 'done':

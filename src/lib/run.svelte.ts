@@ -342,6 +342,7 @@ export class RunState extends RunReadings {
         this.inside.evaluated();
         break;
       case 'noise':
+      case 'task':
         this.view = reduceRun(this.view, msg);
         break;
       case 'paused': {

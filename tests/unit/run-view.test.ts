@@ -6,6 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { emptyView, reduceRun, withoutHistory, withoutRun, type RunEvent, type RunView } from '../../src/lib/run-view.ts';
 import { defaultModelConfig, defaultTrainConfig } from '../../src/core/config.ts';
 import type { RunInfo } from '../../workers/protocol.ts';
+import { riseStep, taskSeries } from '../../src/lib/task-chart.ts';
 
 const info: RunInfo = {
   corpus: 'tiny',
@@ -144,5 +145,34 @@ describe('withoutRun and withoutHistory', () => {
     const v = play([run(), run(), step(1)]);
     expect(withoutHistory(v, true).runs.map((r) => r.id)).toEqual([2]);
     expect(withoutHistory(v, false).runs).toEqual([]);
+  });
+});
+
+describe('task scores', () => {
+  const task = (step: number, exactMatch: number) =>
+    ({ type: 'task', step, task: 'arith:digits=1', n: 10, exactMatch, charAccuracy: exactMatch, answerNats: 3 - exactMatch }) as const;
+
+  test("a run's task scores are kept in step order; a step scored again replaces its score; a new run starts without them", () => {
+    let v: RunView = emptyView;
+    for (const e of [task(0, 0), task(200, 0.5), task(100, 0.1), task(200, 0.6)]) v = reduceRun(v, e);
+    expect(v.tasks.map((t) => [t.step, t.exactMatch])).toEqual([
+      [0, 0],
+      [100, 0.1],
+      [200, 0.6],
+    ]);
+    expect(withoutRun(v).tasks).toEqual([]);
+  });
+
+  test('the chart reads exact match in percent and the nats beside it, and where exact match rose', () => {
+    const tasks = [task(0, 0), task(100, 0.02), task(200, 0.3), task(300, 0.5), { ...task(400, 0), error: 'failed' }];
+    expect(taskSeries(tasks).exact).toEqual([
+      { x: 0, y: 0 },
+      { x: 100, y: 2 },
+      { x: 200, y: 30 },
+      { x: 300, y: 50 },
+    ]); // a failed scoring is not a point
+    expect(taskSeries(tasks).nats.map((p) => p.y)).toEqual([3, 2.98, 2.7, 2.5]);
+    expect(riseStep(tasks)).toBe(200); // the first step at half the best (0.25 of 0.5)
+    expect(riseStep([task(0, 0), task(100, 0)])).toBeNull();
   });
 });

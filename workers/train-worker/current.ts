@@ -17,6 +17,8 @@ import { TrainingSession, type SessionEvents } from '../session.ts';
 import { DivergenceError } from '../train.ts';
 import { APP_NOISE_EVERY } from '../../src/core/noise-scale.ts';
 import { drained, enqueue, enqueueReporting, post, ready } from './scope.ts';
+import { chooseProblems, generateTask, isTaskSpec, unknownCharacters, type Problem } from '../../src/core/tasks.ts';
+import { evaluateTask } from '../task-eval.ts';
 
 /** The one run this worker holds. */
 export interface Current {
@@ -70,18 +72,46 @@ export function announce(id: number, run: Run, corpus: CorpusMessage, references
   });
 }
 
-/** The session's events, as messages to the page. */
-const toPage: SessionEvents = {
-  onStep: (e, batch) => post({ ...e, ...batch }),
-  onEval: (e) => post(e),
-  onNoise: (e) => post(e),
-};
+/** Held-out problems a run on a task's corpus is scored on after each evaluation: a few hundred greedy characters. */
+export const APP_TASK_PROBLEMS = 50;
+
+/**
+ * The session's events, as messages to the page. A run on a task's corpus also scores the task
+ * after each evaluation, between two steps (the weights hold still while it decodes).
+ */
+function eventsFor(run: Run, corpus: CorpusId, session: () => TrainingSession): SessionEvents {
+  const problems = isTaskSpec(corpus.name) ? chooseProblems(generateTask(corpus.name).problems, APP_TASK_PROBLEMS, 0) : null;
+  const task = problems && unknownCharacters(run.tokenizer.vocab, problems).length === 0 ? { spec: corpus.name, problems } : null;
+  return {
+    onStep: (e, batch) => post({ ...e, ...batch }),
+    onEval: (e) => {
+      post(e);
+      if (task) session().betweenSteps(() => scoreTask(run, task, e.step));
+    },
+    onNoise: (e) => post(e),
+  };
+}
+
+async function scoreTask(run: Run, task: { spec: string; problems: Problem[] }, step: number) {
+  const base = { type: 'task' as const, step, task: task.spec, n: task.problems.length };
+  try {
+    const { items: _, byKind: __, ...scores } = await evaluateTask(run.model, run.tokenizer, task.problems);
+    post({ ...base, ...scores });
+  } catch (err) {
+    post({ ...base, exactMatch: 0, charAccuracy: 0, answerNats: 0, error: errorMessage(err) });
+  }
+}
 
 /** Swaps `run` in for the current run (which must not be training), and frees the old one. */
 export function replaceCurrent(run: Run, corpus: CorpusId, phase: Current['phase'], history: RunHistory): Current {
   current?.session.dispose();
   // The noise-scale chart's measurements cost about 5% more compute.
-  const session = new TrainingSession(run, history, toPage, { noiseScaleEvery: APP_NOISE_EVERY });
+  const session: TrainingSession = new TrainingSession(
+    run,
+    history,
+    eventsFor(run, corpus, () => session),
+    { noiseScaleEvery: APP_NOISE_EVERY },
+  );
   current = { session, phase, loop: null, corpus };
   return current;
 }

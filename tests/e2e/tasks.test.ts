@@ -1,0 +1,44 @@
+/**
+ * A run on a task's corpus (arith: held-out sums, src/core/tasks.ts) draws the task chart while it
+ * trains: exact match and the answer's nats after each evaluation, the latest in words, and no
+ * console error. A screenshot of the chart is left in tests/e2e/artifacts/task-chart.png.
+ */
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, expect, test } from 'vitest';
+import { missingChromium, openApp, type AppPage } from './browser.ts';
+
+const artifacts = fileURLToPath(new URL('./artifacts/', import.meta.url));
+let app: AppPage | undefined;
+
+afterAll(async () => {
+  await app?.close();
+});
+
+test('a run on arith draws its task chart while it trains', { timeout: 600_000 }, async () => {
+  if (missingChromium) throw missingChromium;
+  app = await openApp({ width: 1280, height: 900 });
+  const { page } = app;
+  await page.goto(`${app.baseUrl}?backend=wasm&corpus=arith&layers=1&heads=2&embd=32&ctx=32&batch=16&steps=1000`);
+  await app.waitFor('corpus-stats', /characters/);
+  // Before training, the chart says what it will show.
+  await app.waitFor('task-readout', /held-out problems are scored after each evaluation/);
+  await page.getByTestId('train-button').click();
+  // The untrained model's score, then the first evaluation's, while the run trains on.
+  await page.waitForFunction(
+    () => Number(document.querySelector('[data-testid="task-chart"] canvas')?.getAttribute('data-points')) >= 2,
+    undefined,
+    {
+      timeout: 300_000,
+    },
+  );
+  expect(await app.text('status')).toBe('training');
+  expect(await app.text('task-readout')).toMatch(
+    /At step [1-9][\d,]*, on 50 held-out problems: exact match \d+%, characters in place\s+\d+%, answer \d+\.\d\d nats/,
+  );
+  mkdirSync(artifacts, { recursive: true });
+  await page.getByTestId('task-chart').screenshot({ path: `${artifacts}task-chart.png` });
+  await page.getByTestId('stop-button').click();
+  await app.waitFor('status', /^stopped at step/);
+  expect(app.problems).toEqual([]);
+});
