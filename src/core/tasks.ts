@@ -19,6 +19,9 @@ import { arithTask, ARITH_KEYS, defaultArithParams } from './task-arith.ts';
 import { defaultInstructParams, instructTask, INSTRUCT_KEYS } from './task-instruct.ts';
 import { defaultMemoParams, memoTask, MEMO_KEYS } from './task-memo.ts';
 
+/** Held-out problems the app scores a run or a sweep point on: a few hundred greedy characters, under a second on wasm. */
+export const APP_TASK_PROBLEMS = 50;
+
 /** One problem: the model is given `prompt` and should write `answer`, then a newline. */
 export interface Problem {
   prompt: string; // the solved examples before it (its shots), then the problem, up to where the answer starts

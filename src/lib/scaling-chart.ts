@@ -192,8 +192,17 @@ const FIELDS = ['model', 'N', 'params', 'D', 'step', 'loss'] as const;
 
 /** The sweep's points as CSV (the CLI's `fit --points` reads the N, D and loss columns), with the probe's score and chance (blank where unmeasured). */
 export function pointsCsv(points: SweepPoint[]): string {
-  const row = (p: SweepPoint) => [...FIELDS.map((k) => String(p[k])), p.probe?.score ?? '', p.probe?.chance ?? ''].join(',');
-  return [[...FIELDS, 'probe_score', 'probe_chance'].join(','), ...points.map(row)].join('\n') + '\n';
+  const row = (p: SweepPoint) =>
+    [
+      ...FIELDS.map((k) => String(p[k])),
+      p.probe?.score ?? '',
+      p.probe?.chance ?? '',
+      p.task?.exactMatch ?? '',
+      p.task?.charAccuracy ?? '',
+      p.task?.answerNats ?? '',
+    ].join(',');
+  const header = [...FIELDS, 'probe_score', 'probe_chance', 'task_exact_match', 'task_char_accuracy', 'task_answer_nats'];
+  return [header.join(','), ...points.map(row)].join('\n') + '\n';
 }
 
 const LAW_KEYS = ['E', 'A', 'B', 'alpha', 'beta'] as const;

@@ -26,6 +26,7 @@ import type {
 import { parseShape, planSweep, shapeN, sweepFraction, sweepWorkers } from '../core/sweep.ts';
 import { type ExportedFit } from './scaling-chart.ts';
 import { unigramLevel } from '../core/ngram.ts';
+import { APP_TASK_PROBLEMS, isTaskSpec } from '../core/tasks.ts';
 
 export type SweepStatus = 'idle' | 'running' | 'stopping' | 'stopped' | 'done' | 'error';
 
@@ -139,6 +140,8 @@ export class ScalingLab extends LabForm {
   startSweep(corpus: CorpusMessage) {
     if (this.running || this.settingsError || !this.ladder.ok) return;
     this.#config = this.sweepConfigFor(this.ladder.shapes);
+    // A task's corpus: every point also scores the task (its exact match and answer nats).
+    if (isTaskSpec(corpus.name)) this.#config.task = { spec: corpus.name, n: APP_TASK_PROBLEMS };
     this.#corpusMsg = corpus;
     this.corpus = { name: corpus.name, entropyRate: corpus.entropyRate ?? null, vocabSize: new Set(corpus.text).size };
     this.points = [];

@@ -4,6 +4,7 @@
  * console error. A screenshot of the chart is left in tests/e2e/artifacts/task-chart.png.
  */
 import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, test } from 'vitest';
 import { missingChromium, openApp, type AppPage } from './browser.ts';
@@ -42,3 +43,32 @@ test('a run on arith draws its task chart while it trains', { timeout: 600_000 }
   await app.waitFor('status', /^stopped at step/);
   expect(app.problems).toEqual([]);
 });
+
+test(
+  'a Scaling lab sweep on arith scores the task at every point and draws it against N under either metric',
+  { timeout: 600_000 },
+  async () => {
+    if (missingChromium) throw missingChromium;
+    const { page } = app!;
+    await page.goto(`${app!.baseUrl}?backend=wasm&corpus=arith#lab`);
+    await app!.waitFor('corpus-stats', /characters/);
+    await page.getByTestId('sweep-sizes').fill('1x8,1x16');
+    await page.getByTestId('sweep-tokens').fill('3072');
+    await page.getByTestId('sweep-ctx').fill('16');
+    await page.getByTestId('sweep-batch').fill('8');
+    await page.getByTestId('sweep-points').fill('2');
+    await page.getByTestId('sweep-start').click();
+    await app!.waitFor('sweep-status', /^done$/, 300_000);
+    // A task's sweep shows its exact match first; the answer nats are the same points, continuous.
+    expect(await page.getByTestId('emergence-metric').inputValue()).toBe('exact');
+    await page.waitForFunction(() => document.querySelector('[data-testid="emergence-chart"]')?.getAttribute('data-points') === '4');
+    await app!.waitFor('emergence-reading', /the task's exact match went from \d+% to \d+%/);
+    await page.getByTestId('emergence-metric').selectOption('nats');
+    await app!.waitFor('emergence-reading', /the task's answer went from \d+\.\d\d to \d+\.\d\d nats/);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-points-csv').click()]);
+    const csv = (await readFile((await download.path())!, 'utf8')).trim().split('\n');
+    expect(csv[0]).toMatch(/task_exact_match,task_char_accuracy,task_answer_nats$/);
+    expect(csv[1]).toMatch(/,\d(\.\d+)?,\d(\.\d+)?,\d+(\.\d+)?$/); // every point carries its scores
+    expect(app!.problems).toEqual([]);
+  },
+);

@@ -55,4 +55,35 @@ describe('the emergence chart', () => {
     expect(emergenceReading(points.filter((p) => p.model === 0))).toBeNull();
     expect(scoreFraction({ score: chance, chance })).toBe(1);
   });
+
+  /** The same points with a task scored: exact match jumps at the largest model while the answer nats fall evenly. */
+  const tasked: SweepPoint[] = points.map((p, i) => ({
+    ...p,
+    task: { n: 50, exactMatch: p.model === 2 && p.step === 20 ? 0.8 : 0, charAccuracy: 0.5, answerNats: 6 - i * 0.5 },
+  }));
+
+  test("a task's exact match and answer nats are scores too, against N, compute or the loss itself", () => {
+    const [, exact] = emergenceDatasets(tasked, 'N', 'exact');
+    expect(exact.data.map((p) => p.y)).toEqual([0, 0, 0.8]);
+    expect(exact.label).toBe('task exact match (right)');
+    const [, nats] = emergenceDatasets(tasked, 'N', 'nats');
+    expect(nats.data.map((p) => p.y)).toEqual([5.5, 4.5, 3.5]);
+    // Against compute: x = 6·N·D for every point.
+    expect(emergenceDatasets(tasked, 'C', 'nats')[1].data).toEqual([
+      { x: 6 * 1000 * 1000, y: 6 },
+      { x: 6 * 1000 * 2000, y: 5.5 },
+    ]);
+    // Against the loss: one score line per model, x the loss, in order of the loss.
+    const byLoss = emergenceDatasets(tasked, 'L', 'exact');
+    expect(byLoss.map((d) => d.yAxisID)).toEqual(['score', 'score', 'score']);
+    expect(byLoss[2].data).toEqual([
+      { x: 2.0, y: 0.8 },
+      { x: 2.1, y: 0 },
+    ]);
+    expect(emergenceReading(tasked, 'exact')).toBe(
+      "From N = 4k to 16k the loss fell 9% (2.200 → 2.000) while the task's exact match went from 0% to 80%.",
+    );
+    expect(emergenceReading(tasked, 'nats')).toMatch(/the task's answer went from 5\.50 to 4\.50 nats/);
+    expect(emergenceDatasets(points, 'N', 'exact').every((d) => d.data.length === 0)).toBe(true); // no task, nothing to draw
+  });
 });

@@ -17,7 +17,7 @@ import { TrainingSession, type SessionEvents } from '../session.ts';
 import { DivergenceError } from '../train.ts';
 import { APP_NOISE_EVERY } from '../../src/core/noise-scale.ts';
 import { drained, enqueue, enqueueReporting, post, ready } from './scope.ts';
-import { chooseProblems, generateTask, isTaskSpec, unknownCharacters, type Problem } from '../../src/core/tasks.ts';
+import { APP_TASK_PROBLEMS, chooseProblems, generateTask, isTaskSpec, unknownCharacters, type Problem } from '../../src/core/tasks.ts';
 import { evaluateTask } from '../task-eval.ts';
 
 /** The one run this worker holds. */
@@ -71,9 +71,6 @@ export function announce(id: number, run: Run, corpus: CorpusMessage, references
     history,
   });
 }
-
-/** Held-out problems a run on a task's corpus is scored on after each evaluation: a few hundred greedy characters. */
-export const APP_TASK_PROBLEMS = 50;
 
 /**
  * The session's events, as messages to the page. A run on a task's corpus also scores the task
