@@ -210,9 +210,13 @@ describe('exports', () => {
       'model,N,params,D,step,loss,probe_score,probe_chance,task_exact_match,task_char_accuracy,task_answer_nats\n0,1000,1500,2048,16,1.5,,,,,\n1,4000,4800,4096,32,1.25,,,,,\n',
     );
     const probed = [{ ...points[0], probe: { score: 0.5, chance: 2 } }];
-    expect(pointsCsv(probed)).toBe('model,N,params,D,step,loss,probe_score,probe_chance,task_exact_match,task_char_accuracy,task_answer_nats\n0,1000,1500,2048,16,1.5,0.5,2,,,\n');
+    expect(pointsCsv(probed)).toBe(
+      'model,N,params,D,step,loss,probe_score,probe_chance,task_exact_match,task_char_accuracy,task_answer_nats\n0,1000,1500,2048,16,1.5,0.5,2,,,\n',
+    );
     const tasked = [{ ...points[0], task: { n: 50, exactMatch: 0.25, charAccuracy: 0.5, answerNats: 3.5 } }];
-    expect(pointsCsv(tasked)).toBe('model,N,params,D,step,loss,probe_score,probe_chance,task_exact_match,task_char_accuracy,task_answer_nats\n0,1000,1500,2048,16,1.5,,,0.25,0.5,3.5\n');
+    expect(pointsCsv(tasked)).toBe(
+      'model,N,params,D,step,loss,probe_score,probe_chance,task_exact_match,task_char_accuracy,task_answer_nats\n0,1000,1500,2048,16,1.5,,,0.25,0.5,3.5\n',
+    );
     expect(parsePoints(pointsCsv(probed), 'points.csv')).toEqual([{ N: 1000, D: 2048, loss: 1.5 }]);
   });
 
