@@ -46,6 +46,20 @@ export async function generateText(
   return (await page.getByTestId('sample-output').textContent()) ?? '';
 }
 
+/** The Scaling lab's sweep fields, as a user fills them in (the lab's view must be open); then its Run. */
+export async function startSweep(
+  page: Page,
+  { sizes, tokens, ctx, batch, points, lr }: { sizes: string; tokens: number; ctx: number; batch: number; points: number; lr?: number },
+) {
+  await page.getByTestId('sweep-sizes').fill(sizes);
+  await page.getByTestId('sweep-tokens').fill(String(tokens));
+  await page.getByTestId('sweep-ctx').fill(String(ctx));
+  await page.getByTestId('sweep-batch').fill(String(batch));
+  if (lr !== undefined) await page.getByTestId('sweep-lr').fill(String(lr));
+  await page.getByTestId('sweep-points').fill(String(points));
+  await page.getByTestId('sweep-start').click();
+}
+
 /** A page of the built app in Chromium, collecting every console error and page error. */
 export interface AppPage {
   page: Page;

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, expect, test } from 'vitest';
-import { missingChromium, openApp, type AppPage } from './browser.ts';
+import { missingChromium, openApp, startSweep, type AppPage } from './browser.ts';
 
 let app: AppPage | undefined;
 
@@ -23,12 +23,7 @@ async function sweepPoints(page: Page, baseUrl: string): Promise<{ csv: string; 
     timeout: 120_000,
   });
   await page.waitForFunction(() => /characters/.test(document.querySelector('[data-testid="corpus-stats"]')?.textContent ?? ''));
-  await page.getByTestId('sweep-sizes').fill('1x8,1x16,2x16');
-  await page.getByTestId('sweep-tokens').fill('3072');
-  await page.getByTestId('sweep-ctx').fill('16');
-  await page.getByTestId('sweep-batch').fill('8');
-  await page.getByTestId('sweep-points').fill('2');
-  await page.getByTestId('sweep-start').click();
+  await startSweep(page, { sizes: '1x8,1x16,2x16', tokens: 3072, ctx: 16, batch: 8, points: 2 });
   await page.waitForFunction(() => document.querySelector('[data-testid="sweep-status"]')?.textContent === 'done', undefined, {
     timeout: 240_000,
   });

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, describe, expect, test } from 'vitest';
-import { missingChromium, openApp, type AppPage } from './browser.ts';
+import { missingChromium, openApp, startSweep, type AppPage } from './browser.ts';
 import { views } from '../../src/lib/views.ts';
 
 const artifacts = fileURLToPath(new URL('./artifacts/', import.meta.url));
@@ -100,12 +100,7 @@ for (const [name, width, height] of [
       await shot('after-run');
 
       await app.view('lab');
-      await page.getByTestId('sweep-sizes').fill('1x8,1x16,2x16');
-      await page.getByTestId('sweep-tokens').fill('3072');
-      await page.getByTestId('sweep-ctx').fill('16');
-      await page.getByTestId('sweep-batch').fill('8');
-      await page.getByTestId('sweep-points').fill('2');
-      await page.getByTestId('sweep-start').click();
+      await startSweep(page, { sizes: '1x8,1x16,2x16', tokens: 3072, ctx: 16, batch: 8, points: 2 });
       await app.waitFor('sweep-status', /^done$/, 240_000);
 
       // Every view, as it stands after the run and the sweep.

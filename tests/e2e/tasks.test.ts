@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, test } from 'vitest';
-import { missingChromium, openApp, type AppPage } from './browser.ts';
+import { missingChromium, openApp, startSweep, type AppPage } from './browser.ts';
 
 const artifacts = fileURLToPath(new URL('./artifacts/', import.meta.url));
 let app: AppPage | undefined;
@@ -52,12 +52,7 @@ test(
     const { page } = app!;
     await page.goto(`${app!.baseUrl}?backend=wasm&corpus=arith#lab`);
     await app!.waitFor('corpus-stats', /characters/);
-    await page.getByTestId('sweep-sizes').fill('1x8,1x16');
-    await page.getByTestId('sweep-tokens').fill('3072');
-    await page.getByTestId('sweep-ctx').fill('16');
-    await page.getByTestId('sweep-batch').fill('8');
-    await page.getByTestId('sweep-points').fill('2');
-    await page.getByTestId('sweep-start').click();
+    await startSweep(page, { sizes: '1x8,1x16', tokens: 3072, ctx: 16, batch: 8, points: 2 });
     await app!.waitFor('sweep-status', /^done$/, 300_000);
     // A task's sweep shows its exact match first; the answer nats are the same points, continuous.
     expect(await page.getByTestId('emergence-metric').inputValue()).toBe('exact');
