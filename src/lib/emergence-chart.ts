@@ -136,6 +136,26 @@ export function emergenceDatasets(
 }
 
 /**
+ * An earlier sweep kept for comparison (the same ladder on arith with and without a scratchpad,
+ * say): its datasets as emergenceDatasets draws them, dotted, faded and named as kept.
+ */
+export function keptDatasets(
+  kept: { label: string; points: readonly SweepPoint[] } | null,
+  axis: EmergenceAxis,
+  metric: EmergenceMetric,
+): EmergenceDataset[] {
+  if (!kept) return [];
+  return emergenceDatasets(kept.points, axis, metric).map((d) => ({
+    ...d,
+    label: `kept ${kept.label}: ${d.label}`,
+    borderDash: [2, 3],
+    borderColor: `${String(d.borderColor)}99`,
+    backgroundColor: `${String(d.backgroundColor)}99`,
+    pointStyle: 'triangle',
+  }));
+}
+
+/**
  * The contrast in one sentence: between the two neighbouring model sizes where the probe score
  * changed most, how much the loss changed and how much the score did. Null with fewer than two sizes.
  */

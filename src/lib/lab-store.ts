@@ -25,6 +25,7 @@ export interface LabSnapshot<Settings = Record<string, unknown>, Prediction = un
   fitPoints: number;
   fits: ExportedFit[];
   predictions: Prediction[];
+  kept?: { label: string; points: SweepPoint[] } | null; // an earlier sweep kept for comparison
 }
 
 const VERSION = 1;

@@ -23,7 +23,7 @@ import type {
   SweepAnswers,
   SweepToWorker,
 } from '../../workers/protocol.ts';
-import { parseShape, planSweep, shapeN, sweepFraction, sweepWorkers } from '../core/sweep.ts';
+import { formatShape, parseShape, planSweep, shapeN, sweepFraction, sweepWorkers } from '../core/sweep.ts';
 import { type ExportedFit } from './scaling-chart.ts';
 import { unigramLevel } from '../core/ngram.ts';
 import { APP_TASK_PROBLEMS, isTaskSpec } from '../core/tasks.ts';
@@ -77,6 +77,8 @@ export class ScalingLab extends LabForm {
   fits = $state.raw<ExportedFit[]>([]); // every fit of this page, for export
 
   predictions = $state.raw<Prediction[]>([]);
+  /** An earlier sweep kept beside the next for comparison (scratchpad against direct, say), with what it was. */
+  kept = $state.raw<{ label: string; points: SweepPoint[] } | null>(null);
   predictError = $state<string | null>(null);
   /** Why the lab could not be kept in (or read back from) this browser; the lab works on regardless. */
   storeError = $state<string | null>(null);
@@ -149,6 +151,14 @@ export class ScalingLab extends LabForm {
     this.fitError = null;
     this.done = [];
     this.#run();
+  }
+
+  /** Keeps this sweep's points beside the next sweep's, in the emergence chart, labelled with its corpus and ladder. */
+  keepForComparison() {
+    if (this.running || this.points.length === 0) return;
+    const label = `${this.corpus?.name ?? 'earlier sweep'} · ${this.#config?.ladder.map(formatShape).join(',') ?? ''}`;
+    this.kept = { label, points: this.points };
+    this.#persist();
   }
 
   /** Continues a stopped sweep: the models it did not finish train again from their start. */
@@ -325,6 +335,7 @@ export class ScalingLab extends LabForm {
       fitPoints: this.fitPoints,
       fits: this.fits,
       predictions: this.predictions.map((p) => (p.status === 'training' ? { ...p, status: 'stopped' as const } : p)),
+      kept: this.kept,
     });
     this.#store.save(snapshot).then(
       () => void (this.storeError = null),

@@ -60,6 +60,16 @@ test(
     await app!.waitFor('emergence-reading', /the task's exact match went from \d+% to \d+%/);
     await page.getByTestId('emergence-metric').selectOption('nats');
     await app!.waitFor('emergence-reading', /the task's answer went from \d+\.\d\d to \d+\.\d\d nats/);
+    // Kept for comparison, the same ladder on the same sums with a scratchpad: both on one chart.
+    await page.getByTestId('emergence-keep').click();
+    await app!.view('data');
+    await page.getByTestId('corpus-select').selectOption('arith:digits=3,scratchpad=1');
+    await app!.waitFor('corpus-name', /scratchpad/);
+    await app!.view('lab');
+    await page.getByTestId('sweep-start').click();
+    await app!.waitFor('sweep-status', /^done$/, 300_000);
+    await app!.waitFor('emergence-kept', /kept for comparison, arith · 1x8,1x16 \(4 points\)/);
+    await page.waitForFunction(() => document.querySelector('[data-testid="emergence-chart"]')?.getAttribute('data-points') === '8');
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-points-csv').click()]);
     const csv = (await readFile((await download.path())!, 'utf8')).trim().split('\n');
     expect(csv[0]).toMatch(/task_exact_match,task_char_accuracy,task_answer_nats$/);

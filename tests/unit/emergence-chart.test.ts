@@ -1,6 +1,6 @@
 /** The Scaling lab's emergence chart as data: which points it draws, and the sentence that contrasts loss with the probe. */
 import { describe, expect, test } from 'vitest';
-import { emergenceDatasets, emergenceReading, finalPoints, scoreFraction } from '../../src/lib/emergence-chart.ts';
+import { emergenceDatasets, emergenceReading, finalPoints, keptDatasets, scoreFraction } from '../../src/lib/emergence-chart.ts';
 import type { SweepPoint } from '../../src/core/sweep.ts';
 
 const chance = Math.log(26);
@@ -85,5 +85,14 @@ describe('the emergence chart', () => {
     );
     expect(emergenceReading(tasked, 'nats')).toMatch(/the task's answer went from 5\.50 to 4\.50 nats/);
     expect(emergenceDatasets(points, 'N', 'exact').every((d) => d.data.length === 0)).toBe(true); // no task, nothing to draw
+  });
+
+  test('a sweep kept for comparison is drawn beside the current one, dotted and named', () => {
+    const kept = keptDatasets({ label: 'arith:scratchpad=1 · 1x8,1x16', points: tasked }, 'N', 'exact');
+    const own = emergenceDatasets(tasked, 'N', 'exact');
+    expect(kept.map((d) => d.data)).toEqual(own.map((d) => d.data));
+    expect(kept[1].label).toBe('kept arith:scratchpad=1 · 1x8,1x16: task exact match (right)');
+    expect(kept.every((d) => Array.isArray(d.borderDash) && d.borderDash.length === 2)).toBe(true);
+    expect(keptDatasets(null, 'N', 'exact')).toEqual([]);
   });
 });
