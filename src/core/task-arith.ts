@@ -13,7 +13,7 @@
  * problems, one a line, then `a+b=`.
  */
 import { Rng } from './rng.ts';
-import { checkWhole, shotsOf, type Problem } from './tasks.ts';
+import { checkWhole, shotsOf, type Problem } from './task-problem.ts';
 
 export type ArithParams = {
   digits: number; // k: each operand has up to k digits, 1..6

@@ -11,7 +11,7 @@
  */
 import { ALPHABET_POOL } from './markov.ts';
 import { Rng } from './rng.ts';
-import { checkWhole, shotsOf, type Problem } from './tasks.ts';
+import { checkWhole, shotsOf, type Problem } from './task-problem.ts';
 
 /** The instructions and what each does to a word. */
 export const INSTRUCTIONS: Record<string, (w: string) => string> = {

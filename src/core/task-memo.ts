@@ -11,7 +11,7 @@
  * one: a model that memorises the sayings better (larger, or trained longer) may do this worse.
  */
 import { Rng } from './rng.ts';
-import { checkWhole, shotsOf, type Problem } from './tasks.ts';
+import { checkWhole, shotsOf, type Problem } from './task-problem.ts';
 
 export type MemoParams = {
   sayings: number; // how many fixed phrases

@@ -15,19 +15,15 @@
  * evaluating its problems never meet.
  */
 import { Rng } from './rng.ts';
+import type { Problem } from './task-problem.ts';
+
+export type { Problem };
 import { arithTask, ARITH_KEYS, defaultArithParams } from './task-arith.ts';
 import { defaultInstructParams, instructTask, INSTRUCT_KEYS } from './task-instruct.ts';
 import { defaultMemoParams, memoTask, MEMO_KEYS } from './task-memo.ts';
 
 /** Held-out problems the app scores a run or a sweep point on: a few hundred greedy characters, under a second on wasm. */
 export const APP_TASK_PROBLEMS = 50;
-
-/** One problem: the model is given `prompt` and should write `answer`, then a newline. */
-export interface Problem {
-  prompt: string; // the solved examples before it (its shots), then the problem, up to where the answer starts
-  answer: string; // the whole continuation a right model writes (with a scratchpad, the steps and the result)
-  kind?: string; // which sub-task it is (instruct: the instruction), for per-kind scores
-}
 
 /** A task's training text and its held-out problems. */
 export interface TaskSet {
@@ -89,21 +85,6 @@ export function generateTask(spec: string): TaskSet {
   const family = FAMILIES[name];
   const set = family.make(params);
   return { ...set, name, spec: `${name}:${family.keys.map((k) => `${k}=${params[k]}`).join(',')}` };
-}
-
-/** Throws unless `v` is a whole number in lo..hi, naming the task and the key. */
-export function checkWhole(task: string, key: string, v: number | string, lo: number, hi: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
-    throw new Error(`${task} ${key} must be a whole number from ${lo} to ${hi}, got ${v}`);
-  return v;
-}
-
-/** The first `n` lines of `lines` as a prompt's shots: each a solved problem and its newline. */
-export function shotsOf(lines: readonly string[], n: number): string {
-  return lines
-    .slice(0, n)
-    .map((l) => `${l}\n`)
-    .join('');
 }
 
 /** The characters of `problems` a vocabulary lacks, in order of first use. */

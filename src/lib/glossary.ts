@@ -18,7 +18,7 @@ export const GLOSSARY = {
     'N: the number of weights the optimizer trains, the token and position embeddings included (the output head shares the token embedding).',
   nonEmbedding:
     'Non-embedding parameters: every weight except the token and position embeddings. Scaling laws count these, because embeddings grow with the vocabulary, not with the model’s capacity.',
-  forecast25:
+  forecastQuarter:
     "What this run's chart forecast for its final val loss from its first quarter of steps, with its 90% band, against the val loss it reached: the honest test of a forecast is the runs it was made for.",
 } as const;
 

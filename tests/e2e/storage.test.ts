@@ -72,7 +72,10 @@ test('a hidden tab writes the run where it stands and trains on; with "pause whi
   await setHidden(a, true);
   await a.waitFor('autosave-status', /^saved in this browser at step \d+/);
   const saved = Number(/at step (\d+)/.exec(await a.text('autosave-status'))![1]);
-  expect(saved).toBeGreaterThanOrEqual(k - 4); // the in-memory checkpoint: at most a read-back group (logEvery) behind
+  // The in-memory checkpoint, fetched within a 5% share of the worker's time: a recent one, not the
+  // run's first. How recent depends on the machine's load (its save's cost sets how often it is fetched).
+  expect(saved).toBeGreaterThanOrEqual(Math.floor(k / 2));
+  expect(saved).toBeLessThanOrEqual(await stepNow(a));
   expect(await a.text('status')).toBe('training');
   const hiddenAt = await stepNow(a);
   await a.page.waitForFunction((s) => parseInt(document.querySelector('[data-testid="step"]')?.textContent ?? '0', 10) > s + 10, hiddenAt, {

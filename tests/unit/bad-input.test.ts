@@ -1193,7 +1193,7 @@ const cliRows: CliRow[] = [
     'corpus file that does not exist',
     ['--corpus', path('missing.txt')],
     2,
-    /--corpus ".*missing.txt" is neither a bundled corpus \(moby-dick, sotu\), a synthetic one \(markov:…, copy:…\) nor a file$/,
+    /--corpus ".*missing.txt" is neither a bundled corpus \(moby-dick, sotu\), a synthetic one \(markov:…, copy:…\), a task \(arith:…, instruct:…, memo:…\) nor a file$/,
   ),
 
   // Hyper-parameters.
