@@ -194,6 +194,7 @@ export interface TaskEvent {
   exactMatch: number;
   charAccuracy: number;
   answerNats: number;
+  trapRate?: number; // a task with traps (memo): the share of greedy lines that are the memorised wrong answer
   error?: string;
 }
 

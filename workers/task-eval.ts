@@ -6,7 +6,8 @@
  * - per-character accuracy: the answer's characters that the greedy continuation has in place;
  * - answer nats: −log p(answer | prompt), by the chain rule from the forward passes `score` makes
  *   (the sum of the answer characters' surprisals with the prompt before them), the continuous
- *   measure: it falls smoothly while exact match may jump.
+ *   measure: it falls smoothly while exact match may jump;
+ * - where a problem has a trap (memo's memorised ending), the share of greedy lines that are it.
  */
 import type { CharTokenizer } from '../src/core/tokenizer.ts';
 import { unknownCharacters, type Problem } from '../src/core/tasks.ts';
@@ -19,6 +20,7 @@ export interface TaskScores {
   exactMatch: number; // fraction whose greedy line is the answer
   charAccuracy: number; // fraction of answer characters in place in the greedy line
   answerNats: number; // mean −log p(answer | prompt), nats
+  trapRate?: number; // where problems have a trap (memo): the fraction whose greedy line is the trap, the memorised wrong answer
 }
 
 /** One problem's result, for --items. */
@@ -27,6 +29,7 @@ export interface TaskItem {
   answer: string;
   output: string; // the greedy continuation up to its first newline (or its whole length + 1 characters)
   correct: boolean;
+  trapped?: boolean; // the output is the problem's trap
   answerNats: number;
   kind?: string;
 }
@@ -63,11 +66,13 @@ function summarise(items: TaskItem[]): TaskScores {
     a.forEach((c, i) => (inPlace += o[i] === c ? 1 : 0));
   }
   const n = items.length;
+  const trapped = items.filter((i) => i.trapped !== undefined);
   return {
     n,
     exactMatch: n ? items.filter((i) => i.correct).length / n : 0,
     charAccuracy: chars ? inPlace / chars : 0,
     answerNats: n ? items.reduce((s, i) => s + i.answerNats, 0) / n : 0,
+    ...(trapped.length ? { trapRate: trapped.filter((i) => i.trapped).length / trapped.length } : {}),
   };
 }
 
@@ -80,12 +85,15 @@ export async function evaluateTask(model: GPT, tokenizer: CharTokenizer, problem
     );
   const items: TaskItem[] = [];
   for (const p of problems) {
-    const output = await greedyLine(model, tokenizer, p.prompt, Array.from(p.answer).length + 1);
+    // Long enough for the answer (or the trap) and the newline that ends it.
+    const length = Math.max(Array.from(p.answer).length, Array.from(p.trap ?? '').length) + 1;
+    const output = await greedyLine(model, tokenizer, p.prompt, length);
     items.push({
       prompt: p.prompt,
       answer: p.answer,
       output,
       correct: output === p.answer,
+      ...(p.trap !== undefined ? { trapped: output === p.trap } : {}),
       answerNats: await answerNats(model, tokenizer, p),
       kind: p.kind,
     });

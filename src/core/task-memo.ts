@@ -67,7 +67,11 @@ export function memoTask(p: MemoParams): { text: string; problems: Problem[]; no
   }
   trapLines.forEach(({ saying, w }, i) => {
     const from = shown.length > shots ? (i * shots) % (shown.length - shots) : 0;
-    problems.push({ prompt: `${shotsOf(shown.slice(from), shots)}end with ${w}: ${saying.slice(0, -1).join(' ')} `, answer: w });
+    problems.push({
+      prompt: `${shotsOf(shown.slice(from), shots)}end with ${w}: ${saying.slice(0, -1).join(' ')} `,
+      answer: w,
+      trap: saying.at(-1)!,
+    });
   });
   const note = `${count} sayings of ${wordsPer} made-up words, asked to end with another word: the memorised ending is the wrong answer`;
   return { text: `${out.join('\n')}\n`, problems, note };

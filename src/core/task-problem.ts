@@ -5,6 +5,7 @@ export interface Problem {
   prompt: string; // the solved examples before it (its shots), then the problem, up to where the answer starts
   answer: string; // the whole continuation a right model writes (with a scratchpad, the steps and the result)
   kind?: string; // which sub-task it is (instruct: the instruction), for per-kind scores
+  trap?: string; // the wrong answer the corpus makes most likely (memo: the saying's own ending), for a trap rate
 }
 
 /** Throws unless `v` is a whole number in lo..hi, naming the task and the key. */

@@ -102,3 +102,22 @@ describe('task evaluation', () => {
     await expect(evaluateTask(untrained, tok, [{ prompt: '1*2=', answer: '2' }])).rejects.toThrow(/lacks \("\*"\)/);
   });
 });
+
+test('where problems have a trap, the trap rate is the share of greedy lines that are it, never counted as right', async () => {
+  const problems = chooseProblems(task.problems, 8, 5);
+  const trapped: Problem[] = [];
+  for (const [i, p] of problems.entries()) {
+    const raw = await greedyRaw(p.prompt, 4);
+    const line = raw.split('\n')[0];
+    // Half the traps are what the model writes, ended by its newline; the rest a line it never writes.
+    trapped.push({ ...p, answer: `${p.answer}+`, trap: i % 2 === 0 && raw.startsWith(`${line}\n`) && line ? line : '++' });
+  }
+  const r = await evaluateTask(model, tok, trapped);
+  const expected = trapped.filter((p, i) => r.items[i].output === p.trap).length / trapped.length;
+  expect(trapped.some((p) => p.trap !== '++')).toBe(true); // not vacuous
+  expect(r.trapRate).toBe(expected);
+  expect(r.trapRate).toBeGreaterThan(0);
+  expect(r.exactMatch).toBe(0);
+  const plain = await evaluateTask(model, tok, problems);
+  expect(plain.trapRate).toBeUndefined(); // no traps, no rate
+});

@@ -115,6 +115,7 @@ describe('memo', () => {
       const saying = sayings.find((s) => s.slice(0, -1).join(' ') === prefix.join(' '))!;
       expect(saying).toBeDefined(); // it starts as a saying does
       expect(saying.at(-1)).not.toBe(p.answer); // and asks for another ending
+      expect(p.trap).toBe(saying.at(-1)); // the memorised ending is its trap
       expect(lines.has(`${lastLine(p.prompt)}${p.answer}`)).toBe(false);
     }
   });
