@@ -8,7 +8,7 @@
 import { countParams } from '../src/core/config.ts';
 import { defaultProbeLength, probeChoices, PROBE_TRIALS } from '../src/core/icl.ts';
 import { planSweep, sweepTrainConfig, type ModelShape, type SweepConfig, type SweepPoint } from '../src/core/sweep.ts';
-import { chooseProblems, generateTask, unknownCharacters } from '../src/core/tasks.ts';
+import { chooseProblems, generateTask, unknownCharactersList } from '../src/core/tasks.ts';
 import { probe, type ProbeOptions } from './inspect.ts';
 import { evaluateTask } from './task-eval.ts';
 import { createRun, disposeRun, prepareRun, withConfigs } from './run.ts';
@@ -48,11 +48,8 @@ export async function runSweep(
   const prepared = configs.map((c) => withConfigs(base, c.model, c.train));
   // The task's problems, the same n at every point of every model (seed 0), checked against the vocabulary before anything trains.
   const taskProblems = cfg.task ? chooseProblems(generateTask(cfg.task.spec).problems, cfg.task.n, 0) : null;
-  const missing = taskProblems ? unknownCharacters(base.tokenizer.vocab, taskProblems) : [];
-  if (missing.length)
-    throw new Error(
-      `the task ${cfg.task!.spec} uses characters the corpus lacks (${missing.map((c) => JSON.stringify(c)).join(', ')}): sweep on its own corpus`,
-    );
+  const missing = taskProblems && unknownCharactersList(base.tokenizer.vocab, taskProblems);
+  if (missing) throw new Error(`the task ${cfg.task!.spec} uses characters the corpus lacks (${missing}): sweep on its own corpus`);
   for (let i = startModel; i < cfg.ladder.length && !hooks.shouldStop?.(); i++) {
     if (only && !only.includes(i)) continue;
     const run = createRun(prepared[i]);

@@ -10,7 +10,7 @@
  * - where a problem has a trap (memo's memorised ending), the share of greedy lines that are it.
  */
 import type { CharTokenizer } from '../src/core/tokenizer.ts';
-import { unknownCharacters, type Problem } from '../src/core/tasks.ts';
+import { unknownCharactersList, type Problem } from '../src/core/tasks.ts';
 import type { GPT } from './model.ts';
 import { generate, score } from './sample.ts';
 
@@ -78,10 +78,10 @@ function summarise(items: TaskItem[]): TaskScores {
 
 /** Evaluates `problems` with the model as it is (no training step runs meanwhile in this realm). */
 export async function evaluateTask(model: GPT, tokenizer: CharTokenizer, problems: readonly Problem[]): Promise<TaskResult> {
-  const missing = unknownCharacters(tokenizer.vocab, problems);
-  if (missing.length)
+  const missing = unknownCharactersList(tokenizer.vocab, problems);
+  if (missing)
     throw new Error(
-      `the task uses characters the model's vocabulary lacks (${missing.map((c) => JSON.stringify(c)).join(', ')}): train on the task's corpus, or on one that has them`,
+      `the task uses characters the model's vocabulary lacks (${missing}): train on the task's corpus, or on one that has them`,
     );
   const items: TaskItem[] = [];
   for (const p of problems) {

@@ -5,7 +5,7 @@ import { startBackend } from './backend.ts';
 import { checkInputFile, readCheckpoint } from './files.ts';
 import { backendChoice, checkSeed, checkWhole, required, UsageError, type ParsedFlags } from './flags.ts';
 import { emit } from './output.ts';
-import { chooseProblems, generateTask, isTaskSpec, TASK_NAMES, unknownCharacters, type Problem, type TaskSet } from '../core/tasks.ts';
+import { chooseProblems, generateTask, isTaskSpec, TASK_NAMES, unknownCharactersList, type Problem, type TaskSet } from '../core/tasks.ts';
 import type { GPT } from '../../workers/model.ts';
 
 /** The checkpoint --checkpoint names, on the --backend chosen. */
@@ -68,12 +68,15 @@ export function taskFlag(spec: string | undefined): TaskSet {
   }
 }
 
-/** A task's problems the model's vocabulary cannot write are a bad --task: the message names the characters. */
-function refuseUnknown(tokenizer: CharTokenizer, spec: string, problems: readonly Problem[], whose: string) {
-  const missing = unknownCharacters(tokenizer.vocab, problems);
-  if (missing.length)
+/**
+ * A task's problems that `vocab` cannot write are a bad --task: the message names the characters,
+ * whose vocabulary it is (`whose`), and the corpus to `command` on instead.
+ */
+export function refuseUnknown(vocab: readonly string[], spec: string, problems: readonly Problem[], whose: string, command = 'train') {
+  const missing = unknownCharactersList(vocab, problems);
+  if (missing)
     throw new UsageError(
-      `--task ${spec}: its problems use characters ${whose} vocabulary lacks (${missing.map((c) => JSON.stringify(c)).join(', ')}): train on --corpus ${spec}`,
+      `--task ${spec}: its problems use characters ${whose} vocabulary lacks (${missing}): ${command} on --corpus ${spec}`,
     );
 }
 
@@ -82,7 +85,7 @@ function refuseUnknown(tokenizer: CharTokenizer, spec: string, problems: readonl
  * step; called between two steps, so the weights hold still. Checks the vocabulary once, now.
  */
 export async function taskScorer(model: GPT, tokenizer: CharTokenizer, spec: string, problems: readonly Problem[]) {
-  refuseUnknown(tokenizer, spec, problems, "the model's");
+  refuseUnknown(tokenizer.vocab, spec, problems, "the model's");
   const { evaluateTask } = await import('../../workers/task-eval.ts');
   return async (step: number) => {
     try {
@@ -102,7 +105,7 @@ export async function evalTask({ values: v, text }: ParsedFlags<'eval'>) {
   const problems = chooseProblems(task.problems, v.n, v.seed);
   const { model, tokenizer } = await openCheckpoint(v);
   try {
-    refuseUnknown(tokenizer, task.spec, problems, "the checkpoint's");
+    refuseUnknown(tokenizer.vocab, task.spec, problems, "the checkpoint's");
     const { evaluateTask } = await import('../../workers/task-eval.ts');
     const { items, ...scores } = await evaluateTask(model, tokenizer, problems);
     emit({ type: 'task', task: task.spec, ...scores, ...(v.items ? { items } : {}) });

@@ -4,7 +4,7 @@
  * training core is the same one the browser worker runs.
  *
  * One file per family of commands: train.ts (train), inference.ts (sample, score), inspect.ts
- * (inspect, probe), data.ts (batches, baseline), scaling.ts (sweep, batch-ladder, fit), forecast.ts (forecast, backtest, ledger); flags.ts holds every command's flags and the one
+ * (inspect, probe), data.ts (batches, baseline), scaling.ts (sweep, fit), batch-ladder.ts, forecast.ts (forecast, backtest, ledger); flags.ts holds every command's flags and the one
  * parser that reads them, files.ts the files they name.
  */
 import { errorMessage } from '../core/errors.ts';
@@ -15,7 +15,8 @@ import { isCommand, parseFlags, usage, UsageError, type Command, type ParsedFlag
 import { evalTask, sample, score } from './inference.ts';
 import { inspect, probe } from './inspect.ts';
 import { flushOutput, print } from './output.ts';
-import { batchLadder, fit, sweep } from './scaling.ts';
+import { batchLadder } from './batch-ladder.ts';
+import { fit, sweep } from './scaling.ts';
 import { train } from './train.ts';
 
 /** Each command's implementation, given its parsed flags. */

@@ -8,6 +8,8 @@
 import { Worker } from 'node:worker_threads';
 import type { BackendChoice } from '../../workers/backend.ts';
 import type { JobInput, JobLine, JobMessage, JobOrder, JobWork } from './model-job.ts';
+import { availableParallelism } from 'node:os';
+import { checkWhole, UsageError } from './flags.ts';
 
 export type { JobLine, JobWork };
 
@@ -90,4 +92,16 @@ export async function runInJobs(
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
+}
+
+/** --jobs: a whole number of threads, and on webgpu one (one GPU trains one model at a time). */
+export function checkJobs(jobs: number | undefined, backend: BackendChoice) {
+  if (jobs === undefined) return;
+  checkWhole(jobs, 'jobs', 1, 256);
+  if (jobs > 1 && backend === 'webgpu') throw new UsageError('--jobs: webgpu trains on one GPU, one model at a time; give --jobs 1');
+}
+
+/** Jobs: as asked, else one per core up to the models; one on a GPU (auto may have chosen it). */
+export function jobsFor(asked: number | undefined, backend: BackendChoice, models: number): number {
+  return backend === 'webgpu' ? 1 : Math.min(asked ?? availableParallelism(), models);
 }

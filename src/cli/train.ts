@@ -24,8 +24,8 @@ import {
 } from './files.ts';
 import { backendChoice, checkWhole, refuseFlags, RESUMABLE, RESUME_FLAGS, sampling, UsageError, type ParsedFlags } from './flags.ts';
 import { PROBE_MIN_CONTEXT, prober } from './inspect.ts';
-import { taskFlag, taskScorer } from './inference.ts';
-import { chooseProblems, unknownCharacters } from '../core/tasks.ts';
+import { refuseUnknown, taskFlag, taskScorer } from './inference.ts';
+import { chooseProblems } from '../core/tasks.ts';
 import { emit } from './output.ts';
 import { checkLedgerPath } from './forecast.ts';
 import { runForecasts } from './run-forecasts.ts';
@@ -127,11 +127,7 @@ export async function train({ values: v, text, explicit }: ParsedFlags<'train'>)
     );
   // A fine-tuned model's vocabulary grows to the corpus's; a resumed one's is the corpus's too: both can be checked now.
   if (task && taskProblems) {
-    const missing = unknownCharacters(CharTokenizer.fromText(corpus.text).vocab, taskProblems);
-    if (missing.length)
-      throw new UsageError(
-        `--task ${task.spec}: its problems use characters the model's vocabulary lacks (${missing.map((c) => JSON.stringify(c)).join(', ')}), since --corpus ${corpusName} has none of them: train on --corpus ${task.spec}`,
-      );
+    refuseUnknown(CharTokenizer.fromText(corpus.text).vocab, task.spec, taskProblems, "the model's");
   }
   let prepared = null;
   if (!resume && !initFrom) {

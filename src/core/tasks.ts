@@ -95,6 +95,12 @@ export function unknownCharacters(vocab: readonly string[], problems: readonly P
   return [...missing];
 }
 
+/** Those characters as an error names them (`"+", "7"`), or null when the vocabulary has them all. */
+export function unknownCharactersList(vocab: readonly string[], problems: readonly Problem[]): string | null {
+  const missing = unknownCharacters(vocab, problems);
+  return missing.length ? missing.map((c) => JSON.stringify(c)).join(', ') : null;
+}
+
 /** `n` of the problems, chosen by a seeded shuffle (the same n and seed give the same ones, in the same order); all of them when n is larger. */
 export function chooseProblems(problems: readonly Problem[], n: number, seed: number): Problem[] {
   const order = problems.map((_, i) => i);
