@@ -7,7 +7,7 @@ import globals from 'globals';
 import ts from 'typescript-eslint';
 
 export default ts.config(
-  { ignores: ['dist/', 'node_modules/', 'tests/e2e/artifacts/', 'eslint.config.js'] },
+  { ignores: ['dist/', 'node_modules/', 'tests/e2e/artifacts/', 'eslint.config.js', 'workers/kernels/assembly/'] },
   js.configs.recommended,
   ...ts.configs.recommended,
   ...svelte.configs.recommended,

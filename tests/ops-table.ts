@@ -1,7 +1,7 @@
 /**
  * One test table for the model's ops (workers/model-ops.ts): every implementation must give the
  * plain ops' values and gradients, case by case, on shapes that are odd on purpose (a prime
- * width, ragged rows, a head size no tile divides). The unit project runs it for wasm, the gpu
+ * width, ragged rows, a head size no tile or SIMD lane divides). The unit project runs it for wasm, the gpu
  * project for webgpu.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -48,6 +48,17 @@ export const OP_CASES: OpCase[] = [
     name: 'causalAttention',
     shapes: [[2 * T, 3 * C]],
     run: (o, qkv) => tf.tidy(() => o.causalAttention(qkv as tf.Tensor2D, T, nHead, causalMask(T))),
+  },
+  {
+    // A head size of 8 (the wasm kernel's lanes divide it) over a ragged T, and the 2×64 model's own shape.
+    name: 'causalAttention, head size 8',
+    shapes: [[3 * T, 3 * 16]],
+    run: (o, qkv) => tf.tidy(() => o.causalAttention(qkv as tf.Tensor2D, T, 2, causalMask(T))),
+  },
+  {
+    name: 'causalAttention, the default model',
+    shapes: [[2 * 64, 3 * 64]],
+    run: (o, qkv) => tf.tidy(() => o.causalAttention(qkv as tf.Tensor2D, 64, 4, causalMask(64))),
   },
   {
     name: 'crossEntropy',

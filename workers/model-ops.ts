@@ -1,22 +1,27 @@
 /**
- * The model's layers, one interface and three implementations, chosen once per forward pass
+ * The model's layers, one interface and four implementations, chosen once per forward pass
  * (where nanoGPT's model.py chooses once, `if self.flash:`):
  *
- * - plain: tfjs ops (ops.ts), what cpu and webgl run and what the other two are tested against;
+ * - plain: tfjs ops (ops.ts), what cpu and webgl run and what the others are tested against;
  * - webgpu: custom WGSL kernels (kernels/*.ts), each one or two dispatches where tfjs runs a chain;
- * - wasm: the same math as products XNNPACK takes (kernels/xnnpack.ts), since tfjs-wasm runs a
- *   transposed or batched matMul, which is all of tfjs's backward pass, in a scalar loop.
+ * - xnnpack: for wasm, the same math as products XNNPACK takes (kernels/xnnpack.ts), since
+ *   tfjs-wasm runs a transposed or batched matMul, which is all of tfjs's backward pass, in a
+ *   scalar loop;
+ * - wasm: xnnpack's products, with LayerNorm, GELU, attention and the cross-entropy as the SIMD
+ *   module's kernels (kernels/simd.ts), the same kernels webgpu registers; xnnpack is what wasm
+ *   runs where the engine has no WebAssembly SIMD.
  *
  * Each takes and returns 2-D activations [N, C]; `causalAttention` is the attention core without
  * its projections, dropout or a KV cache (the passes that need those use the plain ops' parts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { causalAttention as attentionKernel } from './kernels/attention.ts';
+import { attentionKernelsApply, causalAttention as attentionKernel } from './kernels/attention.ts';
+import { webgpuKernelsAvailable } from './kernels/available.ts';
 import { softmaxCrossEntropy } from './kernels/cross-entropy.ts';
 import { gelu as geluKernel } from './kernels/gelu.ts';
 import { layerNorm as layerNormKernel } from './kernels/layer-norm.ts';
 import { attendStepApplies } from './kernels/attend-step.ts';
-import { fusedKernelsAvailable } from './kernels/webgpu.ts';
+import { simdKernelsAvailable } from './kernels/simd.ts';
 import * as xnn from './kernels/xnnpack.ts';
 import * as ops from './ops.ts';
 
@@ -24,7 +29,7 @@ import * as ops from './ops.ts';
 export const LN_EPS = 1e-5;
 
 export interface ModelOps {
-  readonly name: 'plain' | 'webgpu' | 'wasm';
+  readonly name: 'plain' | 'webgpu' | 'xnnpack' | 'wasm';
   /** LayerNorm without bias over the last axis: (x − mean) / √(var + ε) · g. x: [N, C], g: [C]. */
   layerNorm(x: tf.Tensor2D, g: tf.Tensor1D): tf.Tensor2D;
   /** Exact GELU, x·Φ(x), as PyTorch's nn.GELU(). x: [N, 4C]. */
@@ -66,8 +71,8 @@ export const webgpuOps: ModelOps = {
   decodesInOneStep: (blockSize) => attendStepApplies(blockSize),
 };
 
-export const wasmOps: ModelOps = {
-  name: 'wasm',
+export const xnnpackOps: ModelOps = {
+  name: 'xnnpack',
   layerNorm: (x, g) => xnn.layerNorm(x, g, LN_EPS), // a gradient without slow reductions
   gelu: (x) => xnn.gelu(x), // a gradient without tfjs-wasm's slow Exp
   linear: (x, w) => xnn.linear(x, w),
@@ -78,10 +83,21 @@ export const wasmOps: ModelOps = {
   decodesInOneStep: () => false,
 };
 
+export const wasmOps: ModelOps = {
+  ...xnnpackOps,
+  name: 'wasm',
+  layerNorm: (x, g) => layerNormKernel(x, g, LN_EPS, true), // 1 kernel, 2 backward
+  gelu: (x) => geluKernel(x, true), // 1 kernel, 1 backward
+  // 1 kernel, 1 backward, the causal half only; a head size the SIMD lanes do not divide keeps XNNPACK's.
+  causalAttention: (qkv, T, nHead, mask) =>
+    attentionKernelsApply(qkv, T, nHead) ? attentionKernel(qkv, T, nHead) : xnn.causalAttention(qkv, T, nHead, mask),
+  crossEntropy: (logits, targets) => softmaxCrossEntropy(logits, targets, true), // 2 kernels, 1 backward
+};
+
 /** The ops the current backend runs fastest: its own when `fast` (the default), else the plain ops. */
 export function opsFor(fast = true): ModelOps {
   if (!fast) return plainOps;
-  if (fusedKernelsAvailable()) return webgpuOps;
-  if (xnn.xnnpackApplies()) return wasmOps;
+  if (webgpuKernelsAvailable()) return webgpuOps;
+  if (xnn.xnnpackApplies()) return simdKernelsAvailable() ? wasmOps : xnnpackOps;
   return plainOps;
 }

@@ -34,7 +34,7 @@ export interface BenchOptions {
   breakdown: boolean; // split kernels and dispatches into forward, backward and optimizer
   variants: VariantName[]; // model variants to measure besides the model itself
   blockingReadback: boolean; // also measure a loop that waits for every step's loss
-  customKernels: boolean; // the variants run plain tfjs ops; also measure the model as it trains (webgpu: custom WGSL kernels; wasm: XNNPACK-only products)
+  customKernels: boolean; // the variants run plain tfjs ops; also measure the model as it trains (webgpu: custom WGSL kernels; wasm: the SIMD module's kernels)
   naive: boolean; // also measure every speed choice undone at once: biases, untied head, separate Q/K/V, gather, mask every forward, tfjs-ops AdamW, blocking readback
   variantWarmup: number; // warm-up and timed steps of each variant (its first step is profiled)
   variantSteps: number;
@@ -58,7 +58,11 @@ export const DEFAULT_OPTIONS: Record<BenchBackend, BenchOptions> = {
     profile: false,
   },
   wasm: {
-    warmup: 2,
+    // V8 compiles WebAssembly twice, a quick baseline first and optimised code in background
+    // threads over the first second or so of use; those threads' CPU time landed in the CPU
+    // column of a run that started timing after 2 steps (tiny: 53 CPU ms per 48 ms step, 49.5
+    // after 30 steps). Twenty warm-up steps time the code the rest of a run executes.
+    warmup: 20,
     steps: 12,
     readEvery: 4,
     sampleChars: 32,

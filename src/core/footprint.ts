@@ -6,15 +6,23 @@
  * Where the memory is, per backend (measured: tests/unit/footprint.test.ts keeps the numbers and
  * measures the wasm heap again):
  * - wasm: tfjs's tensors live in one WebAssembly heap of at most 4 GiB (wasm32; the binaries'
- *   memory section says so), and the heap a step needs is 3–5× the bytes tfjs tracks (XNNPACK's
- *   packed copies of each product's operand, the transposed copies the backward pass makes, the
- *   allocator's slack). Fitted to the heap's high-water mark after two steps and an evaluation on
- *   22 shapes (1–10 layers, width 64–1024, context 8–512, batch 1–64, vocabulary 83–5,000), with
- *   every measured heap under the estimate: 16 MiB + 36 B per parameter + per token of the batch
- *   645 B per layer and unit of width, 34 B per layer, head and position, 40 B per character of
- *   the vocabulary. 9 × 1024 (113 M parameters, batch 1 × 8) is estimated at 3.9 GiB and trains
- *   (heap 3.6 GiB); 10 × 1024 trains at 4.0 GiB, estimated 4.3 GiB (refused: a margin of 6%);
- *   11 × 1024 dies.
+ *   memory section says so), and the heap a step needs is 2–4× the bytes tfjs tracks (the
+ *   allocator's slack, the copies tfjs makes of what a gradient keeps, and, where the products
+ *   run on XNNPACK, its packed copy of each product's operand and the transposes the backward
+ *   pass makes). Fitted to the heap's high-water mark after two steps and an evaluation on 22
+ *   shapes (1–10 layers, width 64–1024, context 8–512, batch 1–64, vocabulary 83–5,000), each the
+ *   larger of the two ways the products run: the SIMD module's (one thread, the CLI) and
+ *   XNNPACK's (a cross-origin isolated page's threads), the latter 1.2–1.5× the former. Every
+ *   measured heap is under the estimate: 8 MiB + 36 B per parameter + 96 B per unit of width
+ *   squared (the transient copies of the largest matrices) + per token of the batch 300 B per
+ *   layer and unit of width and 36 B per character of the vocabulary, + 8·T² B for the attention
+ *   backward's scratch (one head's T×T weights and their gradient; the kernel keeps no T×T maps
+ *   between passes, so beyond that context costs only its tokens; a head size the SIMD lanes do
+ *   not divide runs attention on XNNPACK, which keeps them: 34 B per layer, head and position,
+ *   per token, as fitted before the module). 9 × 1024 (113 M parameters, batch 1 × 8) is
+ *   estimated at 3.9 GiB and trains (heap 3.6 GiB); 10 × 1024 is estimated at 4.3 GiB and refused,
+ *   though it trains (4.0 GiB with XNNPACK's products, 3.3 GiB with the module's); 11 × 1024
+ *   trains with the module's products (3.7 GiB) and dies with XNNPACK's.
  * - webgpu: the attention kernel never stores the T×T maps (attention-wgsl.ts), and tfjs keeps a
  *   pool of freed buffers for reuse (never freed; up to 1.9× what is live in the measurements, so
  *   the tracked estimate is doubled).
@@ -81,8 +89,12 @@ export function stepFootprint(model: ModelConfig, batchSize: number, backend: Ba
   const checkpointBytes = 24 * N;
   const largest = 4 * Math.max(tokens * V, tokens * 4 * d, V * d, 4 * d * d, backend === 'webgpu' ? 0 : batchSize * H * T * T);
   if (backend === 'wasm') {
-    const weightBytes = 16 * MiB + 36 * N;
-    const activationBytes = tokens * (645 * L * d + 34 * L * H * T + 40 * V);
+    const weightBytes = 8 * MiB + 36 * N + 96 * d * d;
+    // 8·T² more: the attention backward's scratch, one head's P and dS (128 MiB at a context of
+    // 4,096). A head size that is no multiple of 4 runs attention as XNNPACK's products, which
+    // keep the T×T maps of every head: 34 B per layer, head and position, per token.
+    const maps = (d / H) % 4 === 0 ? 0 : 34 * L * H * T;
+    const activationBytes = tokens * (300 * L * d + 36 * V + maps) + 8 * T * T;
     return { bytes: weightBytes + activationBytes, weightBytes, activationBytes, largestBufferBytes: largest, checkpointBytes };
   }
   const attentionMaps = backend === 'webgpu' ? 0 : 3 * H * T;

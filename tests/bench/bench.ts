@@ -33,7 +33,7 @@ flags:
                         ${[...Object.keys(VARIANTS), 'blockingReadback', 'kernels', 'naive'].join(', ')}
                         (naive: all of them undone at once; on webgpu and wasm the variants run plain
                         tfjs ops, and kernels adds the model as it trains: custom WGSL kernels on
-                        webgpu, every product on XNNPACK on wasm)
+                        webgpu, the SIMD module's kernels on wasm)
   --variant-configs L   the configs the variants run on (default: every config)
   --variant-steps N     timed steps per variant (cpu 2, wasm 8, webgpu 2), after --variant-warmup N
   --profile             also profile a few training steps kernel by kernel: each kernel's calls and

@@ -26,32 +26,34 @@ const model = (nLayer: number, nHead: number, nEmbd: number, blockSize: number, 
 /**
  * The wasm heap after two steps and an evaluation (tests/unit/wasm-heap-step.ts, one process per
  * shape, Node 20, tfjs-backend-wasm 4.22, one thread): layers, heads, width, context, batch,
- * vocabulary, heap in MiB. The heap grows in steps of about a fifth, so it overstates what a step
- * needs by up to 20%; 11 × 1024 (batch 1 × 8) died.
+ * vocabulary, heap in MiB, the larger of the two ways a step's products run (the SIMD module's,
+ * as in Node; XNNPACK's, as in a page with wasm threads, measured with the module's products
+ * turned off). The heap grows in steps of about a fifth, so it overstates what a step needs by
+ * up to 20%. 11 × 1024 (batch 1 × 8) died with XNNPACK's products.
  */
 const measured: [number, number, number, number, number, number, number][] = [
-  [1, 2, 256, 32, 16, 83, 99.6875],
-  [4, 2, 256, 32, 16, 83, 429],
-  [4, 4, 128, 128, 8, 83, 357.5],
-  [2, 2, 64, 512, 2, 83, 172.3125],
-  [2, 16, 128, 128, 4, 83, 146.25],
-  [1, 4, 128, 32, 32, 2000, 179],
-  [2, 4, 64, 64, 64, 83, 357.5],
-  [4, 4, 64, 64, 16, 83, 172.3125],
-  [1, 8, 512, 64, 8, 83, 297.875],
-  [1, 4, 64, 64, 16, 5000, 271.3125],
-  [8, 8, 512, 16, 1, 83, 908.1875],
-  [2, 4, 128, 256, 8, 83, 429],
+  [1, 2, 256, 32, 16, 83, 69.1875],
+  [4, 2, 256, 32, 16, 83, 248.188],
+  [4, 4, 128, 128, 8, 83, 172.312],
+  [2, 2, 64, 512, 2, 83, 40],
+  [2, 16, 128, 128, 4, 83, 48],
+  [1, 4, 128, 32, 32, 2000, 103.5],
+  [2, 4, 64, 64, 64, 83, 143.562],
+  [4, 4, 64, 64, 16, 83, 69.1875],
+  [1, 8, 512, 64, 8, 83, 206.812],
+  [1, 4, 64, 64, 16, 5000, 188.375],
+  [8, 8, 512, 16, 1, 83, 901.938],
+  [2, 4, 128, 256, 8, 83, 143.562],
   [1, 4, 512, 8, 1, 83, 119.625],
   [1, 4, 1024, 8, 1, 83, 433.625],
-  [2, 4, 1024, 8, 1, 83, 841.5625],
-  [2, 4, 64, 64, 16, 83, 99.6875],
-  [2, 4, 128, 64, 16, 83, 172.3125],
-  [2, 4, 256, 64, 16, 83, 357.5],
-  [2, 8, 64, 256, 4, 83, 209.5625],
-  [2, 16, 64, 256, 4, 83, 375],
-  [9, 4, 1024, 8, 1, 83, 3669.625],
-  [10, 4, 1024, 8, 1, 83, 4073.6875],
+  [2, 4, 1024, 8, 1, 83, 838.062],
+  [2, 4, 64, 64, 16, 83, 40],
+  [2, 4, 128, 64, 16, 83, 83.0625],
+  [2, 4, 256, 64, 16, 83, 206.812],
+  [2, 8, 64, 256, 4, 83, 40],
+  [2, 16, 64, 256, 4, 83, 40],
+  [9, 4, 1024, 8, 1, 83, 3635.19],
+  [10, 4, 1024, 8, 1, 83, 4053.06],
 ];
 
 const wasm = capacityOf('wasm', 16 * GiB);
@@ -76,7 +78,8 @@ describe('the wasm estimate against the measured heap', () => {
       const { heapBytes } = JSON.parse(stdout) as { heapBytes: number };
       const f = stepFootprint(model(L, H, d, T, V), B, 'wasm');
       expect(f.bytes).toBeGreaterThanOrEqual(heapBytes);
-      expect(f.bytes).toBeLessThan(1.6 * heapBytes);
+      // Node runs the SIMD module's products, which need up to a third less than the threaded page's XNNPACK ones the estimate covers.
+      expect(f.bytes).toBeLessThan(2 * heapBytes);
     }
   });
 });
@@ -116,7 +119,7 @@ describe('runs refused before the first step, with their numbers', () => {
       {
         field: 'nEmbd',
         message: expect.stringMatching(
-          /^12 layers of width 1024 \(151\.\d M parameters\) with batchSize 16 × blockSize 64 needs about 13\.\d GiB on wasm \(weights and AdamW 5\.\d GiB, activations 8\.\d GiB\); the wasm heap's 4\.0 GiB is the limit: use fewer layers or a smaller width$/,
+          /^12 layers of width 1024 \(151\.\d M parameters\) with batchSize 16 × blockSize 64 needs about 8\.\d GiB on wasm \(weights and AdamW 5\.\d GiB, activations 3\.\d GiB\); the wasm heap's 4\.0 GiB is the limit: use fewer layers or a smaller width$/,
         ) as unknown,
       },
     ]);
@@ -128,8 +131,8 @@ describe('runs refused before the first step, with their numbers', () => {
     expect(capacityProblems(model(10, 4, 1024, 8), 1, wasm).map((p) => p.field)).toEqual(['nEmbd']);
   });
 
-  test('activations alone: a long context with many heads is refused beside the batch', () => {
-    const problems = capacityProblems(model(1, 8, 16, 4096), 1, wasm);
+  test('activations alone: a big batch of long contexts is refused beside the batch', () => {
+    const problems = capacityProblems(model(1, 8, 64, 1024), 256, wasm);
     expect(problems.map((p) => p.field)).toEqual(['batchSize']);
     expect(problems[0].message).toMatch(/use a smaller batch, context or model$/);
   });

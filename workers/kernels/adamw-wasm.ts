@@ -1,13 +1,16 @@
 /**
  * AdamW with global-norm clipping on the wasm backend: the same kernel as adamw.ts registers for
- * webgpu (same name, inputs, attributes and outputs), written in JavaScript over the wasm heap.
+ * webgpu (same name, inputs, attributes and outputs), over the wasm heap: one pass of the SIMD
+ * module per parameter (assembly/adamw.ts, float32 as the plain ops), or, where the engine has
+ * no WebAssembly SIMD, the same loop in JavaScript.
  *
  * The plain tfjs ops run ~14 kernels per parameter (283 for the 2-layer default model), each a
  * few microseconds of arithmetic and tens of microseconds of engine bookkeeping; this is one
- * kernel and one pass over each parameter, the math of adamw.ts in double precision.
+ * kernel and one pass over each parameter.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { AdamWStep } from './adamw-step.ts';
+import { simdFor, type Simd } from './simd.ts';
 
 /** What this file needs of tfjs-backend-wasm's backend object. */
 interface WasmBackend {
@@ -28,6 +31,8 @@ export function adamwWasmKernel({
   const wasm = backend as WasmBackend;
   const hp = attrs as unknown as AdamWStep & { decay: boolean[] };
   const n = hp.decay.length;
+  const simd = simdFor(backend);
+  if (simd) return adamwSimd(simd, inputs, hp);
   const heap = (name: string) => wasm.typedArrayFromHeap(inputs[name]!);
 
   // min(1, clip / (‖g‖ + 1e-6)) over every gradient at once, as global-norm.ts's plain ops.
@@ -65,6 +70,45 @@ export function adamwWasmKernel({
     const [po, mo, vo] = outs.map((o) => wasm.typedArrayFromHeap(o[i]));
     k.decay = hp.decay[i] && hp.weightDecay > 0 ? DECAY : 1; // p·1 is p exactly
     update(p, m, v, g, po, mo, vo, k);
+  }
+  return outs.flat();
+}
+
+/** The same step as the SIMD module's passes: Σg² first, then one call per parameter. */
+function adamwSimd(simd: Simd, inputs: tf.NamedTensorInfoMap, hp: AdamWStep & { decay: boolean[] }): tf.TensorInfo[] {
+  const n = hp.decay.length;
+  const input = (name: string) => inputs[name]!;
+  let scale = 1;
+  if (hp.gradClip > 0) {
+    let sumSquares = 0;
+    for (let i = 0; i < n; i++) sumSquares += simd.k.sumSquares(simd.ptr(input(`g${i}`)), tf.util.sizeFromShape(input(`g${i}`).shape));
+    scale = Math.min(1, hp.gradClip / (Math.sqrt(sumSquares) + 1e-6));
+  }
+  const lrc1 = hp.lr / (1 - hp.beta1 ** hp.t);
+  const ic2 = 1 / (1 - hp.beta2 ** hp.t);
+  const outs: tf.TensorInfo[][] = [[], [], []];
+  for (let i = 0; i < n; i++) {
+    const { shape } = input(`p${i}`);
+    const [po, mo, vo] = outs.map((o) => (o[i] = simd.output(shape)));
+    const decay = hp.decay[i] && hp.weightDecay > 0 ? 1 - hp.lr * hp.weightDecay : 1;
+    const [p, m, v, g] = ['p', 'm', 'v', 'g'].map((k) => simd.ptr(input(`${k}${i}`)));
+    simd.k.adamw(
+      p,
+      m,
+      v,
+      g,
+      simd.ptr(po!),
+      simd.ptr(mo!),
+      simd.ptr(vo!),
+      tf.util.sizeFromShape(shape),
+      scale,
+      hp.beta1,
+      hp.beta2,
+      lrc1,
+      ic2,
+      hp.eps,
+      decay,
+    );
   }
   return outs.flat();
 }

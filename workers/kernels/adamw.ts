@@ -28,8 +28,8 @@ import {
   type Dispatch,
   type WebGPUBackend,
   WORKGROUP,
-  fusedKernelsAvailable,
 } from './webgpu.ts';
+import { webgpuKernelsAvailable } from './available.ts';
 
 import type { AdamWStep } from './adamw-step.ts';
 export type { AdamWStep };
@@ -164,7 +164,7 @@ export function registerAdamWKernel() {
 
 /** Whether the fused AdamW kernel runs on the current backend: webgpu, and wasm (in JavaScript). */
 export function adamwKernelAvailable(): boolean {
-  return fusedKernelsAvailable() || tf.getBackend() === 'wasm';
+  return webgpuKernelsAvailable() || tf.getBackend() === 'wasm';
 }
 
 /**

@@ -15,7 +15,8 @@
  * zeros would have it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { bufferOf, fusedKernelsAvailable, newOutput, pipelineFor, submitAfterTfjs, type WebGPUBackend } from './webgpu.ts';
+import { webgpuKernelsAvailable } from './available.ts';
+import { bufferOf, newOutput, pipelineFor, submitAfterTfjs, type WebGPUBackend } from './webgpu.ts';
 
 /** Threads per workgroup (one workgroup per head). */
 const THREADS = 64;
@@ -139,7 +140,7 @@ function registerAttendStepKernel() {
 
 /** Whether the kernel can run a step over caches of `S` rows: webgpu, and scores that fit workgroup memory. */
 export function attendStepApplies(S: number): boolean {
-  return fusedKernelsAvailable() && S <= MAX_STEP_CONTEXT;
+  return webgpuKernelsAvailable() && S <= MAX_STEP_CONTEXT;
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * Fused causal self-attention: y = softmax(q·kᵀ/√hs + causal mask)·v for every head, straight
- * from the fused QKV projection, as one WebGPU dispatch forward and one backward; on other
- * backends (or with `fused` false) the plain tfjs ops model.ts runs.
+ * from the fused QKV projection, as one kernel forward and one backward: a WebGPU dispatch each
+ * on webgpu (attention-wgsl.ts), a call into the SIMD module on wasm (assembly/attention.ts,
+ * which computes only the causal half of each product); on other backends (or with `fused`
+ * false) the plain tfjs ops model.ts runs.
  *
  * Interface: qkv [B*T, 3C] (the output of x·c_attn: query, key, value side by side, head h at
  * columns h·hs…) → y [B*T, C] (heads side by side, ready for c_proj). Taking the fused matrix
@@ -16,7 +18,8 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops.ts';
 import { AttentionGradProgram, attentionTile, forwardWgsl } from './attention-wgsl.ts';
-import { newOutput, bufferOf, pipelineFor, submitAfterTfjs, type WebGPUBackend } from './webgpu.ts';
+import { simd, simdKernelsAvailable } from './simd.ts';
+import { newOutput, bufferOf, pipelineFor, registerOnce, submitAfterTfjs, type KernelArgs, type WebGPUBackend } from './webgpu.ts';
 
 export { attentionTile };
 
@@ -95,22 +98,67 @@ function attentionGradKernel({
   return b.runWebGPUProgram(program, [qkv, y, lse, dy], 'float32', uniforms);
 }
 
-/** Registers both webgpu kernels once (registering again would throw). */
+// ---------------------------------------------------------------------------------------------
+// wasm: the SIMD module, one (batch, head) at a time.
+
+/** 1/√hs as the plain ops round it (a JS double, then float32 as the kernel reads it). */
+const scaleOf = (hs: number) => 1 / Math.sqrt(hs);
+
+function attentionWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
+  const qkv = inputs.qkv!;
+  const T = attrs!.T as number;
+  const nHead = attrs!.nHead as number;
+  const { B, C, hs } = shapes(qkv, T, nHead);
+  const s = simd(backend);
+  const y = s.output([B * T, C]);
+  const lse = s.output([B, nHead, T]);
+  const Tp = Math.ceil(T / 4) * 4;
+  s.withScratch(hs * Tp + Tp, (scratch) => s.k.attentionForward(s.ptr(qkv), s.ptr(y), s.ptr(lse), B, T, nHead, hs, scaleOf(hs), scratch));
+  return [y, lse];
+}
+
+function attentionGradWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const { qkv, y, lse, dy } = inputs as Record<'qkv' | 'y' | 'lse' | 'dy', tf.TensorInfo>;
+  const T = attrs!.T as number;
+  const nHead = attrs!.nHead as number;
+  const { B, hs } = shapes(qkv, T, nHead);
+  const s = simd(backend);
+  const dqkv = s.output(qkv.shape);
+  const Tp = Math.ceil(T / 4) * 4;
+  s.withScratch(2 * hs * Tp + T * hs + 2 * T * Tp + Tp, (scratch) =>
+    s.k.attentionBackward(s.ptr(qkv), s.ptr(y), s.ptr(lse), s.ptr(dy), s.ptr(dqkv), B, T, nHead, hs, scaleOf(hs), scratch),
+  );
+  return dqkv;
+}
+
+/** Registers the webgpu and wasm kernels once (registering again would throw). */
 export function registerAttentionKernels() {
-  if (!tf.getKernel(ATTENTION_KERNEL, 'webgpu'))
-    tf.registerKernel({ kernelName: ATTENTION_KERNEL, backendName: 'webgpu', kernelFunc: attentionKernel });
-  if (!tf.getKernel(ATTENTION_GRAD_KERNEL, 'webgpu'))
-    tf.registerKernel({ kernelName: ATTENTION_GRAD_KERNEL, backendName: 'webgpu', kernelFunc: attentionGradKernel });
+  registerOnce([
+    [ATTENTION_KERNEL, attentionKernel as tf.KernelFunc],
+    [ATTENTION_GRAD_KERNEL, attentionGradKernel as tf.KernelFunc],
+  ]);
+  registerOnce(
+    [
+      [ATTENTION_KERNEL, attentionWasm as tf.KernelFunc],
+      [ATTENTION_GRAD_KERNEL, attentionGradWasm as tf.KernelFunc],
+    ],
+    'wasm',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
 // The function model.ts calls.
 
-/** Whether the kernels run for this call: webgpu, and a forward grid that fits one dispatch. */
-function kernelsApply(qkv: tf.Tensor, T: number, nHead: number): boolean {
-  if (tf.getBackend() !== 'webgpu') return false;
-  const { B, rowTiles } = shapes(qkv, T, nHead);
-  return B * nHead * rowTiles <= MAX_WORKGROUPS;
+/**
+ * Whether the kernels run for this call: on webgpu, a forward grid that fits one dispatch; on
+ * wasm, the SIMD module and a head size that is a multiple of 4 (its lanes).
+ */
+export function attentionKernelsApply(qkv: tf.Tensor, T: number, nHead: number): boolean {
+  if (tf.getBackend() === 'webgpu') {
+    const { B, rowTiles } = shapes(qkv, T, nHead);
+    return B * nHead * rowTiles <= MAX_WORKGROUPS;
+  }
+  return simdKernelsAvailable() && shapes(qkv, T, nHead).hs % 4 === 0;
 }
 
 /** One differentiable fused call per shape: tf.customGrad takes tensors only, so T and nHead are closed over. */
@@ -139,7 +187,7 @@ function fused(T: number, nHead: number): (qkv: tf.Tensor) => tf.Tensor2D {
 }
 
 export interface AttentionOptions {
-  /** Run the custom kernels where they can run (webgpu); false: always the plain tfjs ops. Default true. */
+  /** Run the custom kernels where they can run (webgpu, wasm); false: always the plain tfjs ops. Default true. */
   fused?: boolean;
   /** The [T, T] additive causal mask the plain ops add (model.ts keeps one); built per call when absent. */
   mask?: tf.Tensor2D;
@@ -152,7 +200,7 @@ export interface AttentionOptions {
  * call the plain ops (fused: false).
  */
 export function causalAttention(qkv: tf.Tensor, T: number, nHead: number, opts: AttentionOptions = {}): tf.Tensor2D {
-  if ((opts.fused ?? true) && kernelsApply(qkv, T, nHead)) return fused(T, nHead)(qkv);
+  if ((opts.fused ?? true) && attentionKernelsApply(qkv, T, nHead)) return fused(T, nHead)(qkv);
   // The plain ops model.ts runs (ops.ts): the fallback, and the reference the kernels are tested against.
   if (opts.mask) return ops.causalAttention(qkv as tf.Tensor2D, T, nHead, opts.mask);
   return tf.tidy(() => ops.causalAttention(qkv as tf.Tensor2D, T, nHead, ops.causalMask(T)));

@@ -1,6 +1,7 @@
 /**
- * Mean softmax cross-entropy in nats over the vocabulary, as fused WebGPU kernels with their
- * gradient; on other backends, the plain tfjs ops.
+ * Mean softmax cross-entropy in nats over the vocabulary, as fused kernels with their gradient:
+ * WebGPU ones on webgpu, the SIMD module's on wasm (assembly/cross-entropy.ts, the same three
+ * kernels, each one pass over the rows); on other backends, the plain tfjs ops.
  *
  * On webgpu, for logits [rows, V] and int32 targets [rows], three tfjs programs (one output each,
  * so tfjs's program API orders them with its own work):
@@ -18,7 +19,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import * as ops from '../ops.ts';
-import { fusedKernelsAvailable, registerOnce, type KernelArgs, type WebGPUBackend } from './webgpu.ts';
+import { fusedKernelsAvailable } from './available.ts';
+import { simd } from './simd.ts';
+import { registerOnce, type KernelArgs, type WebGPUBackend } from './webgpu.ts';
 
 /** Threads per workgroup of the per-row and per-element kernels. */
 const ROW_WORKGROUP = 64;
@@ -152,14 +155,48 @@ function gradKernel({ inputs, backend }: KernelArgs): tf.TensorInfo {
   return (backend as WebGPUBackend).runWebGPUProgram(new GradProgram(rows, V), [logits, targets, stats, dy], 'float32');
 }
 
-/** Registers the webgpu kernels once (registering one again would throw). */
+function softmaxStatsWasm({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const { logits } = inputs as Record<string, tf.TensorInfo>;
+  const [rows, V] = logits.shape;
+  const s = simd(backend);
+  const stats = s.output([rows, 2]);
+  s.k.softmaxStats(s.ptr(logits), s.ptr(stats), rows, V);
+  return stats;
+}
+
+function meanLossWasm({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const { logits, targets, stats } = inputs as Record<string, tf.TensorInfo>;
+  const [rows, V] = logits.shape;
+  const s = simd(backend);
+  const loss = s.output([]);
+  s.setScalar(loss, s.k.meanCrossEntropy(s.ptr(logits), s.ptr(targets), s.ptr(stats), rows, V));
+  return loss;
+}
+
+function gradWasm({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const { logits, targets, stats, dy } = inputs as Record<string, tf.TensorInfo>;
+  const [rows, V] = logits.shape;
+  const s = simd(backend);
+  const dlogits = s.output([rows, V]);
+  s.k.crossEntropyGrad(s.ptr(logits), s.ptr(targets), s.ptr(stats), s.scalar(dy), s.ptr(dlogits), rows, V);
+  return dlogits;
+}
+
+/** Registers the webgpu and wasm kernels once (registering one again would throw). */
 export function registerCrossEntropyKernels() {
-  const kernels: [string, tf.KernelFunc][] = [
+  registerOnce([
     [SOFTMAX_STATS_KERNEL, softmaxStatsKernel as tf.KernelFunc],
     [MEAN_CROSS_ENTROPY_KERNEL, meanLossKernel as tf.KernelFunc],
     [CROSS_ENTROPY_GRAD_KERNEL, gradKernel as tf.KernelFunc],
-  ];
-  registerOnce(kernels);
+  ]);
+  registerOnce(
+    [
+      [SOFTMAX_STATS_KERNEL, softmaxStatsWasm as tf.KernelFunc],
+      [MEAN_CROSS_ENTROPY_KERNEL, meanLossWasm as tf.KernelFunc],
+      [CROSS_ENTROPY_GRAD_KERNEL, gradWasm as tf.KernelFunc],
+    ],
+    'wasm',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -190,11 +227,12 @@ function softmaxCrossEntropyFused(logits: tf.Tensor2D, targets: tf.Tensor1D): tf
 
 /**
  * Mean cross-entropy in nats of logits [rows, V] against int32 targets [rows]: the fused
- * kernels when `fused` (default: on webgpu), otherwise the plain tfjs ops.
+ * kernels when `fused` (default: where they run), otherwise the plain tfjs ops.
  */
 export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, fused = fusedKernelsAvailable()): tf.Scalar {
   if (!fused) return tf.tidy(() => ops.crossEntropy(logits, targets));
-  if (!fusedKernelsAvailable()) throw new Error(`the fused cross-entropy kernels need the webgpu backend, not ${tf.getBackend()}`);
+  if (!fusedKernelsAvailable())
+    throw new Error(`the fused cross-entropy kernels need the webgpu or wasm (SIMD) backend, not ${tf.getBackend()}`);
   if (logits.rank !== 2 || targets.rank !== 1 || targets.shape[0] !== logits.shape[0]) {
     throw new Error(`softmaxCrossEntropy: logits [rows, V] and targets [rows], got [${logits.shape}] and [${targets.shape}]`);
   }

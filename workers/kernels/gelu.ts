@@ -1,6 +1,7 @@
 /**
- * Exact GELU, y = x·Φ(x) = ½·x·(1 + erf(x/√2)), as one WebGPU dispatch forward and one backward;
- * on other backends, the plain tfjs ops model.ts runs.
+ * Exact GELU, y = x·Φ(x) = ½·x·(1 + erf(x/√2)), as one kernel forward and one backward: a
+ * WebGPU dispatch on webgpu, a pass of the SIMD module on wasm (assembly/gelu.ts); on other
+ * backends, the plain tfjs ops model.ts runs.
  *
  * As plain ops GELU is five kernels forward (mul, erf, add, mul, mul) and about twice that in
  * its gradient, each a dispatch over the MLP's [B*T, 4C] activations, the widest tensor of a
@@ -14,7 +15,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import * as ops from '../ops.ts';
-import { fusedKernelsAvailable, registerOnce, type KernelArgs, type WebGPUBackend } from './webgpu.ts';
+import { fusedKernelsAvailable } from './available.ts';
+import { simd } from './simd.ts';
+import { registerOnce, type KernelArgs, type WebGPUBackend } from './webgpu.ts';
 
 /** Threads per workgroup: one per element. tfjs folds a dispatch past 65,535 workgroups into 2-D. */
 const WORKGROUP = 128;
@@ -82,13 +85,35 @@ function gradKernel({ inputs, backend }: KernelArgs): tf.TensorInfo {
   return (backend as WebGPUBackend).runWebGPUProgram(new GeluProgram(x.shape, true), [dy, x], 'float32');
 }
 
-/** Registers the webgpu kernels once (registering one again would throw). */
+function forwardWasm({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const { x } = inputs as { x: tf.TensorInfo };
+  const s = simd(backend);
+  const y = s.output(x.shape);
+  s.k.gelu(s.ptr(x), s.ptr(y), tf.util.sizeFromShape(x.shape));
+  return y;
+}
+
+function gradWasm({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+  const s = simd(backend);
+  const dx = s.output(x.shape);
+  s.k.geluGrad(s.ptr(dy), s.ptr(x), s.ptr(dx), tf.util.sizeFromShape(x.shape));
+  return dx;
+}
+
+/** Registers the webgpu and wasm kernels once (registering one again would throw). */
 export function registerGeluKernels() {
-  const kernels: [string, tf.KernelFunc][] = [
+  registerOnce([
     [GELU_KERNEL, forwardKernel as tf.KernelFunc],
     [GELU_GRAD_KERNEL, gradKernel as tf.KernelFunc],
-  ];
-  registerOnce(kernels);
+  ]);
+  registerOnce(
+    [
+      [GELU_KERNEL, forwardWasm as tf.KernelFunc],
+      [GELU_GRAD_KERNEL, gradWasm as tf.KernelFunc],
+    ],
+    'wasm',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -106,10 +131,10 @@ const geluFused = tf.customGrad((...args) => {
   };
 }) as (x: tf.Tensor) => tf.Tensor;
 
-/** Exact GELU of x (float32, any shape): the fused kernels when `fused` (default: on webgpu), otherwise the plain ops. */
+/** Exact GELU of x (float32, any shape): the fused kernels when `fused` (default: where they run), otherwise the plain ops. */
 export function gelu<T extends tf.Tensor>(x: T, fused = fusedKernelsAvailable()): T {
   if (!fused) return tf.tidy(() => ops.gelu(x));
-  if (!fusedKernelsAvailable()) throw new Error(`the fused GELU kernels need the webgpu backend, not ${tf.getBackend()}`);
+  if (!fusedKernelsAvailable()) throw new Error(`the fused GELU kernels need the webgpu or wasm (SIMD) backend, not ${tf.getBackend()}`);
   if (x.dtype !== 'float32') throw new Error('gelu: float32 tensors only');
   return geluFused(x) as T;
 }

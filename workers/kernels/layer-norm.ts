@@ -1,6 +1,8 @@
 /**
  * LayerNorm without bias over the last axis, y = (x − mean) · rstd · γ with rstd = 1/√(var + eps),
- * as fused WebGPU kernels with their gradient; on other backends, the plain tfjs ops.
+ * as fused kernels with their gradient: WebGPU ones on webgpu, the SIMD module's on wasm
+ * (assembly/layer-norm.ts, one pass over the rows per kernel); on other backends, the plain
+ * tfjs ops.
  *
  * On webgpu, for x: [rows, d]:
  * - forward, one dispatch: one thread per row writes the row's y and keeps its mean and rstd
@@ -16,16 +18,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import * as ops from '../ops.ts';
-import {
-  bufferOf,
-  fusedKernelsAvailable,
-  newOutput,
-  pipelineFor,
-  registerOnce,
-  submitAfterTfjs,
-  type KernelArgs,
-  type WebGPUBackend,
-} from './webgpu.ts';
+import { fusedKernelsAvailable } from './available.ts';
+import { simd } from './simd.ts';
+import { bufferOf, newOutput, pipelineFor, registerOnce, submitAfterTfjs, type KernelArgs, type WebGPUBackend } from './webgpu.ts';
 
 /** Threads per workgroup of the row kernels (one thread per row) and of the column sums. */
 const ROW_WORKGROUP = 64;
@@ -187,14 +182,49 @@ function gradGammaKernel({ inputs, backend }: KernelArgs): tf.TensorInfo {
   return (backend as WebGPUBackend).runWebGPUProgram(new GradGammaProgram(x.shape[1]), [dy, x, stats], 'float32');
 }
 
-/** Registers the webgpu kernels once (registering one again would throw). */
+function forwardWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
+  const { x, gamma } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo };
+  const [rows, d] = x.shape;
+  const s = simd(backend);
+  const y = s.output([rows, d]);
+  const stats = s.output([rows, 2]);
+  s.k.layerNorm(s.ptr(x), s.ptr(gamma), s.ptr(y), s.ptr(stats), rows, d, attrs!.eps as number);
+  return [y, stats];
+}
+
+function gradXWasm({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const { dy, x, gamma, stats } = inputs as Record<string, tf.TensorInfo>;
+  const [rows, d] = x.shape;
+  const s = simd(backend);
+  const dx = s.output([rows, d]);
+  s.k.layerNormGradX(s.ptr(dy), s.ptr(x), s.ptr(gamma), s.ptr(stats), s.ptr(dx), rows, d);
+  return dx;
+}
+
+function gradGammaWasm({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const { dy, x, stats } = inputs as Record<string, tf.TensorInfo>;
+  const [rows, d] = x.shape;
+  const s = simd(backend);
+  const dg = s.output([d]);
+  s.k.layerNormGradGamma(s.ptr(dy), s.ptr(x), s.ptr(stats), s.ptr(dg), rows, d);
+  return dg;
+}
+
+/** Registers the webgpu and wasm kernels once (registering one again would throw). */
 export function registerLayerNormKernels() {
-  const kernels: [string, tf.KernelFunc][] = [
+  registerOnce([
     [LAYER_NORM_KERNEL, forwardKernel as tf.KernelFunc],
     [LAYER_NORM_GRAD_X_KERNEL, gradXKernel as tf.KernelFunc],
     [LAYER_NORM_GRAD_GAMMA_KERNEL, gradGammaKernel as tf.KernelFunc],
-  ];
-  registerOnce(kernels);
+  ]);
+  registerOnce(
+    [
+      [LAYER_NORM_KERNEL, forwardWasm as tf.KernelFunc],
+      [LAYER_NORM_GRAD_X_KERNEL, gradXWasm as tf.KernelFunc],
+      [LAYER_NORM_GRAD_GAMMA_KERNEL, gradGammaWasm as tf.KernelFunc],
+    ],
+    'wasm',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -223,11 +253,12 @@ function layerNormFused(x: tf.Tensor2D, gamma: tf.Tensor1D, eps: number): tf.Ten
 
 /**
  * LayerNorm without bias over the last axis of x [rows, d] with gain γ [d]: the fused kernels
- * when `fused` (default: on webgpu), otherwise the plain tfjs ops.
+ * when `fused` (default: where they run), otherwise the plain tfjs ops.
  */
 export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, eps: number, fused = fusedKernelsAvailable()): tf.Tensor2D {
   if (!fused) return tf.tidy(() => ops.layerNorm(x, gamma, eps));
-  if (!fusedKernelsAvailable()) throw new Error(`the fused LayerNorm kernels need the webgpu backend, not ${tf.getBackend()}`);
+  if (!fusedKernelsAvailable())
+    throw new Error(`the fused LayerNorm kernels need the webgpu or wasm (SIMD) backend, not ${tf.getBackend()}`);
   if (x.rank !== 2 || gamma.rank !== 1 || gamma.shape[0] !== x.shape[1])
     throw new Error(`layerNorm: x [rows, d] and gamma [d], got [${x.shape}] and [${gamma.shape}]`);
   if (x.dtype !== 'float32' || gamma.dtype !== 'float32') throw new Error('layerNorm: float32 tensors only');

@@ -20,11 +20,6 @@ import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 
 export type { WebGPUBackend };
 
-/** Whether the custom WebGPU kernels can run: the current backend is webgpu. Asked here, once for all kernels. */
-export function fusedKernelsAvailable(): boolean {
-  return tf.getBackend() === 'webgpu';
-}
-
 /** What tfjs hands a kernel function. */
 export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
 

@@ -19,10 +19,19 @@
  * transposes are fast, its rank-2 one is not (0.64 ms against 0.09 ms for [1024, 64] seen as
  * [32, 32, 64]), so 2-D transposes go through rank 3 too.
  *
+ * Where the wasm backend's SIMD module runs (simd.ts) on one thread, the linear layers' products
+ * are its own kernels instead (products.ts: no packing, and Xᵀ·dY without a transpose; with
+ * threads, XNNPACK's use them all). Wherever the module runs, the model takes
+ * attention, LayerNorm, GELU and the loss from it too (model-ops.ts); this file's attention,
+ * LayerNorm and GELU are what wasm runs without WebAssembly SIMD.
+ *
  * The same math as tf.matMul and the plain attention ops, and their gradients: the parity
  * tests compare values and gradients with the plain ops (tests/unit/xnnpack.test.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { simdKernelsAvailable } from './simd.ts';
+import { matmul, weightGrad } from './products.ts';
 
 /** Whether the XNNPACK formulations apply: the wasm backend. */
 export function xnnpackApplies(): boolean {
@@ -57,11 +66,27 @@ export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
- * aᵀ·b for a: [N, K], b: [N, M] → [K, M] (a weight's gradient: Xᵀ·dY), as a plain product.
- * Transposes the narrower of the two operands; if that is b, the product comes out transposed
- * ([M, K]) and is transposed back, which is small: K·M elements against N·K or N·M.
+ * Whether the products run on the SIMD module: where it runs and tfjs-wasm has one thread (Node,
+ * a page that is not cross-origin isolated). With threads, XNNPACK's products use all of them,
+ * where the module's kernels run on one.
+ */
+function simdProducts(): boolean {
+  return simdKernelsAvailable() && getThreadsCount() === 1;
+}
+
+/** a·b for a: [N, K], b: [K, M]: the SIMD module's kernel (products.ts) or XNNPACK's, by simdProducts. */
+function product(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return simdProducts() ? matmul(a, b) : tf.matMul(a, b);
+}
+
+/**
+ * aᵀ·b for a: [N, K], b: [N, M] → [K, M] (a weight's gradient: Xᵀ·dY): the SIMD module's kernel
+ * (products.ts) by simdProducts; otherwise a plain product: transposes the narrower of
+ * the two operands; if that is b, the product comes out transposed ([M, K]) and is transposed
+ * back, which is small: K·M elements against N·K or N·M.
  */
 function transposedAB(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  if (simdProducts()) return weightGrad(a, b);
   const [, K] = a.shape;
   const [, M] = b.shape;
   if (K <= M) return tf.matMul(transpose2d(a), b); // [K, N]·[N, M]
@@ -75,9 +100,9 @@ function transposedAB(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
 export const linear = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
   save([x, w]);
   return {
-    value: tf.matMul(x, w),
+    value: product(x, w),
     gradFunc: (dy: tf.Tensor2D, [sx, sw]: tf.Tensor[]) => [
-      tf.matMul(dy, transpose2d(sw as tf.Tensor2D)), // [N, M]·[M, K]
+      product(dy, transpose2d(sw as tf.Tensor2D)), // [N, M]·[M, K]
       transposedAB(sx as tf.Tensor2D, dy), // [K, M]
     ],
   };
@@ -90,9 +115,9 @@ export const linear = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.G
 export const linearTransposed = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
   save([x, w]);
   return {
-    value: tf.matMul(x, transpose2d(w)), // [N, K]·[K, M]
+    value: product(x, transpose2d(w)), // [N, K]·[K, M]
     gradFunc: (dy: tf.Tensor2D, [sx, sw]: tf.Tensor[]) => [
-      tf.matMul(dy, sw as tf.Tensor2D), // [N, M]·[M, K]
+      product(dy, sw as tf.Tensor2D), // [N, M]·[M, K]
       transposedAB(dy, sx as tf.Tensor2D), // [M, K]
     ],
   };
@@ -105,7 +130,7 @@ export const linearTransposed = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, 
 export function embed(oneHot: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   const f = tf.customGrad(((sw: tf.Tensor2D, save: tf.GradSaveFunc) => {
     save([oneHot]);
-    return { value: tf.matMul(oneHot, sw), gradFunc: (dy: tf.Tensor2D, [rows]: tf.Tensor[]) => [transposedAB(rows as tf.Tensor2D, dy)] };
+    return { value: product(oneHot, sw), gradFunc: (dy: tf.Tensor2D, [rows]: tf.Tensor[]) => [transposedAB(rows as tf.Tensor2D, dy)] };
   }) as Parameters<typeof tf.customGrad>[0]) as (w: tf.Tensor2D) => tf.Tensor2D;
   return f(w);
 }

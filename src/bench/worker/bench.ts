@@ -138,11 +138,11 @@ export async function benchConfig(
   }
   if (opts.customKernels && fastPaths) {
     // What the app runs: on webgpu AdamW, LayerNorm, attention and the loss as custom kernels;
-    // on wasm every matrix product on XNNPACK (attention's as depthwise convolutions).
+    // on wasm the same kernels from the SIMD module, and the products as its own or XNNPACK's.
     const [label, win] =
       backend === 'webgpu'
         ? ['with the custom WebGPU kernels (as trained)', 'custom WebGPU kernels (AdamW, LayerNorm, attention, loss)']
-        : ['with every product on XNNPACK (as trained)', 'no transposed or batched matMul (kernels/xnnpack.ts)'];
+        : ['with the SIMD kernels (as trained)', 'SIMD kernels, no transposed or batched matMul (kernels/simd.ts)'];
     progress(`${tag}: variant ${label}`);
     const m = new GPT(config, run.train.seed);
     try {
