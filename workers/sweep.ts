@@ -11,7 +11,7 @@ import { planSweep, sweepTrainConfig, type ModelShape, type SweepConfig, type Sw
 import { chooseProblems, generateTask, unknownCharactersList } from '../src/core/tasks.ts';
 import { probe, type ProbeOptions } from './inspect.ts';
 import { evaluateTask } from './task-eval.ts';
-import { createRun, disposeRun, prepareRun, withConfigs } from './run.ts';
+import { createRun, disposeRun, prepareRun, withConfigs, type PreparedRun } from './run.ts';
 import { train, type EvalEvent, type RunStats, type StepEvent } from './train.ts';
 
 export type { ModelShape, SweepConfig, SweepPoint };
@@ -28,6 +28,12 @@ export interface SweepHooks {
  * `only`, just those models (a job of a parallel sweep: each model's points depend on its own
  * seeds alone, so they are the same whichever job trains it).
  */
+/**
+ * The last corpus runSweep tokenized and the configs it checked against it: a job that trains one
+ * model of a sweep per call (src/cli/model-job.ts) tokenizes the corpus once, not once a model.
+ */
+let lastPrepared: { text: string; cfg: SweepConfig; prepared: PreparedRun[] } | null = null;
+
 export async function runSweep(
   text: string,
   cfg: SweepConfig,
@@ -44,8 +50,14 @@ export async function runSweep(
     model: { ...shape, blockSize: cfg.blockSize, dropout: cfg.dropout },
     train: { ...sweepTrainConfig(cfg, plan, i), evalEvery: 0 },
   }));
-  const base = prepareRun(text, configs[0].model, configs[0].train);
-  const prepared = configs.map((c) => withConfigs(base, c.model, c.train));
+  let prepared: PreparedRun[];
+  if (lastPrepared?.text === text && lastPrepared.cfg === cfg) prepared = lastPrepared.prepared;
+  else {
+    const base = prepareRun(text, configs[0].model, configs[0].train);
+    prepared = configs.map((c) => withConfigs(base, c.model, c.train));
+    lastPrepared = { text, cfg, prepared };
+  }
+  const base = prepared[0];
   // The task's problems, the same n at every point of every model (seed 0), checked against the vocabulary before anything trains.
   const taskProblems = cfg.task ? chooseProblems(generateTask(cfg.task.spec).problems, cfg.task.n, 0) : null;
   const missing = taskProblems && unknownCharactersList(base.tokenizer.vocab, taskProblems);

@@ -4,11 +4,28 @@
  * and their lines are printed in the order --jobs 1 prints them: model 0's lines as they come, a
  * later model's held until every earlier one has ended. Each model depends on its own seeds and
  * config alone, so its lines are those of --jobs 1, bit for bit.
+ *
+ * The pool starts its threads as soon as it is made, and each loads its code (tsx, tfjs: about
+ * half a second) while the main thread checks the command; a thread starts its backend only when
+ * given the work (`begin`), once everything is checked. Where the backend was named (not auto),
+ * the main thread starts none of its own and reports the jobs'. After training, a sweep's law is
+ * fitted on the same threads: its grid of starting points is split among them (fit.ts), and the
+ * best of all is the one one thread would find.
  */
 import { Worker } from 'node:worker_threads';
-import type { BackendChoice } from '../../workers/backend.ts';
-import type { JobInput, JobLine, JobMessage, JobOrder, JobWork } from './model-job.ts';
 import { availableParallelism } from 'node:os';
+import type { BackendChoice } from '../../workers/backend.ts';
+import {
+  bestChinchillaFit,
+  chinchillaFitOf,
+  chinchillaGrid,
+  gridSplits,
+  type BootstrapPlan,
+  type ChinchillaFit,
+  type ChinchillaPoint,
+} from '../core/fit.ts';
+import type { ChinchillaLaw } from '../core/scaling.ts';
+import type { JobInput, JobLine, JobMessage, JobOrder, JobReady, JobWork } from './model-job.ts';
 import { checkWhole, UsageError } from './flags.ts';
 
 export type { JobLine, JobWork };
@@ -23,10 +40,199 @@ function jobBootstrap(): string {
   return `import(${api}).then(({ tsImport }) => tsImport(${job}, ${JSON.stringify(import.meta.url)}))`;
 }
 
+/** What a job posts once ready, to whatever it was last asked to do. */
+type JobReply = Exclude<JobMessage, JobReady | { type: 'failed' }>;
+
+/** One thread: its worker, the backend it reported, and what it is doing now. */
+interface Job {
+  worker: Worker;
+  ready: Promise<JobReady>;
+  /** The handler of the job's replies (what it was last asked to do). */
+  onMessage: (m: JobReply) => void;
+}
+
+/** `jobs` worker threads, started at once, each with a backend of its own once given the work. */
+export class JobPool {
+  readonly #jobs: Job[];
+  #failure: Error | null = null;
+  /** Rejects whatever waits on the pool when a thread fails. */
+  #fail: (err: Error) => void = () => {};
+
+  constructor(backend: BackendChoice, jobs: number) {
+    const bootstrap = jobBootstrap();
+    this.#jobs = Array.from({ length: jobs }, () => {
+      const data: JobInput = { backend };
+      const worker = new Worker(bootstrap, { eval: true, workerData: data });
+      let onMessage: (m: JobReply) => void = () => {};
+      const ready = new Promise<JobReady>((resolve, reject) => {
+        worker.on('message', (m: JobMessage) => {
+          if (m.type === 'ready') resolve(m);
+          else if (m.type === 'failed') this.#failWith(new Error(m.message), reject);
+          else onMessage(m);
+        });
+        worker.on('error', (err) => this.#failWith(err, reject));
+        worker.on('exit', () => this.#failWith(new Error('a job ended before its models did'), reject));
+      });
+      ready.catch(() => {}); // a failure reaches whoever waits on the pool next
+      return {
+        worker,
+        ready,
+        set onMessage(f: (m: JobReply) => void) {
+          onMessage = f;
+        },
+        get onMessage() {
+          return onMessage;
+        },
+      };
+    });
+  }
+
+  #failWith(err: Error, reject: (err: Error) => void) {
+    this.#failure ??= err;
+    reject(err);
+    this.#fail(err);
+  }
+
+  /** Waits on `body` until it resolves or any thread fails. */
+  #guard<T>(body: (fail: (err: Error) => void) => Promise<T>): Promise<T> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise<T>((resolve, reject) => {
+      this.#fail = reject;
+      body(reject).then(resolve, reject);
+    });
+  }
+
+  /** Hands every job the work: each starts its backend, then says it is ready. */
+  begin(work: JobWork) {
+    for (const job of this.#jobs) job.worker.postMessage({ type: 'begin', work } satisfies JobOrder);
+  }
+
+  /** The backend the jobs run, as the first reports it (every job starts the same one). */
+  async backend(): Promise<{ name: JobReady['backend']; adapter: string }> {
+    const { backend: name, adapter } = await this.#guard(() => this.#jobs[0].ready);
+    return { name, adapter };
+  }
+
+  /**
+   * Trains the `cost.length` models of the pool's work, handing `print` each line in model order;
+   * resolves once every model has ended. `cost`: each model's training FLOPs (or anything
+   * proportional), to start the longest first.
+   */
+  run(cost: readonly number[], print: (line: JobLine) => void): Promise<void> {
+    const n = cost.length;
+    const held: JobLine[][] = Array.from({ length: n }, () => []); // each model's lines, until it may print
+    const ended = new Array<boolean>(n).fill(false);
+    let next = 0; // the model whose lines print as they come
+    const say = (line: JobLine) => (line.index === next ? print(line) : held[line.index].push(line));
+    const end = (model: number) => {
+      ended[model] = true;
+      while (next < n && ended[next]) {
+        next++;
+        if (next < n) for (const line of held[next].splice(0)) print(line);
+      }
+    };
+    // Longest first, each to the next free job: the biggest model starts at once and the small ones
+    // fill in around it (dealt in turn, the two big models of a ladder would share one job).
+    const queue = Array.from({ length: n }, (_, i) => i).sort((a, b) => cost[b] - cost[a]);
+    /** One job: takes the next model from the queue whenever it is free, until none is left. */
+    const lane = async (job: Job) => {
+      await job.ready;
+      return new Promise<void>((resolve) => {
+        const nextModel = () => {
+          const index = queue.shift();
+          if (index === undefined) resolve();
+          else job.worker.postMessage({ type: 'train', index } satisfies JobOrder);
+        };
+        job.onMessage = (m) => {
+          switch (m.type) {
+            case 'model':
+            case 'point':
+            case 'rung':
+              say(m);
+              break;
+            case 'modelDone':
+              end(m.index);
+              nextModel();
+              break;
+            case 'fitted':
+            case 'refitted':
+              break; // not asked for here
+            default:
+              m satisfies never;
+          }
+        };
+        nextModel();
+      });
+    };
+    return this.#guard(async () => {
+      await Promise.all(this.#jobs.slice(0, Math.max(1, Math.min(this.#jobs.length, n))).map(lane));
+    });
+  }
+
+  /**
+   * fitChinchilla(points) with its grid of starts split among the jobs: the same law, found in a
+   * share of the time. Where the grid would be screened (thousands of points) each share would
+   * screen its own part, so that fit runs whole, on one job.
+   */
+  fitChinchilla(points: ChinchillaPoint[]): Promise<ChinchillaFit> {
+    const splits = gridSplits(chinchillaGrid(), points.length, this.#jobs.length);
+    return this.#guard(async () => {
+      const parts = await Promise.all(
+        splits.map(
+          (starts, i) =>
+            new Promise<Omit<ChinchillaFit, 'predict'>>((resolve) => {
+              const job = this.#jobs[i];
+              job.onMessage = (m) => {
+                if (m.type === 'fitted') resolve(m.fit);
+              };
+              job.worker.postMessage({ type: 'fit', points, starts } satisfies JobOrder);
+            }),
+        ),
+      );
+      return chinchillaFitOf(bestChinchillaFit(parts));
+    });
+  }
+
+  /**
+   * refitResamples(plan) with the resamples split among the jobs in order: the same laws, in the
+   * same order (each refit depends on its resample and the plan's starts alone).
+   */
+  refit(plan: BootstrapPlan): Promise<ChinchillaLaw[]> {
+    const size = Math.ceil(plan.resamples.length / this.#jobs.length);
+    const parts = this.#jobs
+      .map((job, i) => ({ job, resamples: plan.resamples.slice(i * size, (i + 1) * size) }))
+      .filter((p) => p.resamples.length > 0);
+    return this.#guard(async () => {
+      const laws = await Promise.all(
+        parts.map(
+          ({ job, resamples }) =>
+            new Promise<ChinchillaLaw[]>((resolve) => {
+              job.onMessage = (m) => {
+                if (m.type === 'refitted') resolve(m.laws);
+              };
+              job.worker.postMessage({ type: 'refit', plan: { resamples, starts: plan.starts } } satisfies JobOrder);
+            }),
+        ),
+      );
+      return laws.flat();
+    });
+  }
+
+  /** Ends every thread. */
+  async close(): Promise<void> {
+    this.#fail = () => {};
+    await Promise.all(
+      this.#jobs.map(async (job) => {
+        job.worker.removeAllListeners('exit');
+        await job.worker.terminate();
+      }),
+    );
+  }
+}
+
 /**
  * Trains the `cost.length` models of `work` with `jobs` workers at a time, handing `print` each
- * line in model order; resolves once every model has ended. `cost`: each model's training FLOPs
- * (or anything proportional), to start the longest first.
+ * line in model order; resolves once every model has ended.
  */
 export async function runInJobs(
   work: JobWork,
@@ -35,62 +241,12 @@ export async function runInJobs(
   cost: readonly number[],
   print: (line: JobLine) => void,
 ): Promise<void> {
-  const n = cost.length;
-  const held: JobLine[][] = Array.from({ length: n }, () => []); // each model's lines, until it may print
-  const ended = new Array<boolean>(n).fill(false);
-  let next = 0; // the model whose lines print as they come
-  const say = (line: JobLine) => (line.index === next ? print(line) : held[line.index].push(line));
-  const end = (model: number) => {
-    ended[model] = true;
-    while (next < n && ended[next]) {
-      next++;
-      if (next < n) for (const line of held[next].splice(0)) print(line);
-    }
-  };
-  // Longest first, each to the next free job: the biggest model starts at once and the small ones
-  // fill in around it (dealt in turn, the two big models of a ladder would share one job).
-  const queue = Array.from({ length: n }, (_, i) => i).sort((a, b) => cost[b] - cost[a]);
-  const workers: Worker[] = [];
-  const bootstrap = jobBootstrap(); // resolved when models train in jobs, not whenever the CLI starts
-  /** One job: a worker that takes the next model from the queue whenever it is free, until none is left. */
-  const lane = () =>
-    new Promise<void>((resolve, reject) => {
-      const data: JobInput = { work, backend };
-      const worker = new Worker(bootstrap, { eval: true, workerData: data });
-      workers.push(worker);
-      const nextModel = () => {
-        const index = queue.shift();
-        if (index === undefined) resolve();
-        else worker.postMessage({ index } satisfies JobOrder);
-      };
-      worker.on('message', (m: JobMessage) => {
-        switch (m.type) {
-          case 'ready':
-            nextModel();
-            break;
-          case 'model':
-          case 'point':
-          case 'rung':
-            say(m);
-            break;
-          case 'modelDone':
-            end(m.index);
-            nextModel();
-            break;
-          case 'failed':
-            reject(new Error(m.message));
-            break;
-          default:
-            m satisfies never;
-        }
-      });
-      worker.on('error', reject);
-      worker.on('exit', () => reject(new Error('a job ended before its models did')));
-    });
+  const pool = new JobPool(backend, Math.min(jobs, cost.length));
   try {
-    await Promise.all(Array.from({ length: Math.min(jobs, n) }, lane));
+    pool.begin(work);
+    await pool.run(cost, print);
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await pool.close();
   }
 }
 

@@ -4,7 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { LIMITS, renameFields, validateModelConfig, validateTrainConfig } from '../core/config.ts';
-import { bootstrapChinchilla, fitChinchilla } from '../core/fit.ts';
+import {
+  bootstrapChinchilla,
+  bootstrapPlan,
+  bootstrapSummary,
+  checkChinchillaPoints,
+  fitChinchilla,
+  type BootstrapOptions,
+  type ChinchillaBootstrap,
+} from '../core/fit.ts';
 import { identifyChinchilla } from '../core/identify.ts';
 import { unigramLevel } from '../core/ngram.ts';
 import { adviseSweep } from '../core/sweep-advice.ts';
@@ -30,7 +38,7 @@ import {
 } from './flags.ts';
 import { trainingFlopsPerStep } from '../core/flops.ts';
 import { emit } from './output.ts';
-import { checkJobs, jobsFor, runInJobs } from './model-jobs.ts';
+import { checkJobs, jobsFor, JobPool } from './model-jobs.ts';
 import { refuseUnknown, taskFlag } from './inference.ts';
 import { chooseProblems } from '../core/tasks.ts';
 import type { SweepPoint } from '../../workers/sweep.ts';
@@ -55,101 +63,116 @@ export async function sweep({ values: v, text, explicit }: ParsedFlags<'sweep'>)
   checkWhole(v.points, 'points', 1);
   const backendName = backendChoice(v.backend);
   checkJobs(v.jobs, backendName);
-  checkWhole(v['task-n'], 'task-n', 1, 100_000);
-  const task = v.task === undefined ? null : taskFlag(v.task);
-  const corpus = readCorpusWithFloor(v.corpus);
-  if (task) {
-    refuseUnknown([...new Set(corpus.text)], task.spec, chooseProblems(task.problems, v['task-n'], 0), 'the corpus', 'sweep');
-  }
-  const { runSweep } = await import('../../workers/sweep.ts');
-  // The same config the Scaling lab builds from its fields (src/core/sweep.ts).
-  const cfg = sweepConfig({
-    ladder,
-    blockSize: v.ctx,
-    batchSize: v.batch,
-    learningRate: v.lr,
-    minLr: v['min-lr'],
-    budget,
-    points: v.points,
-    warmupFraction,
-    dropout: v.dropout,
-    train: { weightDecay: v.wd, gradClip: v.clip, sampling: sampling(v.sampling), seed: v.seed, evalBatches: v['eval-batches'] },
-  });
-  if (task) cfg.task = { spec: task.spec, n: v['task-n'] };
-  const vocabSize = new Set(corpus.text).size;
-  const plan = planSweep(cfg, vocabSize);
-  const { steps, warmupSteps } = plan;
-  // Every model of the ladder is checked before the backend starts, naming the sweep's own flags;
-  // a model's steps come from the budget flag. Its warm-up and eval interval are fractions of its
-  // steps, so too many steps is one problem, reported once, in the flags that made it.
-  const sweepFlags: Record<string, string> = { ...FIELD_FLAGS, maxSteps: budgetFlag };
-  const flagOf = (field: string) => (sweepFlags[field] in COMMANDS.sweep.flags ? sweepFlags[field] : undefined);
-  cfg.ladder.forEach((shape, i) => {
-    const model = { ...shape, blockSize: cfg.blockSize, dropout: cfg.dropout, vocabSize };
-    const train = sweepTrainConfig(cfg, plan, i);
-    const trainIssues = validateTrainConfig(train);
-    const tooLong = trainIssues.some((issue) => issue.field === 'maxSteps');
-    if (tooLong)
-      throw new UsageError(
-        `--${budgetFlag} ${text[budgetFlag]}: model ${formatShape(shape)} would train for ${steps[i]} steps of ${v.batch * v.ctx} tokens (--batch ${text.batch} × --ctx ${text.ctx}); the most a run takes is ${LIMITS.maxSteps} steps`,
-      );
-    // A shape's own problems are the --sizes entry's, in its words (layers × width, heads one per 16 channels unless given).
-    const shapeWords: Record<string, string> = { nLayer: 'layers', nHead: 'heads', nEmbd: 'width' };
-    const shapeIssues = validateModelConfig(model).filter((issue) => issue.field in shapeWords);
-    if (shapeIssues.length)
-      throw new UsageError(
-        `--sizes ${text.sizes ?? DEFAULT_SIZES}: model ${formatShape(shape)}: ${shapeIssues.map((issue) => renameFields(issue.message, (f) => shapeWords[f])).join('; ')}` +
-          (shapeIssues.some((issue) => issue.field === 'nHead') ? ' (heads are one per 16 channels unless written, as in 2x64h4)' : ''),
-      );
-    const issues = [...validateModelConfig(model), ...trainIssues];
-    refuseFlags(issues.length ? issues : validateRunFits(model, train, capacityBefore(backendName)), text, flagOf);
-  });
-  // A model records at most one point a step: more points than the longest model's steps is a typo.
-  const longest = Math.max(...steps);
-  if (v.points > longest)
-    throw new UsageError(`--points ${text.points}: the longest model trains ${longest} steps, and records at most one point a step`);
-  const unigram = unigramLevel(corpus.text, v.ctx); // the early plateau a fit must see past
-  // Whether this plan is likely to give a law, said before anything trains (and the run goes on: it is advice).
-  emit({ type: 'advice', ...adviseSweep(cfg, vocabSize) });
-  const backend = await startBackend(backendName);
-  // Jobs: as asked, else one per core up to the models; one on a GPU (auto may have chosen it).
-  const jobs = jobsFor(v.jobs, backend.name, ladder.length);
-  emit({
-    type: 'start',
-    backend: backend.name,
-    adapter: backend.adapter,
-    jobs,
-    corpus: v.corpus,
-    unigram,
-    models: ladder.length,
-    steps,
-    warmupSteps,
-    entropyRate: corpus.entropyRate ?? null,
-  });
-  const out = {
-    onModel: (i: number, shape: ModelShape, N: number, n: number) => emit({ type: 'model', index: i, ...shape, N, steps: n }),
-    onPoint: (p: SweepPoint) => emit({ type: 'point', ...p }),
-  };
-  // A model's cost: its training FLOPs over its steps, so the longest starts first.
-  const cost = cfg.ladder.map(
-    (shape, i) =>
-      trainingFlopsPerStep({ ...shape, blockSize: cfg.blockSize, dropout: cfg.dropout, vocabSize }, cfg.train.batchSize) * steps[i],
-  );
-  let all: SweepPoint[];
-  if (jobs > 1) {
-    all = [];
-    await runInJobs({ kind: 'sweep', text: corpus.text, cfg }, backend.name, jobs, cost, (line) => {
-      if (line.type === 'model') out.onModel(line.index, line.shape, line.N, line.steps);
-      else if (line.type === 'point') {
-        all.push(line.point);
-        out.onPoint(line.point);
-      }
+  // Where the backend is named (not auto, which may find a GPU and train on one job), the jobs'
+  // threads start now and load their code while this thread checks the rest; none starts a
+  // backend before every check has passed (JobPool.begin).
+  const named = backendName !== 'auto' ? jobsFor(v.jobs, backendName, ladder.length) : 1;
+  let pool = named > 1 ? new JobPool(backendName, named) : null;
+  try {
+    checkWhole(v['task-n'], 'task-n', 1, 100_000);
+    const task = v.task === undefined ? null : taskFlag(v.task);
+    const corpus = readCorpusWithFloor(v.corpus);
+    if (task) {
+      refuseUnknown([...new Set(corpus.text)], task.spec, chooseProblems(task.problems, v['task-n'], 0), 'the corpus', 'sweep');
+    }
+    // The same config the Scaling lab builds from its fields (src/core/sweep.ts).
+    const cfg = sweepConfig({
+      ladder,
+      blockSize: v.ctx,
+      batchSize: v.batch,
+      learningRate: v.lr,
+      minLr: v['min-lr'],
+      budget,
+      points: v.points,
+      warmupFraction,
+      dropout: v.dropout,
+      train: { weightDecay: v.wd, gradClip: v.clip, sampling: sampling(v.sampling), seed: v.seed, evalBatches: v['eval-batches'] },
     });
-  } else all = await runSweep(corpus.text, cfg, out);
-  emit({ type: 'sweep', points: all });
-  // Each model's last point carries its final loss; every point goes into the fit.
-  if (all.length >= 5 && new Set(all.map((p) => p.N)).size >= 2)
-    emit({ ...fitLaw(all, 100, v.seed, [], unigram), entropyRate: corpus.entropyRate ?? null });
+    if (task) cfg.task = { spec: task.spec, n: v['task-n'] };
+    const vocabSize = new Set(corpus.text).size;
+    const plan = planSweep(cfg, vocabSize);
+    const { steps, warmupSteps } = plan;
+    // Every model of the ladder is checked before the backend starts, naming the sweep's own flags;
+    // a model's steps come from the budget flag. Its warm-up and eval interval are fractions of its
+    // steps, so too many steps is one problem, reported once, in the flags that made it.
+    const sweepFlags: Record<string, string> = { ...FIELD_FLAGS, maxSteps: budgetFlag };
+    const flagOf = (field: string) => (sweepFlags[field] in COMMANDS.sweep.flags ? sweepFlags[field] : undefined);
+    cfg.ladder.forEach((shape, i) => {
+      const model = { ...shape, blockSize: cfg.blockSize, dropout: cfg.dropout, vocabSize };
+      const train = sweepTrainConfig(cfg, plan, i);
+      const trainIssues = validateTrainConfig(train);
+      const tooLong = trainIssues.some((issue) => issue.field === 'maxSteps');
+      if (tooLong)
+        throw new UsageError(
+          `--${budgetFlag} ${text[budgetFlag]}: model ${formatShape(shape)} would train for ${steps[i]} steps of ${v.batch * v.ctx} tokens (--batch ${text.batch} × --ctx ${text.ctx}); the most a run takes is ${LIMITS.maxSteps} steps`,
+        );
+      // A shape's own problems are the --sizes entry's, in its words (layers × width, heads one per 16 channels unless given).
+      const shapeWords: Record<string, string> = { nLayer: 'layers', nHead: 'heads', nEmbd: 'width' };
+      const shapeIssues = validateModelConfig(model).filter((issue) => issue.field in shapeWords);
+      if (shapeIssues.length)
+        throw new UsageError(
+          `--sizes ${text.sizes ?? DEFAULT_SIZES}: model ${formatShape(shape)}: ${shapeIssues.map((issue) => renameFields(issue.message, (f) => shapeWords[f])).join('; ')}` +
+            (shapeIssues.some((issue) => issue.field === 'nHead') ? ' (heads are one per 16 channels unless written, as in 2x64h4)' : ''),
+        );
+      const issues = [...validateModelConfig(model), ...trainIssues];
+      refuseFlags(issues.length ? issues : validateRunFits(model, train, capacityBefore(backendName)), text, flagOf);
+    });
+    // A model records at most one point a step: more points than the longest model's steps is a typo.
+    const longest = Math.max(...steps);
+    if (v.points > longest)
+      throw new UsageError(`--points ${text.points}: the longest model trains ${longest} steps, and records at most one point a step`);
+    const unigram = unigramLevel(corpus.text, v.ctx); // the early plateau a fit must see past
+    // Whether this plan is likely to give a law, said before anything trains (and the run goes on: it is advice).
+    emit({ type: 'advice', ...adviseSweep(cfg, vocabSize) });
+    // Where the jobs started early they start their backends now, and this thread reports theirs.
+    pool?.begin({ kind: 'sweep', text: corpus.text, cfg });
+    const backend = pool ? await pool.backend() : await startBackend(backendName);
+    const jobs = pool ? named : jobsFor(v.jobs, backend.name, ladder.length);
+    emit({
+      type: 'start',
+      backend: backend.name,
+      adapter: backend.adapter,
+      jobs,
+      corpus: v.corpus,
+      unigram,
+      models: ladder.length,
+      steps,
+      warmupSteps,
+      entropyRate: corpus.entropyRate ?? null,
+    });
+    const out = {
+      onModel: (i: number, shape: ModelShape, N: number, n: number) => emit({ type: 'model', index: i, ...shape, N, steps: n }),
+      onPoint: (p: SweepPoint) => emit({ type: 'point', ...p }),
+    };
+    // A model's cost: its training FLOPs over its steps, so the longest starts first.
+    const cost = cfg.ladder.map(
+      (shape, i) =>
+        trainingFlopsPerStep({ ...shape, blockSize: cfg.blockSize, dropout: cfg.dropout, vocabSize }, cfg.train.batchSize) * steps[i],
+    );
+    let all: SweepPoint[];
+    if (jobs > 1) {
+      all = [];
+      if (!pool) {
+        pool = new JobPool(backend.name, jobs);
+        pool.begin({ kind: 'sweep', text: corpus.text, cfg });
+      }
+      await pool.run(cost, (line) => {
+        if (line.type === 'model') out.onModel(line.index, line.shape, line.N, line.steps);
+        else if (line.type === 'point') {
+          all.push(line.point);
+          out.onPoint(line.point);
+        }
+      });
+    } else all = await (await import('../../workers/sweep.ts')).runSweep(corpus.text, cfg, out);
+    emit({ type: 'sweep', points: all });
+    // Each model's last point carries its final loss; every point goes into the fit (on the jobs' threads where there are some).
+    if (all.length >= 5 && new Set(all.map((p) => p.N)).size >= 2) {
+      const points = all.map(({ N, D, loss }) => ({ N, D, loss }));
+      emit({ ...(await fitLaw(points, 100, v.seed, [], unigram, pool ?? undefined)), entropyRate: corpus.entropyRate ?? null });
+    }
+  } finally {
+    await pool?.close();
+  }
 }
 
 /**
@@ -175,24 +198,32 @@ const IDENTIFY_SAMPLES = 50;
  * predictions at the asked (N, D) pairs: only from a law that is. `plateau`: the corpus's unigram
  * level, when known.
  */
-function fitLaw(
+async function fitLaw(
   points: { N: number; D: number; loss: number }[],
   samples: number,
   seed: number,
   at: { N: number; D: number }[] = [],
   plateau: number | null = null,
+  jobs?: JobPool,
 ) {
   let law;
   try {
-    law = fitChinchilla(points);
+    // The points' own checks here, so a fit on the jobs' threads fails as one here would.
+    checkChinchillaPoints(points);
+    law = jobs ? await jobs.fitChinchilla(points) : fitChinchilla(points);
   } catch (err) {
     if (err instanceof RangeError) throw new UsageError(`no fit: ${err.message}`); // too few points, sizes or lengths
     throw err;
   }
   const { E, A, B, alpha, beta } = law;
-  const intervals = samples > 0 ? bootstrapChinchilla(points, { samples, seed, at }) : null;
+  const bootstrap = async (opts: BootstrapOptions): Promise<ChinchillaBootstrap> => {
+    if (!jobs) return bootstrapChinchilla(points, opts);
+    // On the jobs' threads, the resamples split among them: the same laws as here.
+    return bootstrapSummary(law, await jobs.refit(bootstrapPlan(points, law, opts)), opts);
+  };
+  const intervals = samples > 0 ? await bootstrap({ samples, seed, at, fit: law }) : null;
   // Identifiability is judged from a bootstrap even when no intervals were asked for (--bootstrap 0).
-  const check = intervals ?? bootstrapChinchilla(points, { samples: IDENTIFY_SAMPLES, seed });
+  const check = intervals ?? (await bootstrap({ samples: IDENTIFY_SAMPLES, seed, fit: law }));
   const { identifiable, reasons } = identifyChinchilla(points, law, { intervals: check, plateau });
   const predictions = identifiable
     ? at.map((p, i) => ({ ...p, loss: law.predict(p.N, p.D), interval: intervals?.predictions[i].interval ?? null }))
@@ -231,7 +262,7 @@ function predictAt(list: string | undefined): { N: number; D: number }[] {
   });
 }
 
-export function fit({ values: v, text }: ParsedFlags<'fit'>) {
+export async function fit({ values: v, text }: ParsedFlags<'fit'>) {
   const path = required(v.points, 'points');
   checkWhole(v.bootstrap, 'bootstrap', 0, MAX_BOOTSTRAP);
   checkSeed(v.seed, text);
@@ -242,7 +273,7 @@ export function fit({ values: v, text }: ParsedFlags<'fit'>) {
   }
   checkPointsFile(path);
   const raw = readFileSync(path, 'utf8');
-  const fitted = fitLaw(parsePoints(raw, path), v.bootstrap, v.seed, at, sweepStart(raw)?.unigram ?? null);
+  const fitted = await fitLaw(parsePoints(raw, path), v.bootstrap, v.seed, at, sweepStart(raw)?.unigram ?? null);
   emit(fitted);
   if (at.length && !fitted.identifiable)
     throw new Error(`no prediction: this fit is not identifiable (${(fitted.reasons ?? []).join('; ')})`);

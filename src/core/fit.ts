@@ -240,12 +240,17 @@ function minimizeFromStarts(
   });
   for (const z0 of screenStarts(f, z0s, obj.logN.length)) {
     const r = lbfgs(f, z0, opts);
-    if (best === null || r.value < best.value) {
+    if (best === null || better(r.value, best.value)) {
       toP(r.x);
       best = { p: Array.from(p), value: r.value, converged: r.converged };
     }
   }
   return best!;
+}
+
+/** Whether a minimum `value` replaces the best so far: strictly lower, and a number beats NaN. */
+function better(value: number, best: number): boolean {
+  return value < best || (Number.isNaN(best) && !Number.isNaN(value));
 }
 
 /**
@@ -289,18 +294,56 @@ function distinct(xs: number[]): number {
   return new Set(xs).size;
 }
 
-/** Fits L(N, D) = E + A/N^α + B/D^β by Huber regression on log loss (see the top of the file). */
-export function fitChinchilla(points: ChinchillaPoint[], opts: FitOptions = {}): ChinchillaFit {
+/** What fitChinchilla needs of its points, as the RangeError it throws otherwise. */
+export function checkChinchillaPoints(points: ChinchillaPoint[]) {
   checkPositive(points, ['N', 'D', 'loss'], 5, 'L(N, D) = E + A/N^α + B/D^β');
   if (distinct(points.map((q) => q.N)) < 2 || distinct(points.map((q) => q.D)) < 2) {
     throw new RangeError('fitting α and β needs at least two distinct N and two distinct D');
   }
+}
+
+/** Fits L(N, D) = E + A/N^α + B/D^β by Huber regression on log loss (see the top of the file). */
+export function fitChinchilla(points: ChinchillaPoint[], opts: FitOptions = {}): ChinchillaFit {
+  checkChinchillaPoints(points);
   const obj = chinchillaObjectiveOf(points, opts);
   const starts = opts.starts ?? chinchillaGrid();
   const best = minimizeFromStarts(obj, starts, [0, 1], [3, 4], [mean(obj.logN), mean(obj.logD!)], opts);
   const [a, b, e, alpha, beta] = best.p;
-  const law = { E: Math.exp(e), A: Math.exp(a), B: Math.exp(b), alpha, beta };
-  return { ...law, a, b, e, loss: best.value, converged: best.converged, predict: (N, D) => chinchillaLoss(law, N, D) };
+  return chinchillaFitOf({
+    E: Math.exp(e),
+    A: Math.exp(a),
+    B: Math.exp(b),
+    alpha,
+    beta,
+    a,
+    b,
+    e,
+    loss: best.value,
+    converged: best.converged,
+  });
+}
+
+/** A fit's numbers (as a worker thread posts them) with its predict function again. */
+export function chinchillaFitOf(fit: Omit<ChinchillaFit, 'predict'>): ChinchillaFit {
+  const law = { E: fit.E, A: fit.A, B: fit.B, alpha: fit.alpha, beta: fit.beta };
+  return { ...fit, predict: (N, D) => chinchillaLoss(law, N, D) };
+}
+
+/**
+ * `starts` cut into `n` runs of consecutive starts for fitChinchilla on several threads, whose
+ * best (bestChinchillaFit, in this order) is the fit of all of them on one: each part keeps the
+ * first of its lowest minima, as the whole grid would. One part where the grid would be screened
+ * (its best few of all, which parts screening alone would not pick).
+ */
+export function gridSplits(starts: number[][], points: number, n: number): number[][][] {
+  if (n <= 1 || starts.length * points > SCREEN_ABOVE) return [starts];
+  const size = Math.ceil(starts.length / n);
+  return Array.from({ length: Math.ceil(starts.length / size) }, (_, i) => starts.slice(i * size, (i + 1) * size));
+}
+
+/** The best of the fits of gridSplits' parts, in their order: the fit of the whole grid. */
+export function bestChinchillaFit<F extends { loss: number }>(parts: F[]): F {
+  return parts.reduce((best, part) => (better(part.loss, best.loss) ? part : best));
 }
 
 /** Fits L(N) = E + A/N^α by the same Huber regression, log L̂ = LSE(a − α·log N, e). */
@@ -329,6 +372,7 @@ export interface BootstrapOptions extends FitOptions {
   seed?: number; // default 0
   level?: number; // central coverage of the intervals; default 0.95 (2.5–97.5%)
   at?: { N: number; D: number }[]; // where to give prediction intervals
+  fit?: ChinchillaFit; // the fit to all the points, where the caller has it already (not fitted again)
 }
 
 export interface ChinchillaBootstrap {
@@ -349,25 +393,49 @@ export interface ChinchillaBootstrap {
  * 1000× cheaper and finds the same basin when the resample resembles the data.
  */
 export function bootstrapChinchilla(points: ChinchillaPoint[], opts: BootstrapOptions = {}): ChinchillaBootstrap {
+  const fit = opts.fit ?? fitChinchilla(points, opts);
+  const plan = bootstrapPlan(points, fit, opts);
+  return bootstrapSummary(fit, refitResamples(plan, opts), opts);
+}
+
+/** What a bootstrap refits: its resamples, drawn in order from the seed, and the starts of each refit. */
+export interface BootstrapPlan {
+  resamples: ChinchillaPoint[][];
+  starts: number[][];
+}
+
+/** bootstrapChinchilla's resamples and starts; the refits can then run anywhere, in any split, in order. */
+export function bootstrapPlan(points: ChinchillaPoint[], fit: ChinchillaFit, opts: BootstrapOptions = {}): BootstrapPlan {
   const samples = opts.samples ?? 200;
-  const level = opts.level ?? 0.95;
-  const at = opts.at ?? [];
-  const fit = fitChinchilla(points, opts);
   const rng = new Rng(opts.seed ?? 0);
   // Thousands of points (a merged log): each resample so like the data that the optimum alone
   // finds its basin, and nine starts a resample would take minutes.
   const steps = points.length * samples > 5e4 ? [0] : [-0.1, 0, 0.1];
   const starts: number[][] = [];
   for (const da of steps) for (const db of steps) starts.push([fit.a, fit.b, fit.e, fit.alpha + da, fit.beta + db]);
-  const laws: ChinchillaLaw[] = [];
+  const resamples: ChinchillaPoint[][] = [];
   for (let s = 0; s < samples; s++) {
     let resample: ChinchillaPoint[];
     do {
       resample = points.map(() => points[rng.int(points.length)]);
     } while (distinct(resample.map((q) => q.N)) < 2 || distinct(resample.map((q) => q.D)) < 2);
-    const f = fitChinchilla(resample, { ...opts, starts });
-    laws.push({ E: f.E, A: f.A, B: f.B, alpha: f.alpha, beta: f.beta });
+    resamples.push(resample);
   }
+  return { resamples, starts };
+}
+
+/** One law per resample of the plan, each refitted from the plan's starts. */
+export function refitResamples(plan: BootstrapPlan, opts: FitOptions = {}): ChinchillaLaw[] {
+  return plan.resamples.map((resample) => {
+    const f = fitChinchilla(resample, { ...opts, starts: plan.starts });
+    return { E: f.E, A: f.A, B: f.B, alpha: f.alpha, beta: f.beta };
+  });
+}
+
+/** The intervals (and predictions at opts.at) of the refitted laws around the full fit. */
+export function bootstrapSummary(fit: ChinchillaFit, laws: ChinchillaLaw[], opts: BootstrapOptions = {}): ChinchillaBootstrap {
+  const level = opts.level ?? 0.95;
+  const at = opts.at ?? [];
   const interval = (xs: number[]): Interval => {
     const sorted = Float64Array.from(xs).sort();
     return [quantile(sorted, (1 - level) / 2), quantile(sorted, (1 + level) / 2)];

@@ -150,6 +150,8 @@ test('sweep --jobs 2 trains the models in two threads and prints the lines of --
   const body = (lines: { type: string }[]) => lines.filter((l) => l.type !== 'start').map((l) => JSON.stringify(l));
   expect(body(two.lines)).toEqual(body(one.lines));
   expect(two.lines.filter((l) => l.type === 'point')).toHaveLength(6);
+  // The law too, fitted on the two threads (its grid and its bootstrap split between them).
+  expect(two.lines.filter((l) => l.type === 'fit')).toHaveLength(1);
 });
 
 test('sweep --jobs refuses a count that is not whole, and more than one on webgpu', async () => {

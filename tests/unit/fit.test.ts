@@ -1,10 +1,16 @@
 import { describe, expect, test } from 'vitest';
 import {
+  bestChinchillaFit,
   bootstrapChinchilla,
+  bootstrapPlan,
+  bootstrapSummary,
+  chinchillaGrid,
   chinchillaObjective,
   fitChinchilla,
   fitLN,
+  gridSplits,
   huber,
+  refitResamples,
   lnObjective,
   type ChinchillaFit,
   type ChinchillaPoint,
@@ -256,5 +262,32 @@ describe('bootstrapChinchilla', () => {
     const run = (seed: number) => bootstrapChinchilla(pts, { samples: 20, seed, starts }).alpha;
     expect(run(4)).toEqual(run(4));
     expect(run(4)).not.toEqual(run(5));
+  });
+});
+
+describe('a fit split among threads (the CLI sweep --jobs)', () => {
+  const pts = grid(scenarios[1], 0.02);
+  const whole = fitOnce(scenarios[1], 0.02);
+  const numbers = (f: ChinchillaFit) => [f.a, f.b, f.e, f.alpha, f.beta, f.loss, f.converged];
+
+  test.each([2, 3, 7])('the grid in %i consecutive parts: the best of their fits is the fit of the whole grid, bit for bit', (n) => {
+    const parts = gridSplits(chinchillaGrid(), pts.length, n);
+    expect(parts).toHaveLength(n);
+    expect(parts.flat()).toEqual(chinchillaGrid());
+    const fits = parts.map((starts) => fitChinchilla(pts, { starts }));
+    expect(numbers(bestChinchillaFit(fits))).toEqual(numbers(whole));
+    // The parts found different minima: which one is best decides, not luck.
+    expect(new Set(fits.map((f) => f.loss)).size).toBeGreaterThan(1);
+  });
+
+  test('a grid that would be screened (thousands of points) is not split', () => {
+    expect(gridSplits(chinchillaGrid(), 1000, 4)).toHaveLength(1);
+  });
+
+  test("the bootstrap's refits in any split are its laws, in its order", () => {
+    const opts = { samples: 12, seed: 4, fit: whole };
+    const plan = bootstrapPlan(pts, whole, opts);
+    const halves = [plan.resamples.slice(0, 5), plan.resamples.slice(5)].flatMap((resamples) => refitResamples({ ...plan, resamples }));
+    expect(bootstrapSummary(whole, halves, opts)).toEqual(bootstrapChinchilla(pts, opts));
   });
 });

@@ -19,9 +19,9 @@
  * transposes are fast, its rank-2 one is not (0.64 ms against 0.09 ms for [1024, 64] seen as
  * [32, 32, 64]), so 2-D transposes go through rank 3 too.
  *
- * Where the wasm backend's SIMD module runs (simd.ts) on one thread, the linear layers' products
- * are its own kernels instead (products.ts: no packing, and Xᵀ·dY without a transpose; with
- * threads, XNNPACK's use them all). Wherever the module runs, the model takes
+ * Where the wasm backend's SIMD module runs (simd.ts), the linear layers' products are its own
+ * kernels instead (products.ts: no packing, and Xᵀ·dY without a transpose), except the big
+ * forward products of a page with wasm threads, which XNNPACK spreads over them. The model takes
  * attention, LayerNorm, GELU and the loss from it too (model-ops.ts); this file's attention,
  * LayerNorm and GELU are what wasm runs without WebAssembly SIMD.
  *
@@ -66,27 +66,32 @@ export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
- * Whether the products run on the SIMD module: where it runs and tfjs-wasm has one thread (Node,
- * a page that is not cross-origin isolated). With threads, XNNPACK's products use all of them,
- * where the module's kernels run on one.
+ * The smallest product (in multiply-adds) that goes to XNNPACK's threads where tfjs-wasm has
+ * them. Measured in Chromium on 2 cores with 2 wasm threads: the reference model's products
+ * (768·128·512 = 50 M) trained faster threaded (142 against 164 ms a step), the default model's
+ * (1024·64·256 = 17 M) faster on the SIMD module's one thread (35 against 43 ms).
  */
-function simdProducts(): boolean {
-  return simdKernelsAvailable() && getThreadsCount() === 1;
-}
+const THREADED_MIN_MULADDS = 32e6;
 
-/** a·b for a: [N, K], b: [K, M]: the SIMD module's kernel (products.ts) or XNNPACK's, by simdProducts. */
+/**
+ * a·b for a: [N, K], b: [K, M]: the SIMD module's kernel (products.ts) where the module runs,
+ * unless tfjs-wasm has threads and the product is big enough for XNNPACK to use them.
+ */
 function product(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  return simdProducts() ? matmul(a, b) : tf.matMul(a, b);
+  if (!simdKernelsAvailable()) return tf.matMul(a, b);
+  const threaded = getThreadsCount() > 1 && a.shape[0] * a.shape[1] * b.shape[1] >= THREADED_MIN_MULADDS;
+  return threaded ? tf.matMul(a, b) : matmul(a, b);
 }
 
 /**
  * aᵀ·b for a: [N, K], b: [N, M] → [K, M] (a weight's gradient: Xᵀ·dY): the SIMD module's kernel
- * (products.ts) by simdProducts; otherwise a plain product: transposes the narrower of
+ * (products.ts) where it runs, threads or not (measured faster than XNNPACK on 2 threads with
+ * the transposes it needs); otherwise a plain product: transposes the narrower of
  * the two operands; if that is b, the product comes out transposed ([M, K]) and is transposed
  * back, which is small: K·M elements against N·K or N·M.
  */
 function transposedAB(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  if (simdProducts()) return weightGrad(a, b);
+  if (simdKernelsAvailable()) return weightGrad(a, b);
   const [, K] = a.shape;
   const [, M] = b.shape;
   if (K <= M) return tf.matMul(transpose2d(a), b); // [K, N]·[N, M]
