@@ -32,6 +32,9 @@ export const syntheticCorpora = {
   },
   arith: { title: 'task: 3-digit addition, one sum a line (scored on held-out sums as it trains)' },
   'arith:digits=3,scratchpad=1': { title: 'task: the same sums with the column sums written first, a scratchpad (scored as it trains)' },
+  'arith:digits=2,sub=1': {
+    title: 'task: 2-digit addition and subtraction, one problem a line (scored on held-out problems as it trains)',
+  },
   instruct: { title: 'task: string instructions on unseen words; "upper" never shown in its format (scored as it trains)' },
   memo: { title: 'task: a memo trap, sayings asked to end otherwise (an inverse-scaling candidate; scored as it trains)' },
 } as const;

@@ -30,7 +30,7 @@ test('train --task prints a task line after each evaluation, once each; eval sco
   const tasks = r.lines.filter((l) => l.type === 'task');
   expect(tasks.map((l) => l.step)).toEqual([0, 20, 40]); // the untrained model's once, then each evaluation's
   for (const t of tasks) {
-    expect(t).toMatchObject({ task: 'arith:digits=1,scratchpad=0,lines=4000,heldout=200,shots=2,seed=1', n: 10 });
+    expect(t).toMatchObject({ task: 'arith:digits=1,scratchpad=0,sub=0,lines=4000,heldout=200,shots=2,seed=1', n: 10 });
     expect(t.exactMatch).toBeGreaterThanOrEqual(0);
     expect(t.answerNats).toBeGreaterThan(0);
   }

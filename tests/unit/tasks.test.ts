@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { chooseProblems, generateTask, isTaskSpec, parseTaskSpec, type TaskSet } from '../../src/core/tasks.ts';
 
@@ -8,7 +9,7 @@ const trainingLines = (set: TaskSet) => new Set(set.text.split('\n'));
 describe('arith', () => {
   test('every held-out answer is the sum, checked with BigInt; none of the problems is in the training text', () => {
     const set = generateTask('arith:digits=4,lines=20000,heldout=300,seed=7');
-    expect(set.spec).toBe('arith:digits=4,scratchpad=0,lines=20000,heldout=300,shots=2,seed=7');
+    expect(set.spec).toBe('arith:digits=4,scratchpad=0,sub=0,lines=20000,heldout=300,shots=2,seed=7');
     expect(set.problems).toHaveLength(300);
     const lines = trainingLines(set);
     const asked = new Set<string>();
@@ -54,6 +55,63 @@ describe('arith', () => {
     }
     expect(generateTask('arith:digits=3,lines=2000,heldout=50,seed=3').text).toBe(direct.text); // seeded
     expect(pad.text.length).toBeGreaterThan(2 * direct.text.length); // a scratchpad line is longer: fewer problems per token
+  });
+
+  test('sub=1: half the problems subtract the smaller number, each answer checked with BigInt, none held out in the text', () => {
+    const set = generateTask('arith:digits=4,sub=1,lines=20000,heldout=300,seed=7');
+    const lines = trainingLines(set);
+    const ops = { '+': 0, '-': 0 };
+    for (const p of set.problems) {
+      const m = /^(\d{1,4})([+-])(\d{1,4})=$/.exec(lastLine(p.prompt))!;
+      expect(m).not.toBeNull();
+      const [a, b] = [BigInt(m[1]), BigInt(m[3])];
+      ops[m[2] as '+' | '-']++;
+      if (m[2] === '-') expect(a >= b).toBe(true);
+      expect(p.answer).toBe((m[2] === '+' ? a + b : a - b).toString());
+      expect(lines.has(lastLine(p.prompt) + p.answer)).toBe(false);
+    }
+    expect(ops['-']).toBeGreaterThan(100);
+    expect(ops['+']).toBeGreaterThan(100);
+    for (const l of [...lines].slice(0, 2000).filter(Boolean)) {
+      const [, x, op, y, r] = /^(\d+)([+-])(\d+)=(\d+)$/.exec(l)!;
+      expect(BigInt(r)).toBe(op === '+' ? BigInt(x) + BigInt(y) : BigInt(x) - BigInt(y));
+    }
+  });
+
+  test("a subtraction's scratchpad writes each column's difference, the ten it borrows and the one it repays, then the result", () => {
+    const pad = generateTask('arith:digits=3,sub=1,scratchpad=1,lines=2000,heldout=60,seed=3');
+    let borrowed = 0;
+    for (const p of pad.problems.filter((q) => lastLine(q.prompt).includes('-'))) {
+      const [a, b] = lastLine(p.prompt).slice(0, -1).split('-');
+      const [steps, result] = p.answer.split(';');
+      expect(result).toBe(String(Number(a) - Number(b)));
+      // Recomputed column by column, right to left: the digit (plus 10 where it borrows), minus b's, minus the borrow repaid.
+      let repay = 0;
+      steps.split(',').forEach((col, i) => {
+        const x = Number(a[a.length - 1 - i] ?? 0);
+        const y = Number(b[b.length - 1 - i] ?? 0);
+        const borrow = x - y - repay < 0 ? 1 : 0;
+        borrowed += borrow;
+        const top = x + 10 * borrow;
+        expect(col).toBe(`${top}-${y}${repay ? '-1' : ''}=${top - y - repay}`);
+        expect(top - y - repay).toBe(Number(result[result.length - 1 - i] ?? 0));
+        repay = borrow;
+      });
+    }
+    expect(borrowed).toBeGreaterThan(10);
+  });
+
+  test('sub=0 (and a spec without it) draws the text and problems it drew before subtraction existed', () => {
+    // The SHA-256 of the text and problems of two specs, from the generator before it had sub=: saved runs name these specs.
+    const digest = (spec: string) => {
+      const set = generateTask(spec);
+      return createHash('sha256')
+        .update(set.text + JSON.stringify(set.problems))
+        .digest('hex')
+        .slice(0, 16);
+    };
+    expect(digest('arith:digits=3,lines=2000,heldout=50,seed=3')).toBe('2dbe8f49c20601a4');
+    expect(digest('arith:digits=2,scratchpad=1,sub=0,lines=3000,seed=5')).toBe('4870c4b2e51cc6ce');
   });
 
   test('one-digit addition holds out at most a fifth of its 100 problems', () => {

@@ -169,6 +169,15 @@ export function simd(backend: object): Simd {
   return s;
 }
 
+/**
+ * The threads of the running wasm backend's XNNPACK pool, asked of the backend itself: importing
+ * tfjs-backend-wasm for its getThreadsCount would register the backend in whatever imports this.
+ */
+export function wasmThreads(): number {
+  const b = tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } };
+  return b.wasm?.tfjs?.getThreadsCount?.() ?? 1;
+}
+
 /** Whether the current backend is wasm and the SIMD module runs on it. */
 export function simdKernelsAvailable(): boolean {
   return tf.getBackend() === 'wasm' && simdFor(tf.backend()) !== null;

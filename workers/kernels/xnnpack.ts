@@ -29,8 +29,7 @@
  * tests compare values and gradients with the plain ops (tests/unit/xnnpack.test.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { simdKernelsAvailable } from './simd.ts';
+import { simdKernelsAvailable, wasmThreads } from './simd.ts';
 import { matmul, weightGrad } from './products.ts';
 
 /** Whether the XNNPACK formulations apply: the wasm backend. */
@@ -79,7 +78,7 @@ const THREADED_MIN_MULADDS = 32e6;
  */
 function product(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   if (!simdKernelsAvailable()) return tf.matMul(a, b);
-  const threaded = getThreadsCount() > 1 && a.shape[0] * a.shape[1] * b.shape[1] >= THREADED_MIN_MULADDS;
+  const threaded = wasmThreads() > 1 && a.shape[0] * a.shape[1] * b.shape[1] >= THREADED_MIN_MULADDS;
   return threaded ? tf.matMul(a, b) : matmul(a, b);
 }
 
