@@ -5,6 +5,7 @@
 import { errorMessage } from '../src/core/errors.ts';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { shareWasmIdentity } from './kernels/wasm-identity.ts';
 import type { BackendName } from '../src/core/config.ts';
 import { capacityOf, type Capacity } from '../src/core/footprint.ts';
 import { watchDevice } from './device.ts';
@@ -180,6 +181,7 @@ export async function initBackend(choice: BackendChoice, opts: BackendOptions = 
       if (!(await tf.setBackend(name))) throw new Error(`tfjs could not initialise ${name}`);
       await tf.ready();
       if (name === 'webgpu') watchDevice((tf.backend() as unknown as { device: GPUDevice }).device);
+      if (name === 'wasm') shareWasmIdentity();
       // In Node the cpu backend's first write prints an advert for tfjs-node, which this
       // project does not use; marking the backend as used keeps stderr for real messages.
       if (name === 'cpu') (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
