@@ -85,6 +85,27 @@ const MUTATIONS: Mutation[] = [
     tests: ['tests/unit/ngram.test.ts'],
   },
   {
+    name: 'sweep --jobs: the law of a split grid taken from the last part that ties, not the first',
+    file: 'src/core/fit.ts',
+    find: 'return parts.reduce((best, part) => (better(part.loss, best.loss) ? part : best));',
+    replace: 'return parts.reduce((best, part) => (better(best.loss, part.loss) ? part : best));',
+    tests: ['tests/unit/fit.test.ts'],
+  },
+  {
+    name: 'wasm: a shared Identity without its reference (the memory freed under the tensor that shares it)',
+    file: 'workers/kernels/wasm-identity.ts',
+    find: '(backend as WasmBackend).incRef(x.dataId);',
+    replace: '',
+    tests: ['tests/unit/simd-kernels.test.ts'],
+  },
+  {
+    name: "wasm SIMD: a product's inner and outer widths swapped",
+    file: 'workers/kernels/products.ts',
+    find: 's.k[which](s.ptr(a), s.ptr(b), s.ptr(out), N, K, M);',
+    replace: 's.k[which](s.ptr(a), s.ptr(b), s.ptr(out), N, M, K);',
+    tests: ['tests/unit/simd-kernels.test.ts', 'tests/unit/model-ops.test.ts'],
+  },
+  {
     name: 'KV cache: a decoded position written one row late',
     file: 'workers/model.ts',
     find: 'Array.from({ length: nHead }, (_, h) => [0, h, pos]),',

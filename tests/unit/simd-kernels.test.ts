@@ -170,44 +170,34 @@ test('NaN stays NaN through GELU, the loss and its gradient, so a diverging run 
   expect(Number.isNaN(loss[0])).toBe(true);
 });
 
-test("Identity shares memory on wasm: training gives the copies' losses, and no allocation is left behind over 20 steps", async () => {
+/** A micro model trained `steps` steps on wasm: its losses, and the backend's live allocations after the first step and after the last. */
+async function trainMicro(steps: number) {
   const backend = tf.backend() as unknown as { dataIdMap: { numDataIds(): number } };
-  const lossesOf = async (steps: number, check?: () => void) => {
-    const gpt = new GPT({ vocabSize: 13, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0 }, 3);
-    const trainer = new Trainer(gpt, splitTrainVal(syntheticIds(5_000, 13), 16), { ...microTrain, batchSize: 4 });
-    const losses: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      const loss = trainer.trainStep();
-      losses.push((await loss.data())[0]);
-      loss.dispose();
-      if (i === 0) check?.();
-    }
-    trainer.dispose();
-    gpt.dispose();
-    return losses;
-  };
-  const copied = await lossesOf(21); // tfjs-wasm's own Identity, which copies
+  const gpt = new GPT({ vocabSize: 13, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0 }, 3);
+  const trainer = new Trainer(gpt, splitTrainVal(syntheticIds(5_000, 13), 16), { ...microTrain, batchSize: 4 });
+  const losses: number[] = [];
+  let afterFirst = 0;
+  for (let i = 0; i < steps; i++) {
+    const loss = trainer.trainStep();
+    losses.push((await loss.data())[0]);
+    loss.dispose();
+    if (i === 0) afterFirst = backend.dataIdMap.numDataIds();
+  }
+  const afterLast = backend.dataIdMap.numDataIds();
+  trainer.dispose();
+  gpt.dispose();
+  return { losses, afterFirst, afterLast };
+}
+
+test("Identity shares memory on wasm: training gives the copies' losses, and no allocation is left behind over 20 steps", async () => {
+  const copied = await trainMicro(21); // tfjs-wasm's own Identity, which copies
   shareWasmIdentity();
   const x = tf.tensor1d([1, 2, 3]);
   const y = tf.engine().runKernel('Identity', { x }) as tf.Tensor;
   expect(y.dataId).toBe(x.dataId); // shared, not copied
   tf.dispose([x, y]);
-  let after = 0;
-  const shared = await lossesOf(21, () => (after = backend.dataIdMap.numDataIds()));
-  expect(shared).toEqual(copied);
-  // Every step after the first frees all it allocated: the backend's count of live allocations is back where it was.
-  const gpt = new GPT({ vocabSize: 13, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0 }, 3);
-  const trainer = new Trainer(gpt, splitTrainVal(syntheticIds(5_000, 13), 16), { ...microTrain, batchSize: 4 });
-  const step = async () => {
-    const loss = trainer.trainStep();
-    await loss.data();
-    loss.dispose();
-  };
-  await step();
-  const live = backend.dataIdMap.numDataIds();
-  for (let i = 0; i < 20; i++) await step();
-  expect(backend.dataIdMap.numDataIds()).toBe(live);
-  expect(after).toBeGreaterThan(0);
-  trainer.dispose();
-  gpt.dispose();
+  const shared = await trainMicro(21);
+  expect(shared.losses).toEqual(copied.losses);
+  // Every step after the first frees all it allocated.
+  expect(shared.afterLast).toBe(shared.afterFirst);
 });

@@ -17,24 +17,17 @@ export const MATMUL_KERNEL = 'TabgptMatMul';
 /** Inputs a [N, K], b [N, M] (float32); output aᵀ·b [K, M]. */
 export const WEIGHT_GRAD_KERNEL = 'TabgptWeightGrad';
 
-function matmulWasm({ inputs, backend }: KernelArgs): tf.TensorInfo {
-  const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-  const [N, K] = a.shape;
-  const M = b.shape[1];
-  const s = simd(backend);
-  const out = s.output([N, M]);
-  s.k.matmul(s.ptr(a), s.ptr(b), s.ptr(out), N, K, M);
-  return out;
-}
-
-function weightGradWasm({ inputs, backend }: KernelArgs): tf.TensorInfo {
-  const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-  const [N, K] = a.shape;
-  const M = b.shape[1];
-  const s = simd(backend);
-  const out = s.output([K, M]);
-  s.k.weightGrad(s.ptr(a), s.ptr(b), s.ptr(out), N, K, M);
-  return out;
+/** The kernel function of one of the two products: its output is [N, M] for matmul, [K, M] for weightGrad. */
+function productWasm(which: 'matmul' | 'weightGrad') {
+  return ({ inputs, backend }: KernelArgs): tf.TensorInfo => {
+    const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const [N, K] = a.shape;
+    const M = b.shape[1];
+    const s = simd(backend);
+    const out = s.output([which === 'matmul' ? N : K, M]);
+    s.k[which](s.ptr(a), s.ptr(b), s.ptr(out), N, K, M);
+    return out;
+  };
 }
 
 function checked(a: tf.Tensor2D, b: tf.Tensor2D, shared: number, what: string) {
@@ -43,8 +36,8 @@ function checked(a: tf.Tensor2D, b: tf.Tensor2D, shared: number, what: string) {
   if (a.dtype !== 'float32' || b.dtype !== 'float32') throw new Error(`${what}: float32 tensors only`);
   registerOnce(
     [
-      [MATMUL_KERNEL, matmulWasm as tf.KernelFunc],
-      [WEIGHT_GRAD_KERNEL, weightGradWasm as tf.KernelFunc],
+      [MATMUL_KERNEL, productWasm('matmul') as tf.KernelFunc],
+      [WEIGHT_GRAD_KERNEL, productWasm('weightGrad') as tf.KernelFunc],
     ],
     'wasm',
   );
