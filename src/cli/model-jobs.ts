@@ -15,15 +15,8 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { BackendChoice } from '../../workers/backend.ts';
-import {
-  bestChinchillaFit,
-  chinchillaFitOf,
-  chinchillaGrid,
-  gridSplits,
-  type BootstrapPlan,
-  type ChinchillaFit,
-  type ChinchillaPoint,
-} from '../core/fit.ts';
+import { bestChinchillaFit, chinchillaFitOf, chinchillaGrid, gridSplits, type ChinchillaFit, type ChinchillaPoint } from '../core/fit.ts';
+import { type BootstrapPlan } from '../core/bootstrap.ts';
 import type { ChinchillaLaw } from '../core/scaling.ts';
 import type { JobInput, JobLine, JobMessage, JobOrder, JobReady, JobWork } from './model-job.ts';
 import { checkWhole, UsageError } from './flags.ts';

@@ -4,15 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { LIMITS, renameFields, validateModelConfig, validateTrainConfig } from '../core/config.ts';
+import { checkChinchillaPoints, fitChinchilla } from '../core/fit.ts';
 import {
   bootstrapChinchilla,
   bootstrapPlan,
   bootstrapSummary,
-  checkChinchillaPoints,
-  fitChinchilla,
   type BootstrapOptions,
   type ChinchillaBootstrap,
-} from '../core/fit.ts';
+} from '../core/bootstrap.ts';
 import { identifyChinchilla } from '../core/identify.ts';
 import { unigramLevel } from '../core/ngram.ts';
 import { adviseSweep } from '../core/sweep-advice.ts';

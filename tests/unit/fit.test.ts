@@ -1,20 +1,17 @@
 import { describe, expect, test } from 'vitest';
 import {
   bestChinchillaFit,
-  bootstrapChinchilla,
-  bootstrapPlan,
-  bootstrapSummary,
   chinchillaGrid,
   chinchillaObjective,
   fitChinchilla,
   fitLN,
   gridSplits,
   huber,
-  refitResamples,
   lnObjective,
   type ChinchillaFit,
   type ChinchillaPoint,
 } from '../../src/core/fit.ts';
+import { bootstrapChinchilla, bootstrapPlan, bootstrapSummary, refitResamples } from '../../src/core/bootstrap.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { chinchillaLoss, computeOptimal, type ChinchillaLaw } from '../../src/core/scaling.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { bootstrapChinchilla } from '../../src/core/fit.ts';
+import { bootstrapChinchilla } from '../../src/core/bootstrap.ts';
 import { identifyChinchilla } from '../../src/core/identify.ts';
 import { chinchillaLoss } from '../../src/core/scaling.ts';
 import { Rng } from '../../src/core/rng.ts';

@@ -2,7 +2,7 @@
  * Sweeps and fits in the training worker. A page sends these to a worker of its own, so its
  * main run is untouched.
  */
-import { bootstrapChinchilla } from '../../src/core/fit.ts';
+import { bootstrapChinchilla } from '../../src/core/bootstrap.ts';
 import { identifyChinchilla } from '../../src/core/identify.ts';
 import { planSweep } from '../../src/core/sweep.ts';
 import type { SweepToWorker } from '../protocol.ts';
