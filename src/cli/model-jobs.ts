@@ -40,8 +40,8 @@ type JobReply = Exclude<JobMessage, JobReady | { type: 'failed' }>;
 interface Job {
   worker: Worker;
   ready: Promise<JobReady>;
-  /** The handler of the job's replies (what it was last asked to do). */
-  onMessage: (m: JobReply) => void;
+  /** Where the job's replies go: the handler of what it was last asked to do. */
+  replies: { to: (m: JobReply) => void };
 }
 
 /** `jobs` worker threads, started at once, each with a backend of its own once given the work. */
@@ -56,27 +56,18 @@ export class JobPool {
     this.#jobs = Array.from({ length: jobs }, () => {
       const data: JobInput = { backend };
       const worker = new Worker(bootstrap, { eval: true, workerData: data });
-      let onMessage: (m: JobReply) => void = () => {};
+      const replies = { to: (_m: JobReply) => {} };
       const ready = new Promise<JobReady>((resolve, reject) => {
         worker.on('message', (m: JobMessage) => {
           if (m.type === 'ready') resolve(m);
           else if (m.type === 'failed') this.#failWith(new Error(m.message), reject);
-          else onMessage(m);
+          else replies.to(m);
         });
         worker.on('error', (err) => this.#failWith(err, reject));
         worker.on('exit', () => this.#failWith(new Error('a job ended before its models did'), reject));
       });
       ready.catch(() => {}); // a failure reaches whoever waits on the pool next
-      return {
-        worker,
-        ready,
-        set onMessage(f: (m: JobReply) => void) {
-          onMessage = f;
-        },
-        get onMessage() {
-          return onMessage;
-        },
-      };
+      return { worker, ready, replies };
     });
   }
 
@@ -87,11 +78,11 @@ export class JobPool {
   }
 
   /** Waits on `body` until it resolves or any thread fails. */
-  #guard<T>(body: (fail: (err: Error) => void) => Promise<T>): Promise<T> {
+  #guard<T>(body: () => Promise<T>): Promise<T> {
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise<T>((resolve, reject) => {
       this.#fail = reject;
-      body(reject).then(resolve, reject);
+      body().then(resolve, reject);
     });
   }
 
@@ -136,7 +127,7 @@ export class JobPool {
           if (index === undefined) resolve();
           else job.worker.postMessage({ type: 'train', index } satisfies JobOrder);
         };
-        job.onMessage = (m) => {
+        job.replies.to = (m) => {
           switch (m.type) {
             case 'model':
             case 'point':
@@ -175,7 +166,7 @@ export class JobPool {
           (starts, i) =>
             new Promise<Omit<ChinchillaFit, 'predict'>>((resolve) => {
               const job = this.#jobs[i];
-              job.onMessage = (m) => {
+              job.replies.to = (m) => {
                 if (m.type === 'fitted') resolve(m.fit);
               };
               job.worker.postMessage({ type: 'fit', points, starts } satisfies JobOrder);
@@ -200,7 +191,7 @@ export class JobPool {
         parts.map(
           ({ job, resamples }) =>
             new Promise<ChinchillaLaw[]>((resolve) => {
-              job.onMessage = (m) => {
+              job.replies.to = (m) => {
                 if (m.type === 'refitted') resolve(m.laws);
               };
               job.worker.postMessage({ type: 'refit', plan: { resamples, starts: plan.starts } } satisfies JobOrder);
