@@ -78,7 +78,8 @@ export async function saveCheckpoint(
   opts: { vocab: readonly string[]; train?: TrainConfig; trainer?: Trainer; corpus?: CorpusId; history?: RunHistory; runId?: string },
 ): Promise<Uint8Array> {
   const tensors: NamedTensor[] = [];
-  for (const { name, variable } of model.params) tensors.push(toFile(name, variable.shape, Float32Array.from(await variable.data())));
+  const weights = await model.weights();
+  model.params.forEach(({ name, variable }, i) => tensors.push(toFile(name, variable.shape, weights[i])));
   tensors.push({ ...tensors[0], name: 'lm_head.weight' }); // tied: the same values under nanoGPT's second name
   const state = opts.trainer ? await opts.trainer.getState() : undefined;
   if (state) {
@@ -245,7 +246,7 @@ export function loadCheckpoint(bytes: Uint8Array): Checkpoint {
   }
 
   const gpt = new GPT(model, 0);
-  tf.tidy(() => gpt.params.forEach(({ variable }, i) => variable.assign(tf.tensor(weights[i], variable.shape, 'float32'))));
+  gpt.setWeights(weights);
   return {
     model: gpt,
     tokenizer,

@@ -339,6 +339,18 @@ export class GPT {
     return new KVCache(this.config);
   }
 
+  /** A copy of every parameter's values, in `params` order (a checkpoint's, or a point measured on another job). */
+  async weights(): Promise<Float32Array<ArrayBuffer>[]> {
+    // A copy: the cpu backend hands back the tensor's own storage, which the next step overwrites.
+    return Promise.all(this.params.map(async ({ variable }) => Float32Array.from(await variable.data())));
+  }
+
+  /** Sets every parameter from values in `params` order, as weights() gives them. */
+  setWeights(weights: readonly Float32Array[]) {
+    if (weights.length !== this.params.length) throw new Error(`${weights.length} weights for ${this.params.length} parameters`);
+    tf.tidy(() => this.params.forEach(({ variable }, i) => variable.assign(tf.tensor(weights[i], variable.shape, 'float32'))));
+  }
+
   /** Frees every parameter and the cached masks. */
   dispose() {
     for (const { variable } of this.params) variable.dispose();

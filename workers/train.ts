@@ -67,6 +67,8 @@ export interface TrainHooks {
   shouldStop?: () => boolean;
   /** Checked between evaluation batches: true abandons the evaluation and ends train() (a stop or reset, which need not wait for it). */
   abandon?: () => boolean;
+  /** false: no evaluation after the last step (nor onTrained): the caller measures it elsewhere, as a parallel sweep's other job. Default true. */
+  finalEval?: boolean;
   /** Once the last step is reported, before the final evaluation: a trained run can be kept even if that evaluation fails. */
   onTrained?: () => Promise<void>;
   /** Measure the gradient noise scale every this many steps (trainStepMeasured; needs a batch of 2 or more); 0 or absent: never. */
@@ -214,7 +216,7 @@ export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: Run
       await yieldToEventLoop(); // lets pause/stop messages in between steps
     }
     await flush();
-    if (trainer.step >= maxSteps && stats.lastEval?.step !== trainer.step) {
+    if (trainer.step >= maxSteps && stats.lastEval?.step !== trainer.step && hooks.finalEval !== false) {
       await hooks.onTrained?.();
       await evaluate();
     }

@@ -162,35 +162,42 @@ export class Trainer {
    */
   async estimateLoss(abandon: () => boolean): Promise<{ train: number; val: number } | null>;
   async estimateLoss(abandon?: () => boolean): Promise<{ train: number; val: number } | null> {
-    const opts = { training: false, fusedKernels: this.fusedKernels };
-    const mean = async (batches: Batch[]): Promise<number | null> => {
-      // One batch at a time, each in its own tidy: only its scalar loss outlives it, so an
-      // evaluation never holds more than one forward pass (less than a training step needs).
-      let total: tf.Tensor = tf.scalar(0);
-      for (const b of batches) {
-        if (abandon) {
-          await yieldToEventLoop(); // on wasm each batch runs right here: let a stop in between
-          if (abandon()) {
-            total.dispose();
-            return null;
-          }
-        }
-        const next = tf.tidy(() => {
-          const { x, y } = this.batchTensors(b);
-          return total.add(this.model.loss(this.model.forward(x, opts), y, opts));
-        });
-        total.dispose();
-        total = next;
-      }
-      const [sum] = await total.data();
-      total.dispose();
-      const fault = deviceFault();
-      if (fault) throw fault;
-      return sum / batches.length;
-    };
-    const train = await mean(this.evalSets.train);
-    const val = train === null ? null : await mean(this.evalSets.val);
+    const train = await this.meanLoss(this.evalSets.train, abandon);
+    const val = train === null ? null : await this.meanLoss(this.evalSets.val, abandon);
     return train === null || val === null ? null : { train, val };
+  }
+
+  /** The mean val loss alone, as estimateLoss gives it: a sweep's point needs no train loss. */
+  async valLoss(): Promise<number> {
+    return (await this.meanLoss(this.evalSets.val))!;
+  }
+
+  /** Mean loss over fixed batches without dropout; null once `abandon` says so. */
+  private async meanLoss(batches: readonly Batch[], abandon?: () => boolean): Promise<number | null> {
+    const opts = { training: false, fusedKernels: this.fusedKernels };
+    // One batch at a time, each in its own tidy: only its scalar loss outlives it, so an
+    // evaluation never holds more than one forward pass (less than a training step needs).
+    let total: tf.Tensor = tf.scalar(0);
+    for (const b of batches) {
+      if (abandon) {
+        await yieldToEventLoop(); // on wasm each batch runs right here: let a stop in between
+        if (abandon()) {
+          total.dispose();
+          return null;
+        }
+      }
+      const next = tf.tidy(() => {
+        const { x, y } = this.batchTensors(b);
+        return total.add(this.model.loss(this.model.forward(x, opts), y, opts));
+      });
+      total.dispose();
+      total = next;
+    }
+    const [sum] = await total.data();
+    total.dispose();
+    const fault = deviceFault();
+    if (fault) throw fault;
+    return sum / batches.length;
   }
 
   /** The fixed held-out batches the validation loss averages over: loss by position (inspect.ts) reads the same windows. */

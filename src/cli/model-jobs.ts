@@ -5,6 +5,11 @@
  * later model's held until every earlier one has ended. Each model depends on its own seeds and
  * config alone, so its lines are those of --jobs 1, bit for bit.
  *
+ * A sweep's model trains without stopping at its points: the job posts the weights at each, and a
+ * free job measures it (workers/sweep.ts, evaluatePoint). Whole models are too coarse to share
+ * two cores evenly (a ladder's largest model is often near half the work); a point is a few
+ * percent of a model, so the jobs end nearly together.
+ *
  * The pool starts its threads as soon as it is made, and each loads its code (tsx, tfjs: about
  * half a second) while the main thread checks the command; a thread starts its backend only when
  * given the work (`begin`), once everything is checked. Where the backend was named (not auto),
@@ -18,6 +23,7 @@ import type { BackendChoice } from '../../workers/backend.ts';
 import { bestChinchillaFit, chinchillaFitOf, chinchillaGrid, gridSplits, type ChinchillaFit, type ChinchillaPoint } from '../core/fit.ts';
 import { type BootstrapPlan } from '../core/bootstrap.ts';
 import type { ChinchillaLaw } from '../core/scaling.ts';
+import type { SweepPause } from '../../workers/sweep.ts';
 import type { JobInput, JobLine, JobMessage, JobOrder, JobReady, JobWork } from './model-job.ts';
 import { checkWhole, UsageError } from './flags.ts';
 
@@ -43,6 +49,11 @@ interface Job {
   /** Where the job's replies go: the handler of what it was last asked to do. */
   replies: { to: (m: JobReply) => void };
 }
+
+/** The weights that may wait to be measured before a free job measures rather than starts a model. */
+const WAITING_BYTES = 64 * 2 ** 20;
+
+const bytesOf = (pause: SweepPause) => pause.weights.reduce((sum, w) => sum + w.byteLength, 0);
 
 /** `jobs` worker threads, started at once, each with a backend of its own once given the work. */
 export class JobPool {
@@ -99,57 +110,86 @@ export class JobPool {
 
   /**
    * Trains the `cost.length` models of the pool's work, handing `print` each line in model order;
-   * resolves once every model has ended. `cost`: each model's training FLOPs (or anything
-   * proportional), to start the longest first.
+   * resolves once every model has ended (trained, and each of its points measured). `cost`: each
+   * model's training FLOPs (or anything proportional), to start the longest first.
    */
   run(cost: readonly number[], print: (line: JobLine) => void): Promise<void> {
     const n = cost.length;
-    const held: JobLine[][] = Array.from({ length: n }, () => []); // each model's lines, until it may print
-    const ended = new Array<boolean>(n).fill(false);
+    // Each model's lines by place: its model (or rung) line, then its points in the order of their
+    // steps, whichever job measured them; `printed` of them are out.
+    const models = Array.from({ length: n }, () => ({ lines: [] as JobLine[], steps: [] as number[], trained: false, printed: 0 }));
     let next = 0; // the model whose lines print as they come
-    const say = (line: JobLine) => (line.index === next ? print(line) : held[line.index].push(line));
-    const end = (model: number) => {
-      ended[model] = true;
-      while (next < n && ended[next]) {
-        next++;
-        if (next < n) for (const line of held[next].splice(0)) print(line);
+    let allEnded = () => {};
+    const ended = new Promise<void>((resolve) => (allEnded = resolve));
+    const place = (line: JobLine) => (line.type === 'point' ? 1 + models[line.index].steps.indexOf(line.point.step) : 0);
+    /** Prints what may print now: the lines of `next` as far as they have come, then the next model's once it has ended. */
+    const advance = () => {
+      for (; next < n; next++) {
+        const m = models[next];
+        while (m.lines[m.printed]) print(m.lines[m.printed++]);
+        if (!(m.trained && m.printed === 1 + m.steps.length)) return;
       }
+      allEnded();
+    };
+    const say = (line: JobLine) => {
+      models[line.index].lines[place(line)] = line;
+      advance();
     };
     // Longest first, each to the next free job: the biggest model starts at once and the small ones
-    // fill in around it (dealt in turn, the two big models of a ladder would share one job).
+    // fill in around it (dealt in turn, the two big models of a ladder would share one job). Models
+    // before points, so that the last work is points, small enough to share out evenly; points
+    // first once the weights waiting pass WAITING_BYTES.
     const queue = Array.from({ length: n }, (_, i) => i).sort((a, b) => cost[b] - cost[a]);
-    /** One job: takes the next model from the queue whenever it is free, until none is left. */
+    const waiting: SweepPause[] = [];
+    let waitingBytes = 0;
+    const idle: Job[] = [];
+    const give = (job: Job) => {
+      const index = waitingBytes < WAITING_BYTES || waiting.length === 0 ? queue.shift() : undefined;
+      const pause = index === undefined ? waiting.shift() : undefined;
+      if (index !== undefined) job.worker.postMessage({ type: 'train', index } satisfies JobOrder);
+      else if (pause) {
+        waitingBytes -= bytesOf(pause);
+        job.worker.postMessage(
+          { type: 'measure', pause } satisfies JobOrder,
+          pause.weights.map((w) => w.buffer),
+        );
+      } else idle.push(job);
+    };
     const lane = async (job: Job) => {
       await job.ready;
-      return new Promise<void>((resolve) => {
-        const nextModel = () => {
-          const index = queue.shift();
-          if (index === undefined) resolve();
-          else job.worker.postMessage({ type: 'train', index } satisfies JobOrder);
-        };
-        job.replies.to = (m) => {
-          switch (m.type) {
-            case 'model':
-            case 'point':
-            case 'rung':
-              say(m);
-              break;
-            case 'modelDone':
-              end(m.index);
-              nextModel();
-              break;
-            case 'fitted':
-            case 'refitted':
-              break; // not asked for here
-            default:
-              m satisfies never;
-          }
-        };
-        nextModel();
-      });
+      job.replies.to = (m) => {
+        switch (m.type) {
+          case 'model':
+          case 'rung':
+            say(m);
+            break;
+          case 'point': // a measured point: the job is free
+            say(m);
+            give(job);
+            break;
+          case 'pause':
+            models[m.pause.model].steps.push(m.pause.step);
+            waiting.push(m.pause);
+            waitingBytes += bytesOf(m.pause);
+            if (idle.length) give(idle.shift()!);
+            break;
+          case 'trained':
+            models[m.index].trained = true;
+            advance();
+            give(job);
+            break;
+          case 'fitted':
+          case 'refitted':
+            break; // not asked for here
+          default:
+            m satisfies never;
+        }
+      };
+      give(job);
     };
     return this.#guard(async () => {
-      await Promise.all(this.#jobs.slice(0, Math.max(1, Math.min(this.#jobs.length, n))).map(lane));
+      await Promise.all(this.#jobs.map(lane));
+      if (n > 0) await ended;
     });
   }
 

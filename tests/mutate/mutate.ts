@@ -92,6 +92,13 @@ const MUTATIONS: Mutation[] = [
     tests: ['tests/unit/fit.test.ts'],
   },
   {
+    name: "sweep --jobs: a point measured on another job without its pause's weights",
+    file: 'workers/sweep.ts',
+    find: '  run.model.setWeights(weights);',
+    replace: '',
+    tests: ['tests/unit/cli-scaling.test.ts'],
+  },
+  {
     name: 'wasm: a shared Identity without its reference (the memory freed under the tensor that shares it)',
     file: 'workers/kernels/wasm-identity.ts',
     find: '(backend as WasmBackend).incRef(x.dataId);',
