@@ -17,6 +17,7 @@ import { probe, type ProbeOptions } from './inspect.ts';
 import { evaluateTask } from './task-eval.ts';
 import { createRun, disposeRun, prepareRun, withConfigs, type PreparedRun, type Run } from './run.ts';
 import { train, type RunStats, type StepEvent } from './train.ts';
+import { vocabularySize } from '../src/core/tokenizer.ts';
 
 export type { ModelShape, SweepConfig, SweepPoint };
 
@@ -62,7 +63,7 @@ let lastPrepared: PreparedSweep | null = null;
  */
 function prepareSweep(text: string, cfg: SweepConfig): PreparedSweep {
   if (lastPrepared?.text === text && lastPrepared.cfg === cfg) return lastPrepared;
-  const plan = planSweep(cfg, new Set(text).size);
+  const plan = planSweep(cfg, vocabularySize(text));
   const configs = cfg.ladder.map((shape, i) => ({
     model: { ...shape, blockSize: cfg.blockSize, dropout: cfg.dropout },
     train: { ...sweepTrainConfig(cfg, plan, i), evalEvery: 0 },

@@ -23,6 +23,7 @@ import { emit } from './output.ts';
 import { checkJobs, jobsFor, runInJobs } from './model-jobs.ts';
 import { checkTokens } from './scaling.ts';
 import { trainRung, type LadderWork, type Rung } from './ladder-rung.ts';
+import { vocabularySize } from '../core/tokenizer.ts';
 
 /**
  * `batch-ladder`: the same model, data and schedule at each batch size, trained until its val loss
@@ -77,7 +78,7 @@ export async function batchLadder({ values: v, text }: ParsedFlags<'batch-ladder
   };
   const flagOf = (field: string) => (ladderFlags[field] in COMMANDS['batch-ladder'].flags ? ladderFlags[field] : undefined);
   const corpus = readCorpusWithFloor(v.corpus);
-  const vocabSize = new Set(corpus.text).size;
+  const vocabSize = vocabularySize(corpus.text);
   for (const B of batches) {
     const train = configFor(B);
     if (validateTrainConfig(train).some((i) => i.field === 'maxSteps'))

@@ -42,6 +42,7 @@ import { refuseUnknown, taskFlag } from './inference.ts';
 import { chooseProblems } from '../core/tasks.ts';
 import type { SweepPoint } from '../../workers/sweep.ts';
 import { parsePoints, sweepStart } from './points.ts';
+import { vocabularySize } from '../core/tokenizer.ts';
 
 export async function sweep({ values: v, text, explicit }: ParsedFlags<'sweep'>) {
   let ladder: ModelShape[];
@@ -88,7 +89,7 @@ export async function sweep({ values: v, text, explicit }: ParsedFlags<'sweep'>)
       train: { weightDecay: v.wd, gradClip: v.clip, sampling: sampling(v.sampling), seed: v.seed, evalBatches: v['eval-batches'] },
     });
     if (task) cfg.task = { spec: task.spec, n: v['task-n'] };
-    const vocabSize = new Set(corpus.text).size;
+    const vocabSize = vocabularySize(corpus.text);
     const plan = planSweep(cfg, vocabSize);
     const { steps, warmupSteps } = plan;
     // Every model of the ladder is checked before the backend starts, naming the sweep's own flags;

@@ -2,7 +2,7 @@
  * Turning a user's bytes into corpus text, with a specific error for each way it can fail.
  * The previous corpus stays loaded: these functions only read.
  */
-import { countCodePoints, describeChar } from './tokenizer.ts';
+import { countCodePoints, describeChar, vocabularySize } from './tokenizer.ts';
 
 /** Files above this are refused before decoding (a tab cannot train on more anyway). */
 export const MAX_CORPUS_BYTES = 100 * 1024 * 1024;
@@ -80,5 +80,5 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
 
 /** The facts a data panel shows about a corpus. */
 export function corpusStats(text: string): { characters: number; vocabSize: number } {
-  return { characters: countCodePoints(text), vocabSize: new Set(text).size };
+  return { characters: countCodePoints(text), vocabSize: vocabularySize(text) };
 }

@@ -13,25 +13,26 @@ export function describeChar(ch: string): string {
 export class CharTokenizer {
   /** id → character (one code point each), sorted by code point. */
   readonly vocab: readonly string[];
-  private readonly ids: Map<string, number>;
+  /** Code point → id + 1 below U+10000 (0: not in the vocabulary): a table lookup, not a Map's, per character of a corpus. */
+  private readonly bmp = new Int32Array(0x10000);
+  /** Code point → id above U+FFFF (emoji, rarer CJK). */
+  private readonly astral = new Map<number, number>();
 
   constructor(vocab: readonly string[]) {
     if (vocab.length === 0) throw new Error('the vocabulary is empty');
-    for (let i = 0; i < vocab.length; i++) {
-      if (Array.from(vocab[i]).length !== 1) throw new Error(`vocabulary entry ${i} is not one character: ${JSON.stringify(vocab[i])}`);
-    }
+    vocab.forEach((ch, i) => {
+      if (Array.from(ch).length !== 1) throw new Error(`vocabulary entry ${i} is not one character: ${JSON.stringify(ch)}`);
+      const cp = ch.codePointAt(0)!;
+      if (cp < 0x10000 ? this.bmp[cp] !== 0 : this.astral.has(cp)) throw new Error('the vocabulary has a repeated character');
+      if (cp < 0x10000) this.bmp[cp] = i + 1;
+      else this.astral.set(cp, i);
+    });
     this.vocab = vocab;
-    this.ids = new Map(vocab.map((ch, i) => [ch, i]));
-    if (this.ids.size !== vocab.length) throw new Error('the vocabulary has a repeated character');
   }
 
   /** The tokenizer whose vocabulary is every distinct code point of `text`. */
   static fromText(text: string): CharTokenizer {
-    const set = new Set<string>();
-    for (const ch of text) set.add(ch);
-    // Sort by code point, not by UTF-16 units (the default sort would misplace astral characters).
-    const vocab = [...set].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
-    return new CharTokenizer(vocab);
+    return new CharTokenizer(distinctCodePoints(text).map((cp) => String.fromCodePoint(cp)));
   }
 
   get size(): number {
@@ -41,13 +42,15 @@ export class CharTokenizer {
   /** text → ids; a character outside the vocabulary is an error that names it. */
   encode(text: string): Int32Array {
     const out = new Int32Array(countCodePoints(text));
-    let i = 0;
-    for (const ch of text) {
-      const id = this.ids.get(ch);
-      if (id === undefined) {
-        throw new Error(`character ${describeChar(ch)} at position ${i} is not in the model's vocabulary of ${this.size} characters`);
+    for (let i = 0, n = 0; i < text.length; i++, n++) {
+      const cp = text.codePointAt(i)!;
+      const id = cp < 0x10000 ? this.bmp[cp] - 1 : (this.astral.get(cp) ?? -1);
+      if (cp >= 0x10000) i++; // the low surrogate
+      if (id < 0) {
+        const ch = String.fromCodePoint(cp);
+        throw new Error(`character ${describeChar(ch)} at position ${n} is not in the model's vocabulary of ${this.size} characters`);
       }
-      out[i++] = id;
+      out[n] = id;
     }
     return out;
   }
@@ -77,4 +80,27 @@ export function countCodePoints(text: string): number {
     n++;
   }
   return n;
+}
+
+/** The distinct code points of `text`, in increasing order (a lone surrogate is one, as `for…of` reads it). */
+function distinctCodePoints(text: string): number[] {
+  const seen = new Uint8Array(0x10000);
+  const astral = new Set<number>();
+  for (let i = 0; i < text.length; i++) {
+    const cp = text.codePointAt(i)!;
+    if (cp < 0x10000) seen[cp] = 1;
+    else {
+      astral.add(cp);
+      i++; // the low surrogate
+    }
+  }
+  // By code point, not by UTF-16 units (which would misplace astral characters): the table is in order already.
+  const points: number[] = [];
+  for (let cp = 0; cp < 0x10000; cp++) if (seen[cp]) points.push(cp);
+  return points.concat([...astral].sort((a, b) => a - b));
+}
+
+/** The size of the vocabulary CharTokenizer.fromText(text) would have: its distinct code points. */
+export function vocabularySize(text: string): number {
+  return distinctCodePoints(text).length;
 }

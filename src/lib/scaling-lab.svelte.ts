@@ -27,6 +27,7 @@ import { formatShape, parseShape, planSweep, shapeN, sweepFraction, sweepWorkers
 import { type ExportedFit } from './scaling-chart.ts';
 import { unigramLevel } from '../core/ngram.ts';
 import { APP_TASK_PROBLEMS, isTaskSpec } from '../core/tasks.ts';
+import { vocabularySize } from '../core/tokenizer.ts';
 
 export type SweepStatus = 'idle' | 'running' | 'stopping' | 'stopped' | 'done' | 'error';
 
@@ -145,7 +146,7 @@ export class ScalingLab extends LabForm {
     // A task's corpus: every point also scores the task (its exact match and answer nats).
     if (isTaskSpec(corpus.name)) this.#config.task = { spec: corpus.name, n: APP_TASK_PROBLEMS };
     this.#corpusMsg = corpus;
-    this.corpus = { name: corpus.name, entropyRate: corpus.entropyRate ?? null, vocabSize: new Set(corpus.text).size };
+    this.corpus = { name: corpus.name, entropyRate: corpus.entropyRate ?? null, vocabSize: vocabularySize(corpus.text) };
     this.points = [];
     this.fitted = null;
     this.fitError = null;
@@ -193,7 +194,7 @@ export class ScalingLab extends LabForm {
   #run() {
     const config = $state.snapshot(this.#config!);
     const corpus = this.#corpusMsg!;
-    const plan = planSweep(config, new Set(corpus.text).size);
+    const plan = planSweep(config, vocabularySize(corpus.text));
     this.plan = plan.steps;
     this.#setDone(this.done.filter((m) => m < config.ladder.length));
     const done = new Set(this.done);
@@ -356,7 +357,7 @@ export class ScalingLab extends LabForm {
       if (!Array.isArray(measured.done)) this.done = Array.from({ length: measured.nextModel }, (_, m) => m);
       this.#config = config;
       this.#corpusMsg = corpus;
-      this.corpus = corpus && { name: corpus.name, entropyRate: corpus.entropyRate ?? null, vocabSize: new Set(corpus.text).size };
+      this.corpus = corpus && { name: corpus.name, entropyRate: corpus.entropyRate ?? null, vocabSize: vocabularySize(corpus.text) };
     } catch (err) {
       this.storeError = (err as Error).message;
     }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { CharTokenizer, countCodePoints } from '../../src/core/tokenizer.ts';
+import { CharTokenizer, countCodePoints, vocabularySize } from '../../src/core/tokenizer.ts';
 
 describe('CharTokenizer', () => {
   test('round-trips text with emoji, CJK, combining marks and RTL', () => {
@@ -26,6 +26,19 @@ describe('CharTokenizer', () => {
     const tok = CharTokenizer.fromText('abc');
     expect(() => tok.encode('abz')).toThrow(/"z" \(U\+007A\) at position 2/);
     expect(() => tok.encode('a🙂')).toThrow(/U\+1F642/);
+  });
+
+  test('an error names the position in characters, counting an emoji before it as one', () => {
+    expect(() => CharTokenizer.fromText('😀a').encode('😀😀z')).toThrow(/"z" \(U\+007A\) at position 2 /);
+  });
+
+  test('vocabularySize is the vocabulary fromText builds, lone surrogates and astral characters included', () => {
+    for (const text of ['ｚb😀ab', 'a\ud800b\udfff😀\ud83d', '中中中', 'x']) {
+      expect(vocabularySize(text), JSON.stringify(text)).toBe(CharTokenizer.fromText(text).size);
+      expect(vocabularySize(text), JSON.stringify(text)).toBe(new Set(text).size);
+    }
+    const tok = CharTokenizer.fromText('a\ud800b😀');
+    expect(tok.decode(tok.encode('\ud800😀ab'))).toBe('\ud800😀ab');
   });
 
   test('decoding an id outside the vocabulary is an error', () => {

@@ -9,6 +9,7 @@ import type { SweepToWorker } from '../protocol.ts';
 import { runSweep } from '../sweep.ts';
 import { post, ready } from './scope.ts';
 import { isTraining } from './current.ts';
+import { vocabularySize } from '../../src/core/tokenizer.ts';
 
 /** The sweep in progress, if any: one at a time, since each model holds the backend's memory. */
 let sweeping: { id: number; stop: boolean } | null = null;
@@ -18,7 +19,7 @@ export async function sweep(msg: Extract<SweepToWorker, { type: 'sweep' }>) {
   if (sweeping) throw new Error('a sweep is running: stop it before starting another');
   if (isTraining()) throw new Error('a run is training in this worker: a sweep would compete with it for the device');
   const { id, config } = msg;
-  const vocabSize = new Set(msg.corpus.text).size;
+  const vocabSize = vocabularySize(msg.corpus.text);
   const { steps, warmupSteps, N } = planSweep(config, vocabSize);
   const s = (sweeping = { id, stop: false });
   // A model counts as trained once its last step arrives; a stop before that resumes at it.
