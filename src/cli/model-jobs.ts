@@ -25,6 +25,7 @@ import { type BootstrapPlan } from '../core/bootstrap.ts';
 import type { ChinchillaLaw } from '../core/scaling.ts';
 import type { SweepPause } from '../../workers/sweep.ts';
 import type { JobInput, JobLine, JobMessage, JobOrder, JobReady, JobWork } from './model-job.ts';
+import { ModelLines } from './model-lines.ts';
 import { checkWhole, UsageError } from './flags.ts';
 
 export type { JobLine, JobWork };
@@ -115,26 +116,7 @@ export class JobPool {
    */
   run(cost: readonly number[], print: (line: JobLine) => void): Promise<void> {
     const n = cost.length;
-    // Each model's lines by place: its model (or rung) line, then its points in the order of their
-    // steps, whichever job measured them; `printed` of them are out.
-    const models = Array.from({ length: n }, () => ({ lines: [] as JobLine[], steps: [] as number[], trained: false, printed: 0 }));
-    let next = 0; // the model whose lines print as they come
-    let allEnded = () => {};
-    const ended = new Promise<void>((resolve) => (allEnded = resolve));
-    const place = (line: JobLine) => (line.type === 'point' ? 1 + models[line.index].steps.indexOf(line.point.step) : 0);
-    /** Prints what may print now: the lines of `next` as far as they have come, then the next model's once it has ended. */
-    const advance = () => {
-      for (; next < n; next++) {
-        const m = models[next];
-        while (m.lines[m.printed]) print(m.lines[m.printed++]);
-        if (!(m.trained && m.printed === 1 + m.steps.length)) return;
-      }
-      allEnded();
-    };
-    const say = (line: JobLine) => {
-      models[line.index].lines[place(line)] = line;
-      advance();
-    };
+    const lines = new ModelLines(n, print);
     // Longest first, each to the next free job: the biggest model starts at once and the small ones
     // fill in around it (dealt in turn, the two big models of a ladder would share one job). Models
     // before points, so that the last work is points, small enough to share out evenly; points
@@ -161,21 +143,20 @@ export class JobPool {
         switch (m.type) {
           case 'model':
           case 'rung':
-            say(m);
+            lines.line(m);
             break;
           case 'point': // a measured point: the job is free
-            say(m);
+            lines.line(m);
             give(job);
             break;
           case 'pause':
-            models[m.pause.model].steps.push(m.pause.step);
+            lines.pause(m.pause.model, m.pause.step);
             waiting.push(m.pause);
             waitingBytes += bytesOf(m.pause);
             if (idle.length) give(idle.shift()!);
             break;
           case 'trained':
-            models[m.index].trained = true;
-            advance();
+            lines.trained(m.index);
             give(job);
             break;
           case 'fitted':
@@ -189,7 +170,7 @@ export class JobPool {
     };
     return this.#guard(async () => {
       await Promise.all(this.#jobs.map(lane));
-      if (n > 0) await ended;
+      await lines.ended;
     });
   }
 

@@ -99,6 +99,20 @@ const MUTATIONS: Mutation[] = [
     tests: ['tests/unit/cli-scaling.test.ts'],
   },
   {
+    name: "sweep --jobs: a model's points printed in the order their measurements end, not by step",
+    file: 'src/cli/model-lines.ts',
+    find: 'place = 1 + m.steps.indexOf(line.point.step);',
+    replace: 'place = Math.max(1, m.lines.length);',
+    tests: ['tests/unit/model-lines.test.ts'],
+  },
+  {
+    name: 'sweep --jobs: a model taken as ended once trained, before its points are measured',
+    file: 'src/cli/model-lines.ts',
+    find: 'if (!(m.trained && m.printed === 1 + m.steps.length)) return;',
+    replace: 'if (!m.trained) return;',
+    tests: ['tests/unit/model-lines.test.ts'],
+  },
+  {
     name: 'wasm: a shared Identity without its reference (the memory freed under the tensor that shares it)',
     file: 'workers/kernels/wasm-identity.ts',
     find: '(backend as WasmBackend).incRef(x.dataId);',
