@@ -161,7 +161,7 @@ export async function runSweep(
   return points;
 }
 
-/** The model a job last measured points of, kept for the next (a model's points come in turn). */
+/** The model a job last measured a point of, kept for the next: the pool hands a job points of the same model while any wait. */
 let measuring: { sweep: PreparedSweep; model: number; run: Run } | null = null;
 
 /**

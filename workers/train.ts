@@ -67,7 +67,7 @@ export interface TrainHooks {
   shouldStop?: () => boolean;
   /** Checked between evaluation batches: true abandons the evaluation and ends train() (a stop or reset, which need not wait for it). */
   abandon?: () => boolean;
-  /** false: no evaluation after the last step (nor onTrained): the caller measures it elsewhere, as a parallel sweep's other job. Default true. */
+  /** false: no evaluation after the last step (nor onTrained): the caller measures the last step itself (runSweep's pauses). Default true. */
   finalEval?: boolean;
   /** Once the last step is reported, before the final evaluation: a trained run can be kept even if that evaluation fails. */
   onTrained?: () => Promise<void>;
@@ -127,7 +127,7 @@ function freePending(p: Pending) {
 
 /**
  * Runs steps until maxSteps (or until shouldStop), evaluating every evalEvery steps and at
- * the end. Losses are read back every logEvery steps, one group behind, so the device always
+ * the end (unless hooks.finalEval is false). Losses are read back every logEvery steps, one group behind, so the device always
  * has the next steps queued while JavaScript waits for a readback.
  */
 export async function train(trainer: Trainer, hooks: TrainHooks = {}, stats: RunStats = { trainMs: 0, tokens: 0 }): Promise<RunStats> {

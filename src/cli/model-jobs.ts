@@ -73,7 +73,13 @@ export class JobPool {
         worker.on('message', (m: JobMessage) => {
           if (m.type === 'ready') resolve(m);
           else if (m.type === 'failed') this.#failWith(new Error(m.message), reject);
-          else replies.to(m);
+          else {
+            try {
+              replies.to(m);
+            } catch (err) {
+              this.#failWith(err as Error, reject); // a broken rule of the pool's own (ModelLines): fails the command, not the process
+            }
+          }
         });
         worker.on('error', (err) => this.#failWith(err, reject));
         worker.on('exit', () => this.#failWith(new Error('a job ended before its models did'), reject));
@@ -125,11 +131,18 @@ export class JobPool {
     const waiting: SweepPause[] = [];
     let waitingBytes = 0;
     const idle: Job[] = [];
+    const measured = new Map<Job, number>(); // the model each job last measured a point of
+    /** The next point for `job`: one of the model it measured last if any waits (it keeps that model built), else the oldest. */
+    const nextPause = (job: Job): SweepPause | undefined => {
+      const same = waiting.findIndex((p) => p.model === measured.get(job));
+      return waiting.splice(Math.max(0, same), 1)[0];
+    };
     const give = (job: Job) => {
       const index = waitingBytes < WAITING_BYTES || waiting.length === 0 ? queue.shift() : undefined;
-      const pause = index === undefined ? waiting.shift() : undefined;
+      const pause = index === undefined ? nextPause(job) : undefined;
       if (index !== undefined) job.worker.postMessage({ type: 'train', index } satisfies JobOrder);
       else if (pause) {
+        measured.set(job, pause.model);
         waitingBytes -= bytesOf(pause);
         job.worker.postMessage(
           { type: 'measure', pause } satisfies JobOrder,

@@ -29,9 +29,11 @@ export class ModelLines {
     this.#advance(); // no models: ended at once
   }
 
-  /** Model `model` will have a point at `step` (its pauses come in step order). */
+  /** Model `model` will have a point at `step` (its pauses come in step order, before it has trained). */
   pause(model: number, step: number) {
-    this.#models[model].steps.push(step);
+    const m = this.#models[model];
+    if (m.trained) throw new Error(`model ${model} has trained: no point of it is still to come`);
+    m.steps.push(step);
   }
 
   /** A line has come: printed now, or held until the lines before it are out. */

@@ -22,6 +22,8 @@ export class CharTokenizer {
     if (vocab.length === 0) throw new Error('the vocabulary is empty');
     vocab.forEach((ch, i) => {
       if (Array.from(ch).length !== 1) throw new Error(`vocabulary entry ${i} is not one character: ${JSON.stringify(ch)}`);
+    });
+    vocab.forEach((ch, i) => {
       const cp = ch.codePointAt(0)!;
       if (cp < 0x10000 ? this.bmp[cp] !== 0 : this.astral.has(cp)) throw new Error('the vocabulary has a repeated character');
       if (cp < 0x10000) this.bmp[cp] = i + 1;

@@ -21,8 +21,8 @@ test("lines print as --jobs 1 prints them: model by model, each model's points b
   lines.line(model(1));
   for (const step of [2, 4]) lines.pause(2, step);
   lines.pause(1, 2);
+  lines.pause(1, 4);
   lines.trained(1);
-  lines.pause(1, 4); // a pause can come after another model has trained: each model keeps its own
   // A model's later point measured before its earlier one (two jobs measuring at once).
   lines.line(point(2, 4));
   lines.line(point(1, 4));
@@ -60,9 +60,11 @@ test('the pool ends only when every model has trained and each of its points is 
   expect(printed).toEqual(['0', '0@2']);
 });
 
-test('no models: ended at once; a point no pause announced is an error', async () => {
+test('no models: ended at once; a point no pause announced, or a pause after training, is an error', async () => {
   await new ModelLines(0, () => {}).ended;
   const lines = new ModelLines(1, () => {});
   lines.line(model(0));
   expect(() => lines.line(point(0, 3))).toThrow(/no point to come at step 3/);
+  lines.trained(0);
+  expect(() => lines.pause(0, 4)).toThrow(/model 0 has trained/);
 });
