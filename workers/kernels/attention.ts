@@ -19,7 +19,15 @@ import * as tf from '@tensorflow/tfjs';
 import * as ops from '../ops.ts';
 import { AttentionGradProgram, attentionTile, forwardWgsl } from './attention-wgsl.ts';
 import { simd, simdKernelsAvailable } from './simd.ts';
-import { newOutput, bufferOf, pipelineFor, registerOnce, submitAfterTfjs, type KernelArgs, type WebGPUBackend } from './webgpu.ts';
+import {
+  newOutput,
+  bufferOf,
+  pipelineFor,
+  registerOnWebgpuAndWasm,
+  submitAfterTfjs,
+  type KernelArgs,
+  type WebGPUBackend,
+} from './webgpu.ts';
 
 export { attentionTile };
 
@@ -133,17 +141,10 @@ function attentionGradWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInf
 
 /** Registers the webgpu and wasm kernels once (registering again would throw). */
 export function registerAttentionKernels() {
-  registerOnce([
-    [ATTENTION_KERNEL, attentionKernel as tf.KernelFunc],
-    [ATTENTION_GRAD_KERNEL, attentionGradKernel as tf.KernelFunc],
+  registerOnWebgpuAndWasm([
+    [ATTENTION_KERNEL, attentionKernel as tf.KernelFunc, attentionWasm as tf.KernelFunc],
+    [ATTENTION_GRAD_KERNEL, attentionGradKernel as tf.KernelFunc, attentionGradWasm as tf.KernelFunc],
   ]);
-  registerOnce(
-    [
-      [ATTENTION_KERNEL, attentionWasm as tf.KernelFunc],
-      [ATTENTION_GRAD_KERNEL, attentionGradWasm as tf.KernelFunc],
-    ],
-    'wasm',
-  );
 }
 
 // ---------------------------------------------------------------------------------------------

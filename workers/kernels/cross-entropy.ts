@@ -21,7 +21,7 @@ import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import * as ops from '../ops.ts';
 import { fusedKernelsAvailable } from './available.ts';
 import { simd } from './simd.ts';
-import { registerOnce, type KernelArgs, type WebGPUBackend } from './webgpu.ts';
+import { registerOnWebgpuAndWasm, type KernelArgs, type WebGPUBackend } from './webgpu.ts';
 
 /** Threads per workgroup of the per-row and per-element kernels. */
 const ROW_WORKGROUP = 64;
@@ -184,19 +184,11 @@ function gradWasm({ inputs, backend }: KernelArgs): tf.TensorInfo {
 
 /** Registers the webgpu and wasm kernels once (registering one again would throw). */
 export function registerCrossEntropyKernels() {
-  registerOnce([
-    [SOFTMAX_STATS_KERNEL, softmaxStatsKernel as tf.KernelFunc],
-    [MEAN_CROSS_ENTROPY_KERNEL, meanLossKernel as tf.KernelFunc],
-    [CROSS_ENTROPY_GRAD_KERNEL, gradKernel as tf.KernelFunc],
+  registerOnWebgpuAndWasm([
+    [SOFTMAX_STATS_KERNEL, softmaxStatsKernel as tf.KernelFunc, softmaxStatsWasm as tf.KernelFunc],
+    [MEAN_CROSS_ENTROPY_KERNEL, meanLossKernel as tf.KernelFunc, meanLossWasm as tf.KernelFunc],
+    [CROSS_ENTROPY_GRAD_KERNEL, gradKernel as tf.KernelFunc, gradWasm as tf.KernelFunc],
   ]);
-  registerOnce(
-    [
-      [SOFTMAX_STATS_KERNEL, softmaxStatsWasm as tf.KernelFunc],
-      [MEAN_CROSS_ENTROPY_KERNEL, meanLossWasm as tf.KernelFunc],
-      [CROSS_ENTROPY_GRAD_KERNEL, gradWasm as tf.KernelFunc],
-    ],
-    'wasm',
-  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import * as ops from '../ops.ts';
 import { fusedKernelsAvailable } from './available.ts';
 import { simd } from './simd.ts';
-import { registerOnce, type KernelArgs, type WebGPUBackend } from './webgpu.ts';
+import { registerOnWebgpuAndWasm, type KernelArgs, type WebGPUBackend } from './webgpu.ts';
 
 /** Threads per workgroup: one per element. tfjs folds a dispatch past 65,535 workgroups into 2-D. */
 const WORKGROUP = 128;
@@ -103,17 +103,10 @@ function gradWasm({ inputs, backend }: KernelArgs): tf.TensorInfo {
 
 /** Registers the webgpu and wasm kernels once (registering one again would throw). */
 export function registerGeluKernels() {
-  registerOnce([
-    [GELU_KERNEL, forwardKernel as tf.KernelFunc],
-    [GELU_GRAD_KERNEL, gradKernel as tf.KernelFunc],
+  registerOnWebgpuAndWasm([
+    [GELU_KERNEL, forwardKernel as tf.KernelFunc, forwardWasm as tf.KernelFunc],
+    [GELU_GRAD_KERNEL, gradKernel as tf.KernelFunc, gradWasm as tf.KernelFunc],
   ]);
-  registerOnce(
-    [
-      [GELU_KERNEL, forwardWasm as tf.KernelFunc],
-      [GELU_GRAD_KERNEL, gradWasm as tf.KernelFunc],
-    ],
-    'wasm',
-  );
 }
 
 // ---------------------------------------------------------------------------------------------

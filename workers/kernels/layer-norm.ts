@@ -20,7 +20,15 @@ import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import * as ops from '../ops.ts';
 import { fusedKernelsAvailable } from './available.ts';
 import { simd } from './simd.ts';
-import { bufferOf, newOutput, pipelineFor, registerOnce, submitAfterTfjs, type KernelArgs, type WebGPUBackend } from './webgpu.ts';
+import {
+  bufferOf,
+  newOutput,
+  pipelineFor,
+  registerOnWebgpuAndWasm,
+  submitAfterTfjs,
+  type KernelArgs,
+  type WebGPUBackend,
+} from './webgpu.ts';
 
 /** Threads per workgroup of the row kernels (one thread per row) and of the column sums. */
 const ROW_WORKGROUP = 64;
@@ -212,19 +220,11 @@ function gradGammaWasm({ inputs, backend }: KernelArgs): tf.TensorInfo {
 
 /** Registers the webgpu and wasm kernels once (registering one again would throw). */
 export function registerLayerNormKernels() {
-  registerOnce([
-    [LAYER_NORM_KERNEL, forwardKernel as tf.KernelFunc],
-    [LAYER_NORM_GRAD_X_KERNEL, gradXKernel as tf.KernelFunc],
-    [LAYER_NORM_GRAD_GAMMA_KERNEL, gradGammaKernel as tf.KernelFunc],
+  registerOnWebgpuAndWasm([
+    [LAYER_NORM_KERNEL, forwardKernel as tf.KernelFunc, forwardWasm as tf.KernelFunc],
+    [LAYER_NORM_GRAD_X_KERNEL, gradXKernel as tf.KernelFunc, gradXWasm as tf.KernelFunc],
+    [LAYER_NORM_GRAD_GAMMA_KERNEL, gradGammaKernel as tf.KernelFunc, gradGammaWasm as tf.KernelFunc],
   ]);
-  registerOnce(
-    [
-      [LAYER_NORM_KERNEL, forwardWasm as tf.KernelFunc],
-      [LAYER_NORM_GRAD_X_KERNEL, gradXWasm as tf.KernelFunc],
-      [LAYER_NORM_GRAD_GAMMA_KERNEL, gradGammaWasm as tf.KernelFunc],
-    ],
-    'wasm',
-  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,6 +29,15 @@ export function registerOnce(kernels: [string, tf.KernelFunc][], backendName = '
     if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc });
 }
 
+/** Registers each kernel's webgpu and wasm functions under its one name, each once: the op wrappers run whichever backend is current. */
+export function registerOnWebgpuAndWasm(kernels: [name: string, webgpu: tf.KernelFunc, wasm: tf.KernelFunc][]) {
+  registerOnce(kernels.map(([name, webgpu]) => [name, webgpu]));
+  registerOnce(
+    kernels.map(([name, , wasm]) => [name, wasm]),
+    'wasm',
+  );
+}
+
 /** Workgroup size of every kernel here: WebGPU's default maxComputeInvocationsPerWorkgroup. */
 export const WORKGROUP = 256;
 
