@@ -1,14 +1,13 @@
 /**
- * The Scaling lab's state: sweeps, fits and predictions, run in training workers of its own (the
- * same module as the main run's, more instances), so the main run never waits for them. A sweep's
- * models train in several workers at once where the backend shares the cores (sweepWorkers in
- * src/core/sweep.ts decides how many, and how many wasm threads each takes); each model's points
- * depend on its own seeds alone, so they are those of one worker. The workers' events are the
- * only writers of what it measured; components read and call methods.
+ * The Scaling lab's state: sweeps, fits and predictions, run in training workers of its own
+ * (sweep-workers.ts), so the main run never waits for them. A sweep's models train in several
+ * workers at once where the backend shares the cores; each model's points depend on its own seeds
+ * alone, so they are those of one worker. The workers' events are the only writers of what it
+ * measured; components read and call methods.
  */
 import { LabStore } from './lab-store.ts';
 import { LabForm, type LabSettings } from './scaling-lab-form.svelte.ts';
-import { WorkerLink } from './worker-link.ts';
+import { SweepWorkers, type LabLink } from './sweep-workers.ts';
 import type { ChinchillaLaw } from '../core/scaling.ts';
 import type {
   BackendChoice,
@@ -20,8 +19,6 @@ import type {
   SweepConfig,
   SweepFromWorker,
   SweepPoint,
-  SweepAnswers,
-  SweepToWorker,
 } from '../../workers/protocol.ts';
 import { formatShape, parseShape, planSweep, shapeN, sweepFraction, sweepWorkers } from '../core/sweep.ts';
 import { type ExportedFit } from './scaling-chart.ts';
@@ -30,8 +27,6 @@ import { APP_TASK_PROBLEMS, isTaskSpec } from '../core/tasks.ts';
 import { vocabularySize } from '../core/tokenizer.ts';
 
 export type SweepStatus = 'idle' | 'running' | 'stopping' | 'stopped' | 'done' | 'error';
-
-type LabLink = WorkerLink<SweepFromWorker | FromWorker, SweepToWorker, SweepAnswers, LabRequest>;
 
 /** A bigger model's predicted loss, and once trained, what it reached. */
 export interface Prediction {
@@ -47,7 +42,7 @@ export interface Prediction {
 }
 
 /** What a request to the lab's worker is: a sweep's points feed the fit, a verification's only its prediction. */
-type LabRequest =
+export type LabRequest =
   | { kind: 'sweep'; worker: number; model: number }
   | { kind: 'verify'; prediction: number }
   | { kind: 'fit'; prediction: Omit<Prediction, 'predicted' | 'interval'> | null; points: number };
@@ -89,12 +84,8 @@ export class ScalingLab extends LabForm {
   /** The fitted law, only where its points pin it down: a fit that is not identifiable is points, not a law. */
   readonly law = $derived<ChinchillaLaw | null>(this.fitted?.identifiable ? this.fitted.law : null);
 
-  /** The lab's own training workers, made on first use: they get only sweep and fit requests (fits go to the first). */
-  #links: LabLink[] = [];
-  #threads: number | undefined = undefined; // the wasm threads each was started with
-  #queue: number[] = []; // models of the running sweep no worker has taken yet
-  #busy = new Set<number>(); // workers with a sweep request open
-  #backend: () => BackendChoice;
+  /** The lab's own training workers: they get only sweep and fit requests. */
+  readonly #pool: SweepWorkers;
   #resolved: () => BackendInfo['name'] | null;
   #config: SweepConfig | null = null; // the sweep in progress or stopped: a resume reuses it
   #corpusMsg: CorpusMessage | null = null;
@@ -106,37 +97,14 @@ export class ScalingLab extends LabForm {
    */
   constructor(backend: () => BackendChoice, resolved: () => BackendInfo['name'] | null = () => null) {
     super();
-    this.#backend = backend;
     this.#resolved = resolved;
-  }
-
-  /** Worker `i`, made on first use (`threads`: the wasm threads it takes; undefined, every core). */
-  #ensureLink(i = 0, threads = this.#threads): LabLink {
-    if (this.#links[i]) return this.#links[i];
     const onCrash = (message: string) => {
       this.error = message;
       this.status = 'error';
       this.fitting = false;
       this.workers = [];
-      this.#queue = [];
-      this.#closeLinks(`another sweep worker failed: ${message}`); // the next request makes new ones
     };
-    const name = i === 0 ? 'sweep worker' : `sweep worker ${i + 1}`;
-    this.#links[i] = new WorkerLink(this.#backend(), { onEvent: (msg) => this.#onEvent(msg, i), onCrash }, { name, wasmThreads: threads });
-    return this.#links[i];
-  }
-
-  #closeLinks(why: string) {
-    for (const link of this.#links) link.close(why);
-    this.#links = [];
-    this.#busy.clear();
-  }
-
-  /** Sends a request to worker `i`; its events arrive through #onEvent, and a crash (the link's) is reported by onCrash. */
-  #send(context: LabRequest, make: (id: number) => Extract<SweepToWorker, { id: number }>, i = 0): number {
-    const { id, answer } = this.#ensureLink(i).request(make, context);
-    answer.catch(() => {}); // a crash is reported once, by onCrash
-    return id;
+    this.#pool = new SweepWorkers(backend, { onEvent: (msg, link) => this.#onEvent(msg, link), onCrash });
   }
 
   /** Trains the ladder on `corpus`, from its first model; the previous sweep's points are dropped. */
@@ -174,8 +142,7 @@ export class ScalingLab extends LabForm {
   stopSweep() {
     if (this.status !== 'running') return;
     this.status = 'stopping';
-    this.#queue = [];
-    for (const i of this.#busy) this.#links[i]?.post({ type: 'stopSweep' });
+    this.#pool.stop();
   }
 
   readonly canResume = $derived(this.status === 'stopped' && this.finished < this.plan.length);
@@ -199,33 +166,33 @@ export class ScalingLab extends LabForm {
     this.#setDone(this.done.filter((m) => m < config.ladder.length));
     const done = new Set(this.done);
     const cost = (m: number) => plan.steps[m] * plan.N[m];
-    this.#queue = config.ladder
+    const models = config.ladder
       .map((_, m) => m)
       .filter((m) => !done.has(m))
       .sort((a, b) => cost(b) - cost(a) || a - b);
     const cores = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 1;
-    const { workers, threads } = sweepWorkers(this.#resolved(), this.#queue.length, cores);
-    if (threads !== this.#threads) this.#closeLinks('the sweep workers were started again with another share of the cores');
-    this.#threads = threads;
+    const { workers, threads } = sweepWorkers(this.#resolved(), models.length, cores);
+    this.#pool.deal(models, threads);
     this.error = null;
     this.status = 'running';
-    this.workers = Array.from({ length: Math.max(1, Math.min(workers, this.#queue.length)) }, () => ({ model: null, step: 0 }));
+    this.workers = Array.from({ length: Math.max(1, Math.min(workers, models.length)) }, () => ({ model: null, step: 0 }));
     this.sharing = { workers: this.workers.length, threads, backend: this.#resolved() };
     for (let i = 0; i < this.workers.length; i++) this.#next(i, config, corpus);
   }
 
   /** Hands worker `i` the next model of the queue; with none left (or a stop), it rests, and the last to rest ends the sweep. */
   #next(i: number, config: SweepConfig, corpus: CorpusMessage) {
-    const model = this.status === 'running' ? this.#queue.shift() : undefined;
+    const model = this.#pool.take(i, this.status === 'running');
+    this.workers = this.workers.map((w, k) => (k === i ? { model: model ?? null, step: 0 } : w));
     if (model === undefined) {
-      this.#busy.delete(i);
-      this.workers = this.workers.map((w, k) => (k === i ? { model: null, step: 0 } : w));
-      if (this.#busy.size === 0 && (this.status === 'running' || this.status === 'stopping')) this.#sweepEnded();
+      if (this.#pool.resting && (this.status === 'running' || this.status === 'stopping')) this.#sweepEnded();
       return;
     }
-    this.#busy.add(i);
-    this.workers = this.workers.map((w, k) => (k === i ? { model, step: 0 } : w));
-    this.#send({ kind: 'sweep', worker: i, model }, (id) => ({ type: 'sweep', id, corpus, config, startModel: 0, models: [model] }), i);
+    this.#pool.send(
+      { kind: 'sweep', worker: i, model },
+      (id) => ({ type: 'sweep', id, corpus, config, startModel: 0, models: [model] }),
+      i,
+    );
   }
 
   /** Every worker has rested: the sweep is done, or stopped with models left to resume. */
@@ -244,7 +211,7 @@ export class ScalingLab extends LabForm {
     this.fitError = null;
     const at = target ? [{ N: target.N, D: target.D }] : [];
     const plateau = this.#plateau();
-    this.#send({ kind: 'fit', prediction: target, points: points.length }, (id) => ({
+    this.#pool.send({ kind: 'fit', prediction: target, points: points.length }, (id) => ({
       type: 'fit',
       id,
       points,
@@ -310,7 +277,7 @@ export class ScalingLab extends LabForm {
     this.workers = [{ model: null, step: 0 }];
     const config: SweepConfig = { ...$state.snapshot(this.#config), ladder: [p.shape], budget: { tokens: p.D } };
     const corpus = this.#corpusMsg;
-    this.#send({ kind: 'verify', prediction: p.id }, (id) => ({ type: 'sweep', id, corpus, config, startModel: 0 }));
+    this.#pool.send({ kind: 'verify', prediction: p.id }, (id) => ({ type: 'sweep', id, corpus, config, startModel: 0 }));
   }
 
   #update(id: number, change: Partial<Prediction>) {
@@ -364,12 +331,12 @@ export class ScalingLab extends LabForm {
   }
 
   dispose() {
-    this.#closeLinks('the page closed the sweep workers');
+    this.#pool.close('the page closed the sweep workers');
   }
 
-  /** An event of worker `i`. */
-  #onEvent(msg: SweepFromWorker | FromWorker, i: number) {
-    this.#handle(msg, this.#links[i]);
+  /** An event of one of the lab's workers. */
+  #onEvent(msg: SweepFromWorker | FromWorker, link: LabLink) {
+    this.#handle(msg, link);
     // What a reload must not lose: every point, the sweep's end, every fit.
     if (
       msg.type === 'sweepPlan' ||
@@ -443,9 +410,7 @@ export class ScalingLab extends LabForm {
           this.error = msg.message;
           this.status = 'error';
           this.workers = [];
-          this.#queue = [];
-          for (const i of this.#busy) this.#links[i]?.post({ type: 'stopSweep' }); // the others stop too
-          this.#busy.clear();
+          this.#pool.abort(); // the others stop too
           if (req?.kind === 'verify') this.#update(req.prediction, { status: 'stopped' });
         }
         break;
