@@ -17,7 +17,7 @@ import { probe, type ProbeOptions } from './inspect.ts';
 import { evaluateTask } from './task-eval.ts';
 import { createRun, disposeRun, prepareRun, withConfigs, type PreparedRun, type Run } from './run.ts';
 import { train, type RunStats, type StepEvent } from './train.ts';
-import { vocabularySize } from '../src/core/tokenizer.ts';
+import { CharTokenizer } from '../src/core/tokenizer.ts';
 
 export type { ModelShape, SweepConfig, SweepPoint };
 
@@ -63,12 +63,13 @@ let lastPrepared: PreparedSweep | null = null;
  */
 function prepareSweep(text: string, cfg: SweepConfig): PreparedSweep {
   if (lastPrepared?.text === text && lastPrepared.cfg === cfg) return lastPrepared;
-  const plan = planSweep(cfg, vocabularySize(text));
+  const tokenizer = CharTokenizer.fromText(text); // the plan's vocabulary, and the runs' (read once)
+  const plan = planSweep(cfg, tokenizer.size);
   const configs = cfg.ladder.map((shape, i) => ({
     model: { ...shape, blockSize: cfg.blockSize, dropout: cfg.dropout },
     train: { ...sweepTrainConfig(cfg, plan, i), evalEvery: 0 },
   }));
-  const base = prepareRun(text, configs[0].model, configs[0].train);
+  const base = prepareRun(text, configs[0].model, configs[0].train, tokenizer);
   const prepared = configs.map((c) => withConfigs(base, c.model, c.train));
   // The task is checked against the vocabulary before anything trains.
   const taskProblems = cfg.task ? chooseProblems(generateTask(cfg.task.spec).problems, cfg.task.n, 0) : null;
