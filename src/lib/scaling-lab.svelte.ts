@@ -42,7 +42,7 @@ export interface Prediction {
 }
 
 /** What a request to the lab's worker is: a sweep's points feed the fit, a verification's only its prediction. */
-export type LabRequest =
+type LabRequest =
   | { kind: 'sweep'; worker: number; model: number }
   | { kind: 'verify'; prediction: number }
   | { kind: 'fit'; prediction: Omit<Prediction, 'predicted' | 'interval'> | null; points: number };
@@ -85,7 +85,7 @@ export class ScalingLab extends LabForm {
   readonly law = $derived<ChinchillaLaw | null>(this.fitted?.identifiable ? this.fitted.law : null);
 
   /** The lab's own training workers: they get only sweep and fit requests. */
-  readonly #pool: SweepWorkers;
+  readonly #pool: SweepWorkers<LabRequest>;
   #resolved: () => BackendInfo['name'] | null;
   #config: SweepConfig | null = null; // the sweep in progress or stopped: a resume reuses it
   #corpusMsg: CorpusMessage | null = null;
@@ -335,7 +335,7 @@ export class ScalingLab extends LabForm {
   }
 
   /** An event of one of the lab's workers. */
-  #onEvent(msg: SweepFromWorker | FromWorker, link: LabLink) {
+  #onEvent(msg: SweepFromWorker | FromWorker, link: LabLink<LabRequest>) {
     this.#handle(msg, link);
     // What a reload must not lose: every point, the sweep's end, every fit.
     if (
@@ -353,7 +353,7 @@ export class ScalingLab extends LabForm {
     return [...this.points, p].sort((a, b) => a.model - b.model || a.step - b.step);
   }
 
-  #handle(msg: SweepFromWorker | FromWorker, link: LabLink | undefined) {
+  #handle(msg: SweepFromWorker | FromWorker, link: LabLink<LabRequest> | undefined) {
     const req = 'id' in msg && typeof msg.id === 'number' ? link?.context(msg.id) : undefined;
     switch (msg.type) {
       case 'sweepPlan':

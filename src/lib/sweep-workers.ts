@@ -7,33 +7,33 @@
  */
 import { WorkerLink } from './worker-link.ts';
 import type { BackendChoice, FromWorker, SweepAnswers, SweepFromWorker, SweepToWorker } from '../../workers/protocol.ts';
-import type { LabRequest } from './scaling-lab.svelte.ts';
 
-export type LabLink = WorkerLink<SweepFromWorker | FromWorker, SweepToWorker, SweepAnswers, LabRequest>;
+/** A link to one of the lab's workers; `C`: what the lab keeps of each request it sends. */
+export type LabLink<C> = WorkerLink<SweepFromWorker | FromWorker, SweepToWorker, SweepAnswers, C>;
 
-export interface SweepWorkerHandlers {
-  /** An event of worker `i` (its link reads the context of the request it answers). */
-  onEvent: (msg: SweepFromWorker | FromWorker, link: LabLink) => void;
+export interface SweepWorkerHandlers<C> {
+  /** An event of one worker (its link reads the context of the request it answers). */
+  onEvent: (msg: SweepFromWorker | FromWorker, link: LabLink<C>) => void;
   /** A worker failed: every worker is closed (the next request makes new ones). */
   onCrash: (message: string) => void;
 }
 
-export class SweepWorkers {
-  #links: LabLink[] = [];
+export class SweepWorkers<C> {
+  #links: LabLink<C>[] = [];
   #threads: number | undefined = undefined; // the wasm threads each was started with
   #queue: number[] = []; // models of the running sweep no worker has taken yet
   #busy = new Set<number>(); // workers with a sweep request open
   readonly #backend: () => BackendChoice;
-  readonly #handlers: SweepWorkerHandlers;
+  readonly #handlers: SweepWorkerHandlers<C>;
 
   /** `backend`: the choice the workers start on (read when a worker is made). */
-  constructor(backend: () => BackendChoice, handlers: SweepWorkerHandlers) {
+  constructor(backend: () => BackendChoice, handlers: SweepWorkerHandlers<C>) {
     this.#backend = backend;
     this.#handlers = handlers;
   }
 
   /** Sends a request to worker `i`; its events arrive through onEvent, and a crash (the link's) through onCrash. */
-  send(context: LabRequest, make: (id: number) => Extract<SweepToWorker, { id: number }>, i = 0): number {
+  send(context: C, make: (id: number) => Extract<SweepToWorker, { id: number }>, i = 0): number {
     const { id, answer } = this.#link(i).request(make, context);
     answer.catch(() => {}); // a crash is reported once, by onCrash
     return id;
@@ -78,7 +78,7 @@ export class SweepWorkers {
   }
 
   /** Worker `i`, made on first use with the current share of threads (undefined: every core). */
-  #link(i: number): LabLink {
+  #link(i: number): LabLink<C> {
     if (this.#links[i]) return this.#links[i];
     const onCrash = (message: string) => {
       this.#queue = [];
@@ -86,7 +86,7 @@ export class SweepWorkers {
       this.#handlers.onCrash(message);
     };
     const name = i === 0 ? 'sweep worker' : `sweep worker ${i + 1}`;
-    const link: LabLink = new WorkerLink(
+    const link: LabLink<C> = new WorkerLink(
       this.#backend(),
       { onEvent: (msg) => this.#handlers.onEvent(msg, link), onCrash },
       { name, wasmThreads: this.#threads },
